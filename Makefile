@@ -1,0 +1,40 @@
+# arcfleet: `make demo` runs the main job on the embedded demo fleet; `make test` runs every test,
+# installing what the tests need on a fresh Debian machine (run as root there).
+GO      ?= go
+BIN     := bin
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+.PHONY: all build demo test deps fmt-check vet unit fuzz-seed bench clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/arcfleet ./cmd/arcfleet
+	$(GO) build -o $(BIN)/azcmagent-sim ./cmd/azcmagent-sim
+
+demo: build
+	$(BIN)/arcfleet demo
+
+# deps installs what the end-to-end tests need: OpenSSH (real sshd test hosts), sudo
+# (become: sudo), python3-winrm (a second, independent WinRM client). Skipped when present.
+deps:
+	@./.ci/deps.sh
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -race -count=1 -timeout 12m ./...
+
+test: deps fmt-check vet unit
+
+bench: build
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./...
+
+clean:
+	rm -rf $(BIN)

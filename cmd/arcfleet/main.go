@@ -1,0 +1,113 @@
+// Command arcfleet onboards fleets of Linux and Windows servers to Azure Arc.
+// This package holds only flags, wiring and exit codes; one file per command.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"syscall"
+)
+
+// Exit codes: one meaning each (see README).
+const (
+	exitOK          = 0
+	exitInvalid     = 2 // invalid input or usage
+	exitHostsFailed = 3
+	exitBreaker     = 4 // stopped early by the circuit breaker
+	exitInterrupted = 130
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+// env is what a command may touch of the outside world, so tests can run commands in-process.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	// stdinIsTerminal and stderrIsTerminal decide prompts, colour and progress bars.
+	stdinIsTerminal, stderrIsTerminal, stdoutIsTerminal bool
+	// signals delivers SIGINT/SIGTERM; nil in tests that do not interrupt.
+	signals <-chan os.Signal
+}
+
+type command struct {
+	summary string
+	run     func(ctx context.Context, e *env, args []string) int
+}
+
+func commands() map[string]command {
+	return map[string]command{
+		"validate": {"check an inventory without touching any host", cmdValidate},
+		"plan":     {"show (and save) what apply would do", cmdPlan},
+		"apply":    {"run connect/disconnect/reconnect across the fleet", cmdApply},
+		"resume":   {"continue an interrupted run", cmdResume},
+		"report":   {"render a run's remediation report", cmdReport},
+		"codes":    {"explain AZCM error codes", cmdCodes},
+		"demo":     {"run the main job on an embedded demo fleet", cmdDemo},
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintf(w, "arcfleet %s: onboard fleets of servers to Azure Arc\n\nUsage: arcfleet COMMAND [flags]\n\nCommands:\n", version)
+	cmds := commands()
+	names := make([]string, 0, len(cmds))
+	for n := range cmds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-9s %s\n", n, cmds[n].summary)
+	}
+	fmt.Fprintf(w, "\nRun 'arcfleet COMMAND --help' for a command's flags.\n"+
+		"Exit codes: 0 all hosts as intended, 2 invalid input or usage, 3 some hosts failed,\n"+
+		"4 stopped by the circuit breaker, 130 interrupted.\n")
+}
+
+// run is main without os.Exit, for tests.
+func run(ctx context.Context, e *env, args []string) int {
+	if len(args) == 0 {
+		usage(e.stderr)
+		return exitInvalid
+	}
+	switch args[0] {
+	case "-h", "--help", "help":
+		usage(e.stdout)
+		return exitOK
+	case "--version", "version":
+		fmt.Fprintf(e.stdout, "arcfleet %s\n", version)
+		return exitOK
+	}
+	c, ok := commands()[args[0]]
+	if !ok {
+		fmt.Fprintf(e.stderr, "arcfleet: unknown command %q\n\n", args[0])
+		usage(e.stderr)
+		return exitInvalid
+	}
+	return c.run(ctx, e, args[1:])
+}
+
+func main() {
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	e := &env{
+		stdin:            os.Stdin,
+		stdout:           os.Stdout,
+		stderr:           os.Stderr,
+		getenv:           os.Getenv,
+		stdinIsTerminal:  isTerminal(os.Stdin),
+		stdoutIsTerminal: isTerminal(os.Stdout),
+		stderrIsTerminal: isTerminal(os.Stderr),
+		signals:          sig,
+	}
+	os.Exit(run(context.Background(), e, os.Args[1:]))
+}
+
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

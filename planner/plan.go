@@ -1,0 +1,78 @@
+// Package planner turns a resolved inventory and an action into a plan (per host:
+// the steps and the exact remote commands), saves and loads plans, and executes
+// them: bounded fan-out, retry policy, circuit breaker, start-rate limit, journal
+// and resume.
+package planner
+
+import (
+	"time"
+
+	"github.com/arcfleet/arcfleet/inventory"
+)
+
+// Actions.
+const (
+	ActionConnect    = "connect"
+	ActionDisconnect = "disconnect"
+	ActionReconnect  = "reconnect" // disconnect (falling back to --force-local-only), then connect
+)
+
+// PlanFormatVersion is the version of the saved plan's JSON schema.
+const PlanFormatVersion = 1
+
+// Plan is what apply will do. Saved as JSON, it is everything apply needs to
+// run it exactly and to refuse it when stale. It never holds a secret value.
+type Plan struct {
+	FormatVersion   int        `json:"format_version"`
+	CreatedAt       time.Time  `json:"created_at"`
+	Action          string     `json:"action"`
+	Inventory       string     `json:"inventory"`        // path as given
+	InventoryDigest string     `json:"inventory_digest"` // inventory.Inventory.Digest at plan time
+	Limit           string     `json:"limit,omitempty"`
+	Probed          bool       `json:"probed"`
+	Hosts           []HostPlan `json:"hosts"`
+	// Credentials used by the planned hosts, by reference only.
+	Credentials map[string]inventory.Credential `json:"credentials"`
+	Retry       inventory.Retry                 `json:"retry"`
+}
+
+// HostPlan is one host's part of a plan.
+type HostPlan struct {
+	Host     inventory.Host      `json:"host"`
+	Steps    []Step              `json:"steps"`
+	Findings []inventory.Finding `json:"findings,omitempty"` // non-empty: blocked, apply skips the host
+	// Probe is set by `plan --probe`.
+	Probe *Probe `json:"probe,omitempty"`
+}
+
+// Blocked reports whether validation findings keep apply from touching the host.
+func (h *HostPlan) Blocked() bool { return len(h.Findings) > 0 }
+
+// Step is one remote command of a host's plan.
+type Step struct {
+	Name string `json:"name"` // "probe", "disconnect", "disconnect-local", "connect", "restart-agent-service"
+	// Command is the exact command sent to the host (for Windows:
+	// powershell.exe -NoProfile -NonInteractive -EncodedCommand ...). It never holds a secret.
+	Command string `json:"command"`
+	// Script is the readable script Command carries (decoded for Windows), for reviewers.
+	Script string `json:"script,omitempty"`
+	// Stdin says what apply feeds the command, secrets as references
+	// (e.g. "agent config (JSON) with service-principal-secret <secret env:ARC_SP_SECRET>"); "" = none.
+	Stdin string `json:"stdin,omitempty"`
+	// OnlyIf: "" = always; "previous-failed" = fallback run only when the previous step failed
+	// (reconnect's disconnect --force-local-only).
+	OnlyIf string `json:"only_if,omitempty"`
+}
+
+// Probe is what `plan --probe` saw on a host, and the fingerprint apply checks.
+type Probe struct {
+	// Verdict: "connect", "disconnect", "already-connected", "drift", "unreachable",
+	// "host-key", "auth", "error".
+	Verdict      string    `json:"verdict"`
+	Detail       string    `json:"detail,omitempty"`
+	HostKey      string    `json:"host_key,omitempty"` // transport.Conn.Fingerprint()
+	AgentStatus  string    `json:"agent_status,omitempty"`
+	ResourceID   string    `json:"resource_id,omitempty"`
+	AgentVersion string    `json:"agent_version,omitempty"`
+	ProbedAt     time.Time `json:"probed_at"`
+}

@@ -1,0 +1,98 @@
+// Package results holds arcfleet's AZCM knowledge base (codes, classes, causes and
+// remedies in English and Swedish), the classifier that turns one attempt's
+// evidence into a diagnosis, and the report model with its renderers.
+//
+// It imports none of arcfleet's other packages: transport failures arrive as
+// plain kind strings.
+package results
+
+import "time"
+
+// Class says what kind of problem a code is; the retry policy reads it.
+type Class string
+
+const (
+	ClassSuccess    Class = "success"
+	ClassTransient  Class = "transient"  // retry with backoff
+	ClassService    Class = "service"    // agent service on the host: restart, then retry
+	ClassAction     Class = "action"     // a different step is needed (disconnect first, force-local-only, rename)
+	ClassCredential Class = "credential" // shared credential / permission problem: stop the fleet early
+	ClassInput      Class = "input"      // invalid parameters: never retry
+	ClassHost       Class = "host"       // a prerequisite of that host
+	ClassSupport    Class = "support"    // escalate
+	ClassTransport  Class = "transport"  // arcfleet could not reach or log in to the host
+)
+
+// Evidence is everything one attempt left behind.
+type Evidence struct {
+	ExitCode int      // remote exit code; meaningful only when Transport == ""
+	Stdout   string   // agent stdout
+	Stderr   string   // agent stderr
+	AgentLog []string // azcmagent.log lines appended during the attempt
+	// Transport is the transport.Kind string when the attempt failed in transport
+	// ("unreachable", "auth", "host-key-unknown", "host-key-changed", "tls", "lost",
+	// "timeout", "canceled", "protocol"), else "".
+	Transport    string
+	TransportMsg string
+	Secrets      []string // values to mask wherever evidence is kept
+}
+
+// Diagnosis is the classifier's verdict on one attempt.
+type Diagnosis struct {
+	// Code is the AZCM code ("AZCM0041") when the agent gave or implied one, or the
+	// knowledge-base key of a non-AZCM cause (e.g. "TRANSPORT-UNREACHABLE",
+	// "MSG-GPO-PROFILE-DELETED"). Every Code has a knowledge-base entry.
+	Code     string   `json:"code"`
+	Class    Class    `json:"class"`
+	Evidence []string `json:"evidence,omitempty"` // at most 20 lines, secrets masked
+}
+
+// Outcome is how a host ended.
+type Outcome string
+
+const (
+	OutcomeOK          Outcome = "ok"          // acted and succeeded
+	OutcomeUnchanged   Outcome = "unchanged"   // already as intended ("already connected")
+	OutcomeFailed      Outcome = "failed"      // gave up (no retry left, or not retryable)
+	OutcomeBlocked     Outcome = "blocked"     // refused before acting (validation finding, drift)
+	OutcomeNotStarted  Outcome = "not-started" // never launched (circuit breaker, deadline, canary)
+	OutcomeInterrupted Outcome = "interrupted" // run interrupted while this host was in flight
+)
+
+// Attempt is one try of one step on one host.
+type Attempt struct {
+	N        int           `json:"n"`
+	Step     string        `json:"step"` // "probe", "disconnect", "connect", ...
+	Code     string        `json:"code"`
+	ExitCode int           `json:"exit_code"`
+	Started  time.Time     `json:"started"`
+	Duration time.Duration `json:"duration_ns"`
+	LogPath  string        `json:"log_path,omitempty"` // hosts/NAME/attempt-N.log, relative to the run dir
+}
+
+// HostResult is the report line of one host.
+type HostResult struct {
+	Name      string    `json:"name"`
+	OS        string    `json:"os"`
+	Action    string    `json:"action"`
+	Outcome   Outcome   `json:"outcome"`
+	Attempts  []Attempt `json:"attempts,omitempty"`
+	FinalCode string    `json:"final_code,omitempty"` // "" or AZCM0000 on success
+	Class     Class     `json:"class,omitempty"`
+	Detail    string    `json:"detail,omitempty"` // e.g. the drift target, the breaker's cause
+	Evidence  []string  `json:"evidence,omitempty"`
+	LogPath   string    `json:"log_path,omitempty"`
+}
+
+// Report is the outcome of a run.
+type Report struct {
+	FormatVersion int          `json:"format_version"`
+	RunID         string       `json:"run_id"`
+	Action        string       `json:"action"`
+	Inventory     string       `json:"inventory,omitempty"`
+	Started       time.Time    `json:"started"`
+	Finished      time.Time    `json:"finished"`
+	Interrupted   bool         `json:"interrupted,omitempty"`
+	BreakerOpen   []string     `json:"breaker_open,omitempty"` // credentials stopped by the circuit breaker
+	Hosts         []HostResult `json:"hosts"`
+}

@@ -1,0 +1,118 @@
+// Package transport runs commands on remote hosts over one connection per host.
+// Its ssh/ and winrm/ subpackages implement Conn; this package holds what they
+// share: the Target a caller dials, the Conn it gets back, and typed errors a
+// caller branches on. It knows nothing of Azure.
+package transport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+)
+
+// Conn is one authenticated connection to a host. It carries all of that host's
+// commands; it is safe for sequential use by one goroutine.
+type Conn interface {
+	// Run runs cmd on the host, feeding it stdin (nil for none) and streaming its
+	// output to stdout and stderr. It returns the remote exit code. A non-zero exit
+	// is not an error: err is non-nil only when the command's outcome is unknown
+	// (a *Error of kind Lost, Timeout, ...). When ctx ends, the remote command is
+	// killed before Run returns.
+	Run(ctx context.Context, cmd string, stdin io.Reader, stdout, stderr io.Writer) (exitCode int, err error)
+	// Fingerprint identifies the host's authenticated identity: the SSH host key
+	// ("SHA256:..."), or the WinRM server certificate ("SHA256:..."; "" over HTTP).
+	Fingerprint() string
+	// Close ends the connection.
+	Close() error
+}
+
+// Target is everything needed to reach and log in to one host. Secret fields
+// hold resolved values: they are never printed, logged or put in an error.
+type Target struct {
+	Name     string // inventory host name, used in errors
+	Address  string
+	Port     int
+	Protocol string // "ssh" or "winrm"
+	User     string
+	Password string // secret
+
+	// SSH
+	IdentityFile   string
+	Passphrase     string // secret, of IdentityFile
+	UseAgent       bool   // ssh-agent at SSH_AUTH_SOCK
+	KnownHostsFile string
+	HostKeyPolicy  string  // "strict" (default), "accept-new", "fingerprint", "insecure-ignore"
+	Fingerprint    string  // pinned "SHA256:..." when HostKeyPolicy is "fingerprint"
+	Jump           *Target // optional jump host
+
+	// WinRM
+	HTTPS         bool
+	Insecure      bool // skip TLS verification (explicit opt-in)
+	CAFile        string
+	TLSServerName string
+	Auth          string // "basic", "ntlm", "cert"
+	CertFile      string
+	KeyFile       string
+
+	// Timeouts; zero values take the defaults below.
+	DialTimeout       time.Duration // TCP connect
+	HandshakeTimeout  time.Duration // SSH handshake + auth / first WinRM exchange
+	KeepaliveInterval time.Duration
+	KeepaliveMax      int // unanswered keepalives before the host is dropped
+}
+
+// Defaults for zero Target timeouts.
+const (
+	DefaultDialTimeout       = 10 * time.Second
+	DefaultHandshakeTimeout  = 20 * time.Second
+	DefaultKeepaliveInterval = 15 * time.Second
+	DefaultKeepaliveMax      = 4
+)
+
+// Kind says what went wrong with a connection, so callers can branch.
+type Kind string
+
+const (
+	Unreachable    Kind = "unreachable"      // refused, no route, DNS, dial timeout
+	AuthFailed     Kind = "auth"             // credentials refused (SSH auth, WinRM 401)
+	HostKeyUnknown Kind = "host-key-unknown" // no known_hosts entry (strict policy)
+	HostKeyChanged Kind = "host-key-changed" // key differs from known_hosts / pinned fingerprint
+	TLSFailed      Kind = "tls"              // certificate verification failed
+	Lost           Kind = "lost"             // connection dropped while a command ran
+	Timeout        Kind = "timeout"          // handshake or command exceeded its time
+	Canceled       Kind = "canceled"         // the caller's context was canceled
+	Protocol       Kind = "protocol"         // the peer spoke something unexpected
+)
+
+// Error is a transport failure. It never contains a secret.
+type Error struct {
+	Kind Kind
+	Host string // Target.Name
+	Op   string // "dial", "handshake", "run", ...
+	Err  error
+	Hint string // what the user can do next, when known (e.g. "remove line 12 of ~/.ssh/known_hosts")
+}
+
+func (e *Error) Error() string {
+	s := fmt.Sprintf("%s: %s: %s", e.Host, e.Op, e.Kind)
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	if e.Hint != "" {
+		s += " (" + e.Hint + ")"
+	}
+	return s
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// KindOf returns the Kind of a transport error, or "" when err is not one.
+func KindOf(err error) Kind {
+	var te *Error
+	if errors.As(err, &te) {
+		return te.Kind
+	}
+	return ""
+}
