@@ -4,6 +4,7 @@
 package arcfleet
 
 import (
+	_ "github.com/Azure/go-ntlmssp"
 	_ "github.com/masterzen/winrm"
 	_ "github.com/schollz/progressbar/v3"
 	_ "golang.org/x/crypto/ssh"
@@ -12,5 +13,4 @@ import (
 	_ "golang.org/x/sync/errgroup"
 	_ "golang.org/x/term"
 	_ "gopkg.in/yaml.v3"
-	_ "github.com/Azure/go-ntlmssp"
 )
