@@ -116,3 +116,29 @@ func KindOf(err error) Kind {
 	}
 	return ""
 }
+
+// Dialer opens a Conn to a Target.
+type Dialer interface {
+	Dial(ctx context.Context, t Target) (Conn, error)
+}
+
+// Mux dials each Target with the Dialer for its protocol.
+type Mux struct {
+	SSH   Dialer
+	WinRM Dialer
+}
+
+// Dial implements Dialer.
+func (m Mux) Dial(ctx context.Context, t Target) (Conn, error) {
+	var d Dialer
+	switch t.Protocol {
+	case "ssh":
+		d = m.SSH
+	case "winrm":
+		d = m.WinRM
+	}
+	if d == nil {
+		return nil, &Error{Kind: Protocol, Host: t.Name, Op: "dial", Err: fmt.Errorf("no dialer for protocol %q", t.Protocol)}
+	}
+	return d.Dial(ctx, t)
+}
