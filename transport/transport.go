@@ -84,6 +84,7 @@ const (
 	Timeout        Kind = "timeout"          // handshake or command exceeded its time
 	Canceled       Kind = "canceled"         // the caller's context was canceled
 	Protocol       Kind = "protocol"         // the peer spoke something unexpected
+	Config         Kind = "config"           // the Target is unusable as given (unreadable key file, bad policy, missing user)
 )
 
 // Error is a transport failure. It never contains a secret.
