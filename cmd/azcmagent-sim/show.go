@@ -1,0 +1,225 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+)
+
+// showService is one entry of show's services[].
+type showService struct {
+	DisplayName string `json:"displayName"`
+	ServiceName string `json:"serviceName"`
+	Status      string `json:"status"`
+}
+
+// showJSON is `show --json`, with the fields of docs/agent-facts.md.
+type showJSON struct {
+	Status            string            `json:"status"` // Connected | Disconnected
+	ResourceID        string            `json:"resourceId"`
+	ResourceName      string            `json:"resourceName"`
+	ResourceGroup     string            `json:"resourceGroup"`
+	ResourceNamespace string            `json:"resourceNamespace"`
+	SubscriptionID    string            `json:"subscriptionId"`
+	TenantID          string            `json:"tenantId"`
+	VMID              string            `json:"vmId"`
+	CorrelationID     string            `json:"correlationId"`
+	Location          string            `json:"location"`
+	Cloud             string            `json:"cloud"`
+	AgentVersion      string            `json:"agentVersion"`
+	LastHeartbeat     string            `json:"lastHeartbeat"`
+	HTTPSProxy        string            `json:"httpsProxy"`
+	PrivateLinkScope  string            `json:"privateLinkScope"`
+	Tags              map[string]string `json:"tags"`
+	Services          []showService     `json:"services"`
+}
+
+func (s *sim) show(ctx context.Context, c *console, h *HostScenario) int {
+	store, st, e := s.lockState(h)
+	if e != nil {
+		return c.fail(cmdShow, e, h.ExitCodePrefix)
+	}
+	defer store.unlock()
+	st.Attempts["show"]++
+	o := h.outcome("show", st.Attempts["show"])
+	if err := store.save(st); err != nil {
+		return c.fail(cmdShow, newErr(69, err.Error()), o.ExitCodePrefix)
+	}
+	store.unlock()
+	if o.Crash {
+		return s.crash("Show")
+	}
+	if o.Hang {
+		return c.fail(cmdShow, hang(ctx), o.ExitCodePrefix)
+	}
+	if e := pause(ctx, time.Duration(o.Slow)); e != nil {
+		return c.fail(cmdShow, e, o.ExitCodePrefix)
+	}
+	if e := injected(o); e != nil {
+		return finishFail(c, cmdShow, o, e)
+	}
+	doc := showDoc(st)
+	if c.json {
+		c.emitJSON(doc)
+		return 0
+	}
+	row := func(k, v string) { c.line(s.stdout, fmt.Sprintf("%-40s: %s", k, v)) }
+	row("Resource Name", doc.ResourceName)
+	row("Resource Group Name", doc.ResourceGroup)
+	row("Resource Namespace", doc.ResourceNamespace)
+	row("Resource Id", doc.ResourceID)
+	row("Subscription ID", doc.SubscriptionID)
+	row("Tenant ID", doc.TenantID)
+	row("VM ID", doc.VMID)
+	row("Correlation ID", doc.CorrelationID)
+	row("Location", doc.Location)
+	row("Cloud", doc.Cloud)
+	row("Agent Version", doc.AgentVersion)
+	row("Agent Last Heartbeat", doc.LastHeartbeat)
+	row("Agent Status", doc.Status)
+	row("Agent Logfile", s.root+"/log/himds.log")
+	row("Using HTTPS Proxy", doc.HTTPSProxy)
+	row("Private Link Scope", doc.PrivateLinkScope)
+	row("Tags", formatTags(doc.Tags))
+	c.line(s.stdout, "Dependent Service Status")
+	for _, sv := range doc.Services {
+		row("  "+sv.DisplayName, sv.Status)
+	}
+	return 0
+}
+
+func showDoc(st *State) showJSON {
+	status := st.Status
+	if status == "" {
+		status = statusDisconnected
+	}
+	svc := st.Service
+	if svc == "" {
+		svc = serviceRunning
+	}
+	tags := st.Tags
+	if tags == nil {
+		tags = map[string]string{}
+	}
+	return showJSON{
+		Status: status, ResourceID: st.ResourceID, ResourceName: st.ResourceName,
+		ResourceGroup: st.ResourceGroup, ResourceNamespace: "Microsoft.HybridCompute",
+		SubscriptionID: st.SubscriptionID, TenantID: st.TenantID, VMID: st.VMID,
+		CorrelationID: st.CorrelationID, Location: st.Location, Cloud: st.Cloud,
+		AgentVersion: st.AgentVersion, LastHeartbeat: st.LastHeartbeat,
+		HTTPSProxy: os.Getenv("https_proxy"), PrivateLinkScope: st.PrivateLinkScope, Tags: tags,
+		Services: []showService{
+			{"Agent Service (himds)", "himdsd", svc},
+			{"Guest Configuration Service", "gcad", serviceRunning},
+			{"Extension Service", "extd", serviceRunning},
+		},
+	}
+}
+
+// endpoints lists what `check` tests per cloud; {loc} is the region.
+var endpoints = map[string][]string{
+	"AzureCloud": {
+		"https://login.microsoftonline.com", "https://login.windows.net", "https://management.azure.com",
+		"https://pas.windows.net", "https://gbl.his.arc.azure.com", "https://{loc}.his.arc.azure.com",
+		"https://agentserviceapi.guestconfiguration.azure.com", "https://{loc}-gas.guestconfiguration.azure.com",
+		"https://download.microsoft.com",
+	},
+	"AzureUSGovernment": {
+		"https://login.microsoftonline.us", "https://management.usgovcloudapi.net",
+		"https://gbl.his.arc.azure.us", "https://{loc}.his.arc.azure.us",
+		"https://agentserviceapi.guestconfiguration.azure.us", "https://download.microsoft.com",
+	},
+	"AzureChinaCloud": {
+		"https://login.chinacloudapi.cn", "https://management.chinacloudapi.cn",
+		"https://gbl.his.arc.azure.cn", "https://{loc}.his.arc.azure.cn",
+		"https://agentserviceapi.guestconfiguration.azure.cn", "https://download.microsoft.com",
+	},
+}
+
+type checkEndpoint struct {
+	Endpoint  string `json:"endpoint"`
+	Reachable bool   `json:"reachable"`
+	Private   bool   `json:"private"`
+	TLS       bool   `json:"tlsInspected"`
+}
+
+type checkJSON struct {
+	Status    string          `json:"status"`
+	Operation string          `json:"operation"`
+	Location  string          `json:"location"`
+	Cloud     string          `json:"cloud"`
+	Endpoints []checkEndpoint `json:"endpoints"`
+	Error     *jsonError      `json:"error,omitempty"`
+}
+
+// check prints the endpoint reachability table. A scenario code fails it with
+// every endpoint unreachable (the usual reason check fails).
+func (s *sim) check(ctx context.Context, c *console, in *invocation, h *HostScenario) int {
+	cloud, ok := canonicalCloud(in.str("cloud"))
+	if !ok {
+		return c.fail(cmdCheck, newErr(14, fmt.Sprintf("cloud %q is not supported: use AzureCloud, AzureUSGovernment or AzureChinaCloud", in.str("cloud"))), h.ExitCodePrefix)
+	}
+	loc := "westeurope"
+	if cloud != "AzureCloud" {
+		loc = regionsByCloud[cloud][0]
+	}
+	if in.str("location") != "" {
+		if loc, ok = normalizeRegion(in.str("location"), cloud); !ok {
+			return c.fail(cmdCheck, newErr(20, fmt.Sprintf("location %q is not a known region of %s", in.str("location"), cloud)), h.ExitCodePrefix)
+		}
+	}
+	store, st, e := s.lockState(h)
+	if e != nil {
+		return c.fail(cmdCheck, e, h.ExitCodePrefix)
+	}
+	st.Attempts["check"]++
+	o := h.outcome("check", st.Attempts["check"])
+	err := store.save(st)
+	store.unlock()
+	if err != nil {
+		return c.fail(cmdCheck, newErr(69, err.Error()), o.ExitCodePrefix)
+	}
+	if o.Crash {
+		return s.crash("Check")
+	}
+	if o.Hang {
+		return c.fail(cmdCheck, hang(ctx), o.ExitCodePrefix)
+	}
+	if e := pause(ctx, time.Duration(o.Slow)); e != nil {
+		return c.fail(cmdCheck, e, o.ExitCodePrefix)
+	}
+	fail := injected(o)
+	doc := checkJSON{Status: "Succeeded", Operation: cmdCheck, Location: loc, Cloud: cloud}
+	for _, ep := range endpoints[cloud] {
+		doc.Endpoints = append(doc.Endpoints, checkEndpoint{Endpoint: strings.ReplaceAll(ep, "{loc}", loc), Reachable: fail == nil})
+	}
+	if c.json {
+		if fail != nil {
+			doc.Status, doc.Error = "Failed", failureJSON(cmdCheck, fail).Error
+		}
+		c.emitJSON(doc)
+		c.json = false // the document is out; the failure lines go to stderr only
+		c.stdout = c.stderr
+	} else {
+		c.line(s.stdout, fmt.Sprintf("%-60s %-10s %-8s %s", "ENDPOINT", "REACHABLE", "PRIVATE", "TLS INSPECTED"))
+		for _, ep := range doc.Endpoints {
+			c.line(s.stdout, fmt.Sprintf("%-60s %-10t %-8t %t", ep.Endpoint, ep.Reachable, ep.Private, ep.TLS))
+		}
+	}
+	if fail != nil {
+		return finishFail(c, cmdCheck, o, fail)
+	}
+	return 0
+}
+
+func (s *sim) version(c *console, h *HostScenario) int {
+	v := agentVersion(h)
+	if c.json {
+		c.emitJSON(map[string]string{"version": v})
+		return 0
+	}
+	c.line(s.stdout, "azcmagent version "+v)
+	return 0
+}
