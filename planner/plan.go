@@ -34,19 +34,33 @@ type Plan struct {
 	// Credentials used by the planned hosts, by reference only.
 	Credentials map[string]inventory.Credential `json:"credentials"`
 	Retry       inventory.Retry                 `json:"retry"`
+	// JumpHosts are the `ssh.via` hosts the planned hosts are reached through
+	// that are not themselves planned: dialed, never acted on.
+	JumpHosts []inventory.Host `json:"jump_hosts,omitempty"`
 }
 
 // HostPlan is one host's part of a plan.
 type HostPlan struct {
 	Host     inventory.Host      `json:"host"`
 	Steps    []Step              `json:"steps"`
-	Findings []inventory.Finding `json:"findings,omitempty"` // non-empty: blocked, apply skips the host
+	Findings []inventory.Finding `json:"findings,omitempty"` // any non-warning finding: blocked, apply skips the host
+	// Recovery holds the steps apply may run between attempts (restart-agent-service),
+	// so a reviewer sees every command that can reach the host.
+	Recovery []Step `json:"recovery,omitempty"`
 	// Probe is set by `plan --probe`.
 	Probe *Probe `json:"probe,omitempty"`
 }
 
 // Blocked reports whether validation findings keep apply from touching the host.
-func (h *HostPlan) Blocked() bool { return len(h.Findings) > 0 }
+// Warnings (explicit insecure opt-ins) are shown but do not block.
+func (h *HostPlan) Blocked() bool {
+	for _, f := range h.Findings {
+		if !f.Warning {
+			return true
+		}
+	}
+	return false
+}
 
 // Step is one remote command of a host's plan.
 type Step struct {
