@@ -45,6 +45,12 @@ type Diagnosis struct {
 	Code     string   `json:"code"`
 	Class    Class    `json:"class"`
 	Evidence []string `json:"evidence,omitempty"` // at most 20 lines, secrets masked
+	// Related are the other codes and message keys the evidence showed, most
+	// specific first (e.g. MSG-INVALID-CLIENT-SECRET next to exit code AZCM0041).
+	Related []string `json:"related,omitempty"`
+	// ResourceCreated: the output shows Azure created the machine resource before
+	// the failure (AZCM0062 then needs it removed before connecting again).
+	ResourceCreated bool `json:"resource_created,omitempty"`
 }
 
 // Outcome is how a host ended.

@@ -1,0 +1,492 @@
+package results
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// Limits on what Classify keeps.
+const (
+	MaxEvidenceLines = 20
+	maxLineBytes     = 300
+	maxSourceBytes   = 256 << 10 // per source; the end is kept, where agents print the final error
+	maxRelated       = 6
+)
+
+// AgentLogMarker separates the agent's stderr from the azcmagent.log lines the
+// remote script appends to stderr (see planner.SplitOutput). Classify splits on it
+// too, in case a caller passes stderr unsplit.
+const AgentLogMarker = "#arcfleet:agent-log#"
+
+// scriptErrorPrefix starts the line arcfleet's remote scripts print on stderr
+// when they fail before or around the agent: "#arcfleet:error: NAME".
+const scriptErrorPrefix = "#arcfleet:error:"
+
+// scriptErrors maps the script's error names to knowledge-base keys.
+var scriptErrors = map[string]string{
+	"agent-not-found":        "HOST-AGENT-MISSING",
+	"sudo-password-required": "HOST-SUDO-PASSWORD",
+	"mktemp-failed":          "HOST-MKTEMP-FAILED",
+	"config-write-failed":    "HOST-CONFIG-WRITE-FAILED",
+}
+
+// transportCodes maps transport.Kind strings to knowledge-base keys.
+var transportCodes = map[string]string{
+	"unreachable":      "TRANSPORT-UNREACHABLE",
+	"auth":             "TRANSPORT-AUTH",
+	"host-key-unknown": "TRANSPORT-HOST-KEY-UNKNOWN",
+	"host-key-changed": "TRANSPORT-HOST-KEY-CHANGED",
+	"tls":              "TRANSPORT-TLS",
+	"lost":             "TRANSPORT-LOST",
+	"timeout":          "TRANSPORT-TIMEOUT",
+	"canceled":         "TRANSPORT-CANCELED",
+	"protocol":         "TRANSPORT-PROTOCOL",
+}
+
+// genericCodes only say "something failed"; the seed tells the reader to look at
+// the other codes in the output, so a more specific finding replaces them.
+var genericCodes = map[string]bool{"AZCM0001": true, "AZCM0062": true, "AZCM0063": true}
+
+// msgPattern recognises an agent, ARM or Entra ID message. Earlier patterns are
+// more specific and win over later ones.
+type msgPattern struct {
+	key string
+	re  *regexp.Regexp
+}
+
+var msgPatterns = []msgPattern{
+	{"AADSTS7000222", regexp.MustCompile(`\bAADSTS7000222\b`)},
+	{"AADSTS7000215", regexp.MustCompile(`\bAADSTS7000215\b`)},
+	{"AADSTS700016", regexp.MustCompile(`\bAADSTS700016\b`)},
+	{"AADSTS90002", regexp.MustCompile(`\bAADSTS90002\b`)},
+	{"MSG-INVALID-CLIENT-SECRET", regexp.MustCompile(`(?i)invalid client secret`)},
+	{"MSG-APP-NOT-FOUND", regexp.MustCompile(`(?i)application with identifier .{0,80}(was not|wasn't|not) found in the directory`)},
+	{"MSG-MISSING-ROLE", regexp.MustCompile(`(?i)does not have authorization to perform action '?Microsoft\.HybridCompute/machines/read`)},
+	{"MSG-PROVIDER-NOT-REGISTERED", regexp.MustCompile(`(?i)(is not|isn't) registered to use namespace '?Microsoft\.HybridCompute`)},
+	{"ARM-MISSING-SUBSCRIPTION-REGISTRATION", regexp.MustCompile(`\bMissingSubscriptionRegistration\b`)},
+	{"ARM-AUTHORIZATION-FAILED", regexp.MustCompile(`\bAuthorizationFailed\b|(?i)does not have authorization to perform action`)},
+	{"ARM-THROTTLED", regexp.MustCompile(`(?i)too ?many ?requests|status ?code\s*[=:]\s*429\b|httpStatusCode:\s*429\b|\bthrottl`)},
+	{"MSG-GPO-PROFILE-DELETED", regexp.MustCompile(`(?i)lookup login\.windows\.net.{0,40}no such host`)},
+	{"MSG-DEVICE-CODE-FORBIDDEN", regexp.MustCompile(`(?i)network is forbidden`)},
+	{"MSG-DEVICE-CODE-UNREACHABLE", regexp.MustCompile(`(?i)(devicecode|device authorization code).{0,300}network is unreachable`)},
+	{"MSG-SPN-TOKEN-FORBIDDEN", regexp.MustCompile(`(?i)(refresh request|oauth2/(v2\.0/)?token)\S*.{0,200}\bforbidden\b`)},
+	{"MSG-ARM-FORBIDDEN", regexp.MustCompile(`(?i)management\.azure\.com/\S*:?\s+forbidden\b`)},
+	{"ARM-AUTHORIZATION-FAILED", regexp.MustCompile(`(?i)status ?code\s*[=:]\s*403\b|httpStatusCode:\s*403\b`)},
+	{"HOST-SUDO-PASSWORD", regexp.MustCompile(`(?i)sudo: (a password is required|a terminal is required|no tty present)`)},
+	{"HOST-AGENT-MISSING", regexp.MustCompile(`(?i)azcmagent(\.exe)?'?:? (command )?not found|azcmagent\S*: no such file or directory|'?azcmagent(\.exe)?'? is not recognized as`)},
+	// Old agents' wording for conditions newer agents give a code (simulator "old" mode).
+	{"AZCM0018", regexp.MustCompile(`(?i)permission denied: run as root|must be run as (root|administrator)`)},
+	{"AZCM0061", regexp.MustCompile(`(?i)(127\.0\.0\.1|localhost):40342\S*:? connect: connection refused`)},
+	{"AZCM0064", regexp.MustCompile(`(?i)(127\.0\.0\.1|localhost):40342.{0,200}(deadline exceeded|timeout)`)},
+	{"AZCM0067", regexp.MustCompile(`(?i)machine is already connected`)},
+	{"AZCM0044", regexp.MustCompile(`(?i)resource (with the same name )?already exists`)},
+	{"AZCM0026", regexp.MustCompile(`(?i)network is unreachable|no route to host`)},
+}
+
+var (
+	reExitCodeLine = regexp.MustCompile(`(?i)exit code:\s*(AZCM\d{4})\b`)
+	reAZCM         = regexp.MustCompile(`\bAZCM\d{4}\b`)
+	// ANSI CSI and OSC sequences and two-byte escapes.
+	reANSI = regexp.MustCompile("\x1b\\[[0-?]*[ -/]*[@-~]|\x1b\\][^\x07\x1b]*(?:\x07|\x1b\\\\)|\x1b[@-Z\\\\-_]")
+	// A progress-bar redraw: "  40% [=====>     ]", " 40% |████   | (4/10)", "[====>   ] 40%".
+	reProgress = regexp.MustCompile(`^\s*(?:\d{1,3}(?:\.\d+)?\s?%\s*[\[|][^a-zA-Z\]|]*[\]|]?(?:\s*\(.*\))?|[\[|][=#>\-\s█▉▊▋▌▍▎▏░▒▓.]*[\]|]\s*(?:\d{1,3}(?:\.\d+)?\s?%)?)\s*$`)
+	reNoisy    = regexp.MustCompile(`(?i)\b(error|fatal|fail(ed|ure)?|denied|forbidden|refused|unable|cannot|invalid|timed? ?out|unreachable)\b|level=(error|fatal)|^(ERROR|FATAL)\[`)
+	// The machine resource exists in Azure: its id printed, or the agent says it created it.
+	reCreated = regexp.MustCompile(`(?i)resource ?id\s*[=:]\s*"?/subscriptions/[^/\s"]+/resourcegroups/[^/\s"]+/providers/Microsoft\.HybridCompute/machines/[^/\s"]+|\b(successfully created|created) (the )?(azure |arm |arc |hybridcompute )?(machine |server )?resource\b`)
+)
+
+// evLine is one cleaned line of evidence.
+type evLine struct {
+	src   string // "stdout", "stderr", "log", "transport"
+	text  string
+	score int // 3 decisive, 2 error-like, 1 other
+}
+
+// finding is a code or message key seen in the evidence.
+type finding struct {
+	key  string
+	line int // index into lines
+	rank int // lower is stronger within its kind
+}
+
+// Classify turns one attempt's evidence into a diagnosis: transport failures
+// first, then arcfleet's script errors, then the agent's exit code (current agents
+// exit with the AZCM number), refined or replaced by what the output says
+// (`Exit Code: AZCMnnnn`, `--json` output, `AZCMnnnn:` lines, logrus lines, the
+// seed's messages, ARM and AADSTS codes). Every Code it returns has a catalog
+// entry, and the evidence lines have every secret in ev.Secrets masked.
+func Classify(ev Evidence) Diagnosis {
+	lines := gatherLines(ev)
+	var d Diagnosis
+
+	// What the output says.
+	var (
+		exitLine, jsonCode   finding
+		specific, generic    finding // last specific and last generic AZCM code in text
+		best                 = finding{rank: len(msgPatterns)}
+		marker               string
+		seen                 []string // every key, in order of appearance
+		resourceCreated      bool
+		extraText            []string // strings decoded from JSON output
+		extraLine            []int    // their line
+		haveExit, haveJSON   bool
+		haveSpec, haveGen    bool
+		haveBest, haveMarker bool
+	)
+	note := func(key string) {
+		for _, k := range seen {
+			if k == key {
+				return
+			}
+		}
+		seen = append(seen, key)
+	}
+	scan := func(text string, i int) {
+		if m := reExitCodeLine.FindAllStringSubmatch(text, -1); m != nil {
+			c := strings.ToUpper(m[len(m)-1][1])
+			if _, ok := Lookup(c); ok {
+				exitLine, haveExit = finding{key: c, line: i}, true
+				lines[i].score = 3
+			}
+		}
+		for _, c := range reAZCM.FindAllString(text, -1) {
+			if _, ok := Lookup(c); !ok {
+				continue
+			}
+			lines[i].score = 3
+			note(c)
+			if genericCodes[c] || c == "AZCM0000" {
+				if c != "AZCM0000" {
+					generic, haveGen = finding{key: c, line: i}, true
+				}
+			} else {
+				specific, haveSpec = finding{key: c, line: i}, true
+			}
+		}
+		for r, p := range msgPatterns {
+			if p.re.MatchString(text) {
+				lines[i].score = 3
+				note(p.key)
+				if r < best.rank {
+					best, haveBest = finding{key: p.key, line: i, rank: r}, true
+				}
+			}
+		}
+		if reCreated.MatchString(text) {
+			resourceCreated = true
+		}
+	}
+	for i := range lines {
+		t := lines[i].text
+		if lines[i].src != "transport" {
+			if rest, ok := strings.CutPrefix(strings.TrimSpace(t), scriptErrorPrefix); ok {
+				name := strings.ToLower(strings.TrimSpace(rest))
+				if k, ok := scriptErrors[name]; ok {
+					marker = k
+				} else {
+					marker = "HOST-SCRIPT-ERROR"
+				}
+				haveMarker = true
+				lines[i].score = 3
+				continue
+			}
+		}
+		if lines[i].src == "stdout" && strings.HasPrefix(strings.TrimSpace(t), "{") {
+			if code, strs, rid := scanJSON(t); code != "" || len(strs) > 0 || rid {
+				if code != "" {
+					jsonCode, haveJSON = finding{key: code, line: i}, true
+					lines[i].score = 3
+				}
+				resourceCreated = resourceCreated || rid
+				for _, s := range strs {
+					extraText = append(extraText, s)
+					extraLine = append(extraLine, i)
+				}
+			}
+		}
+		scan(t, i)
+	}
+	// A pretty-printed JSON document spans lines: decode stdout as a whole too.
+	if code, strs, rid := scanJSON(strings.TrimSpace(ev.Stdout)); code != "" || rid || len(strs) > 0 {
+		if code != "" && !haveJSON {
+			jsonCode, haveJSON = finding{key: code, line: -1}, true
+		}
+		resourceCreated = resourceCreated || rid
+		for _, s := range strs {
+			extraText = append(extraText, Mask(s, ev.Secrets))
+			extraLine = append(extraLine, -1)
+		}
+	}
+	for k, s := range extraText {
+		// JSON strings may hide escaped quotes from the raw-line patterns.
+		tmp := evLine{text: s}
+		lines = append(lines, tmp)
+		scan(s, len(lines)-1)
+		if extraLine[k] >= 0 && lines[len(lines)-1].score == 3 {
+			lines[extraLine[k]].score = 3
+		}
+		lines = lines[:len(lines)-1]
+	}
+
+	// What the output says, strongest first; a generic code only when nothing
+	// more specific was said.
+	var cands []string
+	if haveExit {
+		cands = append(cands, exitLine.key)
+	}
+	if haveJSON {
+		cands = append(cands, jsonCode.key)
+	}
+	if haveSpec {
+		cands = append(cands, specific.key)
+	}
+	if haveBest {
+		cands = append(cands, best.key)
+	}
+	if haveGen {
+		cands = append(cands, generic.key)
+	}
+	textCode := ""
+	for _, c := range cands {
+		if !genericCodes[c] {
+			textCode = c
+			break
+		}
+	}
+	if textCode == "" && len(cands) > 0 {
+		textCode = cands[0]
+	}
+
+	switch {
+	case ev.Transport != "":
+		d.Code = transportCodes[ev.Transport]
+		if d.Code == "" {
+			d.Code = "TRANSPORT-OTHER"
+		}
+	case ev.ExitCode == 0:
+		d.Code = "AZCM0000"
+	case haveMarker:
+		d.Code = marker
+	default:
+		d.Code = decideExit(ev.ExitCode, textCode, seen)
+		d.ResourceCreated = resourceCreated
+	}
+	e, _ := Lookup(d.Code)
+	d.Code, d.Class = e.Code, e.Class
+
+	for _, k := range seen {
+		if k != d.Code && len(d.Related) < maxRelated {
+			d.Related = append(d.Related, k)
+		}
+	}
+	if haveBest && best.key != d.Code {
+		// The most specific message first: it is what a reader acts on.
+		d.Related = moveFirst(d.Related, best.key)
+	}
+	d.Evidence = pickEvidence(lines, ev.Secrets)
+	return d
+}
+
+// decideExit picks the code from a non-zero exit status and what the output said.
+func decideExit(exit int, textCode string, seen []string) string {
+	exitCode := ""
+	switch {
+	case exit > 0 && exit <= 125:
+		// azcmagent's own codes are 0-125; 126 and up belong to the shell and installers.
+		c := fmt.Sprintf("AZCM%04d", exit)
+		if _, ok := Lookup(c); ok {
+			exitCode = c
+		}
+	case exit >= 126 && exit <= 255:
+		c := fmt.Sprintf("AZCM%04d", exit)
+		for _, k := range seen {
+			if k == c {
+				return c // the output confirms an installer code
+			}
+		}
+		if textCode == "" {
+			switch {
+			case exit == 126 || exit == 127:
+				return "HOST-AGENT-MISSING" // sh: found but not executable / not found
+			case exit > 128:
+				return "EXIT-KILLED"
+			}
+		}
+	}
+	switch {
+	case exitCode != "" && !genericCodes[exitCode]:
+		return exitCode
+	case textCode != "":
+		return textCode
+	case exitCode != "":
+		return exitCode
+	}
+	return "EXIT-UNKNOWN"
+}
+
+func moveFirst(list []string, key string) []string {
+	out := []string{key}
+	for _, k := range list {
+		if k != key {
+			out = append(out, k)
+		}
+	}
+	if len(out) > maxRelated {
+		out = out[:maxRelated]
+	}
+	return out
+}
+
+// scanJSON decodes s when it is a JSON document and returns the AZCM code of its
+// code-like fields, every string value (for the message patterns), and whether a
+// resource id is set. It is lenient: any object shape, codes as "AZCM0041" or 41.
+func scanJSON(s string) (code string, strs []string, resourceID bool) {
+	if s == "" || (s[0] != '{' && s[0] != '[') {
+		return "", nil, false
+	}
+	var v any
+	if json.Unmarshal([]byte(s), &v) != nil {
+		return "", nil, false
+	}
+	var walk func(key string, v any, depth int)
+	walk = func(key string, v any, depth int) {
+		if depth > 32 {
+			return
+		}
+		k := strings.ToLower(strings.NewReplacer("_", "", "-", "").Replace(key))
+		switch x := v.(type) {
+		case map[string]any:
+			keys := make([]string, 0, len(x))
+			for kk := range x {
+				keys = append(keys, kk)
+			}
+			sort.Strings(keys) // deterministic: maps iterate randomly
+			for _, kk := range keys {
+				walk(kk, x[kk], depth+1)
+			}
+		case []any:
+			for _, y := range x {
+				walk(key, y, depth+1)
+			}
+		case string:
+			strs = append(strs, x)
+			switch k {
+			case "code", "errorcode", "exitcode", "azcmcode", "error", "status":
+				if c := reAZCM.FindString(strings.ToUpper(x)); c != "" && code == "" {
+					if _, ok := Lookup(c); ok {
+						code = c
+					}
+				}
+			case "resourceid":
+				if strings.Contains(strings.ToLower(x), "/providers/microsoft.hybridcompute/machines/") {
+					resourceID = true
+				}
+			}
+		case float64:
+			switch k {
+			case "code", "errorcode", "exitcode", "azcmcode":
+				if x > 0 && x <= 125 && x == float64(int(x)) && code == "" {
+					c := fmt.Sprintf("AZCM%04d", int(x))
+					if _, ok := Lookup(c); ok {
+						code = c
+					}
+				}
+			}
+		}
+	}
+	walk("", v, 0)
+	return code, strs, resourceID
+}
+
+// gatherLines cleans and splits every source of evidence into lines, secrets
+// masked: invalid UTF-8 replaced, masked, ANSI codes stripped, masked again (an
+// escape code inside a secret could hide it from the first pass), progress-bar
+// redraws dropped.
+func gatherLines(ev Evidence) []evLine {
+	var lines []evLine
+	add := func(src, raw string) {
+		s := clean(raw, ev.Secrets)
+		for _, l := range strings.Split(s, "\n") {
+			for _, seg := range strings.Split(l, "\r") {
+				seg = strings.TrimRight(seg, " \t")
+				if strings.TrimSpace(seg) == "" || reProgress.MatchString(seg) {
+					continue
+				}
+				lines = append(lines, evLine{src: src, text: seg, score: 1})
+			}
+		}
+	}
+	if ev.TransportMsg != "" {
+		add("transport", ev.TransportMsg)
+		for i := range lines {
+			lines[i].score = 3
+		}
+	}
+	add("stdout", ev.Stdout)
+	stderr, log, split := strings.Cut(ev.Stderr, AgentLogMarker)
+	add("stderr", stderr)
+	if split {
+		add("log", log)
+	}
+	add("log", strings.Join(ev.AgentLog, "\n"))
+	for i := range lines {
+		if lines[i].score == 1 && reNoisy.MatchString(lines[i].text) {
+			lines[i].score = 2
+		}
+	}
+	return lines
+}
+
+// clean is one source's text, secrets masked, escape codes stripped, cut to its
+// last maxSourceBytes (after masking, so a cut cannot expose part of a secret).
+func clean(raw string, secrets []string) string {
+	s := strings.ToValidUTF8(raw, "\uFFFD")
+	s = Mask(s, secrets)
+	s = reANSI.ReplaceAllString(s, "")
+	s = strings.ReplaceAll(s, "\x1b", "")
+	s = Mask(s, secrets)
+	if len(s) > maxSourceBytes {
+		s = s[len(s)-maxSourceBytes:]
+		if i := strings.IndexByte(s, '\n'); i >= 0 {
+			s = s[i+1:]
+		}
+		s = strings.ToValidUTF8(s, "")
+	}
+	return s
+}
+
+// pickEvidence keeps the MaxEvidenceLines most relevant lines (decisive lines,
+// then error-like lines, later lines before earlier ones), in their original
+// order, without repeats, each prefixed with its source and cut to length.
+func pickEvidence(lines []evLine, secrets []string) []string {
+	idx := make([]int, 0, len(lines))
+	seen := make(map[string]bool, len(lines))
+	for i := len(lines) - 1; i >= 0; i-- { // keep the last of repeated lines
+		k := lines[i].src + "\x00" + lines[i].text
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		idx = append(idx, i)
+	}
+	sort.SliceStable(idx, func(a, b int) bool {
+		la, lb := lines[idx[a]], lines[idx[b]]
+		if la.score != lb.score {
+			return la.score > lb.score
+		}
+		return idx[a] > idx[b]
+	})
+	if len(idx) > MaxEvidenceLines {
+		idx = idx[:MaxEvidenceLines]
+	}
+	sort.Ints(idx)
+	out := make([]string, 0, len(idx))
+	for _, i := range idx {
+		// Masking once more is cheap and keeps the promise local to this function.
+		out = append(out, truncateLine(Mask(lines[i].src+": "+lines[i].text, secrets), maxLineBytes))
+	}
+	return out
+}
