@@ -145,6 +145,10 @@ type Inventory struct {
 	// Digest is "sha256:" + hex sha256 of the canonical resolved inventory
 	// (credentials by reference, hosts, retry); it changes when anything apply would use changes.
 	Digest string `json:"digest"`
+
+	// src keeps the parsed layers so findings can point at the line that set a value;
+	// nil for an Inventory built by hand or decoded from JSON (findings then use Host.Pos).
+	src *source
 }
 
 // Finding is one pre-flight validation finding: something the agent would reject
@@ -154,13 +158,21 @@ type Finding struct {
 	Code    string `json:"code"` // "AZCM0013", ...; arcfleet's own checks use "ARCF" codes
 	Host    string `json:"host,omitempty"`
 	Message string `json:"message"` // what is wrong and the fix
+	// Warning marks an explicit opt-in worth a second look (insecure-ignore, insecure TLS,
+	// plain HTTP): reported, but it does not make the inventory invalid or block the host.
+	Warning bool `json:"warning,omitempty"`
 }
 
-// String is the `validate` line: "FILE:LINE:COL: AZCMnnnn HOST: message and fix".
+// String is the `validate` line: "FILE:LINE:COL: AZCMnnnn HOST: message and fix";
+// a warning's message starts with "warning: ".
 func (f Finding) String() string {
 	h := f.Host
 	if h == "" {
 		h = "-"
 	}
-	return fmt.Sprintf("%s: %s %s: %s", f.Pos, f.Code, h, f.Message)
+	m := f.Message
+	if f.Warning {
+		m = "warning: " + m
+	}
+	return fmt.Sprintf("%s: %s %s: %s", f.Pos, f.Code, h, m)
 }

@@ -2,10 +2,114 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
+
+	"github.com/arcfleet/arcfleet/inventory"
 )
 
+const validateUsage = `Usage: arcfleet validate -i INVENTORY [--action connect|disconnect|reconnect] [--limit EXPR]
+
+Checks an inventory without touching any host: the YAML schema, every setting the
+agent would reject (reported with the AZCM code it would return), login settings,
+and that every secret reference the selected hosts use resolves (environment
+variable set, file readable). Secret values are never printed.
+
+Prints one finding per line (FILE:LINE:COL: CODE HOST: message; fix: ...) and a
+summary on stderr. Exit status: 0 valid (warnings allowed), 2 invalid.
+
+Flags:
+`
+
 func cmdValidate(ctx context.Context, e *env, args []string) int {
-	fmt.Fprintln(e.stderr, "arcfleet validate: not implemented yet")
-	return exitInvalid
+	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var file, action, limit string
+	fs.StringVar(&file, "i", "", "inventory file")
+	fs.StringVar(&file, "inventory", "", "inventory file (same as -i)")
+	fs.StringVar(&action, "action", "connect", "action to validate for: connect, disconnect or reconnect")
+	fs.StringVar(&limit, "limit", "", "validate only these hosts (names, globs, group:NAME, tag:K=V, os:windows, !EXCLUDE, @FILE)")
+	printUsage := func(w io.Writer) {
+		fmt.Fprint(w, validateUsage)
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printUsage(e.stdout)
+			return exitOK
+		}
+		fmt.Fprintf(e.stderr, "arcfleet validate: %v\n\n", err)
+		printUsage(e.stderr)
+		return exitInvalid
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(e.stderr, "arcfleet validate: unexpected argument %q\n\n", fs.Arg(0))
+		printUsage(e.stderr)
+		return exitInvalid
+	}
+	if file == "" {
+		fmt.Fprintf(e.stderr, "arcfleet validate: -i INVENTORY is required\n\n")
+		printUsage(e.stderr)
+		return exitInvalid
+	}
+	switch action {
+	case "connect", "disconnect", "reconnect":
+	default:
+		fmt.Fprintf(e.stderr, "arcfleet validate: --action %q: use connect, disconnect or reconnect\n", action)
+		return exitInvalid
+	}
+
+	inv, err := inventory.Load(file)
+	if err != nil {
+		var errs inventory.Errors
+		n := 1
+		if errors.As(err, &errs) {
+			n = len(errs)
+		}
+		fmt.Fprintln(e.stderr, err)
+		fmt.Fprintf(e.stderr, "%s: invalid: %d %s\n", file, n, plural(n, "error", "errors"))
+		return exitInvalid
+	}
+	hosts, err := inv.Select(limit)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "arcfleet validate: %v\n", err)
+		return exitInvalid
+	}
+	lookup := func(k string) (string, bool) {
+		v := e.getenv(k)
+		return v, v != ""
+	}
+	findings := inventory.CollapseFindings(inventory.Validate(inv, hosts, action))
+	findings = append(findings, inventory.CheckSecretRefs(inv, hosts, lookup)...)
+	errCount, warnCount := 0, 0
+	for _, f := range findings {
+		fmt.Fprintln(e.stdout, f.String())
+		if f.Warning {
+			warnCount++
+		} else {
+			errCount++
+		}
+	}
+	verdict := "valid"
+	if errCount > 0 {
+		verdict = "invalid"
+	}
+	fmt.Fprintf(e.stderr, "%s: %s for %s: %d of %d %s checked, %d %s, %d %s\n", file, verdict, action,
+		len(hosts), len(inv.Hosts), plural(len(inv.Hosts), "host", "hosts"),
+		errCount, plural(errCount, "error", "errors"), warnCount, plural(warnCount, "warning", "warnings"))
+	if errCount > 0 {
+		return exitInvalid
+	}
+	return exitOK
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

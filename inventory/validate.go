@@ -1,0 +1,530 @@
+package inventory
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Codes of arcfleet's own findings (the agent's are AZCMnnnn).
+const (
+	CodeSecretUnresolved = "ARCF0001" // a secret reference does not resolve
+	CodeInsecureHostKey  = "ARCF0002" // warning: host_key_policy insecure-ignore
+	CodeInsecureTLS      = "ARCF0003" // warning: WinRM TLS verification off
+	CodePlainHTTP        = "ARCF0004" // warning: WinRM over plain HTTP
+	CodeSSHLogin         = "ARCF0005" // SSH login settings incomplete or contradictory
+	CodeWinRMLogin       = "ARCF0006" // WinRM login settings incomplete or contradictory
+	CodeCredential       = "ARCF0007" // service principal settings unusable
+	CodeAction           = "ARCF0008" // unknown action
+	CodePrivateLink      = "ARCF0009" // private_link_scope is not a resource ID
+)
+
+// Azure's limits on tags (learn.microsoft.com/azure/azure-resource-manager/management/tag-resources).
+const (
+	MaxTags           = 50
+	MaxTagNameLen     = 512
+	MaxTagValueLen    = 256
+	tagNameForbidden  = `<>%&\?/`
+	MaxResourceName   = 54 // Microsoft.HybridCompute/machines, Azure resource-name rules
+	defaultValidateAs = "connect"
+)
+
+var (
+	guidRE         = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	resourceNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+	fingerprintRE  = regexp.MustCompile(`^SHA256:[A-Za-z0-9+/]{43}=?$`)
+	plsRE          = regexp.MustCompile(`(?i)^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.HybridCompute/privateLinkScopes/[^/]+$`)
+)
+
+// where finds the line that set a host's effective value.
+type where struct {
+	h  *Host
+	rh *rawHost // nil when the inventory was not parsed from a file
+	ch []*layer
+}
+
+func (inv *Inventory) where(h *Host) where {
+	w := where{h: h}
+	if s := inv.src; s != nil && s.index != nil {
+		if i, ok := s.index[h.Name]; ok && i < len(s.hosts) {
+			w.rh = s.hosts[i]
+			w.ch = s.chain(w.rh, h.OS)
+		}
+	}
+	return w
+}
+
+func posOf[T any](w where, get func(*layer) *val[T]) Pos {
+	if v := pick(w.ch, get); v.set {
+		return v.pos
+	}
+	return w.h.Pos
+}
+
+func (w where) tagPos(key string) Pos {
+	for i := len(w.ch) - 1; i >= 0; i-- {
+		for _, t := range w.ch[i].tags {
+			if t.key == key {
+				return t.pos
+			}
+		}
+	}
+	return w.h.Pos
+}
+
+func (inv *Inventory) credPos(name string, field func(*rawCred) Pos) Pos {
+	if inv.src != nil {
+		if c, ok := inv.src.creds[name]; ok {
+			if p := field(c); p.Line > 0 {
+				return p
+			}
+			return c.pos
+		}
+	}
+	return inv.Credentials[name].Pos
+}
+
+// Validate checks the selected hosts for what the agent would reject for action
+// ("connect", "disconnect", "reconnect"; "" means connect) and what arcfleet cannot
+// use. It is pure: no I/O, no secret is read. Findings come in host order.
+func Validate(inv *Inventory, hosts []*Host, action string) []Finding {
+	if action == "" {
+		action = defaultValidateAs
+	}
+	var out []Finding
+	switch action {
+	case "connect", "disconnect", "reconnect":
+	default:
+		return []Finding{{Pos: Pos{File: inv.File}, Code: CodeAction,
+			Message: fmt.Sprintf("unknown action %q; fix: use connect, disconnect or reconnect", action)}}
+	}
+	connect := action != "disconnect"
+	rc := regionCloud()
+	for _, h := range hosts {
+		w := inv.where(h)
+		add := func(p Pos, code, msg, fix string) {
+			out = append(out, Finding{Pos: p, Code: code, Host: h.Name, Message: msg + "; fix: " + fix})
+		}
+		warn := func(p Pos, code, msg, fix string) {
+			out = append(out, Finding{Pos: p, Code: code, Host: h.Name, Message: msg + "; fix: " + fix, Warning: true})
+		}
+		validateCredential(inv, h, w, connect, add)
+		if connect {
+			validateAzure(h, w, rc, add, warn)
+		} else if c := h.Azure.Cloud; c != "" && !contains(Clouds(), c) {
+			add(posOf(w, func(l *layer) *val[string] { return &l.azure.cloud }), "AZCM0014", fmt.Sprintf("unsupported cloud %q", c), cloudFix(c))
+		}
+		switch h.Transport {
+		case "ssh":
+			validateSSH(h, w, add, warn)
+		case "winrm":
+			validateWinRM(h, w, add, warn)
+		}
+	}
+	return out
+}
+
+type report func(p Pos, code, msg, fix string)
+
+func validateCredential(inv *Inventory, h *Host, w where, connect bool, add report) {
+	credPos := posOf(w, func(l *layer) *val[string] { return &l.credential })
+	if h.Credential == "" {
+		add(h.Pos, "AZCM0016", "no credential: the agent needs a service principal to log in",
+			"set `credential: NAME` in defaults, a group or the host, and define NAME under credentials:")
+	} else if c, ok := inv.Credentials[h.Credential]; !ok {
+		add(credPos, "AZCM0016", fmt.Sprintf("credential %q is not defined", h.Credential), "define it under credentials:")
+	} else {
+		if c.ClientID == "" {
+			add(inv.credPos(c.Name, func(r *rawCred) Pos { return Pos{} }), "AZCM0016",
+				fmt.Sprintf("credential %q has no client_id (--service-principal-id)", c.Name), "add client_id: APPLICATION-ID to it")
+		} else if !guidRE.MatchString(c.ClientID) {
+			add(inv.credPos(c.Name, func(r *rawCred) Pos { return r.clientID.pos }), CodeCredential,
+				fmt.Sprintf("credential %q: client_id is not a GUID", c.Name), "use the application (client) ID of the service principal, e.g. 00000000-0000-0000-0000-000000000000")
+		}
+		if c.Secret.IsZero() {
+			add(inv.credPos(c.Name, func(r *rawCred) Pos { return Pos{} }), "AZCM0016",
+				fmt.Sprintf("credential %q has no secret (--service-principal-secret)", c.Name), "add `secret: {env: NAME}` or `secret: {file: PATH}` to it")
+		}
+		if c.TenantID != "" && h.Azure.TenantID != "" && !strings.EqualFold(c.TenantID, h.Azure.TenantID) {
+			add(posOf(w, func(l *layer) *val[string] { return &l.azure.tenantID }), CodeCredential,
+				fmt.Sprintf("azure.tenant_id differs from the tenant_id of credential %q; the agent takes one --tenant-id", c.Name),
+				"use a credential of the tenant the machines are onboarded to, or make the two tenant ids equal")
+		}
+	}
+	if h.Azure.TenantID == "" {
+		add(h.Pos, "AZCM0016", "no tenant id (--tenant-id)", "set azure.tenant_id, or tenant_id in the credential")
+	}
+}
+
+func validateAzure(h *Host, w where, rc map[string]string, add, warn report) {
+	az := h.Azure
+	for _, req := range []struct{ v, key, flag string }{
+		{az.SubscriptionID, "subscription_id", "--subscription-id"},
+		{az.ResourceGroup, "resource_group", "--resource-group"},
+		{az.Location, "location", "--location"},
+	} {
+		if req.v == "" {
+			add(h.Pos, "AZCM0016", fmt.Sprintf("no azure.%s (%s)", req.key, req.flag),
+				fmt.Sprintf("set azure.%s at the top level, in a group or on the host", req.key))
+		}
+	}
+	if az.SubscriptionID != "" && !guidRE.MatchString(az.SubscriptionID) {
+		warn(posOf(w, func(l *layer) *val[string] { return &l.azure.subscriptionID }), "AZCM0068",
+			"subscription_id is not a GUID; the agent fails with AZCM0068 when it cannot resolve a subscription name",
+			"use the subscription's GUID")
+	}
+	cloud := az.Cloud
+	if cloud != "" && !contains(Clouds(), cloud) {
+		add(posOf(w, func(l *layer) *val[string] { return &l.azure.cloud }), "AZCM0014", fmt.Sprintf("unsupported cloud %q", cloud), cloudFix(cloud))
+		cloud = ""
+	}
+	if cloud == "" {
+		cloud = "AzureCloud"
+	}
+	if az.Location != "" {
+		lp := posOf(w, func(l *layer) *val[string] { return &l.azure.location })
+		norm := strings.ToLower(strings.ReplaceAll(az.Location, " ", ""))
+		switch in, known := rc[norm]; {
+		case !known:
+			fix := "use a region name such as westeurope, eastus2 or swedencentral (az account list-locations -o table)"
+			if s := closest(norm, Regions(cloud)); s != "" {
+				fix = fmt.Sprintf("did you mean %q?", s)
+			}
+			add(lp, "AZCM0020", fmt.Sprintf("unknown region %q", az.Location), fix)
+		case in != cloud:
+			add(lp, "AZCM0020", fmt.Sprintf("region %q is in %s, but the cloud is %s", az.Location, in, cloud),
+				fmt.Sprintf("set azure.cloud: %s, or choose a region of %s", in, cloud))
+		case norm != az.Location:
+			warn(lp, "AZCM0020", fmt.Sprintf("location %q is a display name", az.Location), fmt.Sprintf("write the region name %q", norm))
+		}
+	}
+	if az.CorrelationID != "" && !guidRE.MatchString(az.CorrelationID) {
+		add(posOf(w, func(l *layer) *val[string] { return &l.azure.correlationID }), "AZCM0015",
+			"correlation_id is not a GUID", "use a GUID such as 3fa85f64-5717-4562-b3fc-2c963f66afa6, or remove it")
+	}
+	if az.PrivateLinkScope != "" && !plsRE.MatchString(az.PrivateLinkScope) {
+		add(posOf(w, func(l *layer) *val[string] { return &l.azure.privateLinkScope }), CodePrivateLink,
+			"private_link_scope is not a private link scope resource ID",
+			"use /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.HybridCompute/privateLinkScopes/NAME")
+	}
+	if h.ResourceName != "" {
+		np := posOf(w, func(l *layer) *val[string] { return &l.azure.nameTemplate })
+		if w.rh != nil && w.rh.resourceName.set { // the host's own resource_name wins over any template
+			np = w.rh.resourceName.pos
+		}
+		n := h.ResourceName
+		switch {
+		case !resourceNameRE.MatchString(n):
+			add(np, "AZCM0017", fmt.Sprintf("resource name %q may hold only letters, digits, '-' and '_'", n),
+				"set resource_name on the host, or a resource_name_template such as \"{short}\"")
+		case strings.HasSuffix(n, "-") || strings.HasSuffix(n, "_"):
+			add(np, "AZCM0017", fmt.Sprintf("resource name %q must not end with '-' or '_'", n), "drop the trailing character")
+		case utf8.RuneCountInString(n) > MaxResourceName:
+			warn(np, "AZCM0017", fmt.Sprintf("resource name is %d characters; Azure's limit for Arc machines is %d", len(n), MaxResourceName),
+				"set a shorter resource_name")
+		}
+	}
+	for _, p := range TagProblems(az.Tags) {
+		pos := h.Pos
+		if p.Tag != "" {
+			pos = w.tagPos(p.Tag)
+		}
+		add(pos, "AZCM0013", p.Msg, p.Fix)
+	}
+}
+
+func validateSSH(h *Host, w where, add, warn report) {
+	s := h.SSH
+	sp := func(get func(*rawSSH) *val[string]) Pos {
+		return posOf(w, func(l *layer) *val[string] { return get(&l.ssh) })
+	}
+	if s.User == "" {
+		add(h.Pos, CodeSSHLogin, "no ssh.user", "set ssh.user in defaults, a group or the host")
+	}
+	if s.IdentityFile == "" && s.Password.IsZero() && !s.UseAgent {
+		add(h.Pos, CodeSSHLogin, "no SSH login method", "set ssh.identity_file, ssh.use_agent: true or ssh.password: {env: NAME}")
+	}
+	if !s.Passphrase.IsZero() && s.IdentityFile == "" {
+		add(posOf(w, func(l *layer) *val[SecretRef] { return &l.ssh.passphrase }), CodeSSHLogin,
+			"ssh.passphrase is set but there is no ssh.identity_file it would unlock", "set identity_file or remove passphrase")
+	}
+	fpPos := sp(func(r *rawSSH) *val[string] { return &r.fingerprint })
+	switch {
+	case s.HostKeyPolicy == "fingerprint" && s.Fingerprint == "":
+		add(sp(func(r *rawSSH) *val[string] { return &r.hostKeyPolicy }), CodeSSHLogin, "host_key_policy is fingerprint but no ssh.fingerprint is given",
+			"add fingerprint: SHA256:... (ssh-keygen -lf the host's public key)")
+	case s.Fingerprint != "" && !fingerprintRE.MatchString(s.Fingerprint):
+		add(fpPos, CodeSSHLogin, "ssh.fingerprint is not a SHA256 fingerprint", "write it as ssh-keygen -l prints it: SHA256: followed by 43 base64 characters")
+	case s.Fingerprint != "" && s.HostKeyPolicy != "fingerprint":
+		add(fpPos, CodeSSHLogin, fmt.Sprintf("ssh.fingerprint is set but host_key_policy is %s, which ignores it", s.HostKeyPolicy),
+			"set host_key_policy: fingerprint next to it, or remove the fingerprint")
+	}
+	if s.HostKeyPolicy == "insecure-ignore" {
+		warn(sp(func(r *rawSSH) *val[string] { return &r.hostKeyPolicy }), CodeInsecureHostKey,
+			"host_key_policy insecure-ignore accepts any host key: a machine in the middle gets the login and the service principal secret",
+			"use strict with a maintained known_hosts file, accept-new, or fingerprint")
+	}
+}
+
+func validateWinRM(h *Host, w where, add, warn report) {
+	x := h.WinRM
+	wp := func(get func(*rawWinRM) *val[string]) Pos {
+		return posOf(w, func(l *layer) *val[string] { return get(&l.winrm) })
+	}
+	bp := func(get func(*rawWinRM) *val[bool]) Pos {
+		return posOf(w, func(l *layer) *val[bool] { return get(&l.winrm) })
+	}
+	authPos := wp(func(r *rawWinRM) *val[string] { return &r.auth })
+	switch x.Auth {
+	case "cert":
+		if x.CertFile == "" || x.KeyFile == "" {
+			add(authPos, CodeWinRMLogin, "auth cert needs winrm.cert_file and winrm.key_file", "set both, or use auth: ntlm with user and password")
+		}
+		if !x.HTTPS {
+			add(authPos, CodeWinRMLogin, "certificate authentication needs HTTPS", "remove https: false")
+		}
+	default:
+		if x.User == "" {
+			add(h.Pos, CodeWinRMLogin, "no winrm.user", "set winrm.user in defaults, a group or the host")
+		}
+		if x.Password.IsZero() {
+			add(h.Pos, CodeWinRMLogin, "no winrm.password", "set winrm.password: {env: NAME} or {file: PATH}")
+		}
+		if x.Auth == "basic" && !x.HTTPS {
+			add(authPos, CodeWinRMLogin, "basic authentication over plain HTTP sends the password readable on the wire",
+				"use HTTPS, or auth: ntlm")
+		}
+	}
+	if x.HTTPS && x.Insecure {
+		warn(bp(func(r *rawWinRM) *val[bool] { return &r.insecure }), CodeInsecureTLS,
+			"winrm.insecure skips TLS certificate verification: a machine in the middle gets the login and the service principal secret",
+			"give the issuing CA in winrm.ca_file instead")
+	}
+	if !x.HTTPS {
+		warn(bp(func(r *rawWinRM) *val[bool] { return &r.https }), CodePlainHTTP,
+			"WinRM over plain HTTP: commands and output cross the network unencrypted",
+			"use HTTPS on 5986 (winrm quickconfig -transport:https)")
+	}
+}
+
+// TagProblem is one reason a tag set cannot be passed to the agent.
+type TagProblem struct {
+	Tag string // the tag name, "" for the whole set
+	Msg string
+	Fix string
+}
+
+// TagProblems lists what the agent (AZCM0013) or Azure would reject in tags, in
+// tag-name order: count, lengths, forbidden characters, names that differ only in
+// case, and characters the agent's --tags "Name=Value,Other='a b'" syntax cannot carry.
+func TagProblems(tags map[string]string) []TagProblem {
+	var out []TagProblem
+	if len(tags) > MaxTags {
+		out = append(out, TagProblem{Msg: fmt.Sprintf("%d tags; Azure allows at most %d per resource", len(tags), MaxTags),
+			Fix: "drop tags, or merge some into one"})
+	}
+	keys := sortedKeys(tags)
+	lower := make(map[string]string, len(keys))
+	for _, k := range keys {
+		v := tags[k]
+		bad := func(msg, fix string) { out = append(out, TagProblem{Tag: k, Msg: msg, Fix: fix}) }
+		switch {
+		case strings.TrimSpace(k) == "":
+			bad("empty tag name", "give the tag a name")
+		case utf8.RuneCountInString(k) > MaxTagNameLen:
+			bad(fmt.Sprintf("tag name is longer than %d characters", MaxTagNameLen), "shorten the name")
+		case strings.ContainsAny(k, tagNameForbidden):
+			bad(fmt.Sprintf("tag name %q contains one of < > %% & \\ ? /", k), "remove those characters from the name")
+		case strings.ContainsAny(k, `'"=`) || hasControl(k):
+			bad(fmt.Sprintf("tag name %q contains a quote, '=' or a control character, which the agent's --tags syntax cannot carry", k),
+				"remove the character from the name")
+		}
+		switch {
+		case utf8.RuneCountInString(v) > MaxTagValueLen:
+			bad(fmt.Sprintf("value of tag %q is longer than %d characters", k, MaxTagValueLen), "shorten the value")
+		case strings.ContainsAny(v, `'"`) || hasControl(v):
+			bad(fmt.Sprintf("value of tag %q contains a quote or a control character, which the agent's --tags syntax cannot carry", k),
+				"remove the character from the value")
+		}
+		if first, dup := lower[strings.ToLower(k)]; dup {
+			bad(fmt.Sprintf("tag names %q and %q differ only in case; Azure treats tag names case-insensitively", first, k), "keep one spelling")
+		} else {
+			lower[strings.ToLower(k)] = k
+		}
+	}
+	return out
+}
+
+func hasControl(s string) bool {
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return true
+		}
+	}
+	return false
+}
+
+// FormatAgentTags renders tags in the agent's --tags syntax, sorted by name:
+// Name=Value,Other='a b'. A name or value with a space, ',' or '=' is put in single
+// quotes. Tags TagProblems objects to are an error naming the tag, never a guess.
+func FormatAgentTags(tags map[string]string) (string, error) {
+	if ps := TagProblems(tags); len(ps) > 0 {
+		msgs := make([]string, len(ps))
+		for i, p := range ps {
+			msgs[i] = p.Msg
+		}
+		return "", errors.New("AZCM0013: " + strings.Join(msgs, "; "))
+	}
+	var b strings.Builder
+	for i, k := range sortedKeys(tags) {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(quoteTag(k))
+		b.WriteByte('=')
+		b.WriteString(quoteTag(tags[k]))
+	}
+	return b.String(), nil
+}
+
+func quoteTag(s string) string {
+	if strings.ContainsAny(s, " ,=\t") || s != strings.TrimSpace(s) {
+		return "'" + s + "'"
+	}
+	return s
+}
+
+func cloudFix(c string) string {
+	for _, k := range Clouds() {
+		if strings.EqualFold(k, c) {
+			return fmt.Sprintf("write it as %s", k)
+		}
+	}
+	return "use AzureCloud, AzureUSGovernment or AzureChinaCloud"
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// CheckSecretRefs checks that every secret reference the selected hosts use
+// resolves: the environment variable is set and not empty, the file is readable
+// and not empty. One finding per unresolved reference (not per host); it never
+// holds a value.
+func CheckSecretRefs(inv *Inventory, hosts []*Host, lookupEnv func(string) (string, bool)) []Finding {
+	type use struct {
+		ref   SecretRef
+		what  string
+		pos   Pos
+		hosts []string
+	}
+	var order []*use
+	byRef := map[string]*use{}
+	note := func(ref SecretRef, what string, p Pos, host string) {
+		if ref.IsZero() {
+			return
+		}
+		key := ref.String()
+		u := byRef[key]
+		if u == nil {
+			u = &use{ref: ref, what: what, pos: p}
+			byRef[key] = u
+			order = append(order, u)
+		}
+		if len(u.hosts) == 0 || u.hosts[len(u.hosts)-1] != host {
+			u.hosts = append(u.hosts, host)
+		}
+	}
+	for _, h := range hosts {
+		w := inv.where(h)
+		if c, ok := inv.Credentials[h.Credential]; ok {
+			note(c.Secret, fmt.Sprintf("secret of credential %q", c.Name), inv.credPos(c.Name, func(r *rawCred) Pos { return r.secret.pos }), h.Name)
+		}
+		switch h.Transport {
+		case "ssh":
+			note(h.SSH.Password, "ssh.password", posOf(w, func(l *layer) *val[SecretRef] { return &l.ssh.password }), h.Name)
+			note(h.SSH.Passphrase, "ssh.passphrase", posOf(w, func(l *layer) *val[SecretRef] { return &l.ssh.passphrase }), h.Name)
+		case "winrm":
+			note(h.WinRM.Password, "winrm.password", posOf(w, func(l *layer) *val[SecretRef] { return &l.winrm.password }), h.Name)
+		}
+	}
+	var out []Finding
+	for _, u := range order {
+		if _, err := u.ref.Resolve(lookupEnv); err != nil {
+			fix := fmt.Sprintf("export %s before running arcfleet (from your secret store, never on a command line)", u.ref.Env)
+			if u.ref.File != "" {
+				fix = fmt.Sprintf("create %s holding only the secret, readable by this user (chmod 600)", u.ref.File)
+			}
+			f := Finding{Pos: u.pos, Code: CodeSecretUnresolved,
+				Message: fmt.Sprintf("%s (%s) does not resolve: %v; used by %s; fix: %s", u.what, u.ref, err, hostList(u.hosts), fix)}
+			if len(u.hosts) == 1 {
+				f.Host = u.hosts[0]
+			}
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func hostList(hs []string) string {
+	const show = 3
+	if len(hs) == 1 {
+		return "host " + hs[0]
+	}
+	if len(hs) <= show {
+		return fmt.Sprintf("%d hosts: %s", len(hs), strings.Join(hs, ", "))
+	}
+	return fmt.Sprintf("%d hosts: %s, ...", len(hs), strings.Join(hs[:show], ", "))
+}
+
+// CollapseFindings merges findings that differ only in their host (one inherited
+// mistake repeated across a fleet) into the first, noting how many other hosts share it.
+func CollapseFindings(fs []Finding) []Finding {
+	type key struct {
+		pos         Pos
+		code, msg   string
+		warning     bool
+		hostMissing bool
+	}
+	idx := map[key]int{}
+	var out []Finding
+	var others [][]string
+	for _, f := range fs {
+		k := key{f.Pos, f.Code, f.Message, f.Warning, f.Host == ""}
+		if i, ok := idx[k]; ok {
+			others[i] = append(others[i], f.Host)
+			continue
+		}
+		idx[k] = len(out)
+		out = append(out, f)
+		others = append(others, nil)
+	}
+	for i := range out {
+		if n := len(others[i]); n > 0 {
+			out[i].Message += fmt.Sprintf(" (also %d other %s: %s)", n, plural(n, "host", "hosts"), shortList(others[i]))
+		}
+	}
+	return out
+}
+
+func shortList(hs []string) string {
+	if len(hs) <= 3 {
+		return strings.Join(hs, ", ")
+	}
+	return strings.Join(hs[:3], ", ") + ", ..."
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
