@@ -1,0 +1,554 @@
+package planner
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/arcfleet/arcfleet/inventory"
+	"github.com/arcfleet/arcfleet/results"
+	"github.com/arcfleet/arcfleet/transport"
+)
+
+// Executor defaults.
+const (
+	DefaultConcurrency = 50
+	// DefaultTimeout bounds one attempt: the agent itself may take 10 minutes to connect.
+	DefaultTimeout = 15 * time.Minute
+)
+
+// Run-directory file names.
+const (
+	PlanFile  = "plan.json"
+	HostsDir  = "hosts"
+	reportVer = 1
+)
+
+// Event kinds.
+const (
+	EventStart      = "start"       // a host was launched
+	EventAttempt    = "attempt"     // one step's attempt ended (Step, Attempt, Code)
+	EventRetry      = "retry"       // a retry is scheduled after Delay (Code: why)
+	EventDone       = "done"        // the host finished (Outcome, Code)
+	EventNotStarted = "not-started" // the host was never launched (Message: why)
+	EventWarning    = "warning"     // about the run, not one host (e.g. concurrency lowered)
+)
+
+// Executor runs plans: bounded fan-out over the hosts, one connection per host
+// carrying all its steps, the retry policy, a per-credential circuit breaker,
+// an agent-action start-rate limit, canary hosts, a journal and resume.
+// The zero value is usable once Dialer is set.
+type Executor struct {
+	Dialer      transport.Dialer
+	LookupEnv   func(string) (string, bool) // resolves secret refs (SP secret, login passwords); nil = os.LookupEnv
+	Concurrency int                         // hosts in flight at once; default 50
+	Rate        float64                     // agent actions started per second, 0 = unlimited
+	// Burst is the token bucket's size for Rate (default 1: actions evenly spaced), at most Rate.
+	Burst    int
+	Canary   int           // the first N hosts run alone; the rest start only if all of them succeed
+	Timeout  time.Duration // per attempt (dial, or one remote step), default 15m
+	Deadline time.Duration // whole run, 0 = none: hosts not started by then end not-started, no retry starts after it
+	Events   func(Event)   // progress; called from many goroutines; may be nil
+	Now      func() time.Time
+	Sleep    func(ctx context.Context, d time.Duration) error // nil = real timer; tests may shorten backoff
+
+	// results is the seam to package results (nil = the real classifier, masker and report writer).
+	results *resultsOps
+	// jitter replaces the random backoff jitter in tests.
+	jitter func(time.Duration) time.Duration
+}
+
+// Event is one progress event. Message never holds a secret.
+type Event struct {
+	Time    time.Time
+	Host    string
+	Kind    string // EventStart, EventAttempt, EventRetry, EventDone, EventNotStarted, EventWarning
+	Step    string
+	Attempt int
+	Code    string
+	Outcome results.Outcome
+	Delay   time.Duration
+	Message string
+}
+
+// ExitCode maps a report to arcfleet's exit code: 0 every host as intended
+// (ok or unchanged), 3 some failed, blocked or not started, 4 the circuit breaker
+// stopped the run, 130 interrupted.
+func ExitCode(r *results.Report) int {
+	if r == nil {
+		return 3
+	}
+	if r.Interrupted {
+		return 130
+	}
+	if len(r.BreakerOpen) > 0 {
+		return 4
+	}
+	for i := range r.Hosts {
+		switch r.Hosts[i].Outcome {
+		case results.OutcomeOK, results.OutcomeUnchanged:
+		default:
+			return 3
+		}
+	}
+	return 0
+}
+
+// Apply runs plan p, writing its run directory runDir (created; it must not hold
+// a run already): plan.json, journal.jsonl, hosts/NAME/attempt-N.log, the reports.
+// The returned report is also written when ctx is canceled (Interrupted set).
+// An error means the run could not be set up or its records not written.
+func (x *Executor) Apply(ctx context.Context, p *Plan, runDir string) (*results.Report, error) {
+	if err := checkPlan(p); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(runDir, HostsDir), 0o700); err != nil {
+		return nil, fmt.Errorf("run directory: %w", err)
+	}
+	jpath := filepath.Join(runDir, JournalFile)
+	if _, err := os.Stat(jpath); err == nil {
+		return nil, fmt.Errorf("run directory %s already holds a run (%s); fix: `arcfleet resume %s`, or choose a new --run-dir", runDir, JournalFile, runDir)
+	}
+	if err := writePlanFile(filepath.Join(runDir, PlanFile), p); err != nil {
+		return nil, err
+	}
+	j, err := openJournal(jpath)
+	if err != nil {
+		return nil, err
+	}
+	defer j.close()
+	return x.execute(ctx, p, runDir, j, nil, "apply")
+}
+
+func checkPlan(p *Plan) error {
+	if p == nil {
+		return errors.New("no plan")
+	}
+	switch p.Action {
+	case ActionConnect, ActionDisconnect, ActionReconnect:
+	default:
+		return fmt.Errorf("plan action %q: fix: use connect, disconnect or reconnect", p.Action)
+	}
+	seen := make(map[string]bool, len(p.Hosts))
+	for i := range p.Hosts {
+		n := p.Hosts[i].Host.Name
+		if n == "" || seen[n] || n != filepath.Base(n) || n == "." || n == ".." {
+			return fmt.Errorf("plan host %d: name %q is empty, repeated or not usable as a directory name; fix: regenerate the plan", i+1, n)
+		}
+		seen[n] = true
+	}
+	return nil
+}
+
+// writePlanFile saves the plan atomically (temp file, fsync, rename), for resume.
+func writePlanFile(path string, p *Plan) error {
+	b, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		return fmt.Errorf("saving the plan: %w", err)
+	}
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("saving the plan: %w", err)
+	}
+	_, err = f.Write(append(b, '\n'))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("saving the plan to %s: %w", path, err)
+	}
+	return nil
+}
+
+// run is the state of one Apply or Resume.
+type run struct {
+	x        *Executor
+	ro       *resultsOps
+	p        *Plan
+	runDir   string // "" for Probe: no journal, no logs
+	j        *journal
+	policy   retryPolicy
+	bucket   *tokenBucket
+	brk      *breaker
+	started  time.Time
+	deadline time.Time // zero = none
+	hosts    func(string) *inventory.Host
+
+	creds   map[string]*credSecret // by credential name
+	secrets []string               // every resolved SP secret, masked everywhere
+
+	res    []results.HostResult // by plan index; each written only by its host's goroutine
+	prior  []*priorHost         // by plan index, from the journal on Resume; nil entries on Apply
+	mu     sync.Mutex
+	broken []string // breaker keys opened in this run
+}
+
+type credSecret struct {
+	cred   inventory.Credential
+	key    string // breaker key
+	secret string
+	err    error
+}
+
+func (x *Executor) now() time.Time {
+	if x.Now != nil {
+		return x.Now()
+	}
+	return time.Now()
+}
+
+func (x *Executor) sleep(ctx context.Context, d time.Duration) error {
+	if x.Sleep != nil {
+		return x.Sleep(ctx, d)
+	}
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func (x *Executor) lookupEnv() func(string) (string, bool) {
+	if x.LookupEnv != nil {
+		return x.LookupEnv
+	}
+	return os.LookupEnv
+}
+
+func (x *Executor) timeout() time.Duration {
+	if x.Timeout > 0 {
+		return x.Timeout
+	}
+	return DefaultTimeout
+}
+
+func (x *Executor) resultsOps() *resultsOps {
+	ro := defaultResultsOps()
+	if x.results != nil {
+		ro = x.results
+	}
+	return ro
+}
+
+func (r *run) emit(e Event) {
+	if r.x.Events == nil {
+		return
+	}
+	e.Time = r.x.now()
+	e.Message = r.ro.mask(e.Message, r.secrets)
+	r.x.Events(e)
+}
+
+// record appends to the journal (when there is one). A journal that cannot be
+// written makes resume unsafe, so the first failure stops new launches.
+func (r *run) record(rec journalRecord) {
+	if r.j == nil {
+		return
+	}
+	rec.T = r.x.now()
+	rec.Detail = r.ro.mask(rec.Detail, r.secrets)
+	_ = r.j.append(rec) // the error sticks in the journal; launch checks it
+}
+
+func (r *run) journalErr() error {
+	if r.j == nil {
+		return nil
+	}
+	r.j.mu.Lock()
+	defer r.j.mu.Unlock()
+	return r.j.err
+}
+
+func newRun(x *Executor, p *Plan, runDir string, j *journal) (*run, error) {
+	r := &run{x: x, ro: x.resultsOps(), p: p, runDir: runDir, j: j, started: x.now(), hosts: PlanHosts(p)}
+	if r.ro.classify == nil {
+		return nil, errors.New("executor: no classifier wired (package results' Classify has not landed)")
+	}
+	r.policy = newRetryPolicy(p.Retry)
+	if x.jitter != nil {
+		r.policy.jitter = x.jitter
+	}
+	r.brk = newBreaker(p.Retry.BreakerThreshold)
+	if x.Rate > 0 {
+		r.bucket = newTokenBucket(x.Rate, x.Burst, x.now, x.sleep)
+	}
+	if x.Deadline > 0 {
+		r.deadline = r.started.Add(x.Deadline)
+	}
+	r.res = make([]results.HostResult, len(p.Hosts))
+	r.prior = make([]*priorHost, len(p.Hosts))
+	r.creds = map[string]*credSecret{}
+	return r, nil
+}
+
+// resolveCredentials resolves, once per credential, the SP secret of every
+// host that will run. A reference that does not resolve blocks its hosts.
+func (r *run) resolveCredentials(idx []int) {
+	for _, i := range idx {
+		name := r.p.Hosts[i].Host.Credential
+		if _, ok := r.creds[name]; ok {
+			continue
+		}
+		c, ok := r.p.Credentials[name]
+		cs := &credSecret{cred: c, key: credentialKey(name, c.TenantID)}
+		switch {
+		case name == "":
+			cs.err = fmt.Errorf("no credential chosen for this host; fix: set `credential:` in its group or host entry")
+		case !ok:
+			cs.err = fmt.Errorf("credential %q is not in the plan; fix: regenerate the plan", name)
+		default:
+			cs.secret, cs.err = resolveSecret("credential "+name, "secret", c.Secret, r.x.lookupEnv())
+			if cs.err == nil && cs.secret == "" {
+				cs.err = fmt.Errorf("credential %s: no secret reference; fix: set secret: {env: NAME} or {file: PATH}", name)
+			}
+		}
+		if cs.secret != "" {
+			r.secrets = append(r.secrets, cs.secret)
+		}
+		r.creds[name] = cs
+	}
+}
+
+// execute runs the hosts of p not finished in prior, then writes the reports.
+func (x *Executor) execute(ctx context.Context, p *Plan, runDir string, j *journal, prior []*priorHost, mode string) (*results.Report, error) {
+	r, err := newRun(x, p, runDir, j)
+	if err != nil {
+		return nil, err
+	}
+	if prior != nil {
+		r.prior = prior
+	}
+	r.record(journalRecord{Event: evRunStart, Detail: mode})
+
+	var todo []int
+	for i := range p.Hosts {
+		if pr := r.prior[i]; pr != nil && pr.done {
+			r.res[i] = pr.result(p)
+			continue
+		}
+		todo = append(todo, i)
+	}
+	var runnable []int
+	var needCred []int
+	for _, i := range todo {
+		if !p.Hosts[i].Blocked() {
+			needCred = append(needCred, i)
+		}
+	}
+	r.resolveCredentials(needCred)
+	for _, i := range todo {
+		hp := &p.Hosts[i]
+		if hp.Blocked() {
+			r.finishBlocked(i, findingsDetail(hp.Findings), findingsCode(hp.Findings))
+			continue
+		}
+		if cs := r.creds[hp.Host.Credential]; cs.err != nil {
+			r.finishBlocked(i, r.ro.mask(cs.err.Error(), r.secrets), "")
+			continue
+		}
+		runnable = append(runnable, i)
+	}
+
+	conc := r.concurrency()
+	canary := x.Canary
+	if canary > len(runnable) {
+		canary = len(runnable)
+	}
+	if canary > 0 {
+		r.fanOut(ctx, runnable[:canary], conc)
+		var bad []string
+		for _, i := range runnable[:canary] {
+			if o := r.res[i].Outcome; o != results.OutcomeOK && o != results.OutcomeUnchanged {
+				bad = append(bad, fmt.Sprintf("%s %s %s", r.res[i].Name, o, r.res[i].FinalCode))
+			}
+		}
+		rest := runnable[canary:]
+		if len(bad) > 0 {
+			why := fmt.Sprintf("canary failed (%s); fix the cause, then resume the run", joinMax(bad, 5))
+			for _, i := range rest {
+				r.notStarted(i, why)
+			}
+			rest = nil
+		}
+		r.fanOut(ctx, rest, conc)
+	} else {
+		r.fanOut(ctx, runnable, conc)
+	}
+
+	rep := r.report(ctx.Err() != nil)
+	if runDir != "" {
+		if werr := r.ro.writeReports(runDir, rep); werr != nil {
+			return rep, fmt.Errorf("run %s: %w", runDir, werr)
+		}
+	}
+	if jerr := r.journalErr(); jerr != nil {
+		return rep, jerr
+	}
+	return rep, nil
+}
+
+// concurrency is Executor.Concurrency, lowered when the open-file limit cannot
+// carry that many hosts (about 3 descriptors each: socket, log file, spare).
+func (r *run) concurrency() int {
+	c := r.x.Concurrency
+	if c <= 0 {
+		c = DefaultConcurrency
+	}
+	if limit, ok := openFileLimit(); ok {
+		const margin, perHost = 64, 3
+		max := (int(limit) - margin) / perHost
+		if max < 1 {
+			max = 1
+		}
+		if c > max {
+			r.emit(Event{Kind: EventWarning, Message: fmt.Sprintf("concurrency lowered from %d to %d: the open-file limit is %d (about %d per host); fix: raise it with `ulimit -n`", c, max, limit, perHost)})
+			c = max
+		}
+	}
+	return c
+}
+
+// fanOut runs hosts idx with at most conc at once. A host is checked again when
+// its slot comes free: by then the run may be interrupted, past its deadline, or
+// its credential's breaker open.
+func (r *run) fanOut(ctx context.Context, idx []int, conc int) {
+	if len(idx) == 0 {
+		return
+	}
+	var g errgroup.Group
+	g.SetLimit(conc)
+	for _, i := range idx {
+		if why := r.launchBlocker(ctx, i); why != "" {
+			r.notStarted(i, why)
+			continue
+		}
+		g.Go(func() error {
+			if why := r.launchBlocker(ctx, i); why != "" {
+				r.notStarted(i, why)
+				return nil
+			}
+			r.runHost(ctx, i)
+			return nil
+		})
+	}
+	_ = g.Wait()
+}
+
+// launchBlocker says why host i must not start now, or "".
+func (r *run) launchBlocker(ctx context.Context, i int) string {
+	if ctx.Err() != nil {
+		return "run interrupted before this host started"
+	}
+	if !r.deadline.IsZero() && !r.x.now().Before(r.deadline) {
+		return fmt.Sprintf("run deadline (%s) reached before this host started", r.x.Deadline)
+	}
+	if err := r.journalErr(); err != nil {
+		return "journal not writable, so the run stopped launching hosts: " + err.Error()
+	}
+	return r.brk.Open(r.creds[r.p.Hosts[i].Host.Credential].key)
+}
+
+func (r *run) notStarted(i int, why string) {
+	hp := &r.p.Hosts[i]
+	hr := r.baseResult(i)
+	hr.Outcome = results.OutcomeNotStarted
+	hr.Detail = why
+	if pr := r.prior[i]; pr != nil {
+		hr.Attempts = pr.attempts
+	}
+	r.res[i] = hr
+	r.record(journalRecord{Event: evNotStarted, Host: hp.Host.Name, Outcome: hr.Outcome, Detail: why})
+	r.emit(Event{Kind: EventNotStarted, Host: hp.Host.Name, Outcome: hr.Outcome, Message: why})
+}
+
+func (r *run) finishBlocked(i int, detail, code string) {
+	hp := &r.p.Hosts[i]
+	hr := r.baseResult(i)
+	hr.Outcome = results.OutcomeBlocked
+	hr.Detail = detail
+	hr.FinalCode = code
+	hr.Class = results.ClassInput
+	r.res[i] = hr
+	r.record(journalRecord{Event: evDone, Host: hp.Host.Name, Outcome: hr.Outcome, Code: code, Class: hr.Class, Detail: detail})
+	r.emit(Event{Kind: EventDone, Host: hp.Host.Name, Outcome: hr.Outcome, Code: code, Message: detail})
+}
+
+func (r *run) baseResult(i int) results.HostResult {
+	h := &r.p.Hosts[i].Host
+	return results.HostResult{Name: h.Name, OS: h.OS, Action: r.p.Action}
+}
+
+func findingsDetail(fs []inventory.Finding) string {
+	var s []string
+	for _, f := range fs {
+		s = append(s, f.String())
+	}
+	return "blocked by validation: " + joinMax(s, 5)
+}
+
+func findingsCode(fs []inventory.Finding) string {
+	if len(fs) > 0 {
+		return fs[0].Code
+	}
+	return ""
+}
+
+func joinMax(s []string, n int) string {
+	out := ""
+	for i, v := range s {
+		if i == n {
+			return out + fmt.Sprintf("; and %d more", len(s)-n)
+		}
+		if i > 0 {
+			out += "; "
+		}
+		out += v
+	}
+	return out
+}
+
+// report assembles the run's report in plan order.
+func (r *run) report(interrupted bool) *results.Report {
+	rep := &results.Report{
+		FormatVersion: reportVer,
+		RunID:         filepath.Base(r.runDir),
+		Action:        r.p.Action,
+		Inventory:     r.p.Inventory,
+		Started:       r.started,
+		Finished:      r.x.now(),
+		Interrupted:   interrupted,
+		BreakerOpen:   r.brk.OpenKeys(),
+		Hosts:         r.res,
+	}
+	if r.runDir == "" {
+		rep.RunID = ""
+	}
+	for i := range rep.Hosts {
+		if rep.Hosts[i].Name == "" { // never reached: cannot happen, but never report an empty line
+			rep.Hosts[i] = r.baseResult(i)
+			rep.Hosts[i].Outcome = results.OutcomeNotStarted
+		}
+	}
+	return rep
+}

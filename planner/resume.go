@@ -1,0 +1,130 @@
+package planner
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/arcfleet/arcfleet/results"
+)
+
+// priorHost is what the journal says about one host before a resume.
+type priorHost struct {
+	done        bool // finished: never run again
+	final       journalRecord
+	attempts    []results.Attempt
+	lastAttempt int
+	lastAct     string // last agent action step begun: the host may have been acted on
+	midAction   bool   // an action step began and never ended (crash during the action)
+}
+
+func (p *priorHost) result(plan *Plan) results.HostResult {
+	f := p.final
+	hr := results.HostResult{Name: f.Host, Action: plan.Action, Outcome: f.Outcome, Attempts: p.attempts,
+		FinalCode: f.Code, Class: f.Class, Detail: f.Detail, Evidence: f.Evidence, LogPath: f.LogPath}
+	for i := range plan.Hosts {
+		if plan.Hosts[i].Host.Name == f.Host {
+			hr.OS = plan.Hosts[i].Host.OS
+			break
+		}
+	}
+	return hr
+}
+
+func isActionStep(s string) bool {
+	return s == StepConnect || s == StepDisconnect || s == StepDisconnectLocal
+}
+
+// priorFromJournal folds journal records into per-host state, by plan index.
+// Records of hosts not in the plan are an error: the journal belongs to another run.
+func priorFromJournal(p *Plan, recs []journalRecord) ([]*priorHost, error) {
+	idx := make(map[string]int, len(p.Hosts))
+	for i := range p.Hosts {
+		idx[p.Hosts[i].Host.Name] = i
+	}
+	prior := make([]*priorHost, len(p.Hosts))
+	begun := map[string]journalRecord{} // open attempt per host
+	for _, rec := range recs {
+		if rec.Host == "" {
+			continue
+		}
+		i, ok := idx[rec.Host]
+		if !ok {
+			return nil, fmt.Errorf("%s: host %q is not in %s: the journal belongs to another run; fix: resume the run directory it came from", JournalFile, rec.Host, PlanFile)
+		}
+		ph := prior[i]
+		if ph == nil {
+			ph = &priorHost{}
+			prior[i] = ph
+		}
+		if rec.Attempt > ph.lastAttempt {
+			ph.lastAttempt = rec.Attempt
+		}
+		switch rec.Event {
+		case evStarted:
+			ph.done = false
+		case evAttemptBegin:
+			begun[rec.Host] = rec
+			if isActionStep(rec.Step) {
+				ph.lastAct = rec.Step
+				ph.midAction = true
+			}
+		case evAttemptEnd:
+			delete(begun, rec.Host)
+			if isActionStep(rec.Step) {
+				ph.midAction = false
+			}
+			if rec.Step != "dial" || rec.Code != "" {
+				ph.attempts = append(ph.attempts, results.Attempt{N: rec.Attempt, Step: rec.Step, Code: rec.Code, ExitCode: rec.ExitCode, Started: rec.Started, Duration: rec.Duration, LogPath: rec.LogPath})
+			}
+		case evDone:
+			ph.done = true
+			ph.final = rec
+		}
+	}
+	return prior, nil
+}
+
+// Resume continues the run in runDir: hosts that finished are not run again; a
+// host that was in flight is probed first (`show`) and marked ok when already in
+// the intended state, else retried; hosts never started run normally. It reads
+// plan.json and journal.jsonl (a torn last line, left by a kill, is ignored),
+// appends to the journal, and rewrites the reports over all hosts.
+func (x *Executor) Resume(ctx context.Context, runDir string) (*results.Report, error) {
+	p, err := readPlanFile(filepath.Join(runDir, PlanFile))
+	if err != nil {
+		return nil, err
+	}
+	jpath := filepath.Join(runDir, JournalFile)
+	recs, _, err := readJournal(jpath)
+	if err != nil {
+		return nil, fmt.Errorf("resume %s: %w", runDir, err)
+	}
+	prior, err := priorFromJournal(p, recs)
+	if err != nil {
+		return nil, fmt.Errorf("resume %s: %w", runDir, err)
+	}
+	j, err := openJournal(jpath)
+	if err != nil {
+		return nil, err
+	}
+	defer j.close()
+	return x.execute(ctx, p, runDir, j, prior, "resume")
+}
+
+func readPlanFile(path string) (*Plan, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("resume: %w; fix: give the run directory that `arcfleet apply` wrote", err)
+	}
+	var p Plan
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, fmt.Errorf("%s: not a saved plan (%v); fix: give the run directory that `arcfleet apply` wrote", path, err)
+	}
+	if err := checkPlan(&p); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &p, nil
+}
