@@ -266,10 +266,11 @@ func loadConfig(in *invocation) *simError {
 	sort.Strings(keys)
 	for _, k := range keys {
 		d := lookupLong(k)
-		if d == nil || k == "config" || k == "help" || !d.accepts(in.cmd) {
-			return newErr(101, fmt.Sprintf("config file %s: unknown key %q for \"azcmagent %s\" (keys are long flag names without dashes, e.g. tenant-id)", path, k, in.cmd))
+		if d == nil || k == "config" || k == "help" {
+			return newErr(101, fmt.Sprintf("config file %s: unknown key %q (keys are long flag names without dashes, e.g. tenant-id)", path, k))
 		}
-		if in.fromCLI[k] {
+		// One file serves connect and disconnect: keys of other commands are ignored.
+		if !d.accepts(in.cmd) || in.fromCLI[k] {
 			continue
 		}
 		v, err := configValue(k, raw[k], d.isBool)
@@ -288,9 +289,6 @@ func configValue(key string, v any, isBool bool) (string, error) {
 	case nil:
 		return "", nil
 	case bool:
-		if !isBool {
-			return strconv.FormatBool(x), nil
-		}
 		return strconv.FormatBool(x), nil
 	case string:
 		if isBool {
