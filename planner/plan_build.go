@@ -12,6 +12,10 @@ import (
 	"github.com/arcfleet/arcfleet/inventory"
 )
 
+// CodeCommandTooLong is the finding for a Windows command over MaxWindowsCommand
+// (arcfleet's own codes are ARCFnnnn; the planner's start at 0101).
+const CodeCommandTooLong = "ARCF0101"
+
 // maxClockSkew is how far in the future a plan's creation time may lie before
 // CheckFresh distrusts it.
 const maxClockSkew = 5 * time.Minute
@@ -104,7 +108,7 @@ func commandLengthFindings(h *inventory.Host, steps []Step) []inventory.Finding 
 	var out []inventory.Finding
 	for _, s := range steps {
 		if len(s.Command) > MaxWindowsCommand {
-			out = append(out, inventory.Finding{Pos: h.Pos, Code: "ARCF", Host: h.Name,
+			out = append(out, inventory.Finding{Pos: h.Pos, Code: CodeCommandTooLong, Host: h.Name,
 				Message: fmt.Sprintf("the %s command is %d characters, over the %d that WinRM's cmd shell accepts; fix: shorten agent.path and agent.log", s.Name, len(s.Command), MaxWindowsCommand)})
 		}
 	}

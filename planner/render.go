@@ -380,7 +380,7 @@ func renderMarkdown(w *bufio.Writer, v *view) error {
 		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
 			mdCell(h.Name), mdCell(hostAddr(h)), h.OS, hostTransport(h), mdCell(sub), mdCell(rg), mdCell(loc), mdCell(tenant), mdCell(cloud),
-			mdCell(name), mdCell(formatAgentTags(h.Azure.Tags)), mdCell(h.Credential), v.stepIDs(hp), status, mdCell(flags))
+			mdCell(name), mdCell(agentTags(h.Azure.Tags)), mdCell(h.Credential), v.stepIDs(hp), status, mdCell(flags))
 	}
 	w.WriteString("\n## Scripts\n\nEach distinct remote command once. The secret reaches the agent only in a `--config` file written from stdin\n" +
 		"into a directory only root/Administrators can read, removed afterwards in every case; it is never on a command line.\n")

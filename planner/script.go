@@ -196,7 +196,8 @@ func shScript(h *inventory.Host, sp stepSpec, emulate bool) string {
 		fmt.Fprintf(&b, "L=%s\n", shQuote(log))
 	}
 	// Remember the log's size: after the run, exactly the appended lines are shown.
-	b.WriteString("B=$(wc -c 2>/dev/null <\"$L\") || B=0\nB=$((B))\nP=\n")
+	// Its first bytes too: a log rotated or truncated during the run is shown whole.
+	b.WriteString("B=$(wc -c 2>/dev/null <\"$L\") || B=0\nB=$((B))\nN=$((B < 128 ? B : 128))\nH=$(head -c $N \"$L\" 2>/dev/null | cksum)\nP=\n")
 	// On a signal: stop the agent, then exit; the EXIT trap removes the config.
 	b.WriteString("k(){ [ -n \"$P\" ] && kill \"$P\" 2>/dev/null; exit $1; }\ntrap 'k 129' HUP\ntrap 'k 130' INT\ntrap 'k 143' TERM\n")
 	args := strings.Join(sp.args, " ")
@@ -219,7 +220,7 @@ func shScript(h *inventory.Host, sp stepSpec, emulate bool) string {
 		b.WriteString("rm -rf \"$D\"\n")
 	}
 	fmt.Fprintf(&b, "echo '%s' >&2\n", AgentLogMarker)
-	b.WriteString("if [ -r \"$L\" ]; then\n  S=$(wc -c <\"$L\")\n  [ \"$((S))\" -lt \"$B\" ] && B=0\n  tail -c +$((B + 1)) \"$L\" >&2\nfi\nexit $R\n")
+	b.WriteString("if [ -r \"$L\" ]; then\nS=$(wc -c <\"$L\")\n{ [ \"$((S))\" -lt \"$B\" ] || [ \"$(head -c $N \"$L\" | cksum)\" != \"$H\" ]; } && B=0\ntail -c +$((B + 1)) \"$L\" >&2\nfi\nexit $R\n")
 	return b.String()
 }
 
@@ -233,7 +234,9 @@ func psScript(h *inventory.Host, sp stepSpec) string {
 		writeEmulation(&b, h, sp)
 		return b.String()
 	}
-	b.WriteString("$ErrorActionPreference='Stop'\n$E=[Console]::Error\n")
+	// No $ErrorActionPreference='Stop': it would turn the agent's stderr into
+	// exceptions; the .NET calls that matter throw inside try anyway.
+	b.WriteString("$E=[Console]::Error\n")
 	if h.Agent.Path != "" {
 		fmt.Fprintf(&b, "$A=%s\n", psQuote(h.Agent.Path))
 	} else {
@@ -241,7 +244,7 @@ func psScript(h *inventory.Host, sp stepSpec) string {
 	}
 	fmt.Fprintf(&b, "if(-not(Test-Path -LiteralPath $A -PathType Leaf)){$E.WriteLine('%sagent-not-found');exit %d}\n", ErrorMarker, ExitAgentNotFound)
 	if sp.name == StepProbe {
-		b.WriteString("$ErrorActionPreference='Continue'\n& $A show --json\n$R=$LASTEXITCODE\n")
+		b.WriteString("& $A show --json\n$R=$LASTEXITCODE\n")
 		fmt.Fprintf(&b, "$v=& $A version 2>$null|Select-Object -First 1\nWrite-Output \"%s$v\"\nexit $R\n", AgentVersionMarker)
 		writeEmulation(&b, h, sp)
 		return b.String()
@@ -262,13 +265,14 @@ func psScript(h *inventory.Host, sp stepSpec) string {
 		b.WriteString("$S=New-Object Security.AccessControl.DirectorySecurity\n$S.SetAccessRuleProtection($true,$false)\n")
 		b.WriteString("foreach($i in 'S-1-5-18','S-1-5-32-544'){$S.AddAccessRule((New-Object Security.AccessControl.FileSystemAccessRule((New-Object Security.Principal.SecurityIdentifier $i),'FullControl','ContainerInherit,ObjectInherit','None','Allow')))}\n")
 		fmt.Fprintf(&b, "[void][IO.Directory]::CreateDirectory($D,$S)\n$F=Join-Path $D '%s'\n[IO.File]::WriteAllText($F,[Console]::In.ReadToEnd())\n", configFileName)
-		fmt.Fprintf(&b, "}catch{$E.WriteLine('%ssetup-failed: '+$_.Exception.GetType().Name);Remove-Item -LiteralPath $D -Recurse -Force -EA 0;exit %d}\n", ErrorMarker, ExitSetupFailed)
-		fmt.Fprintf(&b, "try{$ErrorActionPreference='Continue'\n& $A %s --config $F --json --log-stderr\n$R=$LASTEXITCODE\n}finally{Remove-Item -LiteralPath $D -Recurse -Force -EA 0}\n", args)
+		fmt.Fprintf(&b, "}catch{$E.WriteLine('%ssetup-failed: '+$_.Exception.GetType().Name);Remove-Item $D -Recurse -Force -EA 0;exit %d}\n", ErrorMarker, ExitSetupFailed)
+		fmt.Fprintf(&b, "try{& $A %s --config $F --json --log-stderr\n$R=$LASTEXITCODE\n}finally{Remove-Item $D -Recurse -Force -EA 0}\n", args)
 	} else {
-		fmt.Fprintf(&b, "$ErrorActionPreference='Continue'\n& $A %s --json --log-stderr\n$R=$LASTEXITCODE\n", args)
+		fmt.Fprintf(&b, "& $A %s --json --log-stderr\n$R=$LASTEXITCODE\n", args)
 	}
 	fmt.Fprintf(&b, "$E.WriteLine('%s')\n", AgentLogMarker)
-	b.WriteString("if(Test-Path -LiteralPath $L){$s=[IO.File]::Open($L,'Open','Read','ReadWrite');if($s.Length -lt $B){$B=0};[void]$s.Seek($B,'Begin');$r=New-Object IO.StreamReader($s);$E.Write($r.ReadToEnd());$r.Close()}\n")
+	// PowerShell variable names ignore case: $g and $q must not be $S/$R.
+	b.WriteString("if(Test-Path -LiteralPath $L){$g=[IO.File]::Open($L,'Open','Read','ReadWrite');if($g.Length -lt $B){$B=0};$g.Position=$B;$q=New-Object IO.StreamReader($g);$E.Write($q.ReadToEnd());$q.Close()}\n")
 	b.WriteString("exit $R\n")
 	writeEmulation(&b, h, sp)
 	return b.String()
@@ -366,7 +370,7 @@ func AgentConfig(h *inventory.Host, c inventory.Credential, secret string) []byt
 		SPID:             c.ClientID,
 		SPSecret:         secret,
 		Cloud:            h.Azure.Cloud,
-		Tags:             formatAgentTags(h.Azure.Tags),
+		Tags:             agentTags(h.Azure.Tags),
 		ResourceName:     h.ResourceName,
 		CorrelationID:    h.Azure.CorrelationID,
 		PrivateLinkScope: h.Azure.PrivateLinkScope,
