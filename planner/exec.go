@@ -2,7 +2,6 @@ package planner
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -26,9 +25,8 @@ const (
 
 // Run-directory file names.
 const (
-	PlanFile  = "plan.json"
-	HostsDir  = "hosts"
-	reportVer = 1
+	PlanFile = "plan.json"
+	HostsDir = "hosts"
 )
 
 // Event kinds.
@@ -116,7 +114,7 @@ func (x *Executor) Apply(ctx context.Context, p *Plan, runDir string) (*results.
 	if _, err := os.Stat(jpath); err == nil {
 		return nil, fmt.Errorf("run directory %s already holds a run (%s); fix: `arcfleet resume %s`, or choose a new --run-dir", runDir, JournalFile, runDir)
 	}
-	if err := writePlanFile(filepath.Join(runDir, PlanFile), p); err != nil {
+	if err := Save(filepath.Join(runDir, PlanFile), p); err != nil {
 		return nil, err
 	}
 	j, err := openJournal(jpath)
@@ -143,34 +141,6 @@ func checkPlan(p *Plan) error {
 			return fmt.Errorf("plan host %d: name %q is empty, repeated or not usable as a directory name; fix: regenerate the plan", i+1, n)
 		}
 		seen[n] = true
-	}
-	return nil
-}
-
-// writePlanFile saves the plan atomically (temp file, fsync, rename), for resume.
-func writePlanFile(path string, p *Plan) error {
-	b, err := json.MarshalIndent(p, "", "  ")
-	if err != nil {
-		return fmt.Errorf("saving the plan: %w", err)
-	}
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return fmt.Errorf("saving the plan: %w", err)
-	}
-	_, err = f.Write(append(b, '\n'))
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("saving the plan to %s: %w", path, err)
 	}
 	return nil
 }
@@ -282,9 +252,6 @@ func (r *run) journalErr() error {
 
 func newRun(x *Executor, p *Plan, runDir string, j *journal) (*run, error) {
 	r := &run{x: x, ro: x.resultsOps(), p: p, runDir: runDir, j: j, started: x.now(), hosts: PlanHosts(p)}
-	if r.ro.classify == nil {
-		return nil, errors.New("executor: no classifier wired (package results' Classify has not landed)")
-	}
 	r.policy = newRetryPolicy(p.Retry)
 	if x.jitter != nil {
 		r.policy.jitter = x.jitter
@@ -531,7 +498,7 @@ func joinMax(s []string, n int) string {
 // report assembles the run's report in plan order.
 func (r *run) report(interrupted bool) *results.Report {
 	rep := &results.Report{
-		FormatVersion: reportVer,
+		FormatVersion: results.ReportFormatVersion,
 		RunID:         filepath.Base(r.runDir),
 		Action:        r.p.Action,
 		Inventory:     r.p.Inventory,

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"regexp"
-	"strings"
 	"sync"
 	"time"
 
@@ -19,36 +18,36 @@ import (
 // step commands (ProbeStep, ConnectStep, ...) and plays the agent per host from
 // a small script. The end-to-end tests use real sshd hosts and the simulator.
 
-type fakeHost struct {
+type exHost struct {
 	status     string // "Connected", "Disconnected", "Expired"
 	sub, rg    string
 	loc, ten   string
 	resourceID string
-	dialFail   []transport.Kind         // the first dials fail with these kinds
-	exits      map[string][]int         // per step: exit codes of successive runs; then 0
-	hang       map[string]bool          // step blocks until its context ends
-	applyHang  map[string]bool          // step applies its effect, then blocks (crash mid-action)
-	echoStdin  bool                     // print stdin to stdout and stderr (secret leak bait)
-	delay      time.Duration            // every step takes this long
-	runs       map[string]int           // step -> runs
-	stdins     map[string][]string      // step -> stdin fed
-	starts     map[string][]time.Time   // step -> start times
+	dialFail   []transport.Kind       // the first dials fail with these kinds
+	exits      map[string][]int       // per step: exit codes of successive runs; then 0
+	hang       map[string]bool        // step blocks until its context ends
+	applyHang  map[string]bool        // step applies its effect, then blocks (crash mid-action)
+	echoStdin  bool                   // print stdin to stdout and stderr (secret leak bait)
+	delay      time.Duration          // every step takes this long
+	runs       map[string]int         // step -> runs
+	stdins     map[string][]string    // step -> stdin fed
+	starts     map[string][]time.Time // step -> start times
 }
 
-type fakeFleet struct {
+type exFleet struct {
 	mu          sync.Mutex
-	hosts       map[string]*fakeHost
+	hosts       map[string]*exHost
 	dials       map[string]int
 	open        int // connections open now
 	maxOpen     int
 	actionTimes []time.Time
 }
 
-func newFakeFleet() *fakeFleet {
-	return &fakeFleet{hosts: map[string]*fakeHost{}, dials: map[string]int{}}
+func newExFleet() *exFleet {
+	return &exFleet{hosts: map[string]*exHost{}, dials: map[string]int{}}
 }
 
-func (f *fakeFleet) add(name string, h *fakeHost) *fakeHost {
+func (f *exFleet) add(name string, h *exHost) *exHost {
 	if h.status == "" {
 		h.status = "Disconnected"
 	}
@@ -57,13 +56,13 @@ func (f *fakeFleet) add(name string, h *fakeHost) *fakeHost {
 	return h
 }
 
-func (f *fakeFleet) runsOf(host, step string) int {
+func (f *exFleet) runsOf(host, step string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.hosts[host].runs[step]
 }
 
-func (f *fakeFleet) Dial(ctx context.Context, t transport.Target) (transport.Conn, error) {
+func (f *exFleet) Dial(ctx context.Context, t transport.Target) (transport.Conn, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	h := f.hosts[t.Name]
@@ -79,30 +78,30 @@ func (f *fakeFleet) Dial(ctx context.Context, t transport.Target) (transport.Con
 	if f.open > f.maxOpen {
 		f.maxOpen = f.open
 	}
-	return &fakeConn{f: f, name: t.Name, h: h}, nil
+	return &exConn{f: f, name: t.Name, h: h}, nil
 }
 
-type fakeConn struct {
-	f      *fakeFleet
+type exConn struct {
+	f      *exFleet
 	name   string
-	h      *fakeHost
+	h      *exHost
 	closed bool
 }
 
-var stepRe = regexp.MustCompile(`# arcfleet ([a-z-]+)`)
+var exStepRe = regexp.MustCompile(`# arcfleet ([a-z-]+)`)
 
-func stepOfCommand(cmd string) string {
+func exStepOf(cmd string) string {
 	if s, err := DecodePowerShell(cmd); err == nil {
 		cmd = s
 	}
-	if m := stepRe.FindStringSubmatch(cmd); m != nil {
+	if m := exStepRe.FindStringSubmatch(cmd); m != nil {
 		return m[1]
 	}
 	return ""
 }
 
-func (c *fakeConn) Run(ctx context.Context, cmd string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
-	step := stepOfCommand(cmd)
+func (c *exConn) Run(ctx context.Context, cmd string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
+	step := exStepOf(cmd)
 	var in []byte
 	if stdin != nil {
 		in, _ = io.ReadAll(stdin)
@@ -176,9 +175,9 @@ func (c *fakeConn) Run(ctx context.Context, cmd string, stdin io.Reader, stdout,
 	return exit, nil
 }
 
-func (c *fakeConn) Fingerprint() string { return "SHA256:fake-" + c.name }
+func (c *exConn) Fingerprint() string { return "SHA256:fake-" + c.name }
 
-func (c *fakeConn) Close() error {
+func (c *exConn) Close() error {
 	c.f.mu.Lock()
 	defer c.f.mu.Unlock()
 	if !c.closed {
@@ -188,47 +187,10 @@ func (c *fakeConn) Close() error {
 	return nil
 }
 
-// fakeClassify stands in for results.Classify in logic tests: exit code = AZCM
-// number, classes per agent-facts.md.
-func fakeClassify(ev results.Evidence) results.Diagnosis {
-	if ev.Transport != "" {
-		return results.Diagnosis{Code: "TRANSPORT-" + strings.ToUpper(ev.Transport), Class: results.ClassTransport}
-	}
-	if ev.ExitCode == 0 {
-		return results.Diagnosis{Code: "AZCM0000", Class: results.ClassSuccess}
-	}
-	code := fmt.Sprintf("AZCM%04d", ev.ExitCode)
-	class := results.ClassSupport
-	switch ev.ExitCode {
-	case 11, 26:
-		class = results.ClassTransient
-	case 61, 64, 70:
-		class = results.ClassService
-	case 43, 44, 62, 63, 67, 81:
-		class = results.ClassAction
-	case 12, 41, 42:
-		class = results.ClassCredential
-	case 13, 14, 15, 16, 17:
-		class = results.ClassInput
-	case 18:
-		class = results.ClassHost
-	}
-	var evd []string
-	for _, l := range append(strings.Split(ev.Stdout, "\n"), strings.Split(ev.Stderr, "\n")...) {
-		if l != "" {
-			evd = append(evd, maskValues(l, ev.Secrets))
-		}
-	}
-	return results.Diagnosis{Code: code, Class: class, Evidence: evd}
-}
-
-func fakeResultsOps() *resultsOps {
-	return &resultsOps{classify: fakeClassify, mask: maskValues, writeReports: writeReportJSON}
-}
-
-// testPlan builds a plan over names with the real step commands.
-func testPlan(action string, names ...string) *Plan {
+// exPlan builds a plan over names with the real step commands.
+func exPlan(action string, names ...string) *Plan {
 	p := &Plan{FormatVersion: PlanFormatVersion, Action: action, Inventory: "test.yaml",
+		InventoryDigest: "sha256:test", CreatedAt: time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC),
 		Credentials: map[string]inventory.Credential{
 			"sp":    {Name: "sp", ClientID: "client-1", TenantID: "tenant-1", Secret: inventory.SecretRef{Env: "ARC_SP_SECRET"}},
 			"other": {Name: "other", ClientID: "client-2", TenantID: "tenant-2", Secret: inventory.SecretRef{Env: "ARC_OTHER_SECRET"}},
@@ -243,7 +205,7 @@ func testPlan(action string, names ...string) *Plan {
 
 const execSentinel = "S3NTINEL-s3cret-value-42"
 
-func testEnv(name string) (string, bool) {
+func exEnv(name string) (string, bool) {
 	switch name {
 	case "ARC_SP_SECRET":
 		return execSentinel, true
@@ -253,20 +215,19 @@ func testEnv(name string) (string, bool) {
 	return "", false
 }
 
-// testExecutor returns an executor over f with instant, recorded sleeps.
-func testExecutor(f *fakeFleet) *Executor {
+// exExecutor returns an executor over f with instant, recorded sleeps.
+func exExecutor(f *exFleet) *Executor {
 	return &Executor{
 		Dialer:      f,
-		LookupEnv:   testEnv,
+		LookupEnv:   exEnv,
 		Concurrency: 8,
 		Timeout:     5 * time.Second,
 		Sleep:       func(ctx context.Context, d time.Duration) error { return ctx.Err() },
-		results:     fakeResultsOps(),
 		jitter:      func(d time.Duration) time.Duration { return d },
 	}
 }
 
-func resultOf(r *results.Report, name string) results.HostResult {
+func exResult(r *results.Report, name string) results.HostResult {
 	for _, h := range r.Hosts {
 		if h.Name == name {
 			return h
@@ -275,7 +236,7 @@ func resultOf(r *results.Report, name string) results.HostResult {
 	return results.HostResult{}
 }
 
-func countSteps(h results.HostResult, step string) int {
+func exCount(h results.HostResult, step string) int {
 	n := 0
 	for _, a := range h.Attempts {
 		if a.Step == step {

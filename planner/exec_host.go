@@ -308,16 +308,14 @@ func stepFailure(o stepOut, step string) tryOutcome {
 	default:
 		t.detail = fmt.Sprintf("%s exited %d", step, o.exit)
 	}
-	if o.diag.Code == "AZCM0062" && strings.Contains(o.stdout, "Microsoft.HybridCompute/machines/") {
-		t.created = true
-	}
+	t.created = o.diag.ResourceCreated
 	return t
 }
 
 // step returns the plan's step of that name (apply runs exactly the plan), or
 // the generated one for remedies the plan does not list.
 func (hr *hostRun) step(name string) Step {
-	for _, s := range hr.hp.Steps {
+	for _, s := range append(hr.hp.Steps, hr.hp.Recovery...) {
 		if s.Name == name {
 			return s
 		}

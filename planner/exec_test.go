@@ -18,7 +18,7 @@ import (
 func TestApplyOutcomes(t *testing.T) {
 	tests := []struct {
 		name     string
-		host     fakeHost
+		host     exHost
 		outcome  results.Outcome
 		code     string
 		connects int // connect attempts
@@ -26,27 +26,27 @@ func TestApplyOutcomes(t *testing.T) {
 		dials    int
 		detail   string // substring of Detail
 	}{
-		{name: "ok", host: fakeHost{}, outcome: results.OutcomeOK, code: "AZCM0000", connects: 1, dials: 1},
-		{name: "already", host: fakeHost{status: "Connected", sub: "SUB-1", rg: "rg-1", loc: "West Europe", ten: "tenant-1", resourceID: "/x"},
+		{name: "ok", host: exHost{}, outcome: results.OutcomeOK, code: "AZCM0000", connects: 1, dials: 1},
+		{name: "already", host: exHost{status: "Connected", sub: "SUB-1", rg: "rg-1", loc: "West Europe", ten: "tenant-1", resourceID: "/x"},
 			outcome: results.OutcomeUnchanged, connects: 0, dials: 1, detail: "already connected"},
-		{name: "drift", host: fakeHost{status: "Connected", sub: "sub-9", rg: "rg-9", loc: "eastus", ten: "tenant-1", resourceID: "/y"},
+		{name: "drift", host: exHost{status: "Connected", sub: "sub-9", rg: "rg-9", loc: "eastus", ten: "tenant-1", resourceID: "/y"},
 			outcome: results.OutcomeBlocked, dials: 1, detail: "subscription sub-9, resource group rg-9, location eastus"},
-		{name: "expired", host: fakeHost{status: "Expired", sub: "sub-1", rg: "rg-1", loc: "westeurope", ten: "tenant-1", resourceID: "/x"},
+		{name: "expired", host: exHost{status: "Expired", sub: "sub-1", rg: "rg-1", loc: "westeurope", ten: "tenant-1", resourceID: "/x"},
 			outcome: results.OutcomeBlocked, dials: 1, detail: "reconnect"},
-		{name: "transient", host: fakeHost{exits: map[string][]int{StepConnect: {26, 26}}}, outcome: results.OutcomeOK, code: "AZCM0000", connects: 3, dials: 1},
-		{name: "transient-exhausted", host: fakeHost{exits: map[string][]int{StepConnect: {26, 26, 26, 26}}}, outcome: results.OutcomeFailed, code: "AZCM0026", connects: 3, dials: 1, detail: "gave up after 3 attempts"},
-		{name: "service", host: fakeHost{exits: map[string][]int{StepConnect: {64}}}, outcome: results.OutcomeOK, code: "AZCM0000", connects: 2, restarts: 1, dials: 1},
-		{name: "cert-0081", host: fakeHost{exits: map[string][]int{StepConnect: {81}}}, outcome: results.OutcomeOK, code: "AZCM0000", connects: 2, dials: 1},
-		{name: "input", host: fakeHost{exits: map[string][]int{StepConnect: {13}}}, outcome: results.OutcomeFailed, code: "AZCM0013", connects: 1, dials: 1, detail: "not retried"},
-		{name: "host-prereq", host: fakeHost{exits: map[string][]int{StepConnect: {18}}}, outcome: results.OutcomeFailed, code: "AZCM0018", connects: 1, dials: 1},
-		{name: "override-0044", host: fakeHost{exits: map[string][]int{StepConnect: {44, 44, 44}}}, outcome: results.OutcomeFailed, code: "AZCM0044", connects: 2, dials: 1},
-		{name: "unreachable-then-ok", host: fakeHost{dialFail: []transport.Kind{transport.Unreachable, transport.Unreachable}}, outcome: results.OutcomeOK, code: "AZCM0000", connects: 1, dials: 3},
-		{name: "unreachable", host: fakeHost{dialFail: []transport.Kind{transport.Unreachable, transport.Unreachable, transport.Unreachable, transport.Unreachable}},
+		{name: "transient", host: exHost{exits: map[string][]int{StepConnect: {26, 26}}}, outcome: results.OutcomeOK, code: "AZCM0000", connects: 3, dials: 1},
+		{name: "transient-exhausted", host: exHost{exits: map[string][]int{StepConnect: {26, 26, 26, 26}}}, outcome: results.OutcomeFailed, code: "AZCM0026", connects: 3, dials: 1, detail: "gave up after 3 attempts"},
+		{name: "service", host: exHost{exits: map[string][]int{StepConnect: {64}}}, outcome: results.OutcomeOK, code: "AZCM0000", connects: 2, restarts: 1, dials: 1},
+		{name: "cert-0081", host: exHost{exits: map[string][]int{StepConnect: {81}}}, outcome: results.OutcomeOK, code: "AZCM0000", connects: 2, dials: 1},
+		{name: "input", host: exHost{exits: map[string][]int{StepConnect: {13}}}, outcome: results.OutcomeFailed, code: "AZCM0013", connects: 1, dials: 1, detail: "not retried"},
+		{name: "host-prereq", host: exHost{exits: map[string][]int{StepConnect: {18}}}, outcome: results.OutcomeFailed, code: "AZCM0018", connects: 1, dials: 1},
+		{name: "override-0044", host: exHost{exits: map[string][]int{StepConnect: {44, 44, 44}}}, outcome: results.OutcomeFailed, code: "AZCM0044", connects: 2, dials: 1},
+		{name: "unreachable-then-ok", host: exHost{dialFail: []transport.Kind{transport.Unreachable, transport.Unreachable}}, outcome: results.OutcomeOK, code: "AZCM0000", connects: 1, dials: 3},
+		{name: "unreachable", host: exHost{dialFail: []transport.Kind{transport.Unreachable, transport.Unreachable, transport.Unreachable, transport.Unreachable}},
 			outcome: results.OutcomeFailed, code: "TRANSPORT-UNREACHABLE", dials: 3},
-		{name: "auth", host: fakeHost{dialFail: []transport.Kind{transport.AuthFailed}}, outcome: results.OutcomeFailed, code: "TRANSPORT-AUTH", dials: 1},
-		{name: "host-key", host: fakeHost{dialFail: []transport.Kind{transport.HostKeyChanged}}, outcome: results.OutcomeFailed, code: "TRANSPORT-HOST-KEY-CHANGED", dials: 1},
+		{name: "auth", host: exHost{dialFail: []transport.Kind{transport.AuthFailed}}, outcome: results.OutcomeFailed, code: "TRANSPORT-AUTH", dials: 1},
+		{name: "host-key", host: exHost{dialFail: []transport.Kind{transport.HostKeyChanged}}, outcome: results.OutcomeFailed, code: "TRANSPORT-HOST-KEY-CHANGED", dials: 1},
 	}
-	f := newFakeFleet()
+	f := newExFleet()
 	var names []string
 	for _, tc := range tests {
 		h := tc.host
@@ -54,10 +54,10 @@ func TestApplyOutcomes(t *testing.T) {
 		names = append(names, tc.name)
 	}
 	names = append(names, "invalid")
-	p := testPlan(ActionConnect, names...)
+	p := exPlan(ActionConnect, names...)
 	p.Retry.Codes = map[string]inventory.CodeRetry{"AZCM0044": {Action: "retry", MaxAttempts: 2}}
 	p.Hosts[len(p.Hosts)-1].Findings = []inventory.Finding{{Code: "AZCM0017", Host: "invalid", Message: "resource name ends with -"}}
-	x := testExecutor(f)
+	x := exExecutor(f)
 	dir := t.TempDir()
 	rep, err := x.Apply(context.Background(), p, dir)
 	if err != nil {
@@ -65,14 +65,14 @@ func TestApplyOutcomes(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			h := resultOf(rep, tc.name)
+			h := exResult(rep, tc.name)
 			if h.Outcome != tc.outcome || h.FinalCode != tc.code {
 				t.Errorf("outcome %s code %q, want %s %q (detail %q)", h.Outcome, h.FinalCode, tc.outcome, tc.code, h.Detail)
 			}
 			if got := f.runsOf(tc.name, StepConnect); got != tc.connects {
 				t.Errorf("connect ran %d times, want %d", got, tc.connects)
 			}
-			if got := countSteps(h, StepConnect); got != tc.connects {
+			if got := exCount(h, StepConnect); got != tc.connects {
 				t.Errorf("report lists %d connect attempts, want %d", got, tc.connects)
 			}
 			if got := f.runsOf(tc.name, StepRestartService); got != tc.restarts {
@@ -86,7 +86,7 @@ func TestApplyOutcomes(t *testing.T) {
 			}
 		})
 	}
-	inv := resultOf(rep, "invalid")
+	inv := exResult(rep, "invalid")
 	if inv.Outcome != results.OutcomeBlocked || f.dials["invalid"] != 0 || inv.FinalCode != "AZCM0017" {
 		t.Errorf("host with findings: %s %s dials %d; want blocked, never dialed", inv.Outcome, inv.FinalCode, f.dials["invalid"])
 	}
@@ -105,17 +105,17 @@ func TestApplyOutcomes(t *testing.T) {
 }
 
 func TestApplyDisconnect(t *testing.T) {
-	f := newFakeFleet()
-	f.add("on", &fakeHost{status: "Connected", sub: "sub-1", rg: "rg-1", loc: "westeurope", ten: "tenant-1", resourceID: "/r"})
-	f.add("off", &fakeHost{})
-	f.add("elsewhere", &fakeHost{status: "Connected", sub: "sub-2", rg: "rg-1", loc: "westeurope", ten: "tenant-1", resourceID: "/r2"})
-	rep, err := testExecutor(f).Apply(context.Background(), testPlan(ActionDisconnect, "on", "off", "elsewhere"), t.TempDir())
+	f := newExFleet()
+	f.add("on", &exHost{status: "Connected", sub: "sub-1", rg: "rg-1", loc: "westeurope", ten: "tenant-1", resourceID: "/r"})
+	f.add("off", &exHost{})
+	f.add("elsewhere", &exHost{status: "Connected", sub: "sub-2", rg: "rg-1", loc: "westeurope", ten: "tenant-1", resourceID: "/r2"})
+	rep, err := exExecutor(f).Apply(context.Background(), exPlan(ActionDisconnect, "on", "off", "elsewhere"), t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]results.Outcome{"on": results.OutcomeOK, "off": results.OutcomeUnchanged, "elsewhere": results.OutcomeBlocked}
 	for n, o := range want {
-		if got := resultOf(rep, n).Outcome; got != o {
+		if got := exResult(rep, n).Outcome; got != o {
 			t.Errorf("%s: %s, want %s", n, got, o)
 		}
 	}
@@ -125,24 +125,24 @@ func TestApplyDisconnect(t *testing.T) {
 }
 
 func TestApplyReconnect(t *testing.T) {
-	f := newFakeFleet()
-	at := fakeHost{status: "Connected", sub: "sub-1", rg: "rg-1", loc: "westeurope", ten: "tenant-1", resourceID: "/r"}
+	f := newExFleet()
+	at := exHost{status: "Connected", sub: "sub-1", rg: "rg-1", loc: "westeurope", ten: "tenant-1", resourceID: "/r"}
 	gpo := at
 	gpo.exits = map[string][]int{StepDisconnect: {63}} // identity broken: SP disconnect fails
 	f.add("gpo", &gpo)
 	plain := at
 	f.add("plain", &plain)
-	f.add("fresh", &fakeHost{})
+	f.add("fresh", &exHost{})
 	badSecret := at
 	badSecret.exits = map[string][]int{StepDisconnect: {41}}
 	f.add("bad", &badSecret)
-	rep, err := testExecutor(f).Apply(context.Background(), testPlan(ActionReconnect, "gpo", "plain", "fresh", "bad"), t.TempDir())
+	rep, err := exExecutor(f).Apply(context.Background(), exPlan(ActionReconnect, "gpo", "plain", "fresh", "bad"), t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		host                     string
-		outcome                  results.Outcome
+		host                 string
+		outcome              results.Outcome
 		disc, local, connect int
 	}{
 		{"gpo", results.OutcomeOK, 1, 1, 1},
@@ -151,7 +151,7 @@ func TestApplyReconnect(t *testing.T) {
 		{"bad", results.OutcomeFailed, 1, 0, 0}, // no force-local reset on a credential failure: it would orphan the resource
 	}
 	for _, tc := range tests {
-		h := resultOf(rep, tc.host)
+		h := exResult(rep, tc.host)
 		if h.Outcome != tc.outcome {
 			t.Errorf("%s: %s (%s), want %s", tc.host, h.Outcome, h.Detail, tc.outcome)
 		}
@@ -166,21 +166,21 @@ func TestApplyReconnect(t *testing.T) {
 }
 
 func TestBreakerStopsCredential(t *testing.T) {
-	f := newFakeFleet()
+	f := newExFleet()
 	var names []string
 	for i := range 10 {
 		n := "bad" + string(rune('a'+i))
-		f.add(n, &fakeHost{exits: map[string][]int{StepConnect: {41}}})
+		f.add(n, &exHost{exits: map[string][]int{StepConnect: {41}}})
 		names = append(names, n)
 	}
 	for _, n := range []string{"good1", "good2"} {
-		f.add(n, &fakeHost{})
+		f.add(n, &exHost{})
 		names = append(names, n)
 	}
-	p := testPlan(ActionConnect, names...)
+	p := exPlan(ActionConnect, names...)
 	p.Hosts[10].Host.Credential, p.Hosts[11].Host.Credential = "other", "other"
 	p.Hosts[10].Host.Azure.TenantID, p.Hosts[11].Host.Azure.TenantID = "tenant-2", "tenant-2"
-	x := testExecutor(f)
+	x := exExecutor(f)
 	x.Concurrency = 1
 	rep, err := x.Apply(context.Background(), p, t.TempDir())
 	if err != nil {
@@ -216,15 +216,15 @@ func TestBreakerStopsCredential(t *testing.T) {
 
 func TestCanary(t *testing.T) {
 	for _, fail := range []bool{false, true} {
-		f := newFakeFleet()
+		f := newExFleet()
 		names := []string{"c1", "c2", "r1", "r2", "r3"}
 		for _, n := range names {
-			f.add(n, &fakeHost{})
+			f.add(n, &exHost{})
 		}
 		if fail {
 			f.hosts["c2"].exits = map[string][]int{StepConnect: {13}}
 		}
-		x := testExecutor(f)
+		x := exExecutor(f)
 		x.Canary = 2
 		var mu sync.Mutex
 		var order []string
@@ -237,7 +237,7 @@ func TestCanary(t *testing.T) {
 		}
 		// Slow canaries: the rest must still wait for them.
 		f.hosts["c1"].delay = 30 * time.Millisecond
-		rep, err := x.Apply(context.Background(), testPlan(ActionConnect, names...), t.TempDir())
+		rep, err := x.Apply(context.Background(), exPlan(ActionConnect, names...), t.TempDir())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -245,7 +245,7 @@ func TestCanary(t *testing.T) {
 			t.Errorf("fail=%v: start order %v, want the canaries first", fail, order)
 		}
 		for _, n := range names[2:] {
-			h := resultOf(rep, n)
+			h := exResult(rep, n)
 			if fail && (h.Outcome != results.OutcomeNotStarted || !strings.Contains(h.Detail, "canary failed (c2 failed AZCM0013)")) {
 				t.Errorf("%s after a failed canary: %s %q", n, h.Outcome, h.Detail)
 			}
@@ -257,17 +257,17 @@ func TestCanary(t *testing.T) {
 }
 
 func TestConcurrencyAndHungHost(t *testing.T) {
-	f := newFakeFleet()
+	f := newExFleet()
 	var names []string
 	for i := range 24 {
 		n := "h" + string(rune('a'+i))
-		f.add(n, &fakeHost{delay: 5 * time.Millisecond})
+		f.add(n, &exHost{delay: 5 * time.Millisecond})
 		names = append(names, n)
 	}
 	f.hosts["ha"].hang = map[string]bool{StepConnect: true}
-	p := testPlan(ActionConnect, names...)
+	p := exPlan(ActionConnect, names...)
 	p.Retry.MaxAttempts = 1
-	x := testExecutor(f)
+	x := exExecutor(f)
 	x.Concurrency = 4
 	x.Timeout = 1500 * time.Millisecond
 	var mu sync.Mutex
@@ -286,7 +286,7 @@ func TestConcurrencyAndHungHost(t *testing.T) {
 	if f.maxOpen > 4 || f.maxOpen < 2 {
 		t.Errorf("max open connections %d, want 2..4 (limit 4)", f.maxOpen)
 	}
-	hung := resultOf(rep, "ha")
+	hung := exResult(rep, "ha")
 	if hung.Outcome != results.OutcomeFailed || hung.FinalCode != "TRANSPORT-TIMEOUT" {
 		t.Errorf("hung host: %s %s, want failed TRANSPORT-TIMEOUT", hung.Outcome, hung.FinalCode)
 	}
@@ -296,57 +296,57 @@ func TestConcurrencyAndHungHost(t *testing.T) {
 }
 
 func TestDeadline(t *testing.T) {
-	f := newFakeFleet()
+	f := newExFleet()
 	names := []string{"a", "b", "c", "d"}
 	for _, n := range names {
-		f.add(n, &fakeHost{delay: 60 * time.Millisecond})
+		f.add(n, &exHost{delay: 60 * time.Millisecond})
 	}
-	x := testExecutor(f)
+	x := exExecutor(f)
 	x.Concurrency = 1
 	x.Deadline = 100 * time.Millisecond
-	rep, err := x.Apply(context.Background(), testPlan(ActionConnect, names...), t.TempDir())
+	rep, err := x.Apply(context.Background(), exPlan(ActionConnect, names...), t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o := resultOf(rep, "a").Outcome; o != results.OutcomeOK {
+	if o := exResult(rep, "a").Outcome; o != results.OutcomeOK {
 		t.Errorf("first host %s, want ok", o)
 	}
-	h := resultOf(rep, "d")
+	h := exResult(rep, "d")
 	if h.Outcome != results.OutcomeNotStarted || !strings.Contains(h.Detail, "deadline") {
 		t.Errorf("last host %s %q, want not-started by the deadline", h.Outcome, h.Detail)
 	}
 }
 
 func TestRetryNotPastDeadline(t *testing.T) {
-	f := newFakeFleet()
-	f.add("a", &fakeHost{exits: map[string][]int{StepConnect: {26, 26}}})
-	x := testExecutor(f)
+	f := newExFleet()
+	f.add("a", &exHost{exits: map[string][]int{StepConnect: {26, 26}}})
+	x := exExecutor(f)
 	x.Deadline = time.Hour
-	p := testPlan(ActionConnect, "a")
+	p := exPlan(ActionConnect, "a")
 	p.Retry.BaseDelay = 2 * time.Hour
 	rep, err := x.Apply(context.Background(), p, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := resultOf(rep, "a")
+	h := exResult(rep, "a")
 	if h.Outcome != results.OutcomeFailed || !strings.Contains(h.Detail, "deadline") || f.runsOf("a", StepConnect) != 1 {
 		t.Errorf("%s %q after %d connects; want failed, no retry past the deadline", h.Outcome, h.Detail, f.runsOf("a", StepConnect))
 	}
 }
 
 func TestRateLimitsActionStarts(t *testing.T) {
-	f := newFakeFleet()
+	f := newExFleet()
 	var names []string
 	for i := range 8 {
 		n := "r" + string(rune('a'+i))
-		f.add(n, &fakeHost{})
+		f.add(n, &exHost{})
 		names = append(names, n)
 	}
-	x := testExecutor(f)
+	x := exExecutor(f)
 	x.Sleep = nil // the real timer: the rate is measured on the wall clock
 	x.Concurrency = 8
 	x.Rate = 20
-	if _, err := x.Apply(context.Background(), testPlan(ActionConnect, names...), t.TempDir()); err != nil {
+	if _, err := x.Apply(context.Background(), exPlan(ActionConnect, names...), t.TempDir()); err != nil {
 		t.Fatal(err)
 	}
 	ts := f.actionTimes
@@ -369,10 +369,10 @@ func TestRateLimitsActionStarts(t *testing.T) {
 }
 
 func TestSecretNeverLeaks(t *testing.T) {
-	f := newFakeFleet()
-	f.add("leaky", &fakeHost{echoStdin: true, exits: map[string][]int{StepConnect: {41}}})
-	f.add("fine", &fakeHost{echoStdin: true})
-	x := testExecutor(f)
+	f := newExFleet()
+	f.add("leaky", &exHost{echoStdin: true, exits: map[string][]int{StepConnect: {41}}})
+	f.add("fine", &exHost{echoStdin: true})
+	x := exExecutor(f)
 	var mu sync.Mutex
 	var events []string
 	x.Events = func(e Event) {
@@ -382,7 +382,7 @@ func TestSecretNeverLeaks(t *testing.T) {
 		events = append(events, string(b))
 	}
 	dir := t.TempDir()
-	rep, err := x.Apply(context.Background(), testPlan(ActionConnect, "leaky", "fine"), dir)
+	rep, err := x.Apply(context.Background(), exPlan(ActionConnect, "leaky", "fine"), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -417,35 +417,35 @@ func TestSecretNeverLeaks(t *testing.T) {
 		t.Errorf("only %d files in the run dir", files)
 	}
 	logData, err := os.ReadFile(filepath.Join(dir, "hosts", "fine", "attempt-3.log"))
-	if err != nil || !strings.Contains(string(logData), "stdout| config:") || !strings.Contains(string(logData), "<masked>") {
+	if err != nil || !strings.Contains(string(logData), "stdout| config:") || !strings.Contains(string(logData), results.MaskToken) {
 		t.Errorf("attempt log lacks the masked output (err %v):\n%s", err, logData)
 	}
 }
 
 func TestLoginSecretUnresolvedBlocks(t *testing.T) {
-	f := newFakeFleet()
-	f.add("a", &fakeHost{})
-	p := testPlan(ActionConnect, "a")
+	f := newExFleet()
+	f.add("a", &exHost{})
+	p := exPlan(ActionConnect, "a")
 	p.Hosts[0].Host.SSH.Password = inventory.SecretRef{Env: "NOPE_UNSET"}
-	rep, err := testExecutor(f).Apply(context.Background(), p, t.TempDir())
+	rep, err := exExecutor(f).Apply(context.Background(), p, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := resultOf(rep, "a")
+	h := exResult(rep, "a")
 	if h.Outcome != results.OutcomeBlocked || !strings.Contains(h.Detail, "export NOPE_UNSET") || f.dials["a"] != 0 {
 		t.Errorf("%s %q dials %d", h.Outcome, h.Detail, f.dials["a"])
 	}
 }
 
 func TestApplyRefusesUsedRunDir(t *testing.T) {
-	f := newFakeFleet()
-	f.add("a", &fakeHost{})
+	f := newExFleet()
+	f.add("a", &exHost{})
 	dir := t.TempDir()
-	x := testExecutor(f)
-	if _, err := x.Apply(context.Background(), testPlan(ActionConnect, "a"), dir); err != nil {
+	x := exExecutor(f)
+	if _, err := x.Apply(context.Background(), exPlan(ActionConnect, "a"), dir); err != nil {
 		t.Fatal(err)
 	}
-	_, err := x.Apply(context.Background(), testPlan(ActionConnect, "a"), dir)
+	_, err := x.Apply(context.Background(), exPlan(ActionConnect, "a"), dir)
 	if err == nil || !strings.Contains(err.Error(), "arcfleet resume") {
 		t.Errorf("second Apply in the same dir: %v", err)
 	}

@@ -2,9 +2,7 @@ package planner
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/arcfleet/arcfleet/results"
@@ -115,16 +113,12 @@ func (x *Executor) Resume(ctx context.Context, runDir string) (*results.Report, 
 }
 
 func readPlanFile(path string) (*Plan, error) {
-	b, err := os.ReadFile(path)
+	p, err := LoadPlan(path)
 	if err != nil {
-		return nil, fmt.Errorf("resume: %w; fix: give the run directory that `arcfleet apply` wrote", err)
+		return nil, fmt.Errorf("resume: %w", err)
 	}
-	var p Plan
-	if err := json.Unmarshal(b, &p); err != nil {
-		return nil, fmt.Errorf("%s: not a saved plan (%v); fix: give the run directory that `arcfleet apply` wrote", path, err)
-	}
-	if err := checkPlan(&p); err != nil {
+	if err := checkPlan(p); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return &p, nil
+	return p, nil
 }

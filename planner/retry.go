@@ -165,6 +165,11 @@ func (p retryPolicy) defaultRemedy(f failure) remedy {
 			// intended target (the executor finishes it as done otherwise).
 			return remedyReconnect
 		}
+		// Other action causes the knowledge base knows a remedy for
+		// (e.g. MSG-GPO-PROFILE-DELETED: the identity was removed, reconnect).
+		if e, ok := results.Lookup(f.Code); ok && e.Action == "reconnect" {
+			return remedyReconnect
+		}
 	}
 	return remedyNone
 }

@@ -2,8 +2,6 @@ package planner
 
 import (
 	"fmt"
-	"os"
-	"strings"
 
 	"github.com/arcfleet/arcfleet/inventory"
 	"github.com/arcfleet/arcfleet/transport"
@@ -21,18 +19,16 @@ func TargetFor(h *inventory.Host, hosts func(name string) *inventory.Host, looku
 	return targetFor(h, hosts, lookupEnv, 0)
 }
 
-// PlanHosts returns a lookup of the plan's hosts by name, for TargetFor.
+// PlanHosts returns a lookup by name of the plan's hosts and jump hosts, for TargetFor.
 func PlanHosts(p *Plan) func(name string) *inventory.Host {
-	idx := make(map[string]int, len(p.Hosts))
+	idx := make(map[string]*inventory.Host, len(p.Hosts)+len(p.JumpHosts))
+	for i := range p.JumpHosts {
+		idx[p.JumpHosts[i].Name] = &p.JumpHosts[i]
+	}
 	for i := range p.Hosts {
-		idx[p.Hosts[i].Host.Name] = i
+		idx[p.Hosts[i].Host.Name] = &p.Hosts[i].Host
 	}
-	return func(name string) *inventory.Host {
-		if i, ok := idx[name]; ok {
-			return &p.Hosts[i].Host
-		}
-		return nil
-	}
+	return func(name string) *inventory.Host { return idx[name] }
 }
 
 func targetFor(h *inventory.Host, hosts func(string) *inventory.Host, lookupEnv func(string) (string, bool), depth int) (transport.Target, error) {
@@ -102,36 +98,18 @@ func targetFor(h *inventory.Host, hosts func(string) *inventory.Host, lookupEnv 
 }
 
 // resolveSecret returns the value a reference points to ("" for no reference).
-// Errors name the reference, never the value.
+// Errors name who uses it and the reference, never the value.
 func resolveSecret(who, key string, ref inventory.SecretRef, lookupEnv func(string) (string, bool)) (string, error) {
-	switch {
-	case ref.Env != "":
-		if lookupEnv == nil {
-			lookupEnv = os.LookupEnv
-		}
-		v, ok := lookupEnv(ref.Env)
-		if !ok || v == "" {
-			return "", fmt.Errorf("%s: %s %s: the environment variable is not set or empty; fix: export %s before running arcfleet", who, key, ref, ref.Env)
-		}
-		return v, nil
-	case ref.File != "":
-		b, err := os.ReadFile(ref.File)
-		if err != nil {
-			return "", fmt.Errorf("%s: %s %s: cannot read the file (%v); fix: make it readable by the user running arcfleet", who, key, ref, pathErrCause(err))
-		}
-		v := strings.TrimRight(string(b), "\r\n")
-		if v == "" {
-			return "", fmt.Errorf("%s: %s %s: the file is empty; fix: put the secret in it", who, key, ref)
-		}
-		return v, nil
+	if ref.IsZero() {
+		return "", nil
 	}
-	return "", nil
-}
-
-// pathErrCause strips the path from an *os.PathError (the caller names it already).
-func pathErrCause(err error) error {
-	if pe, ok := err.(*os.PathError); ok {
-		return pe.Err
+	v, err := ref.Resolve(lookupEnv)
+	if err != nil {
+		fix := "make the file readable by the user running arcfleet"
+		if ref.Env != "" {
+			fix = "export " + ref.Env + " before running arcfleet"
+		}
+		return "", fmt.Errorf("%s: %s %s: %v; fix: %s", who, key, ref, err, fix)
 	}
-	return err
+	return v, nil
 }
