@@ -22,8 +22,12 @@ type Error struct {
 // the parts that are unknown.
 func (e *Error) Error() string {
 	var b strings.Builder
-	if e.Pos.File != "" || e.Pos.Line > 0 {
+	switch {
+	case e.Pos.Line > 0:
 		b.WriteString(e.Pos.String())
+		b.WriteString(": ")
+	case e.Pos.File != "":
+		b.WriteString(e.Pos.File)
 		b.WriteString(": ")
 	}
 	if e.Path != "" {

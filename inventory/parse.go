@@ -120,6 +120,7 @@ var (
 	refNameRE  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 	codeRE     = regexp.MustCompile(`^AZCM[0-9]{4}$`)
 	syntaxRE   = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+	anchorRE   = regexp.MustCompile(`^unknown anchor '([^']*)' referenced$`)
 )
 
 // Load reads and parses the inventory at path.
@@ -150,7 +151,7 @@ func Parse(file string, data []byte) (*Inventory, error) {
 	d := &dec{file: file, c: c}
 	root, err := decodeYAML(data)
 	if err != nil {
-		d.syntax(err)
+		d.syntax(err, data)
 		return nil, c.err()
 	}
 	src := &source{
@@ -201,16 +202,32 @@ func decodeYAML(data []byte) (root *yaml.Node, err error) {
 	return &doc, nil
 }
 
-func (d *dec) syntax(err error) {
-	line, msg := 1, err.Error()
+// syntax reports a YAML syntax error. yaml.v3 gives only a line, often the line
+// where the enclosing block starts, so the message says "at or after".
+func (d *dec) syntax(err error, data []byte) {
+	p, msg := Pos{File: d.file, Line: 1, Col: 1}, err.Error()
 	if m := syntaxRE.FindStringSubmatch(msg); m != nil {
-		line, _ = strconv.Atoi(m[1])
+		p.Line, _ = strconv.Atoi(m[1])
 		msg = m[2]
 	} else {
 		msg = strings.TrimPrefix(msg, "yaml: ")
+		if m := anchorRE.FindStringSubmatch(msg); m != nil {
+			p = findText(d.file, data, "*"+m[1])
+		}
 	}
-	d.c.add(&Error{Pos: Pos{File: d.file, Line: line, Col: 1}, Msg: "YAML syntax error: " + msg,
-		Fix: "fix the YAML at or just before this line (indent with spaces, not tabs; quote values containing ': ' or '#')"})
+	d.c.add(&Error{Pos: p, Msg: "YAML syntax error at or after this line: " + msg,
+		Fix: "check indentation and quoting from this line on (indent with spaces, not tabs; quote values containing ': ' or ' #')"})
+}
+
+// findText is the position of the first occurrence of s in data (1:1 if absent).
+func findText(file string, data []byte, s string) Pos {
+	i := bytes.Index(data, []byte(s))
+	if i < 0 {
+		return Pos{File: file, Line: 1, Col: 1}
+	}
+	line := 1 + bytes.Count(data[:i], []byte("\n"))
+	col := i - bytes.LastIndexByte(data[:i], '\n')
+	return Pos{File: file, Line: line, Col: col}
 }
 
 func (d *dec) top(doc *yaml.Node, inv *Inventory, src *source) {
@@ -266,7 +283,8 @@ func (d *dec) top(doc *yaml.Node, inv *Inventory, src *source) {
 		case "hosts":
 			hostsNode = v
 		default:
-			return false
+			// x- keys are free for YAML anchors (&common) that entries alias (*common).
+			return strings.HasPrefix(key, "x-")
 		}
 		return true
 	})
