@@ -355,7 +355,9 @@ func TestHangKilled(t *testing.T) {
 				for sc.Scan() {
 				}
 			}()
-			waitFor(t, func() bool { return strings.Contains(readOr(filepath.Join(h.root, "log/azcmagent.log")), "Connecting machine") })
+			waitFor(t, func() bool {
+				return strings.Contains(readOr(filepath.Join(h.root, "log/azcmagent.log")), "Connecting machine")
+			})
 			if r := h.run("show"); r.code != 0 {
 				t.Fatalf("show during a hang: %s", r)
 			}

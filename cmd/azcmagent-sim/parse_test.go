@@ -286,3 +286,20 @@ func FuzzParseScenario(f *testing.F) {
 		}
 	})
 }
+
+func TestMasker(t *testing.T) {
+	m := &masker{}
+	m.add("")
+	m.add("abc") // too short to be a secret: masking it would mangle output
+	m.add(sentinel)
+	m.add("tok.en.value")
+	for in, want := range map[string]string{
+		"secret=" + sentinel + " and " + sentinel: "secret=*** and ***",
+		"Bearer tok.en.value":                     "Bearer ***",
+		"abc stays":                               "abc stays",
+	} {
+		if got := m.mask(in); got != want {
+			t.Errorf("mask(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
