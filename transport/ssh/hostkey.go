@@ -1,0 +1,258 @@
+package ssh
+
+import (
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/arcfleet/arcfleet/transport"
+	xssh "golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
+)
+
+// Host-key policies (Target.HostKeyPolicy).
+const (
+	PolicyStrict         = "strict"
+	PolicyAcceptNew      = "accept-new"
+	PolicyFingerprint    = "fingerprint"
+	PolicyInsecureIgnore = "insecure-ignore"
+)
+
+// hostKeyCheck is the host-key verification of one dial. It remembers the key
+// the server presented and why it was refused, because x/crypto only hands back
+// a wrapped error string.
+type hostKeyCheck struct {
+	d      *Dialer
+	t      transport.Target
+	file   string // known_hosts file ("" for fingerprint / insecure-ignore)
+	algos  []string
+	seen   xssh.PublicKey
+	refuse *transport.Error
+}
+
+// newHostKeyCheck prepares the check for t, reading its known_hosts file when the
+// policy needs one. hostport is the name the host is known by in that file.
+func (d *Dialer) newHostKeyCheck(t transport.Target, hostport string) (*hostKeyCheck, error) {
+	hk := &hostKeyCheck{d: d, t: t}
+	switch t.HostKeyPolicy {
+	case "", PolicyStrict, PolicyAcceptNew:
+		f, err := knownHostsPath(t.KnownHostsFile)
+		if err != nil {
+			return nil, err
+		}
+		hk.file = f
+		known, err := readKnown(f, hostport)
+		if err != nil {
+			return nil, err
+		}
+		hk.algos = hostKeyAlgorithms(known)
+	case PolicyFingerprint:
+		if !strings.HasPrefix(t.Fingerprint, "SHA256:") {
+			return nil, fmt.Errorf("host_key_policy fingerprint needs a pinned fingerprint \"SHA256:...\" (as printed by `ssh-keygen -lf`), got %q", t.Fingerprint)
+		}
+	case PolicyInsecureIgnore:
+	default:
+		return nil, fmt.Errorf("unknown host_key_policy %q; use strict, accept-new, fingerprint or insecure-ignore", t.HostKeyPolicy)
+	}
+	return hk, nil
+}
+
+// callback is the ClientConfig.HostKeyCallback.
+func (hk *hostKeyCheck) callback(hostname string, remote net.Addr, key xssh.PublicKey) error {
+	hk.seen = key
+	fp := xssh.FingerprintSHA256(key)
+	switch hk.t.HostKeyPolicy {
+	case PolicyInsecureIgnore:
+		return nil
+	case PolicyFingerprint:
+		if subtle.ConstantTimeCompare([]byte(fp), []byte(hk.t.Fingerprint)) == 1 {
+			return nil
+		}
+		hk.refuse = &transport.Error{Kind: transport.HostKeyChanged, Host: hk.t.Name, Op: "host key",
+			Err:  fmt.Errorf("host presented %s %s, pinned fingerprint is %s", key.Type(), fp, hk.t.Fingerprint),
+			Hint: "if the host's key was legitimately replaced, update its pinned fingerprint in the inventory"}
+		return hk.refuse
+	}
+	err := hk.verify(hostname, remote, key)
+	var ke *knownhosts.KeyError
+	if err == nil || !errors.As(err, &ke) || len(ke.Want) > 0 || hk.t.HostKeyPolicy != PolicyAcceptNew {
+		hk.refuse = hk.classify(hostname, key, err)
+		if hk.refuse != nil {
+			return hk.refuse
+		}
+		return nil
+	}
+	// accept-new and the host is unknown: learn it, unless another dial (this
+	// or another process) learned a different key meanwhile.
+	err = hk.d.learn(hk.file, hostname, remote, key)
+	hk.refuse = hk.classify(hostname, key, err)
+	if hk.refuse != nil {
+		return hk.refuse
+	}
+	return nil
+}
+
+func (hk *hostKeyCheck) verify(hostname string, remote net.Addr, key xssh.PublicKey) error {
+	cb, err := newKnownHostsCallback(hk.file)
+	if err != nil {
+		return err
+	}
+	return cb(hostname, remote, key)
+}
+
+// classify turns a known_hosts verdict into the transport error a caller can act on.
+func (hk *hostKeyCheck) classify(hostname string, key xssh.PublicKey, err error) *transport.Error {
+	if err == nil {
+		return nil
+	}
+	fp := xssh.FingerprintSHA256(key)
+	host := knownhosts.Normalize(hostname)
+	var ke *knownhosts.KeyError
+	var re *knownhosts.RevokedError
+	switch {
+	case errors.As(err, &re):
+		return &transport.Error{Kind: transport.HostKeyChanged, Host: hk.t.Name, Op: "host key",
+			Err:  fmt.Errorf("host key %s %s is marked @revoked at %s:%d", key.Type(), fp, re.Revoked.Filename, re.Revoked.Line),
+			Hint: "the host presents a revoked key: do not connect until the host is re-keyed"}
+	case errors.As(err, &ke) && len(ke.Want) == 0:
+		return &transport.Error{Kind: transport.HostKeyUnknown, Host: hk.t.Name, Op: "host key",
+			Err: fmt.Errorf("%s is not in %s (it presented %s %s)", host, hk.file, key.Type(), fp),
+			Hint: fmt.Sprintf("verify the fingerprint out of band, then add it: `ssh-keyscan -t %s -p %d %s >> %s`, or set host_key_policy: accept-new",
+				key.Type(), portOr22(hk.t.Port), hk.t.Address, hk.file)}
+	case errors.As(err, &ke):
+		w := ke.Want[0]
+		return &transport.Error{Kind: transport.HostKeyChanged, Host: hk.t.Name, Op: "host key",
+			Err: fmt.Errorf("host presented %s %s, but %s:%d holds %s %s for %s",
+				key.Type(), fp, w.Filename, w.Line, w.Key.Type(), xssh.FingerprintSHA256(w.Key), host),
+			Hint: fmt.Sprintf("possible man-in-the-middle; if the host was legitimately re-keyed, remove line %d of %s (`ssh-keygen -R %s -f %s`) and connect again",
+				w.Line, w.Filename, host, w.Filename)}
+	}
+	return &transport.Error{Kind: transport.HostKeyUnknown, Host: hk.t.Name, Op: "host key", Err: err,
+		Hint: "check the known_hosts file " + hk.file}
+}
+
+// learn appends hostname's key to file for accept-new. Appends are serialised
+// in this process by the Dialer's mutex and across processes by flock on the
+// file itself; under the lock the file is read again, so many parallel dials to
+// one host write one line and a key learned meanwhile by someone else wins.
+func (d *Dialer) learn(file, hostname string, remote net.Addr, key xssh.PublicKey) error {
+	d.khMu.Lock()
+	defer d.khMu.Unlock()
+	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", filepath.Dir(file), err)
+	}
+	f, err := os.OpenFile(file, os.O_CREATE|os.O_RDWR|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("open %s to learn the host key: %w", file, err)
+	}
+	defer f.Close()
+	if err := lockFile(f); err != nil {
+		return fmt.Errorf("lock %s: %w", file, err)
+	}
+	defer unlockFile(f) //nolint:errcheck // closing releases it too
+
+	cb, err := newKnownHostsCallback(file)
+	if err != nil {
+		return err
+	}
+	err = cb(hostname, remote, key)
+	var ke *knownhosts.KeyError
+	if !errors.As(err, &ke) || len(ke.Want) > 0 {
+		return err // known now (nil), or a different key was learned meanwhile
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return err
+	}
+	line := knownhosts.Line([]string{knownhosts.Normalize(hostname)}, key) + "\n"
+	if len(data) > 0 && data[len(data)-1] != '\n' {
+		line = "\n" + line
+	}
+	if _, err := f.WriteString(line); err != nil {
+		return fmt.Errorf("append host key to %s: %w", file, err)
+	}
+	return f.Sync()
+}
+
+// newKnownHostsCallback is knownhosts.New that treats a missing file as empty
+// (every host unknown) instead of failing.
+func newKnownHostsCallback(file string) (xssh.HostKeyCallback, error) {
+	if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
+		return func(string, net.Addr, xssh.PublicKey) error {
+			return &knownhosts.KeyError{}
+		}, nil
+	}
+	cb, err := knownhosts.New(file)
+	if err != nil {
+		return nil, fmt.Errorf("read known_hosts %s: %w", file, err)
+	}
+	return cb, nil
+}
+
+// readKnown returns the known_hosts entries for hostport. knownhosts has no
+// lookup API; asking it about a key that cannot be on file makes it list them.
+func readKnown(file, hostport string) ([]knownhosts.KnownKey, error) {
+	cb, err := newKnownHostsCallback(file)
+	if err != nil {
+		return nil, err
+	}
+	err = cb(hostport, probeAddr(hostport), probeKey{})
+	var ke *knownhosts.KeyError
+	if errors.As(err, &ke) {
+		return ke.Want, nil
+	}
+	return nil, nil
+}
+
+// hostKeyAlgorithms limits the server's host-key algorithms to the types on
+// file for that host: x/crypto otherwise prefers ECDSA/RSA, and a host with
+// several key types but only an ed25519 entry fails as "changed" (golang/go#29286).
+func hostKeyAlgorithms(known []knownhosts.KnownKey) []string {
+	var algos []string
+	add := func(a ...string) {
+		for _, x := range a {
+			if !contains(algos, x) {
+				algos = append(algos, x)
+			}
+		}
+	}
+	for _, k := range known {
+		switch t := k.Key.Type(); t {
+		case xssh.KeyAlgoRSA:
+			add(xssh.KeyAlgoRSASHA512, xssh.KeyAlgoRSASHA256, xssh.KeyAlgoRSA)
+		default:
+			add(t)
+		}
+	}
+	return algos
+}
+
+func contains(s []string, x string) bool {
+	for _, v := range s {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+// probeKey is a public key of a type no known_hosts line can hold.
+type probeKey struct{}
+
+func (probeKey) Type() string                         { return "arcfleet-probe@invalid" }
+func (probeKey) Marshal() []byte                      { return []byte("arcfleet-probe") }
+func (probeKey) Verify([]byte, *xssh.Signature) error { return errors.New("probe key") }
+
+func probeAddr(string) net.Addr { return &net.TCPAddr{IP: net.IPv4zero} }
+
+func portOr22(p int) int {
+	if p == 0 {
+		return 22
+	}
+	return p
+}
