@@ -1,11 +1,286 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/arcfleet/arcfleet/inventory"
+	"github.com/arcfleet/arcfleet/planner"
+	"github.com/arcfleet/arcfleet/results"
+	"github.com/arcfleet/arcfleet/transport"
+	"github.com/arcfleet/arcfleet/transport/ssh"
+	"github.com/arcfleet/arcfleet/transport/winrm"
 )
 
+const applyUsage = `Usage:
+  arcfleet apply -i INVENTORY --action connect|disconnect|reconnect [flags]
+  arcfleet apply PLAN.json [flags]
+
+Runs the action on every selected host: probe (azcmagent show), act, collect,
+classify, retry what is recoverable, and write a run directory with journal.jsonl,
+per-attempt logs and the remediation report. With PLAN.json it runs exactly that
+saved plan and refuses it (exit 2) when it is stale.
+
+Without --yes an interactive terminal asks before acting; a non-interactive one
+(cron, CI) requires --yes.
+
+Flags:
+`
+
+// runFlags are the executor settings shared by apply and resume.
+type runFlags struct {
+	concurrency int
+	rate        float64
+	canary      int
+	timeout     time.Duration
+	deadline    time.Duration
+	yes         bool
+}
+
+func (r *runFlags) register(fs *flag.FlagSet) {
+	fs.IntVar(&r.concurrency, "concurrency", 50, "hosts worked on at once")
+	fs.Float64Var(&r.rate, "rate", 0, "at most N agent actions started per second across the fleet (0 = no limit); all hosts share one service principal and Azure throttles its writes")
+	fs.IntVar(&r.canary, "canary", 0, "run the first N hosts alone; start the rest only if they all succeed")
+	fs.DurationVar(&r.timeout, "timeout", 15*time.Minute, "time limit of one attempt on one host (the agent may take 10 minutes)")
+	fs.DurationVar(&r.deadline, "deadline", 0, "time limit of the whole run; hosts not started by then are reported not-started (0 = none)")
+	fs.BoolVar(&r.yes, "yes", false, "do not ask for confirmation (required when stdin is not a terminal)")
+}
+
+func (r *runFlags) executor(e *env) *planner.Executor {
+	return &planner.Executor{
+		Dialer:      transport.Mux{SSH: &ssh.Dialer{}, WinRM: &winrm.Dialer{}},
+		LookupEnv:   lookupEnv(e),
+		Concurrency: r.concurrency,
+		Rate:        r.rate,
+		Canary:      r.canary,
+		Timeout:     r.timeout,
+		Deadline:    r.deadline,
+	}
+}
+
+func lookupEnv(e *env) func(string) (string, bool) {
+	return func(k string) (string, bool) {
+		v := e.getenv(k)
+		return v, v != ""
+	}
+}
+
+// parseInterleaved parses flags that may come before or after positional arguments.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
 func cmdApply(ctx context.Context, e *env, args []string) int {
-	fmt.Fprintln(e.stderr, "arcfleet apply: not implemented yet")
-	return exitInvalid
+	fs := flag.NewFlagSet("apply", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() { fmt.Fprint(fs.Output(), applyUsage); fs.PrintDefaults() }
+	var (
+		invPath, action, limit, runDir string
+		maxAge                         time.Duration
+		rf                             runFlags
+	)
+	fs.StringVar(&invPath, "i", "", "inventory file (YAML)")
+	fs.StringVar(&action, "action", "", "connect, disconnect or reconnect")
+	fs.StringVar(&limit, "limit", "", "select hosts: names, globs, group:NAME, tag:K=V, os:windows, !exclude, @FILE; comma-separated")
+	fs.StringVar(&runDir, "run-dir", "", "run directory (default runs/<UTC timestamp>-<action>)")
+	fs.DurationVar(&maxAge, "max-plan-age", 24*time.Hour, "refuse a saved plan older than this")
+	rf.register(fs)
+	pos, err := parseInterleaved(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		return exitInvalid
+	}
+
+	var p *planner.Plan
+	switch {
+	case len(pos) == 1 && invPath == "" && action == "" && limit == "":
+		p, err = loadFreshPlan(ctx, e, pos[0], maxAge, &rf)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "arcfleet apply: %v\n", err)
+			return exitInvalid
+		}
+	case len(pos) == 0 && invPath != "":
+		inv, hosts, code := loadSelection(e, "apply", invPath, action, limit)
+		if code != exitOK {
+			return code
+		}
+		p = planner.Build(inv, hosts, action, limit, time.Now())
+	default:
+		fmt.Fprintln(e.stderr, "arcfleet apply: give either -i INVENTORY --action A, or one saved PLAN.json (see --help)")
+		return exitInvalid
+	}
+	if code := checkPlanSecrets(e, p); code != exitOK {
+		return code
+	}
+	if !confirm(e, p, rf.yes) {
+		return exitInvalid
+	}
+	if runDir == "" {
+		runDir = filepath.Join("runs", time.Now().UTC().Format("20060102T150405Z")+"-"+p.Action)
+	}
+	return runWithSignals(ctx, e, rf.executor(e), len(p.Hosts), runDir, func(ctx context.Context, x *planner.Executor) (*results.Report, error) {
+		return x.Apply(ctx, p, runDir)
+	})
+}
+
+// loadSelection loads an inventory, selects hosts and checks the action; it prints errors itself.
+func loadSelection(e *env, cmd, invPath, action, limit string) (*inventory.Inventory, []*inventory.Host, int) {
+	switch action {
+	case planner.ActionConnect, planner.ActionDisconnect, planner.ActionReconnect:
+	case "":
+		fmt.Fprintf(e.stderr, "arcfleet %s: --action is required: connect, disconnect or reconnect\n", cmd)
+		return nil, nil, exitInvalid
+	default:
+		fmt.Fprintf(e.stderr, "arcfleet %s: unknown --action %q: use connect, disconnect or reconnect\n", cmd, action)
+		return nil, nil, exitInvalid
+	}
+	inv, err := inventory.Load(invPath)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "%v\n", err)
+		return nil, nil, exitInvalid
+	}
+	hosts, err := inv.Select(limit)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "arcfleet %s: --limit: %v\n", cmd, err)
+		return nil, nil, exitInvalid
+	}
+	if len(hosts) == 0 {
+		fmt.Fprintf(e.stderr, "arcfleet %s: --limit %q selects no host\n", cmd, limit)
+		return nil, nil, exitInvalid
+	}
+	return inv, hosts, exitOK
+}
+
+// loadFreshPlan loads a saved plan and refuses it when stale: inventory changed,
+// too old, or (for probed plans) a host's fingerprint no longer matches.
+func loadFreshPlan(ctx context.Context, e *env, path string, maxAge time.Duration, rf *runFlags) (*planner.Plan, error) {
+	p, err := planner.LoadPlan(path)
+	if err != nil {
+		return nil, err
+	}
+	inv, err := inventory.Load(p.Inventory)
+	if err != nil {
+		return nil, fmt.Errorf("plan %s: its inventory: %w", path, err)
+	}
+	if err := p.CheckFresh(inv, time.Now(), maxAge); err != nil {
+		return nil, fmt.Errorf("plan %s is stale: %w", path, err)
+	}
+	if p.Probed {
+		if err := planner.CheckProbes(ctx, rf.executor(e), p); err != nil {
+			return nil, fmt.Errorf("plan %s is stale: %w", path, err)
+		}
+	}
+	return p, nil
+}
+
+// checkPlanSecrets checks that every credential reference the plan uses resolves,
+// without printing any value.
+func checkPlanSecrets(e *env, p *planner.Plan) int {
+	inv := &inventory.Inventory{Credentials: p.Credentials}
+	hosts := make([]*inventory.Host, len(p.Hosts))
+	for i := range p.Hosts {
+		hosts[i] = &p.Hosts[i].Host
+	}
+	findings := inventory.CheckSecretRefs(inv, hosts, lookupEnv(e))
+	bad := 0
+	for _, f := range findings {
+		fmt.Fprintln(e.stderr, f.String())
+		if !f.Warning {
+			bad++
+		}
+	}
+	if bad > 0 {
+		fmt.Fprintf(e.stderr, "arcfleet: %d secret reference(s) do not resolve; set them and run again\n", bad)
+		return exitInvalid
+	}
+	return exitOK
+}
+
+// confirm shows what will happen and asks on a terminal; without one it requires --yes.
+func confirm(e *env, p *planner.Plan, yes bool) bool {
+	blocked := 0
+	for i := range p.Hosts {
+		if p.Hosts[i].Blocked() {
+			blocked++
+		}
+	}
+	fmt.Fprintf(e.stderr, "arcfleet: %s on %d host(s) (%d blocked by findings) from %s\n", p.Action, len(p.Hosts)-blocked, blocked, p.Inventory)
+	if yes {
+		return true
+	}
+	if !e.stdinIsTerminal {
+		fmt.Fprintln(e.stderr, "arcfleet: stdin is not a terminal: pass --yes to act without confirmation (cron, CI)")
+		return false
+	}
+	fmt.Fprint(e.stderr, "Proceed? [y/N] ")
+	line, _ := bufio.NewReader(e.stdin).ReadString('\n')
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "y", "yes":
+		return true
+	}
+	fmt.Fprintln(e.stderr, "arcfleet: not confirmed; nothing was done")
+	return false
+}
+
+// runWithSignals runs f with progress output; the first SIGINT/SIGTERM cancels
+// (nothing new starts, in-flight commands are killed, the partial report is
+// written), the second exits at once.
+func runWithSignals(ctx context.Context, e *env, x *planner.Executor, total int, runDir string,
+	f func(context.Context, *planner.Executor) (*results.Report, error)) int {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := make(chan struct{})
+	defer close(stop)
+	if e.signals != nil {
+		go func() {
+			select {
+			case <-e.signals:
+			case <-stop:
+				return
+			}
+			fmt.Fprintln(e.stderr, "\narcfleet: interrupted: stopping in-flight hosts and writing the partial report (Ctrl+C again to exit at once)")
+			cancel()
+			select {
+			case <-e.signals:
+				fmt.Fprintln(e.stderr, "arcfleet: exiting at once; run 'arcfleet resume' on the run directory")
+				os.Exit(exitInterrupted)
+			case <-stop:
+			}
+		}()
+	}
+	prog := newProgress(e.stderr, total, e.stderrIsTerminal)
+	x.Events = prog.event
+	r, err := f(ctx, x)
+	prog.finish()
+	if err != nil {
+		fmt.Fprintf(e.stderr, "arcfleet: %v\n", err)
+		if r == nil {
+			return exitInvalid
+		}
+	}
+	if err := results.RenderReport(e.stdout, r, "table", "en", e.stdoutIsTerminal); err != nil {
+		fmt.Fprintf(e.stderr, "arcfleet: report: %v\n", err)
+	}
+	fmt.Fprintf(e.stderr, "run directory: %s (report.md, report.json, journal.jsonl, hosts/)\n", runDir)
+	return planner.ExitCode(r)
 }

@@ -2,10 +2,53 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
+
+	"github.com/arcfleet/arcfleet/planner"
+	"github.com/arcfleet/arcfleet/results"
 )
 
+const resumeUsage = `Usage: arcfleet resume RUN_DIR [flags]
+
+Continues an interrupted apply from its run directory: hosts that finished are
+never run again; a host that was mid-action is probed first (azcmagent show) and
+only then retried or marked done; hosts never started run normally.
+
+Flags:
+`
+
 func cmdResume(ctx context.Context, e *env, args []string) int {
-	fmt.Fprintln(e.stderr, "arcfleet resume: not implemented yet")
-	return exitInvalid
+	fs := flag.NewFlagSet("resume", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() { fmt.Fprint(fs.Output(), resumeUsage); fs.PrintDefaults() }
+	var rf runFlags
+	rf.register(fs)
+	pos, err := parseInterleaved(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		return exitInvalid
+	}
+	if len(pos) != 1 {
+		fmt.Fprintln(e.stderr, "arcfleet resume: give exactly one RUN_DIR (see --help)")
+		return exitInvalid
+	}
+	runDir := pos[0]
+	p, err := planner.LoadPlan(runDir + "/plan.json")
+	if err != nil {
+		fmt.Fprintf(e.stderr, "arcfleet resume: %s is not a resumable run directory: %v\n", runDir, err)
+		return exitInvalid
+	}
+	if code := checkPlanSecrets(e, p); code != exitOK {
+		return code
+	}
+	if !confirm(e, p, rf.yes) {
+		return exitInvalid
+	}
+	return runWithSignals(ctx, e, rf.executor(e), len(p.Hosts), runDir, func(ctx context.Context, x *planner.Executor) (*results.Report, error) {
+		return x.Resume(ctx, runDir)
+	})
 }
