@@ -17,6 +17,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"os"
@@ -181,7 +182,7 @@ func newServer(opts Options, dir string, ownDir bool) (*Server, error) {
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			return context.WithValue(ctx, connKey{}, &connState{})
 		},
-		ErrorLog: nil,
+		ErrorLog: log.New(io.Discard, "", 0), // clients that fail TLS on purpose are expected
 	}
 	go func() { _ = s.hs.Serve(ln) }()
 	return s, nil
@@ -570,12 +571,8 @@ func (s *Server) receive(w http.ResponseWriter, r *http.Request, req *request) {
 	}
 	s.count("Receive")
 	if s.opts.DropMidCommand && s.dropOnce(c) {
-		if hj, ok := w.(http.Hijacker); ok {
-			if conn, _, err := hj.Hijack(); err == nil {
-				_ = conn.Close()
-				return
-			}
-		}
+		abort(w)
+		return
 	}
 	timeout := 60 * time.Second
 	if d, err := parseDuration(req.Header.OperationTimeout); err == nil {
@@ -619,7 +616,17 @@ func (s *Server) receive(w http.ResponseWriter, r *http.Request, req *request) {
 		case <-r.Context().Done():
 			return
 		case <-s.done:
+			abort(w) // a server going down answers nothing, like a dead host
 			return
+		}
+	}
+}
+
+// abort closes the request's connection without a reply.
+func abort(w http.ResponseWriter) {
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			_ = conn.Close()
 		}
 	}
 }
