@@ -22,12 +22,8 @@ type Error struct {
 // the parts that are unknown.
 func (e *Error) Error() string {
 	var b strings.Builder
-	switch {
-	case e.Pos.Line > 0:
+	if e.Pos.Line > 0 || e.Pos.File != "" {
 		b.WriteString(e.Pos.String())
-		b.WriteString(": ")
-	case e.Pos.File != "":
-		b.WriteString(e.Pos.File)
 		b.WriteString(": ")
 	}
 	if e.Path != "" {

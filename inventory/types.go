@@ -17,7 +17,16 @@ type Pos struct {
 	Col  int    `json:"col"`
 }
 
-func (p Pos) String() string { return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col) }
+// String is "FILE:LINE:COL", or just FILE when the line is unknown.
+func (p Pos) String() string {
+	if p.Line <= 0 {
+		if p.File == "" {
+			return "-"
+		}
+		return p.File
+	}
+	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
+}
 
 // SecretRef names where a secret lives; the inventory never holds a secret value.
 // Exactly one of Env and File is set.
