@@ -20,11 +20,11 @@ type progress struct {
 	bar              *progressbar.ProgressBar // nil when not a terminal
 	total            int
 	done, ok, failed int
-	retrying         int // retries scheduled so far
+	retrying         map[string]bool // hosts waiting for or running a retry; bounded by concurrency
 }
 
 func newProgress(w io.Writer, total int, terminal bool) *progress {
-	p := &progress{w: w, total: total}
+	p := &progress{w: w, total: total, retrying: map[string]bool{}}
 	if terminal {
 		p.bar = progressbar.NewOptions(total,
 			progressbar.OptionSetWriter(w),
@@ -45,9 +45,10 @@ func (p *progress) event(ev planner.Event) {
 	defer p.mu.Unlock()
 	switch ev.Kind {
 	case planner.EventRetry:
-		p.retrying++
+		p.retrying[ev.Host] = true
 	case planner.EventDone, planner.EventNotStarted:
 		p.done++
+		delete(p.retrying, ev.Host)
 		switch ev.Outcome {
 		case results.OutcomeOK, results.OutcomeUnchanged:
 			p.ok++
@@ -63,7 +64,7 @@ func (p *progress) event(ev planner.Event) {
 		_ = p.bar.Clear()
 		fmt.Fprintln(p.w, eventLine(ev))
 	}
-	p.bar.Describe(fmt.Sprintf("ok %d  failed %d  retries %d", p.ok, p.failed, p.retrying))
+	p.bar.Describe(fmt.Sprintf("ok %d  failed %d  retrying %d", p.ok, p.failed, len(p.retrying)))
 	if ev.Kind == planner.EventDone || ev.Kind == planner.EventNotStarted {
 		_ = p.bar.Add(1)
 	}
