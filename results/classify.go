@@ -31,6 +31,8 @@ var scriptErrors = map[string]string{
 	"sudo-password-required": "HOST-SUDO-PASSWORD",
 	"mktemp-failed":          "HOST-MKTEMP-FAILED",
 	"config-write-failed":    "HOST-CONFIG-WRITE-FAILED",
+	"setup-failed":           "HOST-SETUP-FAILED",
+	"restart-failed":         "HOST-RESTART-FAILED",
 }
 
 // transportCodes maps transport.Kind strings to knowledge-base keys.
@@ -76,6 +78,7 @@ var msgPatterns = []msgPattern{
 	{"MSG-ARM-FORBIDDEN", regexp.MustCompile(`(?i)management\.azure\.com/\S*:?\s+forbidden\b`)},
 	{"ARM-AUTHORIZATION-FAILED", regexp.MustCompile(`(?i)status ?code\s*[=:]\s*403\b|httpStatusCode:\s*403\b`)},
 	{"HOST-SUDO-PASSWORD", regexp.MustCompile(`(?i)sudo: (a password is required|a terminal is required|no tty present)`)},
+	{"HOST-SUDO-DENIED", regexp.MustCompile(`(?i)is not in the sudoers file|is not allowed to (run sudo|execute)`)},
 	{"HOST-AGENT-MISSING", regexp.MustCompile(`(?i)azcmagent(\.exe)?'?:? (command )?not found|azcmagent\S*: no such file or directory|'?azcmagent(\.exe)?'? is not recognized as`)},
 	// Old agents' wording for conditions newer agents give a code (simulator "old" mode).
 	{"AZCM0018", regexp.MustCompile(`(?i)permission denied: run as root|must be run as (root|administrator)`)},
@@ -485,8 +488,10 @@ func pickEvidence(lines []evLine, secrets []string) []string {
 	sort.Ints(idx)
 	out := make([]string, 0, len(idx))
 	for _, i := range idx {
-		// Masking once more is cheap and keeps the promise local to this function.
-		out = append(out, truncateLine(Mask(lines[i].src+": "+lines[i].text, secrets), maxLineBytes))
+		// Mask again after adding the prefix and after cutting: either could
+		// complete a secret from pieces, and masking is cheap on short lines.
+		l := truncateLine(Mask(lines[i].src+": "+lines[i].text, secrets), maxLineBytes)
+		out = append(out, Mask(l, secrets))
 	}
 	return out
 }

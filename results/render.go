@@ -1,0 +1,651 @@
+package results
+
+import (
+	"bufio"
+	"encoding/csv"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// ReportFormats are the formats RenderReport writes.
+var ReportFormats = []string{"table", "markdown", "json", "junit", "csv"}
+
+// maxGroupNames is how many host names a group line lists before "and N more".
+const maxGroupNames = 10
+
+// RenderReport writes r in format (table|markdown|json|junit|csv) and lang (en|sv).
+// ANSI colour is used in the table format only, and only when color is true. Work
+// is linear in the number of hosts.
+func RenderReport(w io.Writer, r *Report, format, lang string, color bool) error {
+	if r == nil {
+		return fmt.Errorf("render report: no report")
+	}
+	if lang != "en" && lang != "sv" {
+		return fmt.Errorf("unknown language %q; fix: use en or sv", lang)
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	v := newView(r, lang)
+	var err error
+	switch format {
+	case "table":
+		err = renderTable(bw, v, color)
+	case "markdown", "md":
+		err = renderMarkdown(bw, v)
+	case "json":
+		err = renderJSON(bw, v)
+	case "junit":
+		err = renderJUnit(bw, v)
+	case "csv":
+		err = renderCSV(bw, v)
+	default:
+		return fmt.Errorf("unknown report format %q; fix: use one of %s", format, strings.Join(ReportFormats, ", "))
+	}
+	if err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// --- words -----------------------------------------------------------------
+
+var words = map[string][2]string{ // key: {en, sv}
+	"title":      {"arcfleet %s report", "arcfleet %s-rapport"},
+	"run":        {"Run", "Körning"},
+	"inventory":  {"Inventory", "Inventarie"},
+	"started":    {"Started", "Startad"},
+	"finished":   {"Finished", "Klar"},
+	"duration":   {"Duration", "Varaktighet"},
+	"hosts":      {"Hosts", "Värdar"},
+	"n_hosts":    {"%d hosts", "%d värdar"},
+	"one_host":   {"1 host", "1 värd"},
+	"and_more":   {"and %d more", "och %d till"},
+	"interrupt":  {"The run was interrupted: continue it with 'arcfleet resume RUN_DIR'.", "Körningen avbröts: fortsätt med 'arcfleet resume RUN_DIR'."},
+	"breaker":    {"Circuit breaker stopped hosts using credential(s): %s.", "Kretsbrytaren stoppade värdar som använder autentiseringsuppgift(er): %s."},
+	"by_code":    {"Problems by code, largest first", "Problem per kod, största först"},
+	"attention":  {"Hosts needing attention", "Värdar som behöver åtgärdas"},
+	"as_planned": {"Hosts as intended", "Värdar enligt plan"},
+	"no_problem": {"No host needs attention.", "Ingen värd behöver åtgärdas."},
+	"cause":      {"Cause", "Orsak"},
+	"fix":        {"Fix", "Lösning"},
+	"detail":     {"Detail", "Detalj"},
+	"evidence":   {"Evidence", "Bevis"},
+	"log":        {"Log", "Logg"},
+	"attempts":   {"Attempts", "Försök"},
+	"code":       {"Code", "Kod"},
+	"class":      {"Class", "Klass"},
+	"outcome":    {"Outcome", "Utfall"},
+	"host":       {"Host", "Värd"},
+	"os":         {"OS", "OS"},
+	"action":     {"Action", "Åtgärd"},
+	"more_md":    {"Evidence per host: arcfleet report RUN_DIR --format markdown", "Bevis per värd: arcfleet report RUN_DIR --format markdown"},
+}
+
+func word(lang, key string) string {
+	w := words[key]
+	if lang == "sv" {
+		return w[1]
+	}
+	return w[0]
+}
+
+var outcomeWords = map[Outcome][2]string{
+	OutcomeOK:          {"ok", "ok"},
+	OutcomeUnchanged:   {"unchanged", "oförändrad"},
+	OutcomeFailed:      {"failed", "misslyckad"},
+	OutcomeBlocked:     {"blocked", "blockerad"},
+	OutcomeNotStarted:  {"not started", "ej startad"},
+	OutcomeInterrupted: {"interrupted", "avbruten"},
+}
+
+func outcomeLabel(o Outcome, lang string) string {
+	w, ok := outcomeWords[o]
+	switch {
+	case !ok:
+		return string(o)
+	case lang == "sv":
+		return w[1]
+	}
+	return w[0]
+}
+
+func (v *view) hostsWord(n int) string {
+	if n == 1 {
+		return word(v.lang, "one_host")
+	}
+	return fmt.Sprintf(word(v.lang, "n_hosts"), n)
+}
+
+// names lists up to maxGroupNames names, then "and N more".
+func (v *view) names(names []string, esc func(string) string) string {
+	var b strings.Builder
+	for i, n := range names {
+		if i == maxGroupNames {
+			fmt.Fprintf(&b, " "+word(v.lang, "and_more"), len(names)-i)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(esc(n))
+	}
+	return b.String()
+}
+
+// outcomeSummary is "5 ok, 2 unchanged, 3 failed".
+func (v *view) outcomeSummary() string {
+	var parts []string
+	for _, o := range v.allOutcomes() {
+		if n := v.counts[o]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, outcomeLabel(o, v.lang)))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// fmtDuration is short and human: 850ms, 2.1s, 3m12s.
+func fmtDuration(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "0s"
+	case d < time.Second:
+		return d.Round(time.Millisecond).String()
+	case d < time.Minute:
+		return d.Round(100 * time.Millisecond).String()
+	}
+	return d.Round(time.Second).String()
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05 UTC")
+}
+
+func (v *view) runDuration() string {
+	if v.r.Started.IsZero() || v.r.Finished.IsZero() {
+		return "-"
+	}
+	return fmtDuration(v.r.Finished.Sub(v.r.Started))
+}
+
+// attemptsText is "connect AZCM0044 2.1s, connect AZCM0044 1.9s".
+func attemptsText(h *HostResult) string {
+	var b strings.Builder
+	for i, a := range h.Attempts {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(a.Step)
+		if a.Code != "" {
+			b.WriteByte(' ')
+			b.WriteString(a.Code)
+		}
+		b.WriteByte(' ')
+		b.WriteString(fmtDuration(a.Duration))
+	}
+	return b.String()
+}
+
+// oneLine flattens text to a single line (table cells, CSV-safe headers).
+func oneLine(s string) string {
+	if !strings.ContainsAny(s, "\r\n\t") {
+		return s
+	}
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// --- table (terminal) ----------------------------------------------------------
+
+const (
+	ansiReset  = "\x1b[0m"
+	ansiBold   = "\x1b[1m"
+	ansiRed    = "\x1b[31m"
+	ansiGreen  = "\x1b[32m"
+	ansiYellow = "\x1b[33m"
+)
+
+func outcomeColor(o Outcome) string {
+	switch o {
+	case OutcomeOK, OutcomeUnchanged:
+		return ansiGreen
+	case OutcomeFailed:
+		return ansiRed
+	}
+	return ansiYellow
+}
+
+func renderTable(w *bufio.Writer, v *view, color bool) error {
+	paint := func(c, s string) string {
+		if !color || s == "" {
+			return s
+		}
+		return c + s + ansiReset
+	}
+	r, lang := v.r, v.lang
+	fmt.Fprintf(w, "%s: %s %s, %s, %s\n", fmt.Sprintf(word(lang, "title"), r.Action),
+		strings.ToLower(word(lang, "run")), termSafe(r.RunID), v.hostsWord(len(r.Hosts)), v.runDuration())
+	fmt.Fprintf(w, "%s: %s\n", word(lang, "outcome"), v.outcomeSummary())
+	if r.Interrupted {
+		fmt.Fprintln(w, paint(ansiYellow, word(lang, "interrupt")))
+	}
+	if len(r.BreakerOpen) > 0 {
+		fmt.Fprintln(w, paint(ansiRed, fmt.Sprintf(word(lang, "breaker"), termSafe(strings.Join(r.BreakerOpen, ", ")))))
+	}
+	if len(v.problems) == 0 {
+		fmt.Fprintf(w, "\n%s\n", paint(ansiGreen, word(lang, "no_problem")))
+		return nil
+	}
+	fmt.Fprintf(w, "\n%s:\n", word(lang, "by_code"))
+	for _, g := range v.groups {
+		fmt.Fprintf(w, "  %s %s (%s: %s)\n", paint(ansiBold+ansiRed, g.Key), termSafe(g.Title),
+			v.hostsWord(len(g.Hosts)), v.names(g.Hosts, termSafe))
+		if g.Cause != "" {
+			fmt.Fprintf(w, "    %s: %s\n", word(lang, "cause"), termSafe(oneLine(g.Cause)))
+		}
+		if g.Remedy != "" {
+			fmt.Fprintf(w, "    %s: %s\n", word(lang, "fix"), termSafe(oneLine(g.Remedy)))
+		}
+	}
+
+	fmt.Fprintf(w, "\n%s:\n", word(lang, "attention"))
+	head := []string{word(lang, "host"), word(lang, "os"), word(lang, "action"), word(lang, "outcome"),
+		word(lang, "code"), word(lang, "attempts"), word(lang, "log")}
+	rows := make([][]string, len(v.problems))
+	width := make([]int, len(head))
+	for i, h := range head {
+		width[i] = utf8.RuneCountInString(h)
+	}
+	for i, h := range v.problems {
+		row := []string{h.Name, h.OS, h.Action, outcomeLabel(h.Outcome, lang), h.FinalCode, attemptsText(h), h.LogPath}
+		for j := range row {
+			row[j] = termSafe(oneLine(row[j]))
+			if n := utf8.RuneCountInString(row[j]); n > width[j] {
+				width[j] = n
+			}
+		}
+		rows[i] = row
+	}
+	writeRow := func(row []string, outcome Outcome, isHead bool) {
+		w.WriteString("  ")
+		for j, cell := range row {
+			pad := width[j] - utf8.RuneCountInString(cell)
+			switch {
+			case isHead:
+				cell = paint(ansiBold, cell)
+			case j == 3:
+				cell = paint(outcomeColor(outcome), cell)
+			}
+			w.WriteString(cell)
+			if j < len(row)-1 {
+				w.WriteString(strings.Repeat(" ", pad+2))
+			}
+		}
+		w.WriteByte('\n')
+	}
+	writeRow(head, "", true)
+	for i, row := range rows {
+		writeRow(row, v.problems[i].Outcome, false)
+	}
+	fmt.Fprintf(w, "\n%s\n", word(lang, "more_md"))
+	return nil
+}
+
+// termSafe drops control characters (a hostile string must not drive the terminal).
+func termSafe(s string) string {
+	clean := true
+	for _, c := range s {
+		if c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	return strings.Map(func(c rune) rune {
+		if c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) {
+			return -1
+		}
+		return c
+	}, s)
+}
+
+// --- markdown -------------------------------------------------------------------
+
+var mdEscaper = strings.NewReplacer(`\`, `\\`, "|", `\|`, "*", `\*`, "_", `\_`, "`", "\\`",
+	"<", "&lt;", ">", "&gt;", "[", `\[`, "]", `\]`, "#", `\#`)
+
+// md escapes untrusted text (host names, details) for Markdown.
+func md(s string) string { return mdEscaper.Replace(oneLine(s)) }
+
+// mdCell is catalog text in a table cell: it may use `code`, but no pipes or newlines.
+func mdCell(s string) string { return strings.ReplaceAll(oneLine(s), "|", `\|`) }
+
+func renderMarkdown(w *bufio.Writer, v *view) error {
+	r, lang := v.r, v.lang
+	fmt.Fprintf(w, "# %s\n\n", fmt.Sprintf(word(lang, "title"), md(r.Action)))
+	fmt.Fprintf(w, "| | |\n|---|---|\n")
+	fmt.Fprintf(w, "| %s | %s |\n", word(lang, "run"), md(r.RunID))
+	if r.Inventory != "" {
+		fmt.Fprintf(w, "| %s | %s |\n", word(lang, "inventory"), md(r.Inventory))
+	}
+	fmt.Fprintf(w, "| %s | %s |\n", word(lang, "started"), fmtTime(r.Started))
+	fmt.Fprintf(w, "| %s | %s (%s) |\n", word(lang, "finished"), fmtTime(r.Finished), v.runDuration())
+	fmt.Fprintf(w, "| %s | %d: %s |\n\n", word(lang, "hosts"), len(r.Hosts), v.outcomeSummary())
+	if r.Interrupted {
+		fmt.Fprintf(w, "> %s\n\n", md(word(lang, "interrupt")))
+	}
+	if len(r.BreakerOpen) > 0 {
+		fmt.Fprintf(w, "> %s\n\n", fmt.Sprintf(word(lang, "breaker"), md(strings.Join(r.BreakerOpen, ", "))))
+	}
+
+	if len(v.problems) == 0 {
+		fmt.Fprintf(w, "%s\n\n", word(lang, "no_problem"))
+	} else {
+		fmt.Fprintf(w, "## %s\n\n", word(lang, "by_code"))
+		for _, g := range v.groups {
+			fmt.Fprintf(w, "- **%s** %s (%s: %s)", md(g.Key), mdCell(g.Title), v.hostsWord(len(g.Hosts)), v.names(g.Hosts, md))
+			if g.Cause != "" {
+				fmt.Fprintf(w, ": %s", mdCell(g.Cause))
+			}
+			if g.Remedy != "" {
+				fmt.Fprintf(w, " **%s:** %s", word(lang, "fix"), mdCell(g.Remedy))
+			}
+			w.WriteString("\n")
+		}
+
+		fmt.Fprintf(w, "\n## %s\n\n", word(lang, "attention"))
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n|---|---|---|---|---|---|---|\n",
+			word(lang, "host"), word(lang, "os"), word(lang, "action"), word(lang, "outcome"),
+			word(lang, "code"), word(lang, "attempts"), word(lang, "log"))
+		for _, h := range v.problems {
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", md(h.Name), md(h.OS), md(h.Action),
+				outcomeLabel(h.Outcome, lang), md(h.FinalCode), md(attemptsText(h)), mdCode(h.LogPath))
+		}
+		for _, h := range v.problems {
+			title, cause, remedy := hostText(h, lang)
+			fmt.Fprintf(w, "\n### %s: %s", md(h.Name), outcomeLabel(h.Outcome, lang))
+			if h.FinalCode != "" {
+				fmt.Fprintf(w, ", %s %s", md(h.FinalCode), mdCell(title))
+			}
+			w.WriteString("\n\n")
+			if cause != "" {
+				fmt.Fprintf(w, "- %s: %s\n", word(lang, "cause"), mdCell(cause))
+			}
+			if remedy != "" {
+				fmt.Fprintf(w, "- %s: %s\n", word(lang, "fix"), mdCell(remedy))
+			}
+			if h.Detail != "" && h.Detail != cause {
+				fmt.Fprintf(w, "- %s: %s\n", word(lang, "detail"), md(h.Detail))
+			}
+			if h.LogPath != "" {
+				fmt.Fprintf(w, "- %s: %s\n", word(lang, "log"), mdCode(h.LogPath))
+			}
+			if len(h.Evidence) > 0 {
+				fence := mdFence(h.Evidence)
+				fmt.Fprintf(w, "\n%stext\n", fence)
+				for _, l := range h.Evidence {
+					w.WriteString(termSafe(l))
+					w.WriteByte('\n')
+				}
+				fmt.Fprintf(w, "%s\n", fence)
+			}
+		}
+		w.WriteString("\n")
+	}
+
+	if n := v.counts[OutcomeOK] + v.counts[OutcomeUnchanged]; n > 0 {
+		fmt.Fprintf(w, "## %s\n\n", word(lang, "as_planned"))
+		for _, o := range []Outcome{OutcomeOK, OutcomeUnchanged} {
+			if names := v.fine[o]; len(names) > 0 {
+				fmt.Fprintf(w, "- %s (%d): %s\n", outcomeLabel(o, lang), len(names), v.names(names, md))
+			}
+		}
+	}
+	return nil
+}
+
+// mdCode is s as inline code, with a fence longer than any backtick run inside.
+func mdCode(s string) string {
+	if s == "" {
+		return ""
+	}
+	s = oneLine(s)
+	ticks := strings.Repeat("`", longestRun(s, '`')+1)
+	pad := ""
+	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
+		pad = " "
+	}
+	return ticks + pad + s + pad + ticks
+}
+
+// mdFence is a code-block fence no evidence line can close early.
+func mdFence(lines []string) string {
+	n := 3
+	for _, l := range lines {
+		if r := longestRun(l, '`') + 1; r > n {
+			n = r
+		}
+	}
+	return strings.Repeat("`", n)
+}
+
+func longestRun(s string, c byte) int {
+	best, cur := 0, 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			cur++
+			if cur > best {
+				best = cur
+			}
+		} else {
+			cur = 0
+		}
+	}
+	return best
+}
+
+// --- json ------------------------------------------------------------------------
+
+// jsonHost is a HostResult with the catalog's wording; it decodes as a HostResult.
+type jsonHost struct {
+	HostResult
+	Title      string `json:"title,omitempty"`
+	Cause      string `json:"cause,omitempty"`
+	Remedy     string `json:"remedy,omitempty"`
+	DurationNS int64  `json:"duration_ns"`
+}
+
+type jsonGroup struct {
+	Code   string   `json:"code"`
+	Class  Class    `json:"class,omitempty"`
+	Title  string   `json:"title,omitempty"`
+	Cause  string   `json:"cause,omitempty"`
+	Remedy string   `json:"remedy,omitempty"`
+	Count  int      `json:"count"`
+	Hosts  []string `json:"hosts"`
+}
+
+type jsonSummary struct {
+	Total    int            `json:"total"`
+	Outcomes map[string]int `json:"outcomes"`
+}
+
+// jsonReport is report.json: the Report's own fields (so it decodes as a Report)
+// plus the rendered wording, the summary and the groups.
+type jsonReport struct {
+	Report
+	Lang    string      `json:"lang"`
+	Summary jsonSummary `json:"summary"`
+	Groups  []jsonGroup `json:"groups"`
+	Hosts   []jsonHost  `json:"hosts"`
+}
+
+func renderJSON(w *bufio.Writer, v *view) error {
+	out := jsonReport{Report: *v.r, Lang: v.lang, Groups: []jsonGroup{}, Hosts: make([]jsonHost, len(v.r.Hosts))}
+	out.Report.Hosts = nil // shadowed by out.Hosts
+	if out.FormatVersion == 0 {
+		out.FormatVersion = ReportFormatVersion
+	}
+	out.Summary = jsonSummary{Total: len(v.r.Hosts), Outcomes: map[string]int{}}
+	for o, n := range v.counts {
+		out.Summary.Outcomes[string(o)] = n
+	}
+	for _, g := range v.groups {
+		out.Groups = append(out.Groups, jsonGroup{g.Key, g.Class, g.Title, g.Cause, g.Remedy, len(g.Hosts), g.Hosts})
+	}
+	for i := range v.r.Hosts {
+		h := &v.r.Hosts[i]
+		jh := jsonHost{HostResult: *h, DurationNS: int64(hostDuration(h))}
+		jh.Title, jh.Cause, jh.Remedy = hostText(h, v.lang)
+		out.Hosts[i] = jh
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+// --- junit -----------------------------------------------------------------------
+
+type junitSuites struct {
+	XMLName  xml.Name     `xml:"testsuites"`
+	Name     string       `xml:"name,attr"`
+	Tests    int          `xml:"tests,attr"`
+	Failures int          `xml:"failures,attr"`
+	Errors   int          `xml:"errors,attr"`
+	Skipped  int          `xml:"skipped,attr"`
+	Time     string       `xml:"time,attr"`
+	Suites   []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name      string      `xml:"name,attr"`
+	Tests     int         `xml:"tests,attr"`
+	Failures  int         `xml:"failures,attr"`
+	Errors    int         `xml:"errors,attr"`
+	Skipped   int         `xml:"skipped,attr"`
+	Time      string      `xml:"time,attr"`
+	Timestamp string      `xml:"timestamp,attr,omitempty"`
+	Cases     []junitCase `xml:"testcase"`
+}
+
+type junitCase struct {
+	Name      string        `xml:"name,attr"`
+	Classname string        `xml:"classname,attr"`
+	Time      string        `xml:"time,attr"`
+	Failure   *junitProblem `xml:"failure"`
+	Error     *junitProblem `xml:"error"`
+	Skipped   *junitProblem `xml:"skipped"`
+	SystemOut string        `xml:"system-out,omitempty"`
+}
+
+type junitProblem struct {
+	Message string `xml:"message,attr"`
+	Type    string `xml:"type,attr,omitempty"`
+	Body    string `xml:",chardata"`
+}
+
+func seconds(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', 3, 64) }
+
+// renderJUnit writes one testcase per host: failed and blocked hosts fail,
+// interrupted hosts error, hosts never started are skipped.
+func renderJUnit(w *bufio.Writer, v *view) error {
+	r, lang := v.r, v.lang
+	s := junitSuite{Name: "arcfleet " + r.Action + " " + r.RunID, Tests: len(r.Hosts), Cases: make([]junitCase, 0, len(r.Hosts))}
+	if !r.Started.IsZero() {
+		s.Timestamp = r.Started.UTC().Format(time.RFC3339)
+	}
+	var total time.Duration
+	for i := range r.Hosts {
+		h := &r.Hosts[i]
+		d := hostDuration(h)
+		total += d
+		c := junitCase{Name: h.Name, Classname: "arcfleet." + h.Action + "." + h.OS, Time: seconds(d)}
+		if !needsNothing(h.Outcome) {
+			title, cause, remedy := hostText(h, lang)
+			p := &junitProblem{Type: h.FinalCode, Message: outcomeLabel(h.Outcome, lang)}
+			if h.FinalCode != "" {
+				p.Message += ": " + h.FinalCode + " " + title
+			}
+			var b strings.Builder
+			for _, kv := range [][2]string{{"cause", cause}, {"fix", remedy}, {"detail", h.Detail}, {"attempts", attemptsText(h)}, {"log", h.LogPath}} {
+				if kv[1] != "" && !(kv[0] == "detail" && kv[1] == cause) {
+					fmt.Fprintf(&b, "%s: %s\n", word(lang, kv[0]), kv[1])
+				}
+			}
+			if len(h.Evidence) > 0 {
+				fmt.Fprintf(&b, "%s:\n", word(lang, "evidence"))
+				for _, l := range h.Evidence {
+					b.WriteString("  " + l + "\n")
+				}
+			}
+			p.Body = b.String()
+			switch h.Outcome {
+			case OutcomeInterrupted:
+				c.Error = p
+				s.Errors++
+			case OutcomeNotStarted:
+				c.Skipped = p
+				s.Skipped++
+			default:
+				c.Failure = p
+				s.Failures++
+			}
+		}
+		s.Cases = append(s.Cases, c)
+	}
+	s.Time = seconds(total)
+	out := junitSuites{Name: "arcfleet", Tests: s.Tests, Failures: s.Failures, Errors: s.Errors, Skipped: s.Skipped, Time: s.Time, Suites: []junitSuite{s}}
+	w.WriteString(xml.Header)
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(out); err != nil {
+		return err
+	}
+	w.WriteString("\n")
+	return nil
+}
+
+// --- csv -------------------------------------------------------------------------
+
+var csvHeader = []string{"host", "os", "action", "outcome", "final_code", "class", "title", "cause", "remedy",
+	"attempts", "duration_s", "detail", "log_path", "evidence"}
+
+// renderCSV writes one row per host. Cells that a spreadsheet would run as a
+// formula (leading = + - @ tab CR) get a leading apostrophe.
+func renderCSV(w *bufio.Writer, v *view) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(csvHeader); err != nil {
+		return err
+	}
+	row := make([]string, len(csvHeader))
+	for i := range v.r.Hosts {
+		h := &v.r.Hosts[i]
+		title, cause, remedy := hostText(h, v.lang)
+		row = append(row[:0], h.Name, h.OS, h.Action, string(h.Outcome), h.FinalCode, string(h.Class),
+			title, cause, remedy, attemptsText(h), seconds(hostDuration(h)), h.Detail, h.LogPath,
+			strings.Join(h.Evidence, "\n"))
+		for j := range row {
+			row[j] = csvSafe(row[j])
+		}
+		if err := cw.Write(row); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+func csvSafe(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
