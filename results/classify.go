@@ -55,38 +55,39 @@ var genericCodes = map[string]bool{"AZCM0001": true, "AZCM0062": true, "AZCM0063
 // msgPattern recognises an agent, ARM or Entra ID message. Earlier patterns are
 // more specific and win over later ones.
 type msgPattern struct {
-	key string
-	re  *regexp.Regexp
+	key    string
+	needle string // lower-case text every match contains: a cheap test before the regexp
+	re     *regexp.Regexp
 }
 
 var msgPatterns = []msgPattern{
-	{"AADSTS7000222", regexp.MustCompile(`\bAADSTS7000222\b`)},
-	{"AADSTS7000215", regexp.MustCompile(`\bAADSTS7000215\b`)},
-	{"AADSTS700016", regexp.MustCompile(`\bAADSTS700016\b`)},
-	{"AADSTS90002", regexp.MustCompile(`\bAADSTS90002\b`)},
-	{"MSG-INVALID-CLIENT-SECRET", regexp.MustCompile(`(?i)invalid client secret`)},
-	{"MSG-APP-NOT-FOUND", regexp.MustCompile(`(?i)application with identifier .{0,80}(was not|wasn't|not) found in the directory`)},
-	{"MSG-MISSING-ROLE", regexp.MustCompile(`(?i)does not have authorization to perform action '?Microsoft\.HybridCompute/machines/read`)},
-	{"MSG-PROVIDER-NOT-REGISTERED", regexp.MustCompile(`(?i)(is not|isn't) registered to use namespace '?Microsoft\.HybridCompute`)},
-	{"ARM-MISSING-SUBSCRIPTION-REGISTRATION", regexp.MustCompile(`\bMissingSubscriptionRegistration\b`)},
-	{"ARM-AUTHORIZATION-FAILED", regexp.MustCompile(`\bAuthorizationFailed\b|(?i)does not have authorization to perform action`)},
-	{"ARM-THROTTLED", regexp.MustCompile(`(?i)too ?many ?requests|status ?code\s*[=:]\s*429\b|httpStatusCode:\s*429\b|\bthrottl`)},
-	{"MSG-GPO-PROFILE-DELETED", regexp.MustCompile(`(?i)lookup login\.windows\.net.{0,40}no such host`)},
-	{"MSG-DEVICE-CODE-FORBIDDEN", regexp.MustCompile(`(?i)network is forbidden`)},
-	{"MSG-DEVICE-CODE-UNREACHABLE", regexp.MustCompile(`(?i)(devicecode|device authorization code).{0,300}network is unreachable`)},
-	{"MSG-SPN-TOKEN-FORBIDDEN", regexp.MustCompile(`(?i)(refresh request|oauth2/(v2\.0/)?token)\S*.{0,200}\bforbidden\b`)},
-	{"MSG-ARM-FORBIDDEN", regexp.MustCompile(`(?i)management\.azure\.com/\S*:?\s+forbidden\b`)},
-	{"ARM-AUTHORIZATION-FAILED", regexp.MustCompile(`(?i)status ?code\s*[=:]\s*403\b|httpStatusCode:\s*403\b`)},
-	{"HOST-SUDO-PASSWORD", regexp.MustCompile(`(?i)sudo: (a password is required|a terminal is required|no tty present)`)},
-	{"HOST-SUDO-DENIED", regexp.MustCompile(`(?i)is not in the sudoers file|is not allowed to (run sudo|execute)`)},
-	{"HOST-AGENT-MISSING", regexp.MustCompile(`(?i)azcmagent(\.exe)?'?:? (command )?not found|azcmagent\S*: no such file or directory|'?azcmagent(\.exe)?'? is not recognized as`)},
+	{"AADSTS7000222", "aadsts7000222", regexp.MustCompile(`\bAADSTS7000222\b`)},
+	{"AADSTS7000215", "aadsts7000215", regexp.MustCompile(`\bAADSTS7000215\b`)},
+	{"AADSTS700016", "aadsts700016", regexp.MustCompile(`\bAADSTS700016\b`)},
+	{"AADSTS90002", "aadsts90002", regexp.MustCompile(`\bAADSTS90002\b`)},
+	{"MSG-INVALID-CLIENT-SECRET", "invalid client secret", regexp.MustCompile(`(?i)invalid client secret`)},
+	{"MSG-APP-NOT-FOUND", "application with identifier", regexp.MustCompile(`(?i)application with identifier .{0,80}(was not|wasn't|not) found in the directory`)},
+	{"MSG-MISSING-ROLE", "microsoft.hybridcompute/machines/read", regexp.MustCompile(`(?i)does not have authorization to perform action '?Microsoft\.HybridCompute/machines/read`)},
+	{"MSG-PROVIDER-NOT-REGISTERED", "registered to use namespace", regexp.MustCompile(`(?i)(is not|isn't) registered to use namespace '?Microsoft\.HybridCompute`)},
+	{"ARM-MISSING-SUBSCRIPTION-REGISTRATION", "missingsubscriptionregistration", regexp.MustCompile(`\bMissingSubscriptionRegistration\b`)},
+	{"ARM-AUTHORIZATION-FAILED", "authorization", regexp.MustCompile(`\bAuthorizationFailed\b|(?i)does not have authorization to perform action`)},
+	{"ARM-THROTTLED", "", regexp.MustCompile(`(?i)too ?many ?requests|status ?code\s*[=:]\s*429\b|httpStatusCode:\s*429\b|\bthrottl`)},
+	{"MSG-GPO-PROFILE-DELETED", "no such host", regexp.MustCompile(`(?i)lookup login\.windows\.net.{0,40}no such host`)},
+	{"MSG-DEVICE-CODE-FORBIDDEN", "network is forbidden", regexp.MustCompile(`(?i)network is forbidden`)},
+	{"MSG-DEVICE-CODE-UNREACHABLE", "network is unreachable", regexp.MustCompile(`(?i)(devicecode|device authorization code).{0,300}network is unreachable`)},
+	{"MSG-SPN-TOKEN-FORBIDDEN", "forbidden", regexp.MustCompile(`(?i)(refresh request|oauth2/(v2\.0/)?token)\S*.{0,200}\bforbidden\b`)},
+	{"MSG-ARM-FORBIDDEN", "management.azure.com", regexp.MustCompile(`(?i)management\.azure\.com/\S*:?\s+forbidden\b`)},
+	{"ARM-AUTHORIZATION-FAILED", "403", regexp.MustCompile(`(?i)status ?code\s*[=:]\s*403\b|httpStatusCode:\s*403\b`)},
+	{"HOST-SUDO-PASSWORD", "sudo:", regexp.MustCompile(`(?i)sudo: (a password is required|a terminal is required|no tty present)`)},
+	{"HOST-SUDO-DENIED", "is not", regexp.MustCompile(`(?i)is not in the sudoers file|is not allowed to (run sudo|execute)`)},
+	{"HOST-AGENT-MISSING", "azcmagent", regexp.MustCompile(`(?i)azcmagent(\.exe)?'?:? (command )?not found|azcmagent\S*: no such file or directory|'?azcmagent(\.exe)?'? is not recognized as`)},
 	// Old agents' wording for conditions newer agents give a code (simulator "old" mode).
-	{"AZCM0018", regexp.MustCompile(`(?i)permission denied: run as root|must be run as (root|administrator)`)},
-	{"AZCM0061", regexp.MustCompile(`(?i)(127\.0\.0\.1|localhost):40342\S*:? connect: connection refused`)},
-	{"AZCM0064", regexp.MustCompile(`(?i)(127\.0\.0\.1|localhost):40342.{0,200}(deadline exceeded|timeout)`)},
-	{"AZCM0067", regexp.MustCompile(`(?i)machine is already connected`)},
-	{"AZCM0044", regexp.MustCompile(`(?i)resource (with the same name )?already exists`)},
-	{"AZCM0026", regexp.MustCompile(`(?i)network is unreachable|no route to host`)},
+	{"AZCM0018", "run as", regexp.MustCompile(`(?i)permission denied: run as root|must be run as (root|administrator)`)},
+	{"AZCM0061", "40342", regexp.MustCompile(`(?i)(127\.0\.0\.1|localhost):40342\S*:? connect: connection refused`)},
+	{"AZCM0064", "40342", regexp.MustCompile(`(?i)(127\.0\.0\.1|localhost):40342.{0,200}(deadline exceeded|timeout)`)},
+	{"AZCM0067", "already connected", regexp.MustCompile(`(?i)machine is already connected`)},
+	{"AZCM0044", "already exists", regexp.MustCompile(`(?i)resource (with the same name )?already exists`)},
+	{"AZCM0026", "", regexp.MustCompile(`(?i)network is unreachable|no route to host`)},
 }
 
 var (
@@ -148,28 +149,36 @@ func Classify(ev Evidence) Diagnosis {
 		seen = append(seen, key)
 	}
 	scan := func(text string, i int) {
-		if m := reExitCodeLine.FindAllStringSubmatch(text, -1); m != nil {
-			c := strings.ToUpper(m[len(m)-1][1])
-			if _, ok := Lookup(c); ok {
-				exitLine, haveExit = finding{key: c, line: i}, true
-				lines[i].score = 3
+		lower := strings.ToLower(text)
+		if strings.Contains(lower, "exit code") {
+			if m := reExitCodeLine.FindAllStringSubmatch(text, -1); m != nil {
+				c := strings.ToUpper(m[len(m)-1][1])
+				if _, ok := Lookup(c); ok {
+					exitLine, haveExit = finding{key: c, line: i}, true
+					lines[i].score = 3
+				}
 			}
 		}
-		for _, c := range reAZCM.FindAllString(text, -1) {
-			if _, ok := Lookup(c); !ok {
-				continue
-			}
-			lines[i].score = 3
-			note(c)
-			if genericCodes[c] || c == "AZCM0000" {
-				if c != "AZCM0000" {
-					generic, haveGen = finding{key: c, line: i}, true
+		if strings.Contains(text, "AZCM") {
+			for _, c := range reAZCM.FindAllString(text, -1) {
+				if _, ok := Lookup(c); !ok {
+					continue
 				}
-			} else {
-				specific, haveSpec = finding{key: c, line: i}, true
+				lines[i].score = 3
+				note(c)
+				switch {
+				case c == "AZCM0000":
+				case genericCodes[c]:
+					generic, haveGen = finding{key: c, line: i}, true
+				default:
+					specific, haveSpec = finding{key: c, line: i}, true
+				}
 			}
 		}
 		for r, p := range msgPatterns {
+			if p.needle != "" && !strings.Contains(lower, p.needle) {
+				continue
+			}
 			if p.re.MatchString(text) {
 				lines[i].score = 3
 				note(p.key)
@@ -178,7 +187,7 @@ func Classify(ev Evidence) Diagnosis {
 				}
 			}
 		}
-		if reCreated.MatchString(text) {
+		if (strings.Contains(lower, "/subscriptions/") || strings.Contains(lower, "created")) && reCreated.MatchString(text) {
 			resourceCreated = true
 		}
 	}
