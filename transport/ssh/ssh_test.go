@@ -194,7 +194,7 @@ func TestAuth(t *testing.T) {
 		{"agent after unauthorized file key", func(tg *transport.Target) { tg.IdentityFile, tg.UseAgent = strangerKey, true }, agentSock, ""},
 		{"agent socket missing", func(tg *transport.Target) { tg.IdentityFile, tg.UseAgent = "", true }, filepath.Join(dir, "no.sock"), transport.Config},
 		{"password", func(tg *transport.Target) { tg.IdentityFile, tg.Password = "", sshtest.TestPassword }, "", ""},
-		{"wrong password", func(tg *transport.Target) { tg.IdentityFile, tg.Password = "", sshtest.TestPassword + "x" }, "", transport.AuthFailed},
+		{"wrong password", func(tg *transport.Target) { tg.IdentityFile, tg.Password = "", sshtest.TestPassword+"x" }, "", transport.AuthFailed},
 		{"wrong user", func(tg *transport.Target) { tg.User = "nobody-arcfleet" }, "", transport.AuthFailed},
 		{"no method", func(tg *transport.Target) { tg.IdentityFile = "" }, "", transport.Config},
 		{"no user", func(tg *transport.Target) { tg.User = "" }, "", transport.Config},
