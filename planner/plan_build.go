@@ -142,11 +142,11 @@ func (p *Plan) CheckFresh(inv *inventory.Inventory, now time.Time, maxAge time.D
 // Save writes p as indented JSON to path atomically (temp file, fsync, rename)
 // with mode 0600: a plan names hosts, accounts and secret references.
 func Save(path string, p *Plan) error {
-	data, err := json.MarshalIndent(p, "", "  ")
-	if err != nil {
+	var buf bytes.Buffer
+	if err := p.encodeJSON(&buf, "  "); err != nil {
 		return fmt.Errorf("save plan %s: %w", path, err)
 	}
-	data = append(data, '\n')
+	data := buf.Bytes()
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
@@ -256,7 +256,7 @@ func jsonErrPos(path string, data []byte, err error) string {
 	var te *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &se):
-		off = se.Offset
+		off = se.Offset - 1 // the offset is just past the offending byte
 	case errors.As(err, &te):
 		off = te.Offset
 	}

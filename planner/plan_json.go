@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strconv"
 )
 
@@ -72,6 +73,16 @@ func (p *Plan) Scripts() ([]PlanScript, map[string]string) {
 
 // MarshalJSON writes the plan with its scripts deduplicated.
 func (p *Plan) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	if err := p.encodeJSON(&buf, ""); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
+
+// encodeJSON writes the plan's JSON in one pass (MarshalIndent on a Marshaler
+// would compact and re-indent the whole output: seconds for 10,000 hosts).
+func (p *Plan) encodeJSON(out io.Writer, indent string) error {
 	scripts, ids := p.Scripts()
 	w := planWire{planAlias: planAlias(*p), Hosts: make([]hostPlanWire, len(p.Hosts)), Scripts: scripts}
 	if w.Scripts == nil {
@@ -94,13 +105,10 @@ func (p *Plan) MarshalJSON() ([]byte, error) {
 			w.Hosts[i].Steps = []stepWire{}
 		}
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+	enc := json.NewEncoder(out)
 	enc.SetEscapeHTML(false) // "<secret env:X>" stays readable
-	if err := enc.Encode(w); err != nil {
-		return nil, err
-	}
-	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+	enc.SetIndent("", indent)
+	return enc.Encode(w)
 }
 
 // UnmarshalJSON reads the deduplicated form back into full steps.

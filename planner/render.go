@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -35,10 +34,7 @@ func Render(w io.Writer, p *Plan, format string) error {
 	var err error
 	switch format {
 	case FormatJSON:
-		var data []byte
-		if data, err = json.MarshalIndent(p, "", "  "); err == nil {
-			_, err = bw.Write(append(data, '\n'))
-		}
+		err = p.encodeJSON(bw, "  ")
 	case FormatMarkdown:
 		err = renderMarkdown(bw, newView(p))
 	case FormatTable, "":
@@ -226,6 +222,15 @@ func hostList(names []string, n int) string {
 	return strings.Join(names[:n], ", ") + fmt.Sprintf(", ... (%d more)", len(names)-n)
 }
 
+// hostCount is "1 host: a" or "3 hosts: a, b, c".
+func hostCount(names []string, n int) string {
+	noun := "hosts"
+	if len(names) == 1 {
+		noun = "host"
+	}
+	return fmt.Sprintf("%d %s: %s", len(names), noun, hostList(names, n))
+}
+
 // readableScript is the script a reviewer reads: the emulation line's base64
 // (a copy of the same steps in sh, for arcfleet's WinRM test server) is summarised.
 func readableScript(s string) string {
@@ -275,7 +280,7 @@ func renderTable(w *bufio.Writer, v *view) error {
 	p := v.p
 	fmt.Fprintf(w, "%s\n\n", renderHeader(p, len(v.blocked)))
 	for _, wn := range v.warnings {
-		fmt.Fprintf(w, "!! WARNING: %s: %d hosts: %s\n", wn.what, len(wn.hosts), hostList(wn.hosts, 10))
+		fmt.Fprintf(w, "!! WARNING: %s: %s\n", wn.what, hostCount(wn.hosts, 10))
 	}
 	if len(v.warnings) > 0 {
 		w.WriteString("\n")
@@ -292,9 +297,15 @@ func renderTable(w *bufio.Writer, v *view) error {
 		}
 		w.WriteString("\n")
 	}
-	writeFindingWarnings(w, p, "  ")
+	var wb strings.Builder
+	fw := bufio.NewWriter(&wb)
+	writeFindingWarnings(fw, p, "  ")
+	fw.Flush()
+	if wb.Len() > 0 {
+		fmt.Fprintf(w, "Validation warnings (not blocking):\n%s\n", wb.String())
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "HOST\tADDRESS\tOS\tVIA\tSUBSCRIPTION\tRESOURCE GROUP\tLOCATION\tRESOURCE NAME\tCREDENTIAL\tSTEPS\tSTATUS\tFLAGS")
+	fmt.Fprintln(tw, "HOST\tADDRESS\tOS\tTRANSPORT\tSUBSCRIPTION\tRESOURCE GROUP\tLOCATION\tRESOURCE NAME\tCREDENTIAL\tSTEPS\tSTATUS\tFLAGS")
 	for i := range p.Hosts {
 		hp := &p.Hosts[i]
 		h := &hp.Host
@@ -312,7 +323,7 @@ func renderTable(w *bufio.Writer, v *view) error {
 	}
 	for _, sc := range v.scripts {
 		users := v.users[sc.ID]
-		fmt.Fprintf(w, "\n== %s: %s on %s, %d hosts: %s\n", sc.ID, sc.Step, scriptOS(sc), len(users), hostList(users, 5))
+		fmt.Fprintf(w, "\n== %s: %s on %s, %s\n", sc.ID, sc.Step, scriptOS(sc), hostCount(users, 5))
 		fmt.Fprintf(w, "command: %s\n", commandLine(sc))
 		if in := stdinOf(p, sc.ID, v.ids); in != "" {
 			fmt.Fprintf(w, "stdin: %s\n", in)
@@ -335,7 +346,7 @@ func renderMarkdown(w *bufio.Writer, v *view) error {
 	}
 	fmt.Fprintf(w, "| Made | %s (plan format %d) |\n\n", p.CreatedAt.UTC().Format(time.RFC3339), p.FormatVersion)
 	for _, wn := range v.warnings {
-		fmt.Fprintf(w, "> **⚠ WARNING: %s** (%d hosts: %s)\n>\n", mdCell(wn.what), len(wn.hosts), mdCell(hostList(wn.hosts, 20)))
+		fmt.Fprintf(w, "> **⚠ WARNING: %s** (%s)\n>\n", mdCell(wn.what), mdCell(hostCount(wn.hosts, 20)))
 	}
 	if len(v.warnings) > 0 {
 		w.WriteString("\n")
@@ -386,8 +397,8 @@ func renderMarkdown(w *bufio.Writer, v *view) error {
 		"into a directory only root/Administrators can read, removed afterwards in every case; it is never on a command line.\n")
 	for _, sc := range v.scripts {
 		users := v.users[sc.ID]
-		fmt.Fprintf(w, "\n### %s: %s on %s (%d hosts)\n\n", sc.ID, sc.Step, scriptOS(sc), len(users))
-		fmt.Fprintf(w, "Hosts: %s\n\n", mdCell(hostList(users, 20)))
+		fmt.Fprintf(w, "\n### %s: %s on %s\n\n", sc.ID, sc.Step, scriptOS(sc))
+		fmt.Fprintf(w, "Used by %s\n\n", mdCell(hostCount(users, 20)))
 		fmt.Fprintf(w, "Command:\n\n%s\n", mdFence(commandLine(sc), "sh"))
 		if in := stdinOf(p, sc.ID, v.ids); in != "" {
 			fmt.Fprintf(w, "\nStdin: %s\n", mdCell(in))
