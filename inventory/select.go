@@ -95,7 +95,7 @@ func (inv *Inventory) Select(expr string) ([]*Host, error) {
 			members, ok := byGroup[it.arg]
 			if !ok && !inv.groupDefined(it.arg) {
 				msg := fmt.Sprintf("no group named %q", it.arg)
-				if s := closest(it.arg, sortedKeys(byGroup)); s != "" {
+				if s := closest(it.arg, inv.groupNames(byGroup)); s != "" {
 					msg += fmt.Sprintf(" (did you mean %q?)", s)
 				}
 				fail(msg)
@@ -215,7 +215,7 @@ func parseItem(t, origin string) (limitItem, error) {
 		if origin != "" {
 			prefix = origin + ": "
 		}
-		return it, fmt.Errorf("%s--limit item %q: %s", prefix, t, msg)
+		return it, fmt.Errorf("%s--limit item %q: %s", prefix, it.text, msg)
 	}
 	if strings.HasPrefix(t, "!") {
 		it.neg = true
@@ -271,6 +271,20 @@ func (inv *Inventory) groupIndex() map[string][]int {
 		}
 	}
 	return m
+}
+
+// groupNames is every group defined or used, sorted, for "did you mean".
+func (inv *Inventory) groupNames(used map[string][]int) []string {
+	all := make(map[string]bool, len(used))
+	for g := range used {
+		all[g] = true
+	}
+	if inv.src != nil {
+		for g := range inv.src.groups {
+			all[g] = true
+		}
+	}
+	return sortedKeys(all)
 }
 
 func (inv *Inventory) groupDefined(name string) bool {
