@@ -17,8 +17,8 @@ var update = flag.Bool("update", false, "rewrite golden files in testdata/golden
 
 // The env vars each example references: the docs in the examples name the same.
 var exampleEnv = map[string][]string{
-	"linux-fleet.yaml":                 {"ARC_SP_SECRET"},
-	"mixed-fleet.yaml":                 {"ARC_SP_LAB", "ARC_SP_PROD", "WINRM_PASSWORD"},
+	"linux-fleet.yaml":                  {"ARC_SP_SECRET"},
+	"mixed-fleet.yaml":                  {"ARC_SP_LAB", "ARC_SP_PROD", "WINRM_PASSWORD"},
 	"gpo-reregistration/inventory.yaml": {"ARC_SP_SECRET", "WINRM_PASSWORD"},
 }
 

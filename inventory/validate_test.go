@@ -231,7 +231,7 @@ func (inv *Inventory) mustSelect(t *testing.T, expr string) []*Host {
 // then point at the host entry.
 func TestValidateHandBuilt(t *testing.T) {
 	inv := &Inventory{File: "x.yaml", Hosts: []Host{{Name: "h", OS: "linux", Transport: "ssh", Pos: Pos{File: "x.yaml", Line: 3, Col: 5},
-		SSH: SSH{User: "u", UseAgent: true, HostKeyPolicy: "strict"},
+		SSH:   SSH{User: "u", UseAgent: true, HostKeyPolicy: "strict"},
 		Azure: Azure{TenantID: "t", SubscriptionID: "0b1f6471-1bf0-4dda-aec3-cb9272f09590", ResourceGroup: "rg", Location: "eastus2", Cloud: "Moon"}}}}
 	fs := Validate(inv, []*Host{&inv.Hosts[0]}, "connect")
 	var got []string
