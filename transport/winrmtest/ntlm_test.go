@@ -24,9 +24,9 @@ func TestVerifyNTLMv2KnownAnswer(t *testing.T) {
 	var challenge [8]byte
 	copy(challenge[:], mustHex(t, "0123456789abcdef"))
 	blob := []byte{1, 1, 0, 0, 0, 0, 0, 0}
-	blob = append(blob, make([]byte, 8)...)                        // time 0
-	blob = append(blob, bytes.Repeat([]byte{0xaa}, 8)...)          // client challenge
-	blob = append(blob, 0, 0, 0, 0)                                //
+	blob = append(blob, make([]byte, 8)...)                            // time 0
+	blob = append(blob, bytes.Repeat([]byte{0xaa}, 8)...)              // client challenge
+	blob = append(blob, 0, 0, 0, 0)                                    //
 	blob = append(blob, mustHex(t, "02000c0044006f006d00610069006e00"+ // NbDomainName "Domain"
 		"01000c005300650072007600650072000000000000000000")...) // NbComputerName "Server", EOL, then 4 zero bytes
 	proof := mustHex(t, "68cd0ab851e51c96aabc927bebef6a1c")
