@@ -107,6 +107,7 @@ func cmdValidate(ctx context.Context, e *env, args []string) int {
 	return exitOK
 }
 
+// plural is shared by the commands (plan uses it too).
 func plural(n int, one, many string) string {
 	if n == 1 {
 		return one
