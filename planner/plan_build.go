@@ -124,7 +124,7 @@ func (p *Plan) CheckFresh(inv *inventory.Inventory, now time.Time, maxAge time.D
 	}
 	replan += " -o PLAN.json"
 	if p.InventoryDigest != inv.Digest {
-		return fmt.Errorf("plan is stale: inventory %s changed since the plan was made at %s (plan digest %s, inventory now %s); %s",
+		return fmt.Errorf("inventory %s changed since the plan was made at %s (plan digest %s, inventory now %s); %s",
 			inv.File, p.CreatedAt.Format(time.RFC3339), p.InventoryDigest, inv.Digest, replan)
 	}
 	age := now.Sub(p.CreatedAt)
@@ -133,7 +133,7 @@ func (p *Plan) CheckFresh(inv *inventory.Inventory, now time.Time, maxAge time.D
 			p.CreatedAt.Format(time.RFC3339), (-age).Round(time.Second), replan)
 	}
 	if maxAge > 0 && age > maxAge {
-		return fmt.Errorf("plan is stale: made at %s, %s ago, more than the %s allowed; %s",
+		return fmt.Errorf("plan made at %s, %s ago, more than the %s allowed; %s",
 			p.CreatedAt.Format(time.RFC3339), age.Round(time.Second), maxAge, replan)
 	}
 	return nil

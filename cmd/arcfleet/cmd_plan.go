@@ -2,10 +2,130 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
+	"time"
+
+	"github.com/arcfleet/arcfleet/inventory"
+	"github.com/arcfleet/arcfleet/planner"
 )
 
+const planUsage = `Usage: arcfleet plan -i INVENTORY --action connect|disconnect|reconnect [--limit EXPR]
+                     [--format table|markdown|json] [-o PLAN.json]
+
+Shows what apply would do, touching no host and reading no secret: for each selected
+host its address, OS, transport, Azure target and credential (by reference), and
+every remote command with what it is fed on stdin, the secret shown as
+<secret env:NAME> or <secret file:PATH>. Each distinct script is printed once.
+Hosts with validation findings are listed as BLOCKED: apply skips them. Insecure
+opt-ins (insecure-ignore host keys, unverified TLS, plain HTTP) are flagged.
+
+--format markdown is written to be pasted into a change-review ticket; json is the
+plan itself. -o saves the plan (JSON, mode 0600); 'arcfleet apply PLAN.json' then
+runs exactly what was reviewed and refuses the plan if the inventory changed.
+
+Exit status: 0 the plan was made, even when some hosts are blocked (they are
+reported); 2 unusable input: bad flags, an unreadable or invalid inventory, a
+--limit that selects nothing, or a plan that could not be saved.
+
+Flags:
+`
+
 func cmdPlan(ctx context.Context, e *env, args []string) int {
-	fmt.Fprintln(e.stderr, "arcfleet plan: not implemented yet")
-	return exitInvalid
+	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var file, action, limit, format, out string
+	fs.StringVar(&file, "i", "", "inventory file")
+	fs.StringVar(&file, "inventory", "", "inventory file (same as -i)")
+	fs.StringVar(&action, "action", "", "connect, disconnect or reconnect (disconnect, falling back to --force-local-only, then connect)")
+	fs.StringVar(&limit, "limit", "", "plan only these hosts (names, globs, group:NAME, tag:K=V, os:windows, !EXCLUDE, @FILE)")
+	fs.StringVar(&format, "format", planner.FormatTable, "output: table, markdown or json")
+	fs.StringVar(&out, "o", "", "also save the plan to this file, for 'arcfleet apply PLAN.json'")
+	fs.StringVar(&out, "out", "", "same as -o")
+	printUsage := func(w io.Writer) {
+		fmt.Fprint(w, planUsage)
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printUsage(e.stdout)
+			return exitOK
+		}
+		fmt.Fprintf(e.stderr, "arcfleet plan: %v\n\n", err)
+		printUsage(e.stderr)
+		return exitInvalid
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(e.stderr, "arcfleet plan: unexpected argument %q\n\n", fs.Arg(0))
+		printUsage(e.stderr)
+		return exitInvalid
+	}
+	if file == "" {
+		fmt.Fprintf(e.stderr, "arcfleet plan: -i INVENTORY is required\n\n")
+		printUsage(e.stderr)
+		return exitInvalid
+	}
+	switch format {
+	case planner.FormatTable, planner.FormatMarkdown, planner.FormatJSON:
+	default:
+		fmt.Fprintf(e.stderr, "arcfleet plan: --format %q: use table, markdown or json\n", format)
+		return exitInvalid
+	}
+	switch action {
+	case planner.ActionConnect, planner.ActionDisconnect, planner.ActionReconnect:
+	case "":
+		fmt.Fprintln(e.stderr, "arcfleet plan: --action is required: connect, disconnect or reconnect")
+		return exitInvalid
+	default:
+		fmt.Fprintf(e.stderr, "arcfleet plan: unknown --action %q: use connect, disconnect or reconnect\n", action)
+		return exitInvalid
+	}
+	inv, err := inventory.Load(file)
+	if err != nil {
+		fmt.Fprintln(e.stderr, err) // every error names FILE:LINE:COL, the key, the host and the fix
+		return exitInvalid
+	}
+	hosts, err := inv.Select(limit)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "arcfleet plan: --limit: %v\n", err)
+		return exitInvalid
+	}
+	if len(hosts) == 0 {
+		fmt.Fprintf(e.stderr, "arcfleet plan: --limit %q selects no host\n", limit)
+		return exitInvalid
+	}
+	p := planner.Build(inv, hosts, action, limit, time.Now())
+
+	// HOOK(--probe), for the executor work: `plan --probe` dials every planned host,
+	// runs its probe step and records what it saw (agent status, resource id, host
+	// key) in p.Hosts[i].Probe and sets p.Probed, so apply can refuse drift. Register
+	// the flag above and call the executor here, before Render and Save. Without
+	// --probe, plan never dials a host and never resolves a secret reference.
+
+	if err := planner.Render(e.stdout, p, format); err != nil {
+		fmt.Fprintf(e.stderr, "arcfleet plan: writing the plan: %v\n", err)
+		return exitInvalid
+	}
+	blocked := 0
+	for i := range p.Hosts {
+		if p.Hosts[i].Blocked() {
+			blocked++
+		}
+	}
+	if out != "" {
+		if err := planner.Save(out, p); err != nil {
+			fmt.Fprintf(e.stderr, "arcfleet plan: %v\n", err)
+			return exitInvalid
+		}
+		fmt.Fprintf(e.stderr, "arcfleet plan: saved to %s: %d hosts, %d blocked. Review it, then run: arcfleet apply %s\n",
+			out, len(p.Hosts), blocked, out)
+	} else if blocked > 0 && format != planner.FormatTable {
+		// The table already says it; the other formats may go to a file.
+		fmt.Fprintf(e.stderr, "arcfleet plan: %d of %d hosts blocked by validation findings (apply skips them)\n", blocked, len(p.Hosts))
+	}
+	return exitOK
 }
