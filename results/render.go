@@ -193,6 +193,17 @@ func attemptsText(h *HostResult) string {
 	return b.String()
 }
 
+// joinNonEmpty joins the non-empty parts with a space.
+func joinNonEmpty(parts ...string) string {
+	var out []string
+	for _, p := range parts {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, " ")
+}
+
 // oneLine flattens text to a single line (table cells, CSV-safe headers).
 func oneLine(s string) string {
 	if !strings.ContainsAny(s, "\r\n\t") {
@@ -244,7 +255,7 @@ func renderTable(w *bufio.Writer, v *view, color bool) error {
 	}
 	fmt.Fprintf(w, "\n%s:\n", word(lang, "by_code"))
 	for _, g := range v.groups {
-		fmt.Fprintf(w, "  %s %s (%s: %s)\n", paint(ansiBold+ansiRed, g.Key), termSafe(g.Title),
+		fmt.Fprintf(w, "  %s (%s: %s)\n", joinNonEmpty(paint(ansiBold+ansiRed, termSafe(g.Code)), termSafe(g.Title)),
 			v.hostsWord(len(g.Hosts)), v.names(g.Hosts, termSafe))
 		if g.Cause != "" {
 			fmt.Fprintf(w, "    %s: %s\n", word(lang, "cause"), termSafe(oneLine(g.Cause)))
@@ -272,8 +283,10 @@ func renderTable(w *bufio.Writer, v *view, color bool) error {
 		}
 		rows[i] = row
 	}
+	var line strings.Builder
 	writeRow := func(row []string, outcome Outcome, isHead bool) {
-		w.WriteString("  ")
+		line.Reset()
+		line.WriteString("  ")
 		for j, cell := range row {
 			pad := width[j] - utf8.RuneCountInString(cell)
 			switch {
@@ -282,11 +295,12 @@ func renderTable(w *bufio.Writer, v *view, color bool) error {
 			case j == 3:
 				cell = paint(outcomeColor(outcome), cell)
 			}
-			w.WriteString(cell)
+			line.WriteString(cell)
 			if j < len(row)-1 {
-				w.WriteString(strings.Repeat(" ", pad+2))
+				line.WriteString(strings.Repeat(" ", pad+2))
 			}
 		}
+		w.WriteString(strings.TrimRight(line.String(), " "))
 		w.WriteByte('\n')
 	}
 	writeRow(head, "", true)
@@ -351,9 +365,13 @@ func renderMarkdown(w *bufio.Writer, v *view) error {
 	} else {
 		fmt.Fprintf(w, "## %s\n\n", word(lang, "by_code"))
 		for _, g := range v.groups {
-			fmt.Fprintf(w, "- **%s** %s (%s: %s)", md(g.Key), mdCell(g.Title), v.hostsWord(len(g.Hosts)), v.names(g.Hosts, md))
+			code := ""
+			if g.Code != "" {
+				code = "**" + md(g.Code) + "**"
+			}
+			fmt.Fprintf(w, "- %s (%s: %s)", joinNonEmpty(code, mdCell(g.Title)), v.hostsWord(len(g.Hosts)), v.names(g.Hosts, md))
 			if g.Cause != "" {
-				fmt.Fprintf(w, ": %s", mdCell(g.Cause))
+				fmt.Fprintf(w, ": %s", mdText(g.Cause, g.Code))
 			}
 			if g.Remedy != "" {
 				fmt.Fprintf(w, " **%s:** %s", word(lang, "fix"), mdCell(g.Remedy))
@@ -373,11 +391,11 @@ func renderMarkdown(w *bufio.Writer, v *view) error {
 			title, cause, remedy := hostText(h, lang)
 			fmt.Fprintf(w, "\n### %s: %s", md(h.Name), outcomeLabel(h.Outcome, lang))
 			if h.FinalCode != "" {
-				fmt.Fprintf(w, ", %s %s", md(h.FinalCode), mdCell(title))
+				fmt.Fprintf(w, ", %s", joinNonEmpty(md(h.FinalCode), mdCell(title)))
 			}
 			w.WriteString("\n\n")
 			if cause != "" {
-				fmt.Fprintf(w, "- %s: %s\n", word(lang, "cause"), mdCell(cause))
+				fmt.Fprintf(w, "- %s: %s\n", word(lang, "cause"), mdText(cause, h.FinalCode))
 			}
 			if remedy != "" {
 				fmt.Fprintf(w, "- %s: %s\n", word(lang, "fix"), mdCell(remedy))
@@ -410,6 +428,15 @@ func renderMarkdown(w *bufio.Writer, v *view) error {
 		}
 	}
 	return nil
+}
+
+// mdText is a cause or remedy: the catalog's own words when code has an entry
+// (they may use `code`), else text from elsewhere (a host's detail), escaped.
+func mdText(s, code string) string {
+	if _, ok := Lookup(code); ok {
+		return mdCell(s)
+	}
+	return md(s)
 }
 
 // mdCode is s as inline code, with a fence longer than any backtick run inside.
@@ -464,13 +491,14 @@ type jsonHost struct {
 }
 
 type jsonGroup struct {
-	Code   string   `json:"code"`
-	Class  Class    `json:"class,omitempty"`
-	Title  string   `json:"title,omitempty"`
-	Cause  string   `json:"cause,omitempty"`
-	Remedy string   `json:"remedy,omitempty"`
-	Count  int      `json:"count"`
-	Hosts  []string `json:"hosts"`
+	Code    string   `json:"code,omitempty"`    // "" for hosts grouped by outcome
+	Outcome Outcome  `json:"outcome,omitempty"` // set when grouped by outcome
+	Class   Class    `json:"class,omitempty"`
+	Title   string   `json:"title,omitempty"`
+	Cause   string   `json:"cause,omitempty"`
+	Remedy  string   `json:"remedy,omitempty"`
+	Count   int      `json:"count"`
+	Hosts   []string `json:"hosts"`
 }
 
 type jsonSummary struct {
@@ -499,7 +527,7 @@ func renderJSON(w *bufio.Writer, v *view) error {
 		out.Summary.Outcomes[string(o)] = n
 	}
 	for _, g := range v.groups {
-		out.Groups = append(out.Groups, jsonGroup{g.Key, g.Class, g.Title, g.Cause, g.Remedy, len(g.Hosts), g.Hosts})
+		out.Groups = append(out.Groups, jsonGroup{g.Code, g.Outcome, g.Class, g.Title, g.Cause, g.Remedy, len(g.Hosts), g.Hosts})
 	}
 	for i := range v.r.Hosts {
 		h := &v.r.Hosts[i]
@@ -572,7 +600,7 @@ func renderJUnit(w *bufio.Writer, v *view) error {
 			title, cause, remedy := hostText(h, lang)
 			p := &junitProblem{Type: h.FinalCode, Message: outcomeLabel(h.Outcome, lang)}
 			if h.FinalCode != "" {
-				p.Message += ": " + h.FinalCode + " " + title
+				p.Message += ": " + joinNonEmpty(h.FinalCode, title)
 			}
 			var b strings.Builder
 			for _, kv := range [][2]string{{"cause", cause}, {"fix", remedy}, {"detail", h.Detail}, {"attempts", attemptsText(h)}, {"log", h.LogPath}} {

@@ -71,12 +71,12 @@ func jsonErrorPos(path string, data []byte, err error) string {
 	case errors.As(err, &te):
 		off = te.Offset
 	}
-	if off < 0 || off > int64(len(data)) {
+	if off <= 0 || off > int64(len(data)) {
 		return path
 	}
-	before := data[:off]
+	before := data[:off-1] // Offset counts the bytes read, the offending one included
 	line := bytes.Count(before, []byte("\n")) + 1
-	col := int(off) - (bytes.LastIndexByte(before, '\n') + 1) + 1
+	col := len(before) - (bytes.LastIndexByte(before, '\n') + 1) + 1
 	return fmt.Sprintf("%s:%d:%d", path, line, col)
 }
 
@@ -141,7 +141,7 @@ func hostText(h *HostResult, lang string) (title, cause, remedy string) {
 	if e, ok := Lookup(h.FinalCode); ok {
 		return e.Text(lang)
 	}
-	return h.FinalCode, h.Detail, ""
+	return "", h.Detail, ""
 }
 
 // hostDuration is the time a host's attempts took.
@@ -155,7 +155,9 @@ func hostDuration(h *HostResult) time.Duration {
 
 // group is the hosts that ended with one code (or, without code, one outcome).
 type group struct {
-	Key                  string // the code, or "(outcome)"
+	Key                  string  // the code, or "(outcome)" for hosts without one
+	Code                 string  // "" when grouped by outcome
+	Outcome              Outcome // set when grouped by outcome
 	Class                Class
 	Title, Cause, Remedy string
 	Hosts                []string // in report order
@@ -188,15 +190,16 @@ func newView(r *Report, lang string) *view {
 		}
 		g := byKey[key]
 		if g == nil {
-			g = &group{Key: key, Class: h.Class}
+			g = &group{Key: key, Code: key, Class: h.Class}
 			if e, ok := Lookup(key); ok {
 				g.Class = e.Class
 				g.Title, g.Cause, g.Remedy = e.Text(lang)
 			} else if key[0] == '(' {
+				g.Code, g.Outcome = "", h.Outcome
 				g.Title = outcomeLabel(h.Outcome, lang)
 				g.Cause = h.Detail
 			} else {
-				g.Title, g.Cause = key, h.Detail
+				g.Cause = h.Detail // a code from elsewhere (an inventory check's ARCF code)
 			}
 			byKey[key] = g
 			v.groups = append(v.groups, g)
