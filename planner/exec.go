@@ -55,10 +55,10 @@ type Executor struct {
 	Deadline time.Duration // whole run, 0 = none: hosts not started by then end not-started, no retry starts after it
 	Events   func(Event)   // progress; called from many goroutines; may be nil
 	Now      func() time.Time
-	Sleep    func(ctx context.Context, d time.Duration) error // nil = real timer; tests may shorten backoff
+	// Sleep waits out retry backoff and service waits (not the start rate);
+	// nil = real timer; tests may shorten backoff.
+	Sleep func(ctx context.Context, d time.Duration) error
 
-	// results is the seam to package results (nil = the real classifier, masker and report writer).
-	results *resultsOps
 	// jitter replaces the random backoff jitter in tests.
 	jitter func(time.Duration) time.Duration
 }
@@ -148,7 +148,6 @@ func checkPlan(p *Plan) error {
 // run is the state of one Apply or Resume.
 type run struct {
 	x        *Executor
-	ro       *resultsOps
 	p        *Plan
 	runDir   string // "" for Probe: no journal, no logs
 	j        *journal
@@ -186,6 +185,11 @@ func (x *Executor) sleep(ctx context.Context, d time.Duration) error {
 	if x.Sleep != nil {
 		return x.Sleep(ctx, d)
 	}
+	return realSleep(ctx, d)
+}
+
+// realSleep waits d or until ctx ends.
+func realSleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
 	}
@@ -213,20 +217,12 @@ func (x *Executor) timeout() time.Duration {
 	return DefaultTimeout
 }
 
-func (x *Executor) resultsOps() *resultsOps {
-	ro := defaultResultsOps()
-	if x.results != nil {
-		ro = x.results
-	}
-	return ro
-}
-
 func (r *run) emit(e Event) {
 	if r.x.Events == nil {
 		return
 	}
 	e.Time = r.x.now()
-	e.Message = r.ro.mask(e.Message, r.secrets)
+	e.Message = results.Mask(e.Message, r.secrets)
 	r.x.Events(e)
 }
 
@@ -237,7 +233,7 @@ func (r *run) record(rec journalRecord) {
 		return
 	}
 	rec.T = r.x.now()
-	rec.Detail = r.ro.mask(rec.Detail, r.secrets)
+	rec.Detail = results.Mask(rec.Detail, r.secrets)
 	_ = r.j.append(rec) // the error sticks in the journal; launch checks it
 }
 
@@ -251,14 +247,15 @@ func (r *run) journalErr() error {
 }
 
 func newRun(x *Executor, p *Plan, runDir string, j *journal) (*run, error) {
-	r := &run{x: x, ro: x.resultsOps(), p: p, runDir: runDir, j: j, started: x.now(), hosts: PlanHosts(p)}
+	r := &run{x: x, p: p, runDir: runDir, j: j, started: x.now(), hosts: PlanHosts(p)}
 	r.policy = newRetryPolicy(p.Retry)
 	if x.jitter != nil {
 		r.policy.jitter = x.jitter
 	}
 	r.brk = newBreaker(p.Retry.BreakerThreshold)
 	if x.Rate > 0 {
-		r.bucket = newTokenBucket(x.Rate, x.Burst, x.now, x.sleep)
+		// The real timer, not x.Sleep: tests shorten backoff waits, never the start rate.
+		r.bucket = newTokenBucket(x.Rate, x.Burst, x.now, realSleep)
 	}
 	if x.Deadline > 0 {
 		r.deadline = r.started.Add(x.Deadline)
@@ -331,7 +328,7 @@ func (x *Executor) execute(ctx context.Context, p *Plan, runDir string, j *journ
 			continue
 		}
 		if cs := r.creds[hp.Host.Credential]; cs.err != nil {
-			r.finishBlocked(i, r.ro.mask(cs.err.Error(), r.secrets), "")
+			r.finishBlocked(i, results.Mask(cs.err.Error(), r.secrets), "")
 			continue
 		}
 		runnable = append(runnable, i)
@@ -365,7 +362,7 @@ func (x *Executor) execute(ctx context.Context, p *Plan, runDir string, j *journ
 
 	rep := r.report(ctx.Err() != nil)
 	if runDir != "" {
-		if werr := r.ro.writeReports(runDir, rep); werr != nil {
+		if werr := results.WriteReports(runDir, rep); werr != nil {
 			return rep, fmt.Errorf("run %s: %w", runDir, werr)
 		}
 	}

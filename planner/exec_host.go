@@ -100,7 +100,7 @@ func (hr *hostRun) closeConn() {
 	}
 }
 
-func (hr *hostRun) mask(s string) string { return hr.r.ro.mask(s, hr.secrets) }
+func (hr *hostRun) mask(s string) string { return results.Mask(s, hr.secrets) }
 
 // loop tries the host until it is done, the retry policy gives up, or the run
 // is interrupted.
@@ -350,7 +350,7 @@ func (hr *hostRun) dial(ctx context.Context) (tryOutcome, bool) {
 	}
 	kind := errKind(ctx, dctx, err)
 	msg := hr.mask(err.Error())
-	diag := r.ro.classify(results.Evidence{Transport: string(kind), TransportMsg: msg, Secrets: hr.secrets})
+	diag := results.Classify(results.Evidence{Transport: string(kind), TransportMsg: msg, Secrets: hr.secrets})
 	att := results.Attempt{N: n, Step: "dial", Code: diag.Code, ExitCode: -1, Started: start, Duration: r.x.now().Sub(start)}
 	hr.res.Attempts = append(hr.res.Attempts, att)
 	r.record(journalRecord{Event: evAttemptEnd, Host: hr.h.Name, Step: "dial", Attempt: n, Started: start, Duration: att.Duration, Code: diag.Code, Class: diag.Class, ExitCode: -1, Detail: msg})
@@ -429,7 +429,7 @@ func (hr *hostRun) runStep(ctx context.Context, st Step, action bool) stepOut {
 		}
 		ev.ExitCode, ev.Transport, ev.TransportMsg = -1, string(kind), o.errMsg
 	}
-	o.diag = r.ro.classify(ev)
+	o.diag = results.Classify(ev)
 	for i := range o.diag.Evidence {
 		o.diag.Evidence[i] = hr.mask(o.diag.Evidence[i])
 	}
@@ -469,7 +469,7 @@ func (hr *hostRun) openLog(rel string) *attemptLog {
 func (r *run) finish(hr *hostRun, t tryOutcome) {
 	res := hr.res
 	res.Outcome = t.outcome
-	res.Detail = r.ro.mask(t.detail, hr.secrets)
+	res.Detail = results.Mask(t.detail, hr.secrets)
 	res.FinalCode = t.diag.Code
 	res.Class = t.diag.Class
 	res.Evidence = t.diag.Evidence

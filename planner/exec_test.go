@@ -343,7 +343,6 @@ func TestRateLimitsActionStarts(t *testing.T) {
 		names = append(names, n)
 	}
 	x := exExecutor(f)
-	x.Sleep = nil // the real timer: the rate is measured on the wall clock
 	x.Concurrency = 8
 	x.Rate = 20
 	if _, err := x.Apply(context.Background(), exPlan(ActionConnect, names...), t.TempDir()); err != nil {
