@@ -32,6 +32,8 @@ type hostRun struct {
 	// disconnect-local), from this run or, on resume, from the journal. Once a
 	// host has been acted on, finding it in the intended state means "ok".
 	lastAct string
+	// lastCode is the code of the previous failed try.
+	lastCode string
 }
 
 // tryOutcome is how one try of a host (dial, probe, act) ended.
@@ -130,7 +132,7 @@ func (hr *hostRun) loop(ctx context.Context) tryOutcome {
 		if err := r.x.sleep(ctx, delay); err != nil {
 			return interrupted(t)
 		}
-		rem = next
+		rem, hr.lastCode = next, t.diag.Code
 	}
 }
 
@@ -195,7 +197,8 @@ func (hr *hostRun) decide(s AgentShow, rem remedy) ([]string, tryOutcome) {
 		return nil, tryOutcome{final: true, outcome: o, detail: why, diag: results.Diagnosis{Code: code, Class: results.ClassSuccess}}
 	}
 	switch {
-	case action == ActionConnect && connected && at && rem != remedyReconnect:
+	case action == ActionConnect && connected && at && (rem != remedyReconnect || hr.lastCode == "AZCM0067"):
+		// AZCM0067 ("already connected") at the intended target is success, not a reason to reconnect.
 		return done("already connected to " + hr.intended())
 	case action == ActionReconnect && connected && at && hr.lastAct == StepConnect:
 		return done("connected to " + hr.intended())

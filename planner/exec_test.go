@@ -37,6 +37,7 @@ func TestApplyOutcomes(t *testing.T) {
 		{name: "transient-exhausted", host: exHost{exits: map[string][]int{StepConnect: {26, 26, 26, 26}}}, outcome: results.OutcomeFailed, code: "AZCM0026", connects: 3, dials: 1, detail: "gave up after 3 attempts"},
 		{name: "service", host: exHost{exits: map[string][]int{StepConnect: {64}}}, outcome: results.OutcomeOK, code: "AZCM0000", connects: 2, restarts: 1, dials: 1},
 		{name: "cert-0081", host: exHost{exits: map[string][]int{StepConnect: {81}}}, outcome: results.OutcomeOK, code: "AZCM0000", connects: 2, dials: 1},
+		{name: "0067-at-target", host: exHost{exits: map[string][]int{StepConnect: {67}}}, outcome: results.OutcomeOK, code: "AZCM0000", connects: 1, dials: 1, detail: "after acting"},
 		{name: "input", host: exHost{exits: map[string][]int{StepConnect: {13}}}, outcome: results.OutcomeFailed, code: "AZCM0013", connects: 1, dials: 1, detail: "not retried"},
 		{name: "host-prereq", host: exHost{exits: map[string][]int{StepConnect: {18}}}, outcome: results.OutcomeFailed, code: "AZCM0018", connects: 1, dials: 1},
 		{name: "override-0044", host: exHost{exits: map[string][]int{StepConnect: {44, 44, 44}}}, outcome: results.OutcomeFailed, code: "AZCM0044", connects: 2, dials: 1},
