@@ -112,7 +112,7 @@ type conn struct {
 	control, input *http.Client
 	transports     []*http.Transport
 
-	life context.Context // ends at Close: aborts every request in flight
+	life context.Context // ends at Close: aborts the requests of a Run in flight
 	stop context.CancelFunc
 
 	fpMu sync.Mutex
@@ -299,7 +299,8 @@ func (c *conn) shutdown() {
 	}
 }
 
-// Close deletes the shell (ending any process still in it) and the connections.
+// Close deletes the shell (ending any process still in it) and the
+// connections. A Run in progress is aborted first and returns Lost.
 func (c *conn) Close() error {
 	c.mu.Lock()
 	if c.closed {
@@ -309,9 +310,10 @@ func (c *conn) Close() error {
 	c.closed = true
 	id := c.shellID
 	c.mu.Unlock()
+	c.stop() // frees the control connection a long-poll may hold
 	var err error
 	if id != "" {
-		ctx, cancel := context.WithTimeout(c.life, c.killTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), c.killTimeout)
 		_, err = c.post(ctx, c.control, mz.NewDeleteShellRequest(c.url, id, c.params))
 		cancel()
 	}

@@ -30,11 +30,9 @@ func start(t *testing.T, o winrmtest.Options) *winrmtest.Server {
 
 // target is the Target that reaches s with auth.
 func target(s *winrmtest.Server, auth string) transport.Target {
-	return transport.Target{
-		Name: "win1", Address: s.Host, Port: s.Port, Protocol: "winrm",
-		User: s.User, Password: s.Password, Auth: auth, HTTPS: s.HTTPS, CAFile: s.CAFile,
-		HandshakeTimeout: 5 * time.Second,
-	}
+	tg := s.Target("win1", auth)
+	tg.HandshakeTimeout = 5 * time.Second
+	return tg
 }
 
 func dial(t *testing.T, d *Dialer, tg transport.Target) transport.Conn {
@@ -172,11 +170,12 @@ func TestLongPoll(t *testing.T) {
 }
 
 func TestEmulation(t *testing.T) {
-	s := start(t, winrmtest.Options{Env: []string{"AZCMAGENT_SIM_ROOT=/sim/win1"}})
+	t.Setenv("WINRMTEST_OUTER", "leaked") // Options.Env is the host's whole environment
+	s := start(t, winrmtest.Options{Env: []string{"PATH=/usr/bin:/bin", "AZCMAGENT_SIM_ROOT=/sim/win1"}})
 	c := dial(t, &Dialer{}, target(s, "ntlm"))
-	ps := "$ErrorActionPreference = 'Stop'\r\n" + winrmtest.EmulationLine(`echo "root=$AZCMAGENT_SIM_ROOT"; cat; exit 5`) + "\r\nWrite-Output 'real PowerShell path'\r\n"
+	ps := "$ErrorActionPreference = 'Stop'\r\n" + winrmtest.EmulationLine(`echo "root=$AZCMAGENT_SIM_ROOT ${WINRMTEST_OUTER-unset}"; cat; exit 5`) + "\r\nWrite-Output 'real PowerShell path'\r\n"
 	code, out, _, err := run(t, c, winrmtest.EncodePowerShell(ps), []byte("from stdin\n"))
-	if err != nil || code != 5 || out != "root=/sim/win1\nfrom stdin\n" {
+	if err != nil || code != 5 || out != "root=/sim/win1 unset\nfrom stdin\n" {
 		t.Fatalf("code %d out %q err %v", code, out, err)
 	}
 	code, _, errs, err := run(t, c, winrmtest.EncodePowerShell("Write-Output 'hi'"), nil)
@@ -433,5 +432,28 @@ func BenchmarkDialRun(b *testing.B) {
 				c.Close()
 			}
 		})
+	}
+}
+
+// TestCloseDuringRun: Close from another goroutine aborts a long-polling Run
+// promptly (Lost) and still deletes the shell, killing the command.
+func TestCloseDuringRun(t *testing.T) {
+	s := start(t, winrmtest.Options{})
+	c := dial(t, &Dialer{}, target(s, "ntlm"))
+	time.AfterFunc(300*time.Millisecond, func() { c.Close() })
+	t0 := time.Now()
+	_, _, _, err := run(t, c, "sleep 20", nil)
+	if k := transport.KindOf(err); k != transport.Lost {
+		t.Fatalf("kind %q, want lost: %v", k, err)
+	}
+	if d := time.Since(t0); d > 3*time.Second {
+		t.Fatalf("Run returned after %s", d)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for s.Running() != 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := s.Running(); n != 0 || s.Counts()["Delete"] != 1 {
+		t.Fatalf("running %d, counts %v: want the shell deleted", n, s.Counts())
 	}
 }

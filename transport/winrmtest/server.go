@@ -28,6 +28,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/arcfleet/arcfleet/transport"
 )
 
 // Options configure a Server. The zero value is a plain-HTTP server on a free
@@ -46,8 +48,9 @@ type Options struct {
 	// CertHosts are the server certificate's names; default 127.0.0.1, ::1,
 	// localhost and the listen host.
 	CertHosts []string
-	// Env is added to the server's own environment for every command: the
-	// emulated host's settings (AZCMAGENT_SIM_ROOT=..., PATH=...).
+	// Env is the commands' complete environment, the emulated host's
+	// (PATH=..., AZCMAGENT_SIM_ROOT=...); nil means this process's environment.
+	// Variables a client sets at Create (rsp:Environment) are added to it.
 	Env []string
 	// Dir is the commands' working directory; default: the server's temp dir.
 	Dir string
@@ -726,4 +729,14 @@ func killAll(sh *shell) {
 		go func() { defer wg.Done(); c.kill() }()
 	}
 	wg.Wait()
+}
+
+// Target returns the transport.Target that reaches this server as host name
+// with auth "basic", "ntlm" or "cert" (cert also needs CertFile and KeyFile,
+// see CA.WriteClientCert).
+func (s *Server) Target(name, auth string) transport.Target {
+	return transport.Target{
+		Name: name, Address: s.Host, Port: s.Port, Protocol: "winrm",
+		User: s.User, Password: s.Password, Auth: auth, HTTPS: s.HTTPS, CAFile: s.CAFile,
+	}
 }

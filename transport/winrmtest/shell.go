@@ -213,8 +213,11 @@ func (c *command) kill() {
 	}
 }
 
-func commandEnv(base, shellEnv []string) []string {
-	env := append([]string{}, os.Environ()...)
-	env = append(env, base...)
-	return append(env, shellEnv...)
+// commandEnv is a command's environment: the host's (Options.Env, or this
+// process's when nil) and then the variables the client set on the shell.
+func commandEnv(host, shellEnv []string) []string {
+	if host == nil {
+		host = os.Environ()
+	}
+	return append(append([]string{}, host...), shellEnv...)
 }
