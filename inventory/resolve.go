@@ -271,6 +271,9 @@ func checkVia(d *dec, inv *Inventory, src *source) {
 	state := make([]uint8, len(inv.Hosts)) // 0 unvisited, 1 on the current path, 2 done
 	for i := range inv.Hosts {
 		h := &inv.Hosts[i]
+		if d.c.full {
+			return
+		}
 		if h.SSH.Via == "" {
 			continue
 		}

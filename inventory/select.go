@@ -59,6 +59,8 @@ func (inv *Inventory) Select(expr string) ([]*Host, error) {
 			mark[i] = true
 			n++
 		}
+		// "did you mean" costs a scan of all names: only for the first few errors.
+		suggest := len(errs) < 5
 		fail := func(msg string) {
 			prefix := ""
 			if it.origin != "" {
@@ -72,8 +74,10 @@ func (inv *Inventory) Select(expr string) ([]*Host, error) {
 				hit(i)
 			} else {
 				msg := fmt.Sprintf("no host named %q in %s", it.arg, inv.File)
-				if s := closest(it.arg, sortedKeys(idx)); s != "" {
-					msg += fmt.Sprintf(" (did you mean %q?)", s)
+				if suggest {
+					if s := closest(it.arg, sortedKeys(idx)); s != "" {
+						msg += fmt.Sprintf(" (did you mean %q?)", s)
+					}
 				}
 				fail(msg)
 				continue
@@ -121,6 +125,9 @@ func (inv *Inventory) Select(expr string) ([]*Host, error) {
 		if n == 0 {
 			fail("matches no host")
 		}
+	}
+	if len(errs) > maxErrors {
+		errs = append(errs[:maxErrors], fmt.Errorf("... and %d more --limit errors", len(errs)-maxErrors))
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)

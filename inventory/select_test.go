@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -97,6 +98,30 @@ func TestSelect(t *testing.T) {
 				t.Errorf("Select(%q): %s is not a pointer into inv.Hosts", tt.expr, h.Name)
 			}
 		}
+	}
+}
+
+// Many unknown names from a list file: errors are capped, suggestions kept cheap.
+func TestSelectManyUnknown(t *testing.T) {
+	inv := mustParse(t, selSrc)
+	p := filepath.Join(t.TempDir(), "list")
+	var b strings.Builder
+	for i := 0; i < 200; i++ {
+		fmt.Fprintf(&b, "ghost%03d\n", i)
+	}
+	if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := inv.Select("@" + p)
+	if err == nil {
+		t.Fatal("unknown names accepted")
+	}
+	lines := strings.Split(err.Error(), "\n")
+	if len(lines) != maxErrors+1 || lines[maxErrors] != "... and 150 more --limit errors" {
+		t.Errorf("%d lines, last %q", len(lines), lines[len(lines)-1])
+	}
+	if !strings.HasPrefix(lines[0], p+`:1: --limit item "ghost000": no host named "ghost000" in inv.yaml`) {
+		t.Errorf("first line %q", lines[0])
 	}
 }
 
