@@ -357,6 +357,9 @@ func inventoryYAML(o Options, addrs []hostAddr, identity, knownHosts, caFile str
 	b.WriteString("      identity_file: " + yamlQuote(identity) + "\n")
 	b.WriteString("      known_hosts: " + yamlQuote(knownHosts) + "\n")
 	b.WriteString("      host_key_policy: strict\n")
+	// Relative to the session's working directory, which is each simulated
+	// host's own root: one path (so one script) for every host.
+	b.WriteString("    agent:\n      log: log/azcmagent.log\n")
 	b.WriteString("  windows:\n    winrm:\n      user: " + WindowsUser + "\n")
 	b.WriteString("      password: {env: " + EnvWinRMPasswd + "}\n")
 	b.WriteString("      auth: ntlm\n      https: true\n")
@@ -376,10 +379,6 @@ func inventoryYAML(o Options, addrs []hostAddr, identity, knownHosts, caFile str
 		}
 		if len(h.Group) > 0 {
 			b.WriteString("    groups: [" + strings.Join(h.Group, ", ") + "]\n")
-		}
-		if h.OS != "windows" {
-			// Each simulated host keeps its agent log under its own root.
-			b.WriteString("    agent: {log: " + yamlQuote(filepath.Join(a.root, "log", "azcmagent.log")) + "}\n")
 		}
 	}
 	return []byte(b.String())

@@ -2,7 +2,6 @@ package demo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -44,12 +43,12 @@ type RunOptions struct {
 	PlanFormat string
 }
 
-// Run plans `connect` for every host of the fleet's inventory and applies it
-// with the real transports, as `arcfleet plan` + `arcfleet apply` would.
-func (f *Fleet) Run(ctx context.Context, o RunOptions) (*planner.Plan, *results.Report, error) {
+// Plan plans `connect` for every host of the fleet's inventory, as `arcfleet
+// plan` would. A host blocked by validation is a bug in this package.
+func (f *Fleet) Plan() (*planner.Plan, error) {
 	inv, err := inventory.Load(f.Inventory)
 	if err != nil {
-		return nil, nil, fmt.Errorf("demo inventory: %w", err)
+		return nil, fmt.Errorf("demo inventory: %w", err)
 	}
 	hosts := make([]*inventory.Host, len(inv.Hosts))
 	for i := range inv.Hosts {
@@ -58,8 +57,29 @@ func (f *Fleet) Run(ctx context.Context, o RunOptions) (*planner.Plan, *results.
 	p := planner.Build(inv, hosts, planner.ActionConnect, "", time.Now())
 	for i := range p.Hosts {
 		if p.Hosts[i].Blocked() {
-			return p, nil, fmt.Errorf("demo inventory %s: host %s is blocked by validation: %v (a bug in package demo)", f.Inventory, p.Hosts[i].Host.Name, p.Hosts[i].Findings)
+			return p, fmt.Errorf("demo inventory %s: host %s is blocked by validation: %v (a bug in package demo)", f.Inventory, p.Hosts[i].Host.Name, p.Hosts[i].Findings)
 		}
+	}
+	return p, nil
+}
+
+// Apply runs p with the real transports, as `arcfleet apply` would.
+func (f *Fleet) Apply(ctx context.Context, p *planner.Plan, o RunOptions) (*results.Report, error) {
+	x := &planner.Executor{
+		Dialer:      Dialer(),
+		LookupEnv:   f.LookupEnv,
+		Concurrency: o.Concurrency,
+		Timeout:     o.Timeout,
+		Events:      o.Events,
+	}
+	return x.Apply(ctx, p, o.RunDir)
+}
+
+// Run is Plan, the plan rendered to o.Plan (when set), then Apply.
+func (f *Fleet) Run(ctx context.Context, o RunOptions) (*planner.Plan, *results.Report, error) {
+	p, err := f.Plan()
+	if err != nil {
+		return p, nil, err
 	}
 	if o.Plan != nil {
 		format := o.PlanFormat
@@ -70,14 +90,7 @@ func (f *Fleet) Run(ctx context.Context, o RunOptions) (*planner.Plan, *results.
 			return p, nil, err
 		}
 	}
-	x := &planner.Executor{
-		Dialer:      Dialer(),
-		LookupEnv:   f.LookupEnv,
-		Concurrency: o.Concurrency,
-		Timeout:     o.Timeout,
-		Events:      o.Events,
-	}
-	rep, err := x.Apply(ctx, p, o.RunDir)
+	rep, err := f.Apply(ctx, p, o)
 	return p, rep, err
 }
 
@@ -122,6 +135,3 @@ func Summary(rep *results.Report) map[results.Outcome]int {
 	}
 	return m
 }
-
-// ErrNotAsDesigned is returned (wrapped) when a demo run differs from its design.
-var ErrNotAsDesigned = errors.New("the demo fleet did not behave as designed")

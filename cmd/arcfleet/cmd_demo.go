@@ -2,10 +2,162 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/arcfleet/arcfleet/demo"
+	"github.com/arcfleet/arcfleet/planner"
+	"github.com/arcfleet/arcfleet/results"
 )
 
+// exitDemoUnexpected: the demo fleet did not behave as designed (a bug, or a
+// machine too slow or too restricted to run it). Used only by `arcfleet demo`.
+const exitDemoUnexpected = 1
+
+const demoUsage = `Usage: arcfleet demo [--run-dir DIR] [--plan-format table|markdown] [--keep]
+
+Starts an embedded fleet of simulated hosts inside this process (Linux hosts over
+SSH, Windows hosts over WinRM/HTTPS, each running the agent simulator
+azcmagent-sim), shows the plan, applies "connect" with the real transports,
+prints the remediation report and where the run directory is. Nothing leaves
+this machine; no sshd, no root and no Azure account are needed.
+
+Some hosts fail on purpose (a name clash, a wrong service-principal secret
+stopped by the circuit breaker, an unreachable host). Exit codes: 0 the fleet
+behaved as designed (although apply itself would exit 4), 1 it did not,
+2 the demo could not start, 130 interrupted.
+
+Flags:
+`
+
 func cmdDemo(ctx context.Context, e *env, args []string) int {
-	fmt.Fprintln(e.stderr, "arcfleet demo: not implemented yet")
-	return exitInvalid
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() { fmt.Fprint(fs.Output(), demoUsage); fs.PrintDefaults() }
+	var (
+		runDir, planFormat string
+		keep               bool
+	)
+	fs.StringVar(&runDir, "run-dir", "", "run directory (default runs/demo-<UTC timestamp>)")
+	fs.StringVar(&planFormat, "plan-format", "table", "how the plan is shown: table or markdown")
+	fs.BoolVar(&keep, "keep", false, "keep the fleet's directory (inventory, host roots, agent logs) after the run")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitInvalid
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(e.stderr, "arcfleet demo: unexpected argument %q (see --help)\n", fs.Arg(0))
+		return exitInvalid
+	}
+	if planFormat != "table" && planFormat != "markdown" {
+		fmt.Fprintf(e.stderr, "arcfleet demo: --plan-format %q: use table or markdown\n", planFormat)
+		return exitInvalid
+	}
+	sim, err := demo.FindSim()
+	if err != nil {
+		fmt.Fprintf(e.stderr, "arcfleet demo: %v\n", err)
+		return exitInvalid
+	}
+	if runDir == "" {
+		runDir = filepath.Join("runs", "demo-"+time.Now().UTC().Format("20060102T150405Z"))
+	}
+	fleetDir, err := os.MkdirTemp("", "arcfleet-demo-")
+	if err != nil {
+		fmt.Fprintf(e.stderr, "arcfleet demo: %v; fix: make TMPDIR writable\n", err)
+		return exitInvalid
+	}
+	if keep {
+		defer fmt.Fprintf(e.stderr, "fleet directory kept: %s (inventory.yaml, scenario.yaml, hosts/NAME/log/azcmagent.log)\n", fleetDir)
+	} else {
+		defer os.RemoveAll(fleetDir)
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := make(chan struct{})
+	defer close(stop)
+	if e.signals != nil {
+		go func() {
+			select {
+			case <-e.signals:
+				fmt.Fprintln(e.stderr, "\narcfleet demo: interrupted: stopping the hosts in flight and writing the partial report")
+				cancel()
+			case <-stop:
+			}
+		}()
+	}
+
+	start := time.Now()
+	f, err := demo.Start(ctx, demo.DemoOptions(sim, fleetDir))
+	if err != nil {
+		fmt.Fprintf(e.stderr, "arcfleet demo: starting the fleet: %v\n", err)
+		return exitInvalid
+	}
+	defer f.Close()
+	nLinux, nWin := 0, 0
+	for _, h := range f.Hosts {
+		if h.OS == "windows" {
+			nWin++
+		} else {
+			nLinux++
+		}
+	}
+	fmt.Fprintf(e.stdout, "arcfleet demo: %d simulated hosts in this process (%d Linux over SSH, %d Windows over WinRM/HTTPS),\n"+
+		"each running the agent simulator %s. Nothing leaves this machine.\nInventory: %s\n\n", len(f.Hosts), nLinux, nWin, sim, f.Inventory)
+	fmt.Fprintln(e.stdout, "== The plan (`arcfleet plan`): what apply will run on every host ==")
+
+	p, err := f.Plan()
+	if err == nil {
+		err = planner.Render(e.stdout, p, planFormat)
+	}
+	if err != nil {
+		fmt.Fprintf(e.stderr, "arcfleet demo: %v\n", err)
+		return exitDemoUnexpected
+	}
+	fmt.Fprintln(e.stdout, "\n== Applying `connect` (what `arcfleet apply` does): probe, act, classify, retry ==")
+	prog := newProgress(e.stderr, len(f.Hosts), e.stderrIsTerminal)
+	rep, err := f.Apply(ctx, p, demo.RunOptions{RunDir: runDir, Concurrency: demo.DemoConcurrency, Events: prog.event})
+	prog.finish()
+	if err != nil {
+		fmt.Fprintf(e.stderr, "arcfleet demo: %v\n", err)
+		if rep == nil {
+			return exitInvalid
+		}
+	}
+	fmt.Fprintln(e.stdout, "\n== The remediation report (`arcfleet report`) ==")
+	if err := results.RenderReport(e.stdout, rep, "table", "en", e.stdoutIsTerminal); err != nil {
+		fmt.Fprintf(e.stderr, "arcfleet demo: report: %v\n", err)
+	}
+	fmt.Fprintf(e.stdout, "\nRun directory: %s (report.md, report.json, journal.jsonl, hosts/NAME/attempt-N.log)\n", runDir)
+	if rep.Interrupted || ctx.Err() != nil {
+		return exitInterrupted
+	}
+	return demoVerdict(e, f, rep, time.Since(start))
+}
+
+// demoVerdict explains the designed failures and decides the exit code.
+func demoVerdict(e *env, f *demo.Fleet, rep *results.Report, took time.Duration) int {
+	s := demo.Summary(rep)
+	fmt.Fprintf(e.stdout, "\nFinished in %s: %d ok, %d unchanged, %d failed, %d not started.\n", took.Round(100*time.Millisecond),
+		s[results.OutcomeOK], s[results.OutcomeUnchanged], s[results.OutcomeFailed], s[results.OutcomeNotStarted])
+	if diffs := f.Check(rep); len(diffs) > 0 {
+		fmt.Fprintf(e.stderr, "arcfleet demo: the fleet did NOT behave as designed:\n  %s\n", strings.Join(diffs, "\n  "))
+		return exitDemoUnexpected
+	}
+	fmt.Fprintf(e.stdout, "The failures are part of the demo, and each line above says what to do about it:\n"+
+		"  - web04, win03: the agent service hung (AZCM0064); arcfleet restarted it and retried.\n"+
+		"  - web05: AZCM0044, an old Azure resource already has that name.\n"+
+		"  - lab01-03: the lab group's service principal has a wrong secret (AZCM0041); after 3 such failures the\n"+
+		"    circuit breaker kept lab04-05 from starting, while the rest of the fleet went on.\n"+
+		"  - legacy01: unreachable (nothing listens at its address), retried, then reported.\n"+
+		"  - db01: already connected to the intended target, left unchanged.\n"+
+		"`arcfleet apply` would exit %d here (circuit breaker); the demo exits 0 because this is the designed outcome.\n", planner.ExitCode(rep))
+	return exitOK
 }
