@@ -319,7 +319,7 @@ func (discard) Write(p []byte) (int, error) { return len(p), nil }
 // host costs about 2 KB of JSON whatever its scripts. (BenchmarkBuildAndRender10k
 // measures the time for 10,000 hosts.)
 func TestPlanSizeScales(t *testing.T) {
-	const n = 2000
+	const n = 1000
 	inv := bigInventory(t, n)
 	hosts, _ := inv.Select("")
 	p := Build(inv, hosts, ActionReconnect, "", planTime)

@@ -29,10 +29,11 @@ const (
 	// AgentLogMarker is printed on a line of its own to stderr after the agent has
 	// run; everything after it is what that run appended to azcmagent.log.
 	AgentLogMarker = "#arcfleet:agent-log#"
-	// ErrorMarker starts a stderr line naming a failure of the script itself:
-	// "agent-not-found" (exit 127), "sudo-password-required" (exit 126),
-	// "setup-failed" (exit 125: temp directory or config file could not be made),
-	// "restart-failed" (Windows service restart).
+	// ErrorMarker starts a stderr line naming, alone, a failure of the script
+	// itself (details follow on the next line, if any): "agent-not-found" (exit 127),
+	// "sudo-password-required" (exit 126), "mktemp-failed", "config-write-failed"
+	// (Linux, exit 125), "setup-failed" (Windows: private directory or config file,
+	// exit 125), "restart-failed" (Windows service restart, exit 1).
 	ErrorMarker = "#arcfleet:error: "
 	// AgentVersionMarker starts the probe's stdout line with `azcmagent version`.
 	AgentVersionMarker = "#arcfleet:agent-version: "
@@ -207,9 +208,9 @@ func shScript(h *inventory.Host, sp stepSpec, emulate bool) string {
 			// Remove what a killed run (SIGKILL cannot be trapped) left over an hour ago.
 			b.WriteString("find \"$T\" -maxdepth 1 -name 'arcfleet.*' -user \"$(id -u)\" -mmin +60 -exec rm -rf {} + 2>/dev/null\n")
 		}
-		fmt.Fprintf(&b, "D=$(mktemp -d \"$T/arcfleet.XXXXXX\") || { echo '%ssetup-failed: mktemp' >&2; exit %d; }\n", ErrorMarker, ExitSetupFailed)
+		fmt.Fprintf(&b, "D=$(mktemp -d \"$T/arcfleet.XXXXXX\") || { echo '%smktemp-failed' >&2; exit %d; }\n", ErrorMarker, ExitSetupFailed)
 		b.WriteString("trap 'rm -rf \"$D\"' EXIT\n")
-		fmt.Fprintf(&b, "cat >\"$D/%s\" || { echo '%ssetup-failed: stdin' >&2; exit %d; }\n", configFileName, ErrorMarker, ExitSetupFailed)
+		fmt.Fprintf(&b, "cat >\"$D/%s\" || { echo '%sconfig-write-failed' >&2; exit %d; }\n", configFileName, ErrorMarker, ExitSetupFailed)
 		fmt.Fprintf(&b, "\"$A\" %s --config \"$D/%s\" --json --log-stderr </dev/null &\n", args, configFileName)
 	} else {
 		fmt.Fprintf(&b, "\"$A\" %s --json --log-stderr </dev/null &\n", args)
@@ -230,7 +231,7 @@ func psScript(h *inventory.Host, sp stepSpec) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# arcfleet %s\n", sp.name)
 	if sp.args == nil {
-		fmt.Fprintf(&b, "try{Restart-Service -Name himds -Force -ErrorAction Stop;exit 0}catch{[Console]::Error.WriteLine('%srestart-failed: '+$_);exit 1}\n", ErrorMarker)
+		fmt.Fprintf(&b, "try{Restart-Service -Name himds -Force -ErrorAction Stop;exit 0}catch{[Console]::Error.WriteLine('%srestart-failed');[Console]::Error.WriteLine($_);exit 1}\n", ErrorMarker)
 		writeEmulation(&b, h, sp)
 		return b.String()
 	}
@@ -265,7 +266,7 @@ func psScript(h *inventory.Host, sp stepSpec) string {
 		b.WriteString("$S=New-Object Security.AccessControl.DirectorySecurity\n$S.SetAccessRuleProtection($true,$false)\n")
 		b.WriteString("foreach($i in 'S-1-5-18','S-1-5-32-544'){$S.AddAccessRule((New-Object Security.AccessControl.FileSystemAccessRule((New-Object Security.Principal.SecurityIdentifier $i),'FullControl','ContainerInherit,ObjectInherit','None','Allow')))}\n")
 		fmt.Fprintf(&b, "[void][IO.Directory]::CreateDirectory($D,$S)\n$F=Join-Path $D '%s'\n[IO.File]::WriteAllText($F,[Console]::In.ReadToEnd())\n", configFileName)
-		fmt.Fprintf(&b, "}catch{$E.WriteLine('%ssetup-failed: '+$_.Exception.GetType().Name);Remove-Item $D -Recurse -Force -EA 0;exit %d}\n", ErrorMarker, ExitSetupFailed)
+		fmt.Fprintf(&b, "}catch{$E.WriteLine('%ssetup-failed');$E.WriteLine($_.Exception.GetType().Name);Remove-Item $D -Recurse -Force -EA 0;exit %d}\n", ErrorMarker, ExitSetupFailed)
 		fmt.Fprintf(&b, "try{& $A %s --config $F --json --log-stderr\n$R=$LASTEXITCODE\n}finally{Remove-Item $D -Recurse -Force -EA 0}\n", args)
 	} else {
 		fmt.Fprintf(&b, "& $A %s --json --log-stderr\n$R=$LASTEXITCODE\n", args)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/arcfleet/arcfleet/inventory"
+	"github.com/arcfleet/arcfleet/results"
 )
 
 // scriptHosts are the layouts whose scripts are kept as golden files.
@@ -225,4 +226,27 @@ func FuzzSplitOutput(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestScriptErrorNamesKnownToResults: every failure name a script can print is
+// one the classifier maps to its own knowledge-base entry.
+func TestScriptErrorNamesKnownToResults(t *testing.T) {
+	re := regexp.MustCompile(regexp.QuoteMeta(ErrorMarker) + `([a-z-]+)`)
+	names := map[string]bool{}
+	for _, h := range scriptHosts() {
+		for _, st := range append(HostSteps(h, ActionReconnect), RestartServiceStep(h)) {
+			for _, m := range re.FindAllStringSubmatch(st.Command+st.Script, -1) {
+				names[m[1]] = true
+			}
+		}
+	}
+	if len(names) < 5 {
+		t.Fatalf("found only %v", names)
+	}
+	for name := range names {
+		d := results.Classify(results.Evidence{ExitCode: 125, Stderr: ErrorMarker + name + "\n"})
+		if d.Code == "" || d.Code == "HOST-SCRIPT-ERROR" {
+			t.Errorf("%s%s classifies as %q, not as its own entry", ErrorMarker, name, d.Code)
+		}
+	}
 }
