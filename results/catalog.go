@@ -161,6 +161,28 @@ func Catalog() []Entry {
 	return out
 }
 
+// ClassText says in lang what a class means and what arcfleet does about it.
+func ClassText(c Class, lang string) string {
+	t := map[Class][2]string{
+		ClassSuccess:    {"success", "lyckat"},
+		ClassTransient:  {"transient: arcfleet retries with backoff", "tillfälligt: arcfleet försöker igen med ökande väntetid"},
+		ClassService:    {"agent service: arcfleet restarts the agent service, then retries", "agenttjänst: arcfleet startar om agenttjänsten och försöker sedan igen"},
+		ClassAction:     {"action: a different step is needed (disconnect first, force-local-only, rename)", "åtgärd: ett annat steg behövs (koppla från först, force-local-only, byt namn)"},
+		ClassCredential: {"shared credential: every host using it would fail; arcfleet stops starting them", "delad autentiseringsuppgift: alla värdar som använder den skulle misslyckas; arcfleet slutar starta dem"},
+		ClassInput:      {"input: invalid parameters, never retried; fix the inventory", "indata: ogiltiga parametrar, försöks aldrig igen; rätta inventariet"},
+		ClassHost:       {"host: a prerequisite of that host is missing", "värd: en förutsättning på den värden saknas"},
+		ClassSupport:    {"support: escalate", "support: eskalera"},
+		ClassTransport:  {"transport: arcfleet could not reach or log in to the host", "transport: arcfleet kunde inte nå eller logga in på värden"},
+	}[c]
+	if t[0] == "" {
+		return string(c)
+	}
+	if lang == "sv" {
+		return t[1]
+	}
+	return t[0]
+}
+
 // ValidClass reports whether c is one of the classes above.
 func ValidClass(c Class) bool {
 	switch c {

@@ -49,7 +49,7 @@ func fixtureReport() *Report {
 	for _, n := range []string{"db01", "db02"} {
 		d := Classify(se)
 		add(HostResult{Name: n, OS: "linux", Action: "connect", Outcome: OutcomeFailed, FinalCode: d.Code, Class: d.Class, Evidence: d.Evidence,
-			Detail: Mask("credential sp-prod, secret "+sentinel, se.Secrets),
+			Detail:   Mask("credential sp-prod, secret "+sentinel, se.Secrets),
 			Attempts: []Attempt{attempt(1, "connect", d.Code, 41, 5*time.Second, n)}, LogPath: "hosts/" + n + "/attempt-1.log"})
 	}
 	for _, n := range []string{"db03", "db04", "db05"} {

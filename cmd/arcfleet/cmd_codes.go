@@ -2,10 +2,144 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/arcfleet/arcfleet/results"
 )
 
+const codesUsage = `Usage: arcfleet codes [CODE] [--lang en|sv] [--format text|json]
+
+Explains an AZCM error code (AZCM0041, azcm41 or 41) or another cause arcfleet
+reports (MSG-..., ARM-..., AADSTS..., TRANSPORT-..., HOST-..., EXIT-...): its
+class (what arcfleet does about it), likely cause and fix. Without CODE, lists
+every code arcfleet knows.
+
+Flags:
+`
+
+// codeJSON is one entry of `codes --format json`.
+type codeJSON struct {
+	Code   string        `json:"code"`
+	Kind   string        `json:"kind"`
+	Class  results.Class `json:"class"`
+	Action string        `json:"action,omitempty"`
+	Lang   string        `json:"lang"`
+	Title  string        `json:"title"`
+	Cause  string        `json:"cause"`
+	Remedy string        `json:"remedy"`
+}
+
 func cmdCodes(ctx context.Context, e *env, args []string) int {
-	fmt.Fprintln(e.stderr, "arcfleet codes: not implemented yet")
-	return exitInvalid
+	fs := flag.NewFlagSet("codes", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() { fmt.Fprint(fs.Output(), codesUsage); fs.PrintDefaults() }
+	lang := fs.String("lang", "", "language of the text: en or sv (default from ARCFLEET_LANG or LANG, else en)")
+	format := fs.String("format", "text", "output format: text or json")
+	pos, err := parseInterleaved(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		return exitInvalid
+	}
+	l, ok := pickLang(e, *lang)
+	if !ok {
+		fmt.Fprintf(e.stderr, "arcfleet codes: unknown language %q; use --lang en or --lang sv\n", *lang)
+		return exitInvalid
+	}
+	if *format != "text" && *format != "json" {
+		fmt.Fprintf(e.stderr, "arcfleet codes: unknown format %q; use --format text or --format json\n", *format)
+		return exitInvalid
+	}
+	if len(pos) > 1 {
+		fmt.Fprintln(e.stderr, "arcfleet codes: give at most one CODE (see --help)")
+		return exitInvalid
+	}
+
+	if len(pos) == 1 {
+		entry, ok := results.Lookup(pos[0])
+		if !ok {
+			fmt.Fprintf(e.stderr, "arcfleet codes: unknown code %q; run 'arcfleet codes' to list the codes arcfleet knows\n", pos[0])
+			return exitInvalid
+		}
+		if *format == "json" {
+			return writeJSON(e, toCodeJSON(entry, l))
+		}
+		title, cause, remedy := entry.Text(l)
+		labels := codeLabels(l)
+		fmt.Fprintf(e.stdout, "%s  %s\n%-9s %s\n%-9s %s\n%-9s %s\n", entry.Code, title,
+			labels[0]+":", results.ClassText(entry.Class, l), labels[1]+":", cause, labels[2]+":", remedy)
+		return exitOK
+	}
+
+	cat := results.Catalog()
+	if *format == "json" {
+		out := make([]codeJSON, len(cat))
+		for i, entry := range cat {
+			out[i] = toCodeJSON(entry, l)
+		}
+		return writeJSON(e, out)
+	}
+	tw := tabwriter.NewWriter(e.stdout, 2, 8, 2, ' ', 0)
+	labels := codeLabels(l)
+	fmt.Fprintf(tw, "%s\t%s\t%s\n", strings.ToUpper(labels[3]), strings.ToUpper(labels[0]), strings.ToUpper(labels[4]))
+	for _, entry := range cat {
+		title, _, _ := entry.Text(l)
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", entry.Code, entry.Class, title)
+	}
+	if err := tw.Flush(); err != nil {
+		fmt.Fprintf(e.stderr, "arcfleet codes: %v\n", err)
+		return exitInvalid
+	}
+	return exitOK
+}
+
+// codeLabels are class, cause, fix, code, title in lang.
+func codeLabels(lang string) [5]string {
+	if lang == "sv" {
+		return [5]string{"Klass", "Orsak", "Lösning", "Kod", "Titel"}
+	}
+	return [5]string{"Class", "Cause", "Fix", "Code", "Title"}
+}
+
+func toCodeJSON(entry results.Entry, lang string) codeJSON {
+	title, cause, remedy := entry.Text(lang)
+	return codeJSON{Code: entry.Code, Kind: entry.Kind(), Class: entry.Class, Action: entry.Action, Lang: lang,
+		Title: title, Cause: cause, Remedy: remedy}
+}
+
+func writeJSON(e *env, v any) int {
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		fmt.Fprintf(e.stderr, "arcfleet: writing JSON: %v\n", err)
+		return exitInvalid
+	}
+	return exitOK
+}
+
+// pickLang is the --lang value, or when empty the language of the environment
+// (ARCFLEET_LANG, LC_ALL, LC_MESSAGES, LANG: Swedish when it starts with "sv").
+func pickLang(e *env, flagValue string) (string, bool) {
+	switch flagValue {
+	case "en", "sv":
+		return flagValue, true
+	case "":
+	default:
+		return "", false
+	}
+	for _, k := range []string{"ARCFLEET_LANG", "LC_ALL", "LC_MESSAGES", "LANG"} {
+		if v := e.getenv(k); v != "" {
+			if strings.HasPrefix(strings.ToLower(v), "sv") {
+				return "sv", true
+			}
+			return "en", true
+		}
+	}
+	return "en", true
 }

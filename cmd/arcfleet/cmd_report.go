@@ -2,10 +2,62 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/arcfleet/arcfleet/results"
 )
 
+const reportUsage = `Usage: arcfleet report RUN_DIR [--format table|markdown|json|junit|csv] [--lang en|sv]
+
+Renders the remediation report of a run from RUN_DIR/report.json: per host the
+outcome, attempts, final code, cause, fix, evidence and log; problems grouped by
+code, largest group first. table is for the terminal (coloured when stdout is a
+terminal and NO_COLOR is unset), markdown for change tickets, json for tools
+(versioned: format_version), junit for CI dashboards (one testcase per host),
+csv for spreadsheets.
+
+Flags:
+`
+
 func cmdReport(ctx context.Context, e *env, args []string) int {
-	fmt.Fprintln(e.stderr, "arcfleet report: not implemented yet")
-	return exitInvalid
+	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() { fmt.Fprint(fs.Output(), reportUsage); fs.PrintDefaults() }
+	format := fs.String("format", "table", "output format: "+strings.Join(results.ReportFormats, ", "))
+	lang := fs.String("lang", "", "language of the text: en or sv (default from ARCFLEET_LANG or LANG, else en)")
+	pos, err := parseInterleaved(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		return exitInvalid
+	}
+	if len(pos) != 1 {
+		fmt.Fprintln(e.stderr, "arcfleet report: give exactly one RUN_DIR (see --help)")
+		return exitInvalid
+	}
+	if !slices.Contains(results.ReportFormats, *format) {
+		fmt.Fprintf(e.stderr, "arcfleet report: unknown format %q; use one of %s\n", *format, strings.Join(results.ReportFormats, ", "))
+		return exitInvalid
+	}
+	l, ok := pickLang(e, *lang)
+	if !ok {
+		fmt.Fprintf(e.stderr, "arcfleet report: unknown language %q; use --lang en or --lang sv\n", *lang)
+		return exitInvalid
+	}
+	r, err := results.ReadReport(pos[0])
+	if err != nil {
+		fmt.Fprintf(e.stderr, "arcfleet report: %v\n", err)
+		return exitInvalid
+	}
+	color := *format == "table" && e.stdoutIsTerminal && e.getenv("NO_COLOR") == ""
+	if err := results.RenderReport(e.stdout, r, *format, l, color); err != nil {
+		fmt.Fprintf(e.stderr, "arcfleet report: %v\n", err)
+		return exitInvalid
+	}
+	return exitOK
 }
