@@ -84,10 +84,11 @@ func (d *dec) typeErr(n *yaml.Node, path, host, want, fix string) {
 // for a key it does not know, which is reported with the closest known key.
 func (d *dec) fields(n *yaml.Node, path, host string, known []string, f func(key string, k, v *yaml.Node) bool) {
 	n = deref(n)
-	if n == nil || n.Kind != yaml.MappingNode {
-		if n != nil {
-			d.typeErr(n, path, host, "a mapping", "write it as `key: value` lines indented under "+lastKey(path))
-		}
+	if n == nil || n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
+		return // `section:` with nothing (or only comments) under it is an empty section
+	}
+	if n.Kind != yaml.MappingNode {
+		d.typeErr(n, path, host, "a mapping", "write it as `key: value` lines indented under "+lastKey(path))
 		return
 	}
 	var seen map[string]int

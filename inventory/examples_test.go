@@ -65,6 +65,29 @@ func TestExamplesValidate(t *testing.T) {
 	}
 }
 
+// The annotated example in docs/inventory.md loads and validates.
+func TestDocExample(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "inventory.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := bytes.Cut(doc, []byte("```yaml\n"))
+	block, _, ok2 := bytes.Cut(rest, []byte("```"))
+	if !ok || !ok2 {
+		t.Fatal("no yaml block in docs/inventory.md")
+	}
+	inv, err := Parse("docs/inventory.md", block)
+	if err != nil {
+		t.Fatalf("the documented example does not load:\n%v", err)
+	}
+	for _, f := range Validate(inv, inv.mustSelect(t, ""), "connect") {
+		t.Errorf("documented example: %s", f)
+	}
+	if h := inv.Host("labweb01"); h == nil || h.Credential != "sp-lab" || h.Azure.ResourceGroup != "rg-arc-lab" || h.SSH.Via != "web01.corp.example" {
+		t.Errorf("labweb01 = %+v", h)
+	}
+}
+
 // golden compares the resolved inventory (as JSON, positions left out) with a
 // golden file; go test -run Examples -update rewrites it.
 func golden(t *testing.T, path string, inv *Inventory) {

@@ -78,6 +78,8 @@ func TestParseRejects(t *testing.T) {
 			"inv.yaml:1:1: hosts: no hosts: the fleet is empty; fix: add a `hosts:` list with at least one `- name: ...` entry"}},
 		{"empty hosts list", "version: 1\nhosts: []\n", []string{
 			"inv.yaml:2:8: hosts: no hosts: the fleet is empty; fix: add at least one `- name: ...` entry"}},
+		{"hosts with nothing under it", "version: 1\nhosts:\n# none yet\n", []string{
+			"inv.yaml:2:7: hosts: no hosts: the fleet is empty; fix: add at least one `- name: ...` entry"}},
 		{"hosts is a mapping", "version: 1\nhosts:\n  a: {}\n", []string{
 			"inv.yaml:3:3: hosts: expected a list of hosts, got a mapping; fix: write one `- name: ...` entry per host"}},
 		{"unknown top-level key", hostOnly + "defualts: {}\n", []string{
@@ -379,6 +381,14 @@ func TestRelativePathsFollowTheInventory(t *testing.T) {
 	}
 	if got := inv.Hosts[1].WinRM.CAFile; got != filepath.Join("conf", "ca.pem") {
 		t.Errorf("ca file = %q", got)
+	}
+}
+
+// A section with only comments under it is empty, not an error.
+func TestEmptySection(t *testing.T) {
+	inv := mustParse(t, "version: 1\ndefaults:\n  agent:\n    # path: /x\nhosts:\n  - name: a\n    ssh:\n")
+	if inv.Hosts[0].Agent != (Agent{}) || inv.Hosts[0].SSH.User != "" {
+		t.Errorf("host = %+v", inv.Hosts[0])
 	}
 }
 

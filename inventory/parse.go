@@ -370,12 +370,12 @@ func (d *dec) hosts(n *yaml.Node, src *source) {
 	if n == nil {
 		return
 	}
-	if n.Kind != yaml.SequenceNode {
-		d.typeErr(n, "hosts", "", "a list of hosts", "write one `- name: ...` entry per host")
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" || n.Kind == yaml.SequenceNode && len(n.Content) == 0 {
+		d.fail(n, "hosts", "", "no hosts: the fleet is empty", "add at least one `- name: ...` entry")
 		return
 	}
-	if len(n.Content) == 0 {
-		d.fail(n, "hosts", "", "no hosts: the fleet is empty", "add at least one `- name: ...` entry")
+	if n.Kind != yaml.SequenceNode {
+		d.typeErr(n, "hosts", "", "a list of hosts", "write one `- name: ...` entry per host")
 		return
 	}
 	known := knownKeys(maskHost, "name", "address", "groups", "resource_name")
