@@ -678,26 +678,58 @@ func TestKeepaliveDrop(t *testing.T) {
 	}
 }
 
-// TestCancelUnderSudo documents a limit: a command running as root via sudo
-// cannot be killed by the login user's signal; Run still returns at the kill
-// grace and says so in the hint. (The become: sudo script must guard itself.)
+// TestCancelUnderSudo: a command running as root via sudo cannot be killed by
+// the login user's signal. Without SudoGuard, Run returns at the kill grace and
+// says the kill is unconfirmed; with it, the root processes are gone.
 func TestCancelUnderSudo(t *testing.T) {
 	f := sshtest.StartFleet(t, 1, sshtest.FleetOptions{Login: sshtest.LoginSudo})
-	d := &ssh.Dialer{KillGrace: 300 * time.Millisecond}
-	c := dial(t, d, f.Hosts[0].Target())
-	tok := fmt.Sprintf("%d", time.Now().UnixNano()%1000000)
-	t.Cleanup(func() { exec.Command("pkill", "-f", "sleep 1002."+tok).Run() })
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	r := run(ctx, c, "sudo -n sleep 1002."+tok, nil)
-	te := checkErr(t, r.err, transport.Timeout)
-	if d := time.Since(start); d > 2*time.Second {
-		t.Errorf("Run returned after %v", d)
+	// As planner's become: sudo wrapper runs a script.
+	sudo := func(script string) string {
+		return `sh -c 'exec sudo -n sh -c "$1" arcfleet' arcfleet '` + strings.ReplaceAll(script, "'", `'\''`) + "'"
 	}
-	if !strings.Contains(te.Hint, "did not confirm") {
-		t.Errorf("hint should say the kill is unconfirmed: %q", te.Hint)
+	for _, tc := range []struct {
+		name      string
+		guard     string
+		grace     time.Duration
+		confirmed bool
+	}{
+		{"unguarded", "", 300 * time.Millisecond, false},
+		{"SudoGuard", ssh.SudoGuard, 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := dial(t, &ssh.Dialer{KillGrace: tc.grace}, f.Hosts[0].Target())
+			tok := fmt.Sprintf("%d", time.Now().UnixNano()%1000000)
+			t.Cleanup(func() { exec.Command("pkill", "-f", "sleep 100[89]\\."+tok).Run() })
+			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			defer cancel()
+			start := time.Now()
+			r := run(ctx, c, sudo(tc.guard+"id -u; sleep 1008."+tok+" & sleep 1009."+tok+"; echo done"), nil)
+			te := checkErr(t, r.err, transport.Timeout)
+			if r.out != "0\n" {
+				t.Errorf("script did not run as root: %q %q", r.out, r.errOut)
+			}
+			if d := time.Since(start); d > 3*time.Second {
+				t.Errorf("Run returned after %v", d)
+			}
+			if got := !strings.Contains(te.Hint, "did not confirm"); got != tc.confirmed {
+				t.Errorf("confirmed=%v, want %v; hint %q", got, tc.confirmed, te.Hint)
+			}
+			if tc.confirmed {
+				pgrepGone(t, "sleep 100[89]\\."+tok)
+			}
+		})
 	}
+	t.Run("guarded script ends normally without delay", func(t *testing.T) {
+		c := dial(t, &ssh.Dialer{}, f.Hosts[0].Target())
+		start := time.Now()
+		r := run(context.Background(), c, sudo(ssh.SudoGuard+"sleep 2; echo hi; exit 7"), nil)
+		if r.err != nil || r.code != 7 || r.out != "hi\n" {
+			t.Fatalf("got %d %q %v", r.code, r.out, r.err)
+		}
+		if d := time.Since(start); d > 2500*time.Millisecond {
+			t.Errorf("took %v: the guard delays the end", d)
+		}
+	})
 }
 
 func BenchmarkDialRun(b *testing.B) {
