@@ -85,6 +85,7 @@ var msgPatterns = []msgPattern{
 	{"AZCM0018", "run as", regexp.MustCompile(`(?i)permission denied: run as root|must be run as (root|administrator)`)},
 	{"AZCM0061", "40342", regexp.MustCompile(`(?i)(127\.0\.0\.1|localhost):40342\S*:? connect: connection refused`)},
 	{"AZCM0064", "40342", regexp.MustCompile(`(?i)(127\.0\.0\.1|localhost):40342.{0,200}(deadline exceeded|timeout)`)},
+	{"AZCM0012", "invalid access token", regexp.MustCompile(`(?i)invalid access token`)},
 	{"AZCM0067", "already connected", regexp.MustCompile(`(?i)machine is already connected`)},
 	{"AZCM0044", "already exists", regexp.MustCompile(`(?i)resource (with the same name )?already exists`)},
 	{"AZCM0026", "", regexp.MustCompile(`(?i)network is unreachable|no route to host`)},
@@ -97,9 +98,10 @@ var (
 	reANSI = regexp.MustCompile("\x1b\\[[0-?]*[ -/]*[@-~]|\x1b\\][^\x07\x1b]*(?:\x07|\x1b\\\\)|\x1b[@-Z\\\\-_]")
 	// A progress-bar redraw: "  40% [=====>     ]", " 40% |████   | (4/10)", "[====>   ] 40%".
 	reProgress = regexp.MustCompile(`^\s*(?:\d{1,3}(?:\.\d+)?\s?%\s*[\[|][^a-zA-Z\]|]*[\]|]?(?:\s*\(.*\))?|[\[|][=#>\-\s█▉▊▋▌▍▎▏░▒▓.]*[\]|]\s*(?:\d{1,3}(?:\.\d+)?\s?%)?)\s*$`)
-	reNoisy    = regexp.MustCompile(`(?i)\b(error|fatal|fail(ed|ure)?|denied|forbidden|refused|unable|cannot|invalid|timed? ?out|unreachable)\b|level=(error|fatal)|^(ERROR|FATAL)\[`)
-	// The machine resource exists in Azure: its id printed, or the agent says it created it.
-	reCreated = regexp.MustCompile(`(?i)resource ?id\s*[=:]\s*"?/subscriptions/[^/\s"]+/resourcegroups/[^/\s"]+/providers/Microsoft\.HybridCompute/machines/[^/\s"]+|\b(successfully created|created) (the )?(azure |arm |arc |hybridcompute )?(machine |server )?resource\b`)
+	reNoisy    = regexp.MustCompile(`(?i)\b(panic|error|fatal|fail(ed|ure)?|denied|forbidden|refused|unable|cannot|invalid|timed? ?out|unreachable)\b|level=(error|fatal)|^(ERROR|FATAL)\[`)
+	// The machine resource exists in Azure: the agent says it created it. (The
+	// "Creating resource ... Resource ID=" line comes before the request, so it proves nothing.)
+	reCreated = regexp.MustCompile(`(?i)\b(successfully created|created) (the )?(azure |arm |arc |hybridcompute )?(machine |server )?resource\b|resource\s+/subscriptions/\S+\s+(was|has been) created`)
 )
 
 // evLine is one cleaned line of evidence.
@@ -187,7 +189,7 @@ func Classify(ev Evidence) Diagnosis {
 				}
 			}
 		}
-		if (strings.Contains(lower, "/subscriptions/") || strings.Contains(lower, "created")) && reCreated.MatchString(text) {
+		if strings.Contains(lower, "created") && reCreated.MatchString(text) {
 			resourceCreated = true
 		}
 	}
