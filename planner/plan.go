@@ -70,8 +70,9 @@ type Step struct {
 	Command string `json:"command"`
 	// Script is the readable script Command carries (decoded for Windows), for reviewers.
 	Script string `json:"script,omitempty"`
-	// Stdin says what apply feeds the command, secrets as references
-	// (e.g. "agent config (JSON) with service-principal-secret <secret env:ARC_SP_SECRET>"); "" = none.
+	// Stdin is what apply feeds the command, byte for byte but for the secret,
+	// shown as a reference: the agent's --config JSON with "service-principal-secret":
+	// "<secret env:ARC_SP_SECRET>". "" = none. Apply feeds StepInput(...) instead.
 	Stdin string `json:"stdin,omitempty"`
 	// OnlyIf: "" = always; "previous-failed" = fallback run only when the previous step failed
 	// (reconnect's disconnect --force-local-only).

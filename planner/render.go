@@ -132,8 +132,8 @@ func (v *view) hostFlags(h *inventory.Host) string {
 		if h.SSH.HostKeyPolicy == "insecure-ignore" {
 			f = append(f, "INSECURE host key")
 		}
-		if h.SSH.Become != "" {
-			f = append(f, "become "+h.SSH.Become)
+		if h.SSH.Become == "sudo" {
+			f = append(f, "become sudo")
 		}
 		if h.SSH.Via != "" {
 			f = append(f, "via "+h.SSH.Via)
