@@ -251,7 +251,7 @@ func (c *conn) tlsConfig(t transport.Target) (*tls.Config, error) {
 		}
 		conf.RootCAs = pool
 	}
-	if t.Auth == "cert" {
+	if c.auth == "cert" {
 		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
 		if err != nil {
 			return nil, &transport.Error{Kind: transport.AuthFailed, Host: t.Name, Op: "dial",
