@@ -165,6 +165,17 @@ func (v *view) status(hp *HostPlan) string {
 	if hp.Blocked() {
 		return "BLOCKED"
 	}
+	if pr := hp.Probe; pr != nil {
+		// `plan --probe`: what apply would do on this host, as seen just now.
+		if pr.Detail == "" {
+			return pr.Verdict
+		}
+		d := pr.Detail
+		if len(d) > 100 {
+			d = d[:97] + "..."
+		}
+		return pr.Verdict + " (" + d + ")"
+	}
 	return "ready"
 }
 

@@ -9,6 +9,7 @@ import (
 	"unicode/utf16"
 
 	"github.com/arcfleet/arcfleet/inventory"
+	sshtransport "github.com/arcfleet/arcfleet/transport/ssh"
 )
 
 // Step names.
@@ -127,6 +128,11 @@ func buildStep(h *inventory.Host, sp stepSpec) Step {
 		return st
 	}
 	st.Script = shScript(h, sp, false)
+	if h.SSH.Become == "sudo" && sp.name != StepProbe {
+		// The guard kills the root-side script when sudo dies: on cancel the
+		// login user cannot signal root processes, so only sudo would die.
+		st.Script = sshtransport.SudoGuard + st.Script
+	}
 	st.Command = shCommand(h, sp, st.Script)
 	return st
 }

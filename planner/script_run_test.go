@@ -91,6 +91,9 @@ type runResult struct {
 func (f *fakeHost) start(t *testing.T, cmd string, stdin []byte, env ...string) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer) {
 	t.Helper()
 	c := exec.Command("/bin/sh", "-c", cmd)
+	// sshd gives each session its own process group; so must the tests, or the
+	// sudo guard's `kill -KILL 0` could reach the test binary's group.
+	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	c.Env = append([]string{"PATH=" + f.bin + ":/usr/bin:/bin", "TMPDIR=" + f.tmp, "FAKE_OUT=" + f.out, "FAKE_LOG=" + f.log}, env...)
 	if stdin != nil {
 		c.Stdin = bytes.NewReader(stdin)

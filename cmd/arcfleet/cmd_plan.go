@@ -44,6 +44,11 @@ func cmdPlan(ctx context.Context, e *env, args []string) int {
 	fs.StringVar(&format, "format", planner.FormatTable, "output: table, markdown or json")
 	fs.StringVar(&out, "o", "", "also save the plan to this file, for 'arcfleet apply PLAN.json'")
 	fs.StringVar(&out, "out", "", "same as -o")
+	var probe bool
+	var rf runFlags
+	fs.BoolVar(&probe, "probe", false, "connect to every host read-only (host key, azcmagent show, agent version) and show what apply would do; the saved plan records each host's fingerprint so apply refuses it when the fleet changed")
+	fs.IntVar(&rf.concurrency, "concurrency", 50, "with --probe: hosts probed at once")
+	fs.DurationVar(&rf.timeout, "timeout", time.Minute, "with --probe: time limit per host")
 	printUsage := func(w io.Writer) {
 		fmt.Fprint(w, planUsage)
 		fs.SetOutput(w)
@@ -100,11 +105,16 @@ func cmdPlan(ctx context.Context, e *env, args []string) int {
 	}
 	p := planner.Build(inv, hosts, action, limit, time.Now())
 
-	// HOOK(--probe), for the executor work: `plan --probe` dials every planned host,
-	// runs its probe step and records what it saw (agent status, resource id, host
-	// key) in p.Hosts[i].Probe and sets p.Probed, so apply can refuse drift. Register
-	// the flag above and call the executor here, before Render and Save. Without
-	// --probe, plan never dials a host and never resolves a secret reference.
+	// --probe dials every planned host read-only and records what it saw (agent
+	// status, resource id, host key) so apply can refuse drift. It resolves login
+	// secrets only (SSH/WinRM), never the service-principal secret. Without it,
+	// plan never dials a host and never resolves a secret reference.
+	if probe {
+		if err := rf.executor(e).Probe(ctx, p); err != nil {
+			fmt.Fprintf(e.stderr, "arcfleet plan: --probe: %v\n", err)
+			return exitInvalid
+		}
+	}
 
 	if err := planner.Render(e.stdout, p, format); err != nil {
 		fmt.Fprintf(e.stderr, "arcfleet plan: writing the plan: %v\n", err)
