@@ -5,6 +5,7 @@ need=()
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v ssh-keygen >/dev/null || need+=(openssh-client)
 command -v sudo >/dev/null || need+=(sudo)
+command -v pgrep >/dev/null || need+=(procps)
 /usr/bin/python3 -c 'import winrm' 2>/dev/null || need+=(python3-winrm)
 [ -x /usr/bin/python3 ] || need+=(python3)
 if [ ${#need[@]} -gt 0 ]; then
