@@ -22,8 +22,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	xssh "golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
 	"gopkg.in/yaml.v3"
 
 	"github.com/arcfleet/arcfleet/results"
@@ -87,6 +89,15 @@ type Options struct {
 	SharedHostKey bool
 	// Record sets AZCMAGENT_SIM_RECORD to Dir/record.jsonl on every host.
 	Record bool
+	// InProcessAgent: Linux hosts emulate the agent inside this process
+	// (probe and connect only; of the scenario only slow: applies) instead of
+	// spawning /bin/sh and azcmagent-sim per step. For scale runs; see lightHost.
+	InProcessAgent bool
+	// PinHostKey (with SharedHostKey): the inventory pins the shared key's
+	// fingerprint (host_key_policy: fingerprint) instead of listing every host
+	// in known_hosts. transport/ssh reads the whole known_hosts file on every
+	// dial, which at 10,000 hosts costs more than everything else together.
+	PinHostKey bool
 }
 
 // Fleet is a running simulated fleet.
@@ -100,6 +111,7 @@ type Fleet struct {
 	secrets map[string]string // env name -> value, for LookupEnv only
 	ssh     []*sshtest.Server
 	win     []*winrmtest.Server
+	light   []*lightHost
 }
 
 // LookupEnv resolves the demo inventory's secret references; other names fall
@@ -137,14 +149,17 @@ func (f *Fleet) Close() error {
 	for _, s := range f.win {
 		errs = append(errs, s.Close())
 	}
-	f.ssh, f.win = nil, nil
+	for _, s := range f.light {
+		errs = append(errs, s.Close())
+	}
+	f.ssh, f.win, f.light = nil, nil, nil
 	return errors.Join(errs...)
 }
 
 // Start builds and starts the fleet o describes and writes its inventory.
 // On error, whatever was started is stopped.
 func Start(ctx context.Context, o Options) (f *Fleet, err error) {
-	if o.Sim == "" {
+	if o.Sim == "" && needsSim(o) {
 		return nil, errors.New("demo: no azcmagent-sim binary; fix: run `make demo` (it builds bin/azcmagent-sim)")
 	}
 	if len(o.Hosts) == 0 {
@@ -164,8 +179,10 @@ func Start(ctx context.Context, o Options) (f *Fleet, err error) {
 			return nil, err
 		}
 	}
-	if err := installAgent(bin, o.Sim); err != nil {
-		return nil, err
+	if o.Sim != "" {
+		if err := installAgent(bin, o.Sim); err != nil {
+			return nil, err
+		}
 	}
 	// Secrets: random per run, so nothing can depend on their value.
 	for _, name := range []string{EnvSPSecret, EnvLabSecret, EnvWinRMPasswd} {
@@ -192,6 +209,12 @@ func Start(ctx context.Context, o Options) (f *Fleet, err error) {
 			return nil, err
 		}
 	}
+	var lightCfg *xssh.ServerConfig
+	if o.InProcessAgent {
+		if lightCfg, shared, err = newLightConfig(clientKey.PublicKey(), shared); err != nil {
+			return nil, err
+		}
+	}
 	var ca *winrmtest.CA
 	caFile := filepath.Join(o.Dir, "winrm-ca.pem")
 
@@ -202,8 +225,10 @@ func Start(ctx context.Context, o Options) (f *Fleet, err error) {
 			return nil, err
 		}
 		root := filepath.Join(o.Dir, "hosts", h.Name)
-		if err := os.MkdirAll(filepath.Join(root, "log"), 0o700); err != nil {
-			return nil, err
+		if !o.InProcessAgent || h.OS == "windows" {
+			if err := os.MkdirAll(filepath.Join(root, "log"), 0o700); err != nil {
+				return nil, err
+			}
 		}
 		env := f.hostEnv(bin, tmp, root, h.Name)
 		switch {
@@ -231,6 +256,19 @@ func Start(ctx context.Context, o Options) (f *Fleet, err error) {
 			}
 			f.win = append(f.win, s)
 			addrs[i] = hostAddr{s.Host, s.Port, root}
+		case o.InProcessAgent:
+			slow, err := scenarioSlow(h.Scenario, o.DefaultScenario)
+			if err != nil {
+				return nil, fmt.Errorf("demo: host %s: %w", h.Name, err)
+			}
+			lh, err := startLightHost(h.Name, slow, sum, lightCfg)
+			if err != nil {
+				return nil, fmt.Errorf("demo: host %s: %w", h.Name, err)
+			}
+			f.light = append(f.light, lh)
+			host, port := lh.addr()
+			known.WriteString(knownhosts.Line([]string{knownhosts.Normalize(net.JoinHostPort(host, strconv.Itoa(port)))}, shared.PublicKey()) + "\n")
+			addrs[i] = hostAddr{host, port, root}
 		default:
 			s, err := sshtest.NewServer(sshtest.ServerConfig{
 				HostKey: shared, AuthorizedKeys: []xssh.PublicKey{clientKey.PublicKey()},
@@ -249,11 +287,28 @@ func Start(ctx context.Context, o Options) (f *Fleet, err error) {
 		return nil, err
 	}
 	f.Inventory = filepath.Join(o.Dir, "inventory.yaml")
-	inv := inventoryYAML(o, addrs, filepath.Join(o.Dir, "id_ed25519"), knownFile, caFile)
+	pin := ""
+	if o.PinHostKey {
+		if shared == nil {
+			return nil, errors.New("demo: PinHostKey needs SharedHostKey")
+		}
+		pin = xssh.FingerprintSHA256(shared.PublicKey())
+	}
+	inv := inventoryYAML(o, addrs, filepath.Join(o.Dir, "id_ed25519"), knownFile, caFile, pin)
 	if err := os.WriteFile(f.Inventory, inv, 0o600); err != nil {
 		return nil, err
 	}
 	return f, nil
+}
+
+// needsSim: some host spawns the simulator (all but in-process Linux hosts).
+func needsSim(o Options) bool {
+	for _, h := range o.Hosts {
+		if !h.Unreachable && (h.OS == "windows" || !o.InProcessAgent) {
+			return true
+		}
+	}
+	return false
 }
 
 type hostAddr struct {
@@ -302,6 +357,23 @@ func installAgent(bin, sim string) error {
 
 func shQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
+// scenarioSlow is the slow: of a host's scenario (or the default's).
+func scenarioSlow(sc, def map[string]any) (time.Duration, error) {
+	if sc == nil {
+		sc = def
+	}
+	v, ok := sc["slow"]
+	if !ok {
+		return 0, nil
+	}
+	s, _ := v.(string)
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("scenario slow: %v: want a duration such as 2s", v)
+	}
+	return d, nil
+}
+
 // closedPort returns a loopback port nothing listens on (an unreachable host).
 func closedPort() (int, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -341,7 +413,7 @@ func writeScenario(path string, o Options, accept string) error {
 
 // inventoryYAML renders the fleet's inventory: what a newcomer would write for
 // these hosts, with secrets as env references.
-func inventoryYAML(o Options, addrs []hostAddr, identity, knownHosts, caFile string) []byte {
+func inventoryYAML(o Options, addrs []hostAddr, identity, knownHosts, caFile, pin string) []byte {
 	var b strings.Builder
 	b.WriteString("# arcfleet demo inventory: simulated hosts on 127.0.0.1, written by `arcfleet demo`.\n")
 	b.WriteString("version: 1\n\nazure:\n")
@@ -355,8 +427,12 @@ func inventoryYAML(o Options, addrs []hostAddr, identity, knownHosts, caFile str
 	b.WriteString("defaults:\n  credential: demo-sp\n")
 	b.WriteString("  linux:\n    ssh:\n      user: " + LinuxUser + "\n")
 	b.WriteString("      identity_file: " + yamlQuote(identity) + "\n")
-	b.WriteString("      known_hosts: " + yamlQuote(knownHosts) + "\n")
-	b.WriteString("      host_key_policy: strict\n")
+	if pin != "" {
+		b.WriteString("      host_key_policy: fingerprint\n      fingerprint: " + pin + "\n")
+	} else {
+		b.WriteString("      known_hosts: " + yamlQuote(knownHosts) + "\n")
+		b.WriteString("      host_key_policy: strict\n")
+	}
 	// Relative to the session's working directory, which is each simulated
 	// host's own root: one path (so one script) for every host.
 	b.WriteString("    agent:\n      log: log/azcmagent.log\n")

@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/arcfleet/arcfleet/results"
@@ -100,5 +101,20 @@ func DemoOptions(sim, dir string) Options {
 		DefaultScenario: map[string]any{"slow": "800ms"},
 		Groups:          demoGroups,
 		Retry:           demoRetry,
+	}
+}
+
+// ScaleOptions is a uniform fleet of n Linux hosts (h00001...) whose agent
+// takes slow to connect, for the scale test and the benchmarks. The hosts share
+// one host key; known_hosts still lists every host, as a real fleet's would.
+func ScaleOptions(sim, dir string, n int, slow time.Duration) Options {
+	hosts := make([]HostSpec, n)
+	for i := range hosts {
+		hosts[i] = HostSpec{Name: fmt.Sprintf("h%05d", i+1), OS: "linux",
+			Want: Want{Outcome: results.OutcomeOK, Code: "AZCM0000"}}
+	}
+	return Options{
+		Sim: sim, Dir: dir, Hosts: hosts, SharedHostKey: true,
+		DefaultScenario: map[string]any{"slow": slow.String()},
 	}
 }

@@ -1,0 +1,6 @@
+//go:build !race
+
+package demo
+
+// raceEnabled: built with -race (everything runs several times slower).
+const raceEnabled = false
