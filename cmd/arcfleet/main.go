@@ -10,6 +10,8 @@ import (
 	"os/signal"
 	"sort"
 	"syscall"
+
+	"golang.org/x/term"
 )
 
 // Exit codes: one meaning each (see README).
@@ -107,7 +109,8 @@ func main() {
 	os.Exit(run(context.Background(), e, os.Args[1:]))
 }
 
+// isTerminal asks the tty driver: /dev/null is a character device too, and
+// cron or CI running `arcfleet apply </dev/null` must not be prompted.
 func isTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return term.IsTerminal(int(f.Fd()))
 }
