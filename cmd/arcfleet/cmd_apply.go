@@ -187,7 +187,7 @@ func loadFreshPlan(ctx context.Context, e *env, path string, maxAge time.Duratio
 	}
 	if p.Probed {
 		if err := planner.CheckProbes(ctx, rf.executor(e), p); err != nil {
-			return nil, fmt.Errorf("plan %s is stale: %w", path, err)
+			return nil, fmt.Errorf("plan %s: %w", path, err) // CheckProbes says "the plan is stale: ..."
 		}
 	}
 	return p, nil
