@@ -19,6 +19,7 @@ package winrm
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
@@ -463,9 +464,21 @@ func (c *conn) feed(ctx context.Context, shellID, cmdID string, stdin io.Reader)
 	}
 }
 
-// kill ends a command: Signal terminate, and when that fails, Delete the
-// shell, which ends every process in it (the next Run creates a new one).
+// interruptGrace is how long a cancelled command gets to end after Ctrl+C
+// before it is terminated.
+const interruptGrace = time.Second
+
+// kill ends a command: Ctrl+C first, so the script's cleanup runs (PowerShell
+// runs finally blocks on Ctrl+C; arcfleet's scripts remove their --config file,
+// which holds the secret, there; terminate alone would leave it on disk), then
+// Signal terminate, and when that fails, Delete the shell, which ends every
+// process in it (the next Run creates a new one).
 func (c *conn) kill(shellID, cmdID string) error {
+	ictx, icancel := context.WithTimeout(c.life, min(interruptGrace, c.killTimeout))
+	if _, err := c.post(ictx, c.control, ctrlCRequest(c.url, shellID, cmdID, c.params)); err == nil {
+		_, _ = c.receive(ictx, shellID, cmdID, io.Discard, io.Discard) // until it ends or the grace is over
+	}
+	icancel()
 	ctx, cancel := context.WithTimeout(c.life, c.killTimeout)
 	defer cancel()
 	_, err := c.post(ctx, c.control, mz.NewSignalRequest(c.url, shellID, cmdID, c.params))
@@ -481,6 +494,28 @@ func (c *conn) kill(shellID, cmdID string) error {
 		return fmt.Errorf("Signal terminate: %v; Delete shell: %v", err, derr)
 	}
 	return nil
+}
+
+// ctrlCRequest is masterzen's NewSignalRequest with the ctrl_c code (MS-WSMV 3.1.4.12).
+func ctrlCRequest(url, shellID, cmdID string, p *mz.Parameters) *soap.SoapMessage {
+	var id [16]byte
+	_, _ = rand.Read(id[:])
+	id[6], id[8] = id[6]&0x0f|0x40, id[8]&0x3f|0x80
+	m := soap.NewMessage()
+	m.Header().To(url).
+		ReplyTo("http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous").
+		MaxEnvelopeSize(p.EnvelopeSize).
+		Id(fmt.Sprintf("uuid:%x-%x-%x-%x-%x", id[0:4], id[4:6], id[6:8], id[8:10], id[10:])).
+		Locale(p.Locale).
+		Timeout(p.Timeout).
+		Action("http://schemas.microsoft.com/wbem/wsman/1/windows/shell/Signal").
+		ResourceURI("http://schemas.microsoft.com/wbem/wsman/1/windows/shell/cmd").
+		ShellId(shellID).
+		Build()
+	sig := m.CreateBodyElement("Signal", soap.DOM_NS_WIN_SHELL)
+	sig.SetAttr("CommandId", cmdID)
+	m.CreateElement(sig, "Code", soap.DOM_NS_WIN_SHELL).SetContent("http://schemas.microsoft.com/wbem/wsman/1/windows/shell/signal/ctrl_c")
+	return m
 }
 
 // post sends one WS-Man request and returns the SOAP reply, or an authError,
