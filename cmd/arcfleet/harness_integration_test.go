@@ -156,9 +156,19 @@ func startFleet(t *testing.T, prefix string, nLinux, nWin int) *e2eFleet {
 	if err := os.Chmod(f.Dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// The hosts' TMPDIR (where the connect script keeps the agent's --config file,
+	// secret included, while the agent runs) is in the test's dir, so the secret
+	// scan sees a config file left behind by an interrupted or killed run.
+	hostTmp := filepath.Join(f.Dir, "host-tmp")
+	if err := os.Mkdir(hostTmp, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(hostTmp, 0o1777); err != nil {
+		t.Fatal(err)
+	}
 	f.ssh = sshtest.StartFleet(t, nLinux, sshtest.FleetOptions{
 		AgentBinary: f.sim, NamePrefix: prefix + "-",
-		Env: map[string]string{"AZCMAGENT_SIM_SCENARIO": f.Scenario},
+		Env: map[string]string{"AZCMAGENT_SIM_SCENARIO": f.Scenario, "TMPDIR": hostTmp},
 	})
 	f.Record = f.ssh.RecordFile
 	for _, h := range f.ssh.Hosts {

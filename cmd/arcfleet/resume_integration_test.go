@@ -48,6 +48,9 @@ func TestKillResumeE2E(t *testing.T) {
 		t.Fatalf("resume: want exit 0\n%s", r)
 	}
 	rep := readReport(t, runDir)
+	for _, n := range []string{"kr-3", "kr-4"} {
+		t.Logf("%s after resume: %+v", n, hostResult(t, rep, n).Attempts)
+	}
 	if len(rep.Hosts) != len(f.Hosts) || rep.Interrupted {
 		t.Fatalf("report after resume: %d hosts, interrupted %v", len(rep.Hosts), rep.Interrupted)
 	}

@@ -174,18 +174,33 @@ func (c *conn) Run(ctx context.Context, cmd string, stdin io.Reader, stdout, std
 	}
 	// Kill the command. OpenSSH (>= 7.9) delivers the signal with killpg to the
 	// session's process group (verified on 9.2): a bare close would leave it running.
-	_ = sess.Signal(xssh.SIGKILL) // a refusal shows as no confirmation below
-	confirmed := false
+	// SIGTERM first: arcfleet's scripts trap it, stop the agent and remove their
+	// --config file, which holds the secret (SIGKILL cannot be trapped and would
+	// leave it on the host's disk); SIGKILL if the command outlives termGrace.
+	confirmed, gone := false, false
+	how := "SIGTERM"
+	_ = sess.Signal(xssh.SIGTERM) // a refusal shows as no confirmation below
 	select {
-	case <-waitc: // the session ended: sshd saw the process group die
+	case <-waitc:
 		confirmed = true
 	case <-c.done:
-	case <-time.After(c.killGrace):
+		gone = true
+	case <-time.After(min(termGrace, c.killGrace)):
+	}
+	if !confirmed && !gone {
+		how = "SIGKILL after SIGTERM"
+		_ = sess.Signal(xssh.SIGKILL)
+		select {
+		case <-waitc: // the session ended: sshd saw the process group die
+			confirmed = true
+		case <-c.done:
+		case <-time.After(c.killGrace):
+		}
 	}
 	sess.Close()
 	e := ctxError(ctx, c.t.Name, "run").(*transport.Error)
 	if confirmed {
-		e.Hint = "the command was killed (SIGKILL to its process group)"
+		e.Hint = "the command was killed (" + how + " to its process group)"
 	} else {
 		e.Hint = fmt.Sprintf("SIGKILL sent but the host did not confirm the command's end within %v: processes running as another user (sudo) or in another process group may still run", c.killGrace)
 	}

@@ -30,6 +30,10 @@ const maxJumps = 4
 // DefaultKillGrace is how long Run waits for the host to confirm a killed command.
 const DefaultKillGrace = 2 * time.Second
 
+// termGrace is how long a canceled command gets to end on SIGTERM (running its
+// cleanup traps) before SIGKILL; at most the KillGrace.
+const termGrace = time.Second
+
 // Dialer opens SSH connections. The zero value is ready to use; use one Dialer
 // for a whole run so that known_hosts appends (accept-new) are serialised.
 // A Dialer must not be copied after first use.
