@@ -98,6 +98,10 @@ type Options struct {
 	// in known_hosts. transport/ssh reads the whole known_hosts file on every
 	// dial, which at 10,000 hosts costs more than everything else together.
 	PinHostKey bool
+	// Secrets, when set, are the values of EnvSPSecret, EnvLabSecret and
+	// EnvWinRMPasswd (a benchmark's fleet process gets them from the
+	// controller); nil means new random values.
+	Secrets map[string]string
 }
 
 // Fleet is a running simulated fleet.
@@ -187,6 +191,9 @@ func Start(ctx context.Context, o Options) (f *Fleet, err error) {
 	// Secrets: random per run, so nothing can depend on their value.
 	for _, name := range []string{EnvSPSecret, EnvLabSecret, EnvWinRMPasswd} {
 		f.secrets[name] = "demo-" + rand.Text()
+		if v := o.Secrets[name]; v != "" {
+			f.secrets[name] = v
+		}
 	}
 	sum := sha256.Sum256([]byte(f.secrets[EnvSPSecret]))
 	accept := hex.EncodeToString(sum[:])
