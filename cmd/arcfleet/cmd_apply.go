@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -117,7 +116,7 @@ func cmdApply(ctx context.Context, e *env, args []string) int {
 		p, err = loadFreshPlan(ctx, e, pos[0], maxAge, &rf)
 		if err != nil {
 			fmt.Fprintf(e.stderr, "arcfleet apply: %v\n", err)
-			return exitInvalid
+			return interruptedCode(ctx, exitInvalid)
 		}
 	case len(pos) == 0 && invPath != "":
 		inv, hosts, code := loadSelection(e, "apply", invPath, action, limit)
@@ -132,13 +131,13 @@ func cmdApply(ctx context.Context, e *env, args []string) int {
 	if code := checkPlanSecrets(e, p); code != exitOK {
 		return code
 	}
-	if !confirm(e, p, rf.yes) {
-		return exitInvalid
+	if !confirm(ctx, e, p, rf.yes) {
+		return interruptedCode(ctx, exitInvalid)
 	}
 	if runDir == "" {
 		runDir = filepath.Join("runs", time.Now().UTC().Format("20060102T150405Z")+"-"+p.Action)
 	}
-	return runWithSignals(ctx, e, rf.executor(e), len(p.Hosts), runDir, func(ctx context.Context, x *planner.Executor) (*results.Report, error) {
+	return runWithProgress(ctx, e, rf.executor(e), len(p.Hosts), runDir, func(ctx context.Context, x *planner.Executor) (*results.Report, error) {
 		return x.Apply(ctx, p, runDir)
 	})
 }
@@ -217,7 +216,7 @@ func checkPlanSecrets(e *env, p *planner.Plan) int {
 }
 
 // confirm shows what will happen and asks on a terminal; without one it requires --yes.
-func confirm(e *env, p *planner.Plan, yes bool) bool {
+func confirm(ctx context.Context, e *env, p *planner.Plan, yes bool) bool {
 	blocked := 0
 	for i := range p.Hosts {
 		if p.Hosts[i].Blocked() {
@@ -233,54 +232,48 @@ func confirm(e *env, p *planner.Plan, yes bool) bool {
 		return false
 	}
 	fmt.Fprint(e.stderr, "Proceed? [y/N] ")
-	line, _ := bufio.NewReader(e.stdin).ReadString('\n')
-	switch strings.ToLower(strings.TrimSpace(line)) {
-	case "y", "yes":
-		return true
+	answer := make(chan string, 1)
+	go func() { // a read cannot be canceled: let Ctrl+C win the race instead
+		line, _ := bufio.NewReader(e.stdin).ReadString('\n')
+		answer <- line
+	}()
+	select {
+	case <-ctx.Done():
+		return false
+	case line := <-answer:
+		switch strings.ToLower(strings.TrimSpace(line)) {
+		case "y", "yes":
+			return true
+		}
 	}
 	fmt.Fprintln(e.stderr, "arcfleet: not confirmed; nothing was done")
 	return false
 }
 
-// runWithSignals runs f with progress output; the first SIGINT/SIGTERM cancels
-// (nothing new starts, in-flight commands are killed, the partial report is
-// written), the second exits at once.
-func runWithSignals(ctx context.Context, e *env, x *planner.Executor, total int, runDir string,
+// runWithProgress runs f with progress output and prints the report. The
+// context is canceled by the first SIGINT/SIGTERM (see interruptible): nothing
+// new starts, in-flight commands are killed, and the partial report is written.
+func runWithProgress(ctx context.Context, e *env, x *planner.Executor, total int, runDir string,
 	f func(context.Context, *planner.Executor) (*results.Report, error)) int {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stop := make(chan struct{})
-	defer close(stop)
-	if e.signals != nil {
-		go func() {
-			select {
-			case <-e.signals:
-			case <-stop:
-				return
-			}
-			fmt.Fprintln(e.stderr, "\narcfleet: interrupted: stopping in-flight hosts and writing the partial report (Ctrl+C again to exit at once)")
-			cancel()
-			select {
-			case <-e.signals:
-				fmt.Fprintln(e.stderr, "arcfleet: exiting at once; run 'arcfleet resume' on the run directory")
-				os.Exit(exitInterrupted)
-			case <-stop:
-			}
-		}()
-	}
 	prog := newProgress(e.stderr, total, e.stderrIsTerminal)
 	x.Events = prog.event
 	r, err := f(ctx, x)
 	prog.finish()
 	if err != nil {
+		// The run's records (journal, reports) could not be written, or it could
+		// not start: never exit 0 then, whatever the hosts did.
 		fmt.Fprintf(e.stderr, "arcfleet: %v\n", err)
 		if r == nil {
-			return exitInvalid
+			return interruptedCode(ctx, exitInvalid)
 		}
 	}
-	if err := results.RenderReport(e.stdout, r, "table", "en", e.stdoutIsTerminal); err != nil {
-		fmt.Fprintf(e.stderr, "arcfleet: report: %v\n", err)
+	if rerr := results.RenderReport(e.stdout, r, "table", "en", e.stdoutIsTerminal); rerr != nil {
+		fmt.Fprintf(e.stderr, "arcfleet: report: %v\n", rerr)
 	}
 	fmt.Fprintf(e.stderr, "run directory: %s (report.md, report.json, journal.jsonl, hosts/)\n", runDir)
-	return planner.ExitCode(r)
+	code := planner.ExitCode(r)
+	if err != nil && code == exitOK {
+		code = exitHostsFailed
+	}
+	return code
 }

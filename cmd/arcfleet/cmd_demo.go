@@ -79,21 +79,6 @@ func cmdDemo(ctx context.Context, e *env, args []string) int {
 		defer os.RemoveAll(fleetDir)
 	}
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stop := make(chan struct{})
-	defer close(stop)
-	if e.signals != nil {
-		go func() {
-			select {
-			case <-e.signals:
-				fmt.Fprintln(e.stderr, "\narcfleet demo: interrupted: stopping the hosts in flight and writing the partial report")
-				cancel()
-			case <-stop:
-			}
-		}()
-	}
-
 	start := time.Now()
 	f, err := demo.Start(ctx, demo.DemoOptions(sim, fleetDir))
 	if err != nil {

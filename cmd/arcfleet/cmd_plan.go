@@ -112,7 +112,7 @@ func cmdPlan(ctx context.Context, e *env, args []string) int {
 	if probe {
 		if err := rf.executor(e).Probe(ctx, p); err != nil {
 			fmt.Fprintf(e.stderr, "arcfleet plan: --probe: %v\n", err)
-			return exitInvalid
+			return interruptedCode(ctx, exitInvalid)
 		}
 	}
 

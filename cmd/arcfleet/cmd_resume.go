@@ -45,10 +45,10 @@ func cmdResume(ctx context.Context, e *env, args []string) int {
 	if code := checkPlanSecrets(e, p); code != exitOK {
 		return code
 	}
-	if !confirm(e, p, rf.yes) {
-		return exitInvalid
+	if !confirm(ctx, e, p, rf.yes) {
+		return interruptedCode(ctx, exitInvalid)
 	}
-	return runWithSignals(ctx, e, rf.executor(e), len(p.Hosts), runDir, func(ctx context.Context, x *planner.Executor) (*results.Report, error) {
+	return runWithProgress(ctx, e, rf.executor(e), len(p.Hosts), runDir, func(ctx context.Context, x *planner.Executor) (*results.Report, error) {
 		return x.Resume(ctx, runDir)
 	})
 }

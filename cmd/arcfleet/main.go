@@ -33,8 +33,6 @@ type env struct {
 	getenv         func(string) string
 	// stdinIsTerminal and stderrIsTerminal decide prompts, colour and progress bars.
 	stdinIsTerminal, stderrIsTerminal, stdoutIsTerminal bool
-	// signals delivers SIGINT/SIGTERM; nil in tests that do not interrupt.
-	signals <-chan os.Signal
 }
 
 type command struct {
@@ -94,8 +92,6 @@ func run(ctx context.Context, e *env, args []string) int {
 }
 
 func main() {
-	sig := make(chan os.Signal, 2)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	e := &env{
 		stdin:            os.Stdin,
 		stdout:           os.Stdout,
@@ -104,9 +100,34 @@ func main() {
 		stdinIsTerminal:  isTerminal(os.Stdin),
 		stdoutIsTerminal: isTerminal(os.Stdout),
 		stderrIsTerminal: isTerminal(os.Stderr),
-		signals:          sig,
 	}
-	os.Exit(run(context.Background(), e, os.Args[1:]))
+	os.Exit(run(interruptible(e), e, os.Args[1:]))
+}
+
+// interruptible returns a context canceled by the first SIGINT/SIGTERM: commands
+// then launch nothing new, kill what is in flight, write what they have and exit
+// 130. A second signal exits at once.
+func interruptible(e *env) context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sig
+		fmt.Fprintln(e.stderr, "\narcfleet: interrupted: starting nothing new, stopping what is in flight, writing what there is (again to exit at once)")
+		cancel()
+		<-sig
+		fmt.Fprintln(e.stderr, "arcfleet: exiting at once; an apply can be continued with 'arcfleet resume RUN_DIR'")
+		os.Exit(exitInterrupted)
+	}()
+	return ctx
+}
+
+// interruptedCode maps a failure caused by the interrupt to exit 130.
+func interruptedCode(ctx context.Context, otherwise int) int {
+	if ctx.Err() != nil {
+		return exitInterrupted
+	}
+	return otherwise
 }
 
 // isTerminal asks the tty driver: /dev/null is a character device too, and
