@@ -33,8 +33,12 @@ unit:
 
 test: deps fmt-check vet unit
 
+# bench runs every benchmark once, one package at a time (they time wall clock
+# and share the machine's cores), echoes go test's output and ends with a table
+# (./bench). The figures and the machine go into the README's Benchmarks section.
 bench: build
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./...
+	@{ echo "machine: $$(nproc) cores, $$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1), $$($(GO) version)"; \
+	  $(GO) test -p 1 -run '^$$' -bench . -benchtime 1x -timeout 30m ./... 2>&1; } | $(GO) run ./bench
 
 clean:
 	rm -rf $(BIN)
