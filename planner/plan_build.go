@@ -127,6 +127,10 @@ func (p *Plan) CheckFresh(inv *inventory.Inventory, now time.Time, maxAge time.D
 		return fmt.Errorf("inventory %s changed since the plan was made at %s (plan digest %s, inventory now %s); %s",
 			inv.File, p.CreatedAt.Format(time.RFC3339), p.InventoryDigest, inv.Digest, replan)
 	}
+	if host, err := p.checkBody(inv); err != nil {
+		return fmt.Errorf("plan's contents for %s are not what inventory %s gives (was the plan edited after it was made?): %w; %s",
+			host, inv.File, err, replan)
+	}
 	age := now.Sub(p.CreatedAt)
 	if age < -maxClockSkew {
 		return fmt.Errorf("plan was made at %s, %s in the future of this machine's clock; check the clocks, then %s",
@@ -137,6 +141,44 @@ func (p *Plan) CheckFresh(inv *inventory.Inventory, now time.Time, maxAge time.D
 			p.CreatedAt.Format(time.RFC3339), age.Round(time.Second), maxAge, replan)
 	}
 	return nil
+}
+
+// checkBody rebuilds the plan from inv and compares what apply would run: the
+// digest only vouches for the inventory, not for a plan file edited since (host
+// addresses, targets or commands that would run as root on every host).
+func (p *Plan) checkBody(inv *inventory.Inventory) (string, error) {
+	hosts, err := inv.Select(p.Limit)
+	if err != nil {
+		return "--limit " + p.Limit, err
+	}
+	q := Build(inv, hosts, p.Action, p.Limit, p.CreatedAt)
+	if len(q.Hosts) != len(p.Hosts) {
+		return "the host list", fmt.Errorf("the plan has %d hosts, the inventory selects %d", len(p.Hosts), len(q.Hosts))
+	}
+	for i := range q.Hosts {
+		a, b := p.Hosts[i], q.Hosts[i]
+		a.Probe, b.Probe = nil, nil // recorded by --probe; checked against the hosts by CheckProbes
+		ja, err1 := json.Marshal(a)
+		jb, err2 := json.Marshal(b)
+		if err1 != nil || err2 != nil || !bytes.Equal(ja, jb) {
+			return "host " + b.Host.Name, fmt.Errorf("its address, Azure target, credential or steps differ")
+		}
+	}
+	for _, part := range []struct {
+		what string
+		a, b any
+	}{
+		{"the credentials", p.Credentials, q.Credentials},
+		{"the jump hosts", p.JumpHosts, q.JumpHosts},
+		{"the retry policy", p.Retry, q.Retry},
+	} {
+		ja, err1 := json.Marshal(part.a)
+		jb, err2 := json.Marshal(part.b)
+		if err1 != nil || err2 != nil || !bytes.Equal(ja, jb) {
+			return part.what, fmt.Errorf("they differ")
+		}
+	}
+	return "", nil
 }
 
 // Save writes p as indented JSON to path atomically (temp file, fsync, rename)

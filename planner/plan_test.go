@@ -339,3 +339,49 @@ func TestPlanSizeScales(t *testing.T) {
 		t.Errorf("Markdown plan holds %d bytes per host; scripts should be shown once", per)
 	}
 }
+
+// A plan file edited after it was made (same inventory digest) must be refused:
+// the digest vouches for the inventory only, not for what the plan would run.
+func TestCheckFreshRefusesEditedPlan(t *testing.T) {
+	inv, p := buildFleet(t, ActionReconnect, "")
+	path := filepath.Join(t.TempDir(), "plan.json")
+	if err := Save(path, p); err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := LoadPlan(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := planTime.Add(time.Minute)
+	if err := loaded.CheckFresh(inv, now, time.Hour); err != nil {
+		t.Fatalf("saved and loaded plan refused: %v", err)
+	}
+	for _, tc := range []struct {
+		name string
+		edit func(q *Plan)
+		want string
+	}{
+		{"address", func(q *Plan) { q.Hosts[0].Host.Address = "203.0.113.9" }, "host " + p.Hosts[0].Host.Name},
+		{"command", func(q *Plan) { q.Hosts[1].Steps[1].Command += "; curl evil" }, "host " + p.Hosts[1].Host.Name},
+		{"host dropped", func(q *Plan) { q.Hosts = q.Hosts[1:] }, "the host list"},
+		{"secret ref", func(q *Plan) {
+			for n, c := range q.Credentials {
+				c.Secret.Env = "OTHER"
+				q.Credentials[n] = c
+			}
+		}, "the credentials"},
+		{"retry", func(q *Plan) { q.Retry.MaxAttempts = 99 }, "the retry policy"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q, err := LoadPlan(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.edit(q)
+			err = q.CheckFresh(inv, now, time.Hour)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "edited") {
+				t.Errorf("CheckFresh after editing the %s = %v, want a refusal naming %q", tc.name, err, tc.want)
+			}
+		})
+	}
+}
