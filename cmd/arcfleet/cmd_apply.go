@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"path/filepath"
@@ -18,9 +17,8 @@ import (
 	"github.com/arcfleet/arcfleet/transport/winrm"
 )
 
-const applyUsage = `Usage:
-  arcfleet apply -i INVENTORY --action connect|disconnect|reconnect [flags]
-  arcfleet apply PLAN.json [flags]
+const applyUsage = `Usage: arcfleet apply -i INVENTORY --action connect|disconnect|reconnect [flags]
+       arcfleet apply PLAN.json [flags]
 
 Runs the action on every selected host: probe (azcmagent show), act, collect,
 classify, retry what is recoverable, and write a run directory with journal.jsonl,
@@ -71,26 +69,8 @@ func lookupEnv(e *env) func(string) (string, bool) {
 	}
 }
 
-// parseInterleaved parses flags that may come before or after positional arguments.
-func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
-}
-
 func cmdApply(ctx context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("apply", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.Usage = func() { fmt.Fprint(fs.Output(), applyUsage); fs.PrintDefaults() }
 	var (
 		invPath, action, limit, runDir string
 		maxAge                         time.Duration
@@ -102,15 +82,15 @@ func cmdApply(ctx context.Context, e *env, args []string) int {
 	fs.StringVar(&runDir, "run-dir", "", "run directory (default runs/<UTC timestamp>-<action>)")
 	fs.DurationVar(&maxAge, "max-plan-age", 24*time.Hour, "refuse a saved plan older than this")
 	rf.register(fs)
-	pos, err := parseInterleaved(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return exitOK
-	}
-	if err != nil {
-		return exitInvalid
+	pos, code, done := parseFlags(e, fs, applyUsage, args)
+	if done {
+		return code
 	}
 
-	var p *planner.Plan
+	var (
+		p   *planner.Plan
+		err error
+	)
 	switch {
 	case len(pos) == 1 && invPath == "" && action == "" && limit == "":
 		p, err = loadFreshPlan(ctx, e, pos[0], maxAge, &rf)

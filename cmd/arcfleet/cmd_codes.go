@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"strings"
@@ -36,16 +35,11 @@ type codeJSON struct {
 
 func cmdCodes(ctx context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("codes", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.Usage = func() { fmt.Fprint(fs.Output(), codesUsage); fs.PrintDefaults() }
 	lang := fs.String("lang", "", "language of the text: en or sv (default from ARCFLEET_LANG or LANG, else en)")
 	format := fs.String("format", "text", "output format: text or json")
-	pos, err := parseInterleaved(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return exitOK
-	}
-	if err != nil {
-		return exitInvalid
+	pos, code, done := parseFlags(e, fs, codesUsage, args)
+	if done {
+		return code
 	}
 	l, ok := pickLang(e, *lang)
 	if !ok {

@@ -42,7 +42,7 @@ func TestCodesCommand(t *testing.T) {
 		{name: "two codes", args: []string{"codes", "41", "44"}, exit: exitInvalid, noStdout: true},
 		{name: "bad lang", args: []string{"codes", "--lang", "de"}, exit: exitInvalid, noStdout: true, stderr: []string{"en or"}},
 		{name: "bad format", args: []string{"codes", "--format", "xml"}, exit: exitInvalid, noStdout: true},
-		{name: "help", args: []string{"codes", "--help"}, stderr: []string{"Usage: arcfleet codes", "-lang", "-format"}, noStdout: true},
+		{name: "help", args: []string{"codes", "--help"}, stdout: []string{"Usage: arcfleet codes", "-lang", "-format"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -37,8 +36,6 @@ Flags:
 
 func cmdDemo(ctx context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.Usage = func() { fmt.Fprint(fs.Output(), demoUsage); fs.PrintDefaults() }
 	var (
 		runDir, planFormat string
 		keep               bool
@@ -46,14 +43,12 @@ func cmdDemo(ctx context.Context, e *env, args []string) int {
 	fs.StringVar(&runDir, "run-dir", "", "run directory (default runs/demo-<UTC timestamp>)")
 	fs.StringVar(&planFormat, "plan-format", "table", "how the plan is shown: table or markdown")
 	fs.BoolVar(&keep, "keep", false, "keep the fleet's directory (inventory, host roots, agent logs) after the run")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitInvalid
+	pos, code, done := parseFlags(e, fs, demoUsage, args)
+	if done {
+		return code
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(e.stderr, "arcfleet demo: unexpected argument %q (see --help)\n", fs.Arg(0))
+	if len(pos) > 0 {
+		fmt.Fprintf(e.stderr, "arcfleet demo: unexpected argument %q (see --help)\n", pos[0])
 		return exitInvalid
 	}
 	if planFormat != "table" && planFormat != "markdown" {

@@ -64,7 +64,6 @@ func TestDemoCommandUsage(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"demo", "--help"}, exitOK, "Starts an embedded fleet"},
 		{[]string{"demo", "extra"}, exitInvalid, `unexpected argument "extra"`},
 		{[]string{"demo", "--plan-format", "json"}, exitInvalid, "use table or markdown"},
 		{[]string{"demo", "--nope"}, exitInvalid, "flag provided but not defined"},

@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/arcfleet/arcfleet/inventory"
@@ -35,7 +33,6 @@ Flags:
 
 func cmdPlan(ctx context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	var file, action, limit, format, out string
 	fs.StringVar(&file, "i", "", "inventory file")
 	fs.StringVar(&file, "inventory", "", "inventory file (same as -i)")
@@ -49,29 +46,18 @@ func cmdPlan(ctx context.Context, e *env, args []string) int {
 	fs.BoolVar(&probe, "probe", false, "connect to every host read-only (host key, azcmagent show, agent version) and show what apply would do; the saved plan records each host's fingerprint so apply refuses it when the fleet changed")
 	fs.IntVar(&rf.concurrency, "concurrency", 50, "with --probe: hosts probed at once")
 	fs.DurationVar(&rf.timeout, "timeout", time.Minute, "with --probe: time limit per host")
-	printUsage := func(w io.Writer) {
-		fmt.Fprint(w, planUsage)
-		fs.SetOutput(w)
-		fs.PrintDefaults()
-		fs.SetOutput(io.Discard)
+	pos, code, done := parseFlags(e, fs, planUsage, args)
+	if done {
+		return code
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			printUsage(e.stdout)
-			return exitOK
-		}
-		fmt.Fprintf(e.stderr, "arcfleet plan: %v\n\n", err)
-		printUsage(e.stderr)
-		return exitInvalid
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(e.stderr, "arcfleet plan: unexpected argument %q\n\n", fs.Arg(0))
-		printUsage(e.stderr)
+	if len(pos) > 0 {
+		fmt.Fprintf(e.stderr, "arcfleet plan: unexpected argument %q\n\n", pos[0])
+		printUsage(e.stderr, fs, planUsage)
 		return exitInvalid
 	}
 	if file == "" {
 		fmt.Fprintf(e.stderr, "arcfleet plan: -i INVENTORY is required\n\n")
-		printUsage(e.stderr)
+		printUsage(e.stderr, fs, planUsage)
 		return exitInvalid
 	}
 	switch format {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"slices"
@@ -25,16 +24,11 @@ Flags:
 
 func cmdReport(ctx context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.Usage = func() { fmt.Fprint(fs.Output(), reportUsage); fs.PrintDefaults() }
 	format := fs.String("format", "table", "output format: "+strings.Join(results.ReportFormats, ", "))
 	lang := fs.String("lang", "", "language of the text: en or sv (default from ARCFLEET_LANG or LANG, else en)")
-	pos, err := parseInterleaved(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return exitOK
-	}
-	if err != nil {
-		return exitInvalid
+	pos, code, done := parseFlags(e, fs, reportUsage, args)
+	if done {
+		return code
 	}
 	if len(pos) != 1 {
 		fmt.Fprintln(e.stderr, "arcfleet report: give exactly one RUN_DIR (see --help)")

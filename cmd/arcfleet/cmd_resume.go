@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 
@@ -21,16 +20,11 @@ Flags:
 
 func cmdResume(ctx context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("resume", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.Usage = func() { fmt.Fprint(fs.Output(), resumeUsage); fs.PrintDefaults() }
 	var rf runFlags
 	rf.register(fs)
-	pos, err := parseInterleaved(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return exitOK
-	}
-	if err != nil {
-		return exitInvalid
+	pos, code, done := parseFlags(e, fs, resumeUsage, args)
+	if done {
+		return code
 	}
 	if len(pos) != 1 {
 		fmt.Fprintln(e.stderr, "arcfleet resume: give exactly one RUN_DIR (see --help)")

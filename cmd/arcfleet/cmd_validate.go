@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 
 	"github.com/arcfleet/arcfleet/inventory"
 )
@@ -25,35 +24,23 @@ Flags:
 
 func cmdValidate(ctx context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	var file, action, limit string
 	fs.StringVar(&file, "i", "", "inventory file")
 	fs.StringVar(&file, "inventory", "", "inventory file (same as -i)")
 	fs.StringVar(&action, "action", "connect", "action to validate for: connect, disconnect or reconnect")
 	fs.StringVar(&limit, "limit", "", "validate only these hosts (names, globs, group:NAME, tag:K=V, os:windows, !EXCLUDE, @FILE)")
-	printUsage := func(w io.Writer) {
-		fmt.Fprint(w, validateUsage)
-		fs.SetOutput(w)
-		fs.PrintDefaults()
-		fs.SetOutput(io.Discard)
+	pos, code, done := parseFlags(e, fs, validateUsage, args)
+	if done {
+		return code
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			printUsage(e.stdout)
-			return exitOK
-		}
-		fmt.Fprintf(e.stderr, "arcfleet validate: %v\n\n", err)
-		printUsage(e.stderr)
-		return exitInvalid
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(e.stderr, "arcfleet validate: unexpected argument %q\n\n", fs.Arg(0))
-		printUsage(e.stderr)
+	if len(pos) > 0 {
+		fmt.Fprintf(e.stderr, "arcfleet validate: unexpected argument %q\n\n", pos[0])
+		printUsage(e.stderr, fs, validateUsage)
 		return exitInvalid
 	}
 	if file == "" {
 		fmt.Fprintf(e.stderr, "arcfleet validate: -i INVENTORY is required\n\n")
-		printUsage(e.stderr)
+		printUsage(e.stderr, fs, validateUsage)
 		return exitInvalid
 	}
 	switch action {
