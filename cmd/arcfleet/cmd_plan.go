@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/arcfleet/arcfleet/inventory"
 	"github.com/arcfleet/arcfleet/planner"
 )
 
@@ -66,28 +65,9 @@ func cmdPlan(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "arcfleet plan: --format %q: use table, markdown or json\n", format)
 		return exitInvalid
 	}
-	switch action {
-	case planner.ActionConnect, planner.ActionDisconnect, planner.ActionReconnect:
-	case "":
-		fmt.Fprintln(e.stderr, "arcfleet plan: --action is required: connect, disconnect or reconnect")
-		return exitInvalid
-	default:
-		fmt.Fprintf(e.stderr, "arcfleet plan: unknown --action %q: use connect, disconnect or reconnect\n", action)
-		return exitInvalid
-	}
-	inv, err := inventory.Load(file)
-	if err != nil {
-		fmt.Fprintln(e.stderr, err) // every error names FILE:LINE:COL, the key, the host and the fix
-		return exitInvalid
-	}
-	hosts, err := inv.Select(limit)
-	if err != nil {
-		fmt.Fprintf(e.stderr, "arcfleet plan: --limit: %v\n", err)
-		return exitInvalid
-	}
-	if len(hosts) == 0 {
-		fmt.Fprintf(e.stderr, "arcfleet plan: --limit %q selects no host\n", limit)
-		return exitInvalid
+	inv, hosts, code := loadSelection(e, "plan", file, action, limit)
+	if code != exitOK {
+		return code
 	}
 	p := planner.Build(inv, hosts, action, limit, time.Now())
 
