@@ -216,3 +216,51 @@ func TestBreakerE2E(t *testing.T) {
 	}
 	f.assertNoSecrets()
 }
+
+// TestSecondInterruptE2E: the first SIGINT starts an orderly stop; when it is
+// slow (the host is frozen, so the remote kill is never confirmed), a second
+// SIGINT exits at once with 130, and resume then finishes the run.
+func TestSecondInterruptE2E(t *testing.T) {
+	t.Parallel()
+	f := startFleet(t, "s2", 2, 0)
+	f.writeScenario("slow: 20ms", map[string]string{"s2-2": "connect: {attempts: {1: {hang: true}}}"})
+	inv := f.writeInventory(invOpts{})
+	runDir := filepath.Join(f.Dir, "run")
+	p := f.start("apply", "-i", inv, "--action", "connect", "--yes", "--concurrency", "1", "--timeout", "20s", "--run-dir", runDir)
+	waitFor(t, 20*time.Second, "s2-2 hanging in connect", func() bool { return f.agentStarted("connect", "s2-2") })
+	frozen := f.ssh.Host("s2-2")
+	frozen.Freeze()
+	defer frozen.Thaw()
+	if err := p.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	select {
+	case <-p.done:
+		t.Fatalf("arcfleet ended before the second SIGINT although its host is frozen\n%s", p.result())
+	default:
+	}
+	second := time.Now()
+	if err := p.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	r := p.wait(10 * time.Second)
+	if d := time.Since(second); r.code != exitInterrupted || d > time.Second || !strings.Contains(r.stderr, "exiting at once") {
+		t.Fatalf("second SIGINT: exit %d after %v, want 130 at once\n%s", r.code, d, r)
+	}
+	frozen.Thaw()
+	// The hung agent got SIGTERM while frozen: it ends now.
+	waitFor(t, 5*time.Second, "the hung agent to end", func() bool { return len(f.simProcesses()) == 0 })
+
+	r = f.run("resume", runDir, "--yes", "--timeout", "20s")
+	if r.code != exitOK {
+		t.Fatalf("resume: want exit 0\n%s", r)
+	}
+	conn := successfulConnects(f.record())
+	for _, n := range f.Names() {
+		if conn[n] != 1 {
+			t.Errorf("%s: %d successful connects, want 1", n, conn[n])
+		}
+	}
+	f.assertNoSecrets()
+}
