@@ -40,7 +40,8 @@ func (e Entry) Text(lang string) (title, cause, remedy string) {
 // Kind says where a code comes from: "azcm" (the agent), "message" (an agent
 // message without code), "arm" (Azure Resource Manager), "aad" (Microsoft Entra ID
 // sign-in), "transport" (arcfleet could not reach or log in to the host), "script"
-// (arcfleet's remote script), "exit" (an exit status that is no AZCM code).
+// (arcfleet's remote script), "exit" (an exit status that is no AZCM code),
+// "arcfleet" (arcfleet's own checks and executor outcomes: ARCFnnnn, ARCF-...).
 func (e Entry) Kind() string {
 	switch {
 	case strings.HasPrefix(e.Code, "AZCM"):
@@ -55,6 +56,8 @@ func (e Entry) Kind() string {
 		return "transport"
 	case strings.HasPrefix(e.Code, "HOST-"):
 		return "script"
+	case strings.HasPrefix(e.Code, "ARCF"):
+		return "arcfleet"
 	}
 	return "exit"
 }
@@ -69,6 +72,9 @@ var catalogIndex = func() map[string]int {
 	for i, e := range catalog {
 		if _, dup := m[e.Code]; dup {
 			panic("results: duplicate catalog code " + e.Code) // a programming error in catalog_data.go
+		}
+		if !ValidClass(e.Class) {
+			panic("results: catalog code " + e.Code + " has no valid class") // likewise
 		}
 		m[e.Code] = i
 	}
@@ -150,7 +156,7 @@ func ClassOf(code string) Class {
 func Catalog() []Entry {
 	out := make([]Entry, len(catalog))
 	copy(out, catalog)
-	kindRank := map[string]int{"azcm": 0, "message": 1, "arm": 2, "aad": 3, "script": 4, "exit": 5, "transport": 6}
+	kindRank := map[string]int{"azcm": 0, "message": 1, "arm": 2, "aad": 3, "script": 4, "exit": 5, "transport": 6, "arcfleet": 7}
 	sort.SliceStable(out, func(i, j int) bool {
 		ki, kj := kindRank[out[i].Kind()], kindRank[out[j].Kind()]
 		if ki != kj {

@@ -288,3 +288,54 @@ func FuzzClassify(f *testing.F) {
 		}
 	})
 }
+
+func TestMaskerMatchesMask(t *testing.T) {
+	secrets := []string{"p@ss w/rd'\"<x>", "", "second-Secret"}
+	m := NewMasker(secrets)
+	for _, in := range []string{"", "nothing here", "a p@ss w/rd'\"<x> b", "url p%40ss+w%2frd%27%22%3Cx%3E", `json p@ss w/rd'\"\u003cx\u003e`, "second-Secretsecond-Secret"} {
+		if got, want := m.Mask(in), Mask(in, secrets); got != want {
+			t.Errorf("Masker.Mask(%q) = %q, Mask = %q", in, got, want)
+		}
+	}
+	var nilM *Masker
+	if nilM.Mask("x") != "x" || NewMasker(nil).Mask("y") != "y" {
+		t.Error("a nil or empty Masker changed its input")
+	}
+}
+
+// A Masker works out the secrets' forms once: masking a line that holds no
+// secret allocates nothing (Mask, which rebuilds the forms, allocates each call).
+func TestMaskerBuildsFormsOnce(t *testing.T) {
+	m := NewMasker([]string{"S3NTINEL-s3cret-value-42", "another/secret value"})
+	line := strings.Repeat("an ordinary log line without anything secret in it ", 4)
+	if n := testing.AllocsPerRun(100, func() { _ = m.Mask(line) }); n != 0 {
+		t.Errorf("Masker.Mask allocates %v times per clean line, want 0", n)
+	}
+}
+
+// Cut never splits a secret: masking the two sides separately hides it, for
+// every position of the secret around the cut.
+func TestMaskerCut(t *testing.T) {
+	sec := "S3NTINEL-s3cret-value-42"
+	m := NewMasker([]string{sec})
+	if got := NewMasker(nil).Cut("abc"); got != 3 {
+		t.Errorf("Cut without secrets = %d, want 3", got)
+	}
+	for pad := 0; pad < 80; pad++ {
+		s := strings.Repeat("x", pad) + sec + strings.Repeat("y", 40)
+		for tail := 0; tail <= len(s); tail++ {
+			head := s[:tail] // text so far; the rest arrives later
+			i := m.Cut(head)
+			if i < 0 || i > len(head) {
+				t.Fatalf("Cut(%d bytes) = %d", len(head), i)
+			}
+			if i > len(head)-(len(sec)-1) && i != 0 {
+				t.Fatalf("Cut(%q) = %d leaves less than a secret's length behind", head, i)
+			}
+			out := m.Mask(head[:i]) + m.Mask(s[i:])
+			if strings.Contains(out, sec) || strings.Count(out, MaskToken) != 1 {
+				t.Fatalf("pad %d tail %d cut %d: the secret is not masked exactly once: %q", pad, tail, i, out)
+			}
+		}
+	}
+}

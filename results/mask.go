@@ -16,16 +16,39 @@ const MaskToken = "***"
 // including the forms a secret takes when a tool URL-encodes it, escapes it in
 // JSON, or quotes it for sh or PowerShell. Replacing never leaves a secret behind
 // (it repeats until none is found), unless the secret is made only of '*'.
+// It works out every form of every secret on each call: to mask many strings
+// with the same secrets, build a Masker once.
 func Mask(s string, secrets []string) string {
-	forms := maskForms(secrets)
-	if len(forms) == 0 {
+	return NewMasker(secrets).Mask(s)
+}
+
+// Masker masks a fixed set of secrets; the forms of each secret are computed
+// once, so masking a line costs a few substring searches. Safe for concurrent
+// use; the zero value and nil mask nothing.
+type Masker struct {
+	forms  []string // longest first
+	maxLen int      // length of the longest form
+}
+
+// NewMasker returns a Masker for secrets (empty ones are ignored).
+func NewMasker(secrets []string) *Masker {
+	m := &Masker{forms: maskForms(secrets)}
+	if len(m.forms) > 0 {
+		m.maxLen = len(m.forms[0])
+	}
+	return m
+}
+
+// Mask is Mask(s, secrets) for the Masker's secrets.
+func (m *Masker) Mask(s string) string {
+	if m == nil || len(m.forms) == 0 {
 		return s
 	}
 	// Each pass removes at least one non-'*' byte (every form has one), so the
 	// loop ends; it runs more than once only when replacements form new matches.
 	for range len(s) + 1 {
 		found := false
-		for _, f := range forms {
+		for _, f := range m.forms {
 			if strings.Contains(s, f) {
 				s = strings.ReplaceAll(s, f, MaskToken)
 				found = true
@@ -36,6 +59,34 @@ func Mask(s string, secrets []string) string {
 		}
 	}
 	return s
+}
+
+// Cut says where a long piece of text that continues beyond s (a line still
+// arriving) may be cut, so that masking s[:i] now and s[i:] with what follows
+// later hides every secret: i leaves at least the longest form's length minus
+// one byte behind (a secret that has only begun), and no occurrence of a secret
+// spans it. i is in [0, len(s)]; len(s) when there is nothing to mask.
+func (m *Masker) Cut(s string) int {
+	if m == nil || len(m.forms) == 0 {
+		return len(s)
+	}
+	i := len(s) - (m.maxLen - 1)
+	if i <= 0 {
+		return 0
+	}
+	// Every occurrence starting before i ends within s, so it can be seen whole;
+	// move i back to the start of any that spans it, until none does.
+	for moved := true; moved && i > 0; {
+		moved = false
+		for _, f := range m.forms {
+			lo := max(i-len(f)+1, 0)
+			hi := min(i+len(f)-1, len(s))
+			if k := strings.Index(s[lo:hi], f); k >= 0 && lo+k < i {
+				i, moved = lo+k, true
+			}
+		}
+	}
+	return i
 }
 
 // maskForms returns every spelling of the secrets to look for, longest first so a

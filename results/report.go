@@ -133,7 +133,7 @@ func needsNothing(o Outcome) bool { return o == OutcomeOK || o == OutcomeUnchang
 var outcomeOrder = []Outcome{OutcomeOK, OutcomeUnchanged, OutcomeFailed, OutcomeBlocked, OutcomeNotStarted, OutcomeInterrupted}
 
 // hostText is the catalog wording for a host's final code; a code without entry
-// (an inventory check's ARCF code, say) shows the host's detail as its cause.
+// (one a newer arcfleet wrote, say) shows the host's detail as its cause.
 func hostText(h *HostResult, lang string) (title, cause, remedy string) {
 	if h.FinalCode == "" || (h.FinalCode == "AZCM0000" && needsNothing(h.Outcome)) {
 		return "", "", ""
@@ -155,7 +155,7 @@ func hostDuration(h *HostResult) time.Duration {
 
 // group is the hosts that ended with one code (or, without code, one outcome).
 type group struct {
-	Key                  string  // the code, or "(outcome)" for hosts without one
+	Key                  string  // the code, or "(outcome)" for hosts without one; plus the detail when the catalog lacks the code
 	Code                 string  // "" when grouped by outcome
 	Outcome              Outcome // set when grouped by outcome
 	Class                Class
@@ -184,22 +184,34 @@ func newView(r *Report, lang string) *view {
 			continue
 		}
 		v.problems = append(v.problems, h)
-		key := h.FinalCode
-		if key == "" || key == "AZCM0000" {
+		code := h.FinalCode
+		if code == "AZCM0000" {
+			code = ""
+		}
+		e, known := Lookup(code)
+		key := code
+		if code == "" {
 			key = "(" + string(h.Outcome) + ")"
+		}
+		if !known {
+			// Without a catalog entry the host's detail is the only cause there
+			// is: hosts share a group only when they share it, so one host's
+			// cause is never shown as another's.
+			key += "\x00" + h.Detail
 		}
 		g := byKey[key]
 		if g == nil {
-			g = &group{Key: key, Code: key, Class: h.Class}
-			if e, ok := Lookup(key); ok {
+			g = &group{Key: key, Code: code, Class: h.Class}
+			switch {
+			case known:
 				g.Class = e.Class
 				g.Title, g.Cause, g.Remedy = e.Text(lang)
-			} else if key[0] == '(' {
-				g.Code, g.Outcome = "", h.Outcome
+			case code == "":
+				g.Outcome = h.Outcome
 				g.Title = outcomeLabel(h.Outcome, lang)
 				g.Cause = h.Detail
-			} else {
-				g.Cause = h.Detail // a code from elsewhere (an inventory check's ARCF code)
+			default:
+				g.Cause = h.Detail // a code from elsewhere (a newer arcfleet's)
 			}
 			byKey[key] = g
 			v.groups = append(v.groups, g)

@@ -54,7 +54,8 @@ func fixtureReport() *Report {
 			Attempts: []Attempt{attempt(1, "connect", d.Code, 41, 5*time.Second, n)}, LogPath: "hosts/" + n + "/attempt-1.log"})
 	}
 	for _, n := range []string{"db03", "db04", "db05"} {
-		add(HostResult{Name: n, OS: "linux", Action: "connect", Outcome: OutcomeNotStarted, Detail: "circuit breaker open for credential sp-prod after AZCM0041 on 2 hosts"})
+		add(HostResult{Name: n, OS: "linux", Action: "connect", Outcome: OutcomeNotStarted, FinalCode: "ARCF-BREAKER-OPEN", Class: ClassCredential,
+			Detail: "circuit breaker open for credential sp-prod after AZCM0041 on 2 hosts"})
 	}
 	d := Classify(Evidence{Transport: "host-key-changed", TransportMsg: "jump01: handshake: host-key-changed: key mismatch (remove line 12 of /root/.ssh/known_hosts)"})
 	add(HostResult{Name: "jump01", OS: "linux", Action: "connect", Outcome: OutcomeFailed, FinalCode: d.Code, Class: d.Class, Evidence: d.Evidence,
@@ -66,7 +67,7 @@ func fixtureReport() *Report {
 			attempt(2, "disconnect", "AZCM0000", 0, 9*time.Second, "fs01"),
 			attempt(3, "connect", d.Code, 1, 11*time.Second+600*time.Millisecond, "fs01"),
 		}, LogPath: "hosts/fs01/attempt-3.log"})
-	add(HostResult{Name: "odd|name_*1*", OS: "linux", Action: "connect", Outcome: OutcomeBlocked, FinalCode: "ARCF0007",
+	add(HostResult{Name: "odd|name_*1*", OS: "linux", Action: "connect", Outcome: OutcomeBlocked, FinalCode: "ARCF0005",
 		Detail: "fleet.yaml:40:7: hosts[9].ssh.via: host odd|name_*1*: jump host <missing> not in inventory; fix: add it"})
 	add(HostResult{Name: "tagged01", OS: "linux", Action: "connect", Outcome: OutcomeBlocked, FinalCode: "AZCM0013", Class: ClassInput,
 		Detail: "fleet.yaml:22:9: azure.tags: value with spaces must be quoted"})
@@ -341,5 +342,50 @@ func BenchmarkRenderReport10k(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// Hosts are grouped by the cause the report can name: a catalogued code groups
+// all its hosts under the catalog's wording; without one, only hosts with the
+// same detail share a group, so no host's cause is shown as another's.
+func TestGroupsKeepCausesApart(t *testing.T) {
+	r := &Report{FormatVersion: ReportFormatVersion, Action: "connect", Hosts: []HostResult{
+		{Name: "d1", Outcome: OutcomeBlocked, FinalCode: "ARCF-DRIFT", Detail: "drift: sub-9"},
+		{Name: "d2", Outcome: OutcomeBlocked, FinalCode: "ARCF-DRIFT", Detail: "drift: sub-8"},
+		{Name: "e1", Outcome: OutcomeBlocked, FinalCode: "ARCF-EXPIRED", Detail: "status Expired"},
+		{Name: "b1", Outcome: OutcomeNotStarted, FinalCode: "ARCF-BREAKER-OPEN", Detail: "circuit breaker open"},
+		{Name: "c1", Outcome: OutcomeNotStarted, FinalCode: "ARCF-CANARY-FAILED", Detail: "canary failed"},
+		{Name: "x1", Outcome: OutcomeNotStarted, Detail: "cause one"},
+		{Name: "x2", Outcome: OutcomeNotStarted, Detail: "cause two"},
+		{Name: "x3", Outcome: OutcomeNotStarted, Detail: "cause one"},
+		{Name: "u1", Outcome: OutcomeFailed, FinalCode: "ZZZ-NEWER", Detail: "from a newer arcfleet"},
+		{Name: "u2", Outcome: OutcomeFailed, FinalCode: "ZZZ-NEWER", Detail: "something else"},
+	}}
+	v := newView(r, "en")
+	got := map[string]string{} // hosts -> code|cause
+	for _, g := range v.groups {
+		got[strings.Join(g.Hosts, ",")] = g.Code + "|" + g.Cause
+	}
+	drift, _ := Lookup("ARCF-DRIFT")
+	_, driftCause, _ := drift.Text("en")
+	want := map[string]string{
+		"d1,d2": "ARCF-DRIFT|" + driftCause,
+		"x1,x3": "|cause one",
+		"x2":    "|cause two",
+		"u1":    "ZZZ-NEWER|from a newer arcfleet",
+		"u2":    "ZZZ-NEWER|something else",
+	}
+	for hosts, w := range want {
+		if got[hosts] != w {
+			t.Errorf("group %s: %q, want %q (all: %q)", hosts, got[hosts], w, got)
+		}
+	}
+	for _, h := range []string{"e1", "b1", "c1"} {
+		if g, ok := got[h]; !ok || strings.HasPrefix(g, "|") {
+			t.Errorf("%s: group %q, want its own coded group", h, g)
+		}
+	}
+	if len(v.groups) != 8 {
+		t.Errorf("%d groups, want 8: %q", len(v.groups), got)
 	}
 }
