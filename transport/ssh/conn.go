@@ -172,39 +172,48 @@ func (c *conn) Run(ctx context.Context, cmd string, stdin io.Reader, stdout, std
 		return c.result(<-waitc) // Wait ends with the connection; an exit status that came first still counts
 	case <-ctx.Done():
 	}
-	// Kill the command. OpenSSH (>= 7.9) delivers the signal with killpg to the
-	// session's process group (verified on 9.2): a bare close would leave it running.
-	// SIGTERM first: arcfleet's scripts trap it, stop the agent and remove their
-	// --config file, which holds the secret (SIGKILL cannot be trapped and would
-	// leave it on the host's disk); SIGKILL if the command outlives termGrace.
-	confirmed, gone := false, false
-	how := "SIGTERM"
-	_ = sess.Signal(xssh.SIGTERM) // a refusal shows as no confirmation below
-	select {
-	case <-waitc:
-		confirmed = true
-	case <-c.done:
-		gone = true
-	case <-time.After(min(termGrace, c.killGrace)):
-	}
-	if !confirmed && !gone {
-		how = "SIGKILL after SIGTERM"
-		_ = sess.Signal(xssh.SIGKILL)
+	return -1, c.stop(ctx, sess, waitc)
+}
+
+// stop ends a canceled command and returns Run's error. OpenSSH (>= 7.9)
+// delivers a session signal with killpg to the session's process group
+// (verified on 9.2); a bare close would leave the command running.
+// SIGTERM first: arcfleet's scripts trap it, stop the agent and remove their
+// --config file, which holds the secret; SIGKILL cannot be trapped and would
+// leave that file on the host's disk. SIGKILL follows when the command has not
+// ended within the kill grace, so Run returns within killGrace+killConfirm.
+func (c *conn) stop(ctx context.Context, sess *xssh.Session, waitc <-chan error) error {
+	ended := func(d time.Duration) (confirmed, gone bool) {
+		t := time.NewTimer(d)
+		defer t.Stop()
 		select {
 		case <-waitc: // the session ended: sshd saw the process group die
-			confirmed = true
+			return true, false
 		case <-c.done:
-		case <-time.After(c.killGrace):
+			return false, true
+		case <-t.C:
+			return false, false
 		}
+	}
+	how := "SIGTERM"
+	_ = sess.Signal(xssh.SIGTERM) // a refusal shows as no confirmation below
+	confirmed, gone := ended(c.killGrace)
+	if !confirmed && !gone {
+		how = "SIGTERM, then SIGKILL after " + c.killGrace.String()
+		_ = sess.Signal(xssh.SIGKILL)
+		confirmed, _ = ended(killConfirm)
 	}
 	sess.Close()
 	e := ctxError(ctx, c.t.Name, "run").(*transport.Error)
-	if confirmed {
-		e.Hint = "the command was killed (" + how + " to its process group)"
-	} else {
-		e.Hint = fmt.Sprintf("SIGKILL sent but the host did not confirm the command's end within %v: processes running as another user (sudo) or in another process group may still run", c.killGrace)
+	switch {
+	case confirmed:
+		e.Hint = "the command was stopped (" + how + " to its process group)"
+	case gone:
+		e.Hint = "the connection ended while the command was being stopped (SIGTERM sent): check the host for a leftover process"
+	default:
+		e.Hint = fmt.Sprintf("the host did not confirm the command's end within %v of SIGTERM and %v of SIGKILL: processes running as another user (sudo) or in another process group may still run", c.killGrace, killConfirm)
 	}
-	return -1, e
+	return e
 }
 
 // newSession opens a session, giving up when ctx ends (a frozen host would

@@ -27,12 +27,13 @@ import (
 // maxJumps bounds a chain of jump hosts (and so a Jump cycle).
 const maxJumps = 4
 
-// DefaultKillGrace is how long Run waits for the host to confirm a killed command.
-const DefaultKillGrace = 2 * time.Second
+// DefaultKillGrace is how long a canceled command gets to end on SIGTERM
+// (running its cleanup traps) before it is sent SIGKILL.
+const DefaultKillGrace = 3 * time.Second
 
-// termGrace is how long a canceled command gets to end on SIGTERM (running its
-// cleanup traps) before SIGKILL; at most the KillGrace.
-const termGrace = time.Second
+// killConfirm is how long Run waits for the host to confirm the end of a
+// command sent SIGKILL before it closes the session and returns.
+const killConfirm = time.Second
 
 // Dialer opens SSH connections. The zero value is ready to use; use one Dialer
 // for a whole run so that known_hosts appends (accept-new) are serialised.
@@ -40,8 +41,9 @@ const termGrace = time.Second
 type Dialer struct {
 	// AgentSocket is the ssh-agent socket used for Target.UseAgent; "" means $SSH_AUTH_SOCK.
 	AgentSocket string
-	// KillGrace is how long a canceled Run waits for the host to report the
-	// command's end after SIGKILL before closing the session (0: DefaultKillGrace).
+	// KillGrace is how long a canceled Run lets the command end after SIGTERM
+	// before sending SIGKILL (0: DefaultKillGrace). Run returns at most about
+	// KillGrace plus one second after the cancel.
 	KillGrace time.Duration
 
 	khMu sync.Mutex // known_hosts appends in this process; flock covers other processes

@@ -626,7 +626,7 @@ func TestCancelKillsRemote(t *testing.T) {
 			if d := time.Since(start); d > 2*time.Second {
 				t.Errorf("Run returned after %v", d)
 			}
-			if !strings.Contains(te.Hint, "killed") || strings.Contains(te.Hint, "did not confirm") {
+			if !strings.Contains(te.Hint, "stopped (SIGTERM to its process group)") {
 				t.Errorf("hint: %q", te.Hint)
 			}
 			pgrepGone(t, "sleep 100[01]\\."+tok)
