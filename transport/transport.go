@@ -9,6 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -62,6 +65,30 @@ type Target struct {
 	KeepaliveInterval time.Duration
 	KeepaliveMax      int // unanswered keepalives before the host is dropped
 }
+
+// String describes t for logs and errors: who is reached how, never a secret
+// (Password and Passphrase show only whether they are set).
+func (t Target) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s://", t.Name, t.Protocol)
+	if t.User != "" {
+		b.WriteString(t.User + "@")
+	}
+	b.WriteString(net.JoinHostPort(t.Address, strconv.Itoa(t.Port)))
+	if t.Password != "" {
+		b.WriteString(" password=set")
+	}
+	if t.Passphrase != "" {
+		b.WriteString(" passphrase=set")
+	}
+	if t.Jump != nil {
+		b.WriteString(" via (" + t.Jump.String() + ")")
+	}
+	return b.String()
+}
+
+// GoString keeps %#v from printing the secret fields.
+func (t Target) GoString() string { return "transport.Target{" + t.String() + "}" }
 
 // Defaults for zero Target timeouts.
 const (
