@@ -34,6 +34,8 @@ type hostRun struct {
 	lastAct string
 	// lastCode is the code of the previous failed try.
 	lastCode string
+	// token: a start-rate token is held for the next agent action.
+	token bool
 }
 
 // tryOutcome is how one try of a host (dial, probe, act) ended.
@@ -264,6 +266,11 @@ func (hr *hostRun) act(ctx context.Context, seq []string) tryOutcome {
 	var last stepOut
 	for k, name := range seq {
 		if hr.lastAct == "" {
+			// The start-rate token first, the breaker after: it may open while
+			// this host queues for the token, and then the host must not act.
+			if o, ok := hr.takeToken(ctx); !ok {
+				return stepFailure(o, name)
+			}
 			if why := hr.r.brk.Open(hr.cs.key); why != "" {
 				return tryOutcome{final: true, outcome: results.OutcomeNotStarted, detail: why}
 			}
@@ -386,11 +393,10 @@ func (hr *hostRun) runStep(ctx context.Context, st Step, action bool) stepOut {
 	r := hr.r
 	name := hr.h.Name
 	if action {
-		if r.bucket != nil {
-			if err := r.bucket.Wait(ctx); err != nil {
-				return stepOut{kind: transport.Canceled, errMsg: "interrupted while waiting for the start-rate limit", exit: -1}
-			}
+		if o, ok := hr.takeToken(ctx); !ok {
+			return o
 		}
+		hr.token = false
 		hr.lastAct = st.Name
 	}
 	hr.n++
@@ -452,6 +458,20 @@ func (hr *hostRun) runStep(ctx context.Context, st Step, action bool) stepOut {
 	r.record(journalRecord{Event: evAttemptEnd, Host: name, Step: st.Name, Attempt: n, Started: start, Duration: dur, ExitCode: o.exit, Code: o.diag.Code, Class: o.diag.Class, Detail: o.errMsg, LogPath: logRel})
 	r.emit(Event{Kind: EventAttempt, Host: name, Step: st.Name, Attempt: n, Code: o.diag.Code, Message: o.errMsg})
 	return o
+}
+
+// takeToken waits for a start-rate token for the next agent action, unless
+// one is held already.
+func (hr *hostRun) takeToken(ctx context.Context) (stepOut, bool) {
+	if hr.token || hr.r.bucket == nil {
+		hr.token = hr.r.bucket != nil
+		return stepOut{}, true
+	}
+	if err := hr.r.bucket.Wait(ctx); err != nil {
+		return stepOut{kind: transport.Canceled, errMsg: "interrupted while waiting for the start-rate limit", exit: -1}, false
+	}
+	hr.token = true
+	return stepOut{}, true
 }
 
 func (hr *hostRun) openLog(rel string) *attemptLog {
