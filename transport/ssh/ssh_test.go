@@ -257,13 +257,13 @@ func TestUnreachable(t *testing.T) {
 		t.Fatal(err)
 	}
 	freePort := free.Addr().(*net.TCPAddr).Port
-	free.Close()
 
 	mute, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer mute.Close()
+	free.Close() // only now: while it was open, mute could not get its port
 	var held []net.Conn
 	var mu sync.Mutex
 	go func() {
