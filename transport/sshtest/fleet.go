@@ -93,6 +93,10 @@ type Host struct {
 	AgentPath string // the agent on this host ("" without FleetOptions.AgentBinary)
 	AgentLog  string // Root/log/azcmagent.log
 	Dir       string // config, host key, sshd log
+	// TmpDir is the host's TMPDIR (Dir/tmp, mode 1777), set in every session
+	// (and kept by sudo): what a script leaves in its temp dir shows up per host
+	// and goes with the fleet. FleetOptions.Env may override TMPDIR.
+	TmpDir string
 
 	fleet   *Fleet
 	mu      sync.Mutex
@@ -212,6 +216,7 @@ func startFleet(dir string, n int, opts FleetOptions) (*Fleet, error) {
 			h.Password = TestPassword
 		}
 		h.Root = filepath.Join(h.Dir, "root")
+		h.TmpDir = filepath.Join(h.Dir, "tmp")
 		h.AgentLog = filepath.Join(h.Root, "log", "azcmagent.log")
 		h.keyFile = filepath.Join(h.Dir, "host_ed25519")
 		h.logFile = filepath.Join(h.Dir, "sshd.log")
@@ -297,10 +302,13 @@ func (h *Host) Target() transport.Target {
 // prepare writes what does not depend on the address: dirs, host key, agent install.
 func (h *Host) prepare() error {
 	bin := filepath.Join(h.Dir, "bin")
-	for _, d := range []string{h.Dir, bin, h.Root, filepath.Dir(h.AgentLog)} {
+	for _, d := range []string{h.Dir, bin, h.Root, filepath.Dir(h.AgentLog), h.TmpDir} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return err
 		}
+	}
+	if err := os.Chmod(h.TmpDir, 0o777|os.ModeSticky); err != nil { // as /tmp
+		return err
 	}
 	// The simulator writes state and logs here as the (non-root) login user.
 	for _, d := range []string{h.Root, filepath.Dir(h.AgentLog)} {
@@ -324,6 +332,11 @@ func (h *Host) prepare() error {
 			return err
 		}
 	}
+	if h.fleet.opts.Login == LoginSudo {
+		if err := writeSudoShim(filepath.Join(bin, "sudo")); err != nil {
+			return err
+		}
+	}
 	if sim := h.fleet.opts.AgentBinary; sim != "" {
 		h.AgentPath = filepath.Join(bin, "azcmagent")
 		if err := os.Symlink(sim, h.AgentPath); err != nil {
@@ -341,6 +354,25 @@ func (h *Host) prepare() error {
 		}
 	}
 	return nil
+}
+
+// writeSudoShim puts a `sudo` ahead of the real one on the host's PATH. glibc
+// drops TMPDIR from a setuid program's environment, so root scripts would use
+// the machine's /tmp (as on a real host): the shim passes TMPDIR as sudo's
+// VAR=value argument (sudoers keeps it), so what root leaves behind also shows
+// up in the host's own TmpDir.
+func writeSudoShim(path string) error {
+	real, err := exec.LookPath("sudo")
+	if err != nil {
+		return nil // no sudo: LoginSudo fleets skip (HasSudo)
+	}
+	shim := "#!/bin/sh\n" +
+		"# sudo stand-in on an arcfleet test host: passes TMPDIR, which glibc drops for setuid programs.\n" +
+		"o=\n" +
+		"while [ $# -gt 0 ]; do case $1 in -u|-g|-C|-h|-p|-U|-T|-D|-r|-t) o=\"$o $1 $2\"; shift 2;; --) shift; break;; -*) o=\"$o $1\"; shift;; *) break;; esac; done\n" +
+		"[ $# -gt 0 ] && [ -n \"${TMPDIR:-}\" ] && set -- \"TMPDIR=$TMPDIR\" \"$@\"\n" +
+		"exec '" + real + "' $o \"$@\"\n"
+	return os.WriteFile(path, []byte(shim), 0o755)
 }
 
 func (h *Host) newHostKey() error {
@@ -361,6 +393,7 @@ func (h *Host) env() [][2]string {
 		{"AZCMAGENT_SIM_ROOT", h.Root},
 		{"AZCMAGENT_SIM_HOST", h.Name},
 		{"AZCMAGENT_SIM_RECORD", h.fleet.RecordFile},
+		{"TMPDIR", h.TmpDir},
 	}
 	if o.Login == LoginTest {
 		env = append(env, [2]string{"AZCMAGENT_SIM_NO_ROOT", "1"})

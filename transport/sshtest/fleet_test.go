@@ -171,3 +171,30 @@ func TestFleetSim(t *testing.T) {
 		t.Fatalf("azcmagent version on a test host: %d %q %q %v", code, out, errOut, err)
 	}
 }
+
+// TestFleetTmpDir: each host has its own TMPDIR inside the fleet dir, in plain
+// sessions and under sudo, where a non-root login can make a private temp dir.
+func TestFleetTmpDir(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		login sshtest.Login
+		cmd   string
+	}{
+		{"test user", sshtest.LoginTest, `echo "$TMPDIR"; mktemp -d`},
+		{"sudo", sshtest.LoginSudo, `echo "$TMPDIR"; sudo -n sh -c 'mktemp -d'`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := sshtest.StartFleet(t, 2, sshtest.FleetOptions{Login: tc.login})
+			for _, h := range f.Hosts {
+				if filepath.Dir(filepath.Dir(h.TmpDir)) != f.Dir {
+					t.Errorf("%s: TmpDir %s is not inside the fleet dir %s", h.Name, h.TmpDir, f.Dir)
+				}
+				_, out, errOut, err := runCmd(context.Background(), dialT(t, h.Target()), tc.cmd, nil)
+				lines := strings.Split(strings.TrimSpace(out), "\n")
+				if err != nil || len(lines) != 2 || lines[0] != h.TmpDir || filepath.Dir(lines[1]) != h.TmpDir {
+					t.Fatalf("%s: %q %q %v, want TMPDIR %s and a temp dir in it", h.Name, out, errOut, err, h.TmpDir)
+				}
+			}
+		})
+	}
+}

@@ -19,7 +19,7 @@ const (
 	// AZCMAGENT_SIM_NO_ROOT=1.
 	TestUser = "arcfleet-t"
 	// SudoUser is not root but may run anything via `sudo -n` (become: sudo);
-	// sudo keeps PATH and the AZCMAGENT_* and ARCFLEET_* variables.
+	// sudo keeps PATH, TMPDIR and the AZCMAGENT_* and ARCFLEET_* variables.
 	SudoUser = "arcfleet-sudo"
 	// TestPassword is the login password of TestUser and SudoUser, used when
 	// FleetOptions.PasswordAuth is set. It doubles as a sentinel: it must never
@@ -30,7 +30,7 @@ const (
 const sudoersFile = "/etc/sudoers.d/arcfleet-sshtest"
 
 const sudoersText = `# Written by arcfleet's transport/sshtest for its test hosts (become: sudo).
-Defaults:` + SudoUser + ` !secure_path, !requiretty, !lecture, env_keep += "PATH AZCMAGENT_* ARCFLEET_*"
+Defaults:` + SudoUser + ` !secure_path, !requiretty, !lecture, env_keep += "PATH TMPDIR AZCMAGENT_* ARCFLEET_*"
 ` + SudoUser + ` ALL=(ALL) NOPASSWD: ALL
 `
 

@@ -51,6 +51,7 @@ type Options struct {
 	// Env is the commands' complete environment, the emulated host's
 	// (PATH=..., AZCMAGENT_SIM_ROOT=...); nil means this process's environment.
 	// Variables a client sets at Create (rsp:Environment) are added to it.
+	// Without a TMPDIR in Env, the commands get the server's own (Server.TempDir).
 	Env []string
 	// Dir is the commands' working directory; default: the server's temp dir.
 	Dir string
@@ -78,6 +79,9 @@ type Server struct {
 	User        string
 	Password    string
 	Dir         string // the server's files (CA PEM, client certificates)
+	// TempDir is the commands' TMPDIR: Options.Env's, or Dir/tmp, so what a
+	// script leaves in its temp dir shows up per server and goes with it.
+	TempDir string
 
 	opts     Options
 	auth     map[string]bool
@@ -142,6 +146,12 @@ func newServer(opts Options, dir string, ownDir bool) (*Server, error) {
 		HTTPS: opts.HTTPS, User: opts.User, Password: opts.Password, Dir: dir,
 		opts: opts, auth: map[string]bool{}, done: make(chan struct{}), ownDir: ownDir,
 		shells: map[string]*shell{}, hangConn: map[net.Conn]struct{}{}, counts: map[string]int{},
+	}
+	s.TempDir = filepath.Join(dir, "tmp")
+	if v, ok := lookupEnv(opts.Env, "TMPDIR"); ok {
+		s.TempDir = v
+	} else if err := os.MkdirAll(s.TempDir, 0o700); err != nil {
+		return nil, fmt.Errorf("winrmtest: %w", err)
 	}
 	for _, a := range opts.Auth {
 		switch a {
@@ -534,7 +544,7 @@ func (s *Server) command(w http.ResponseWriter, req *request) {
 		c = refusedCommand(id, l.refuse)
 	} else {
 		var err error
-		if c, err = startCommand(id, l.script, sh.dir, commandEnv(s.opts.Env, sh.env)); err != nil {
+		if c, err = startCommand(id, l.script, sh.dir, commandEnv(s.opts.Env, s.TempDir, sh.env)); err != nil {
 			s.replyFault(w, req, faultInvalid("cannot start the command: "+err.Error()))
 			return
 		}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -214,10 +215,26 @@ func (c *command) kill() {
 }
 
 // commandEnv is a command's environment: the host's (Options.Env, or this
-// process's when nil) and then the variables the client set on the shell.
-func commandEnv(host, shellEnv []string) []string {
+// process's when nil), TMPDIR=tmp unless Options.Env sets one, and then the
+// variables the client set on the shell.
+func commandEnv(host []string, tmp string, shellEnv []string) []string {
+	env := append([]string{}, host...)
 	if host == nil {
-		host = os.Environ()
+		env = os.Environ()
 	}
-	return append(append([]string{}, host...), shellEnv...)
+	if _, ok := lookupEnv(host, "TMPDIR"); !ok {
+		env = append(env, "TMPDIR="+tmp) // a later entry wins in exec
+	}
+	return append(env, shellEnv...)
+}
+
+// lookupEnv finds name's value in env (the last entry wins, as in exec).
+func lookupEnv(env []string, name string) (string, bool) {
+	v, ok := "", false
+	for _, kv := range env {
+		if val, found := strings.CutPrefix(kv, name+"="); found {
+			v, ok = val, true
+		}
+	}
+	return v, ok
 }
