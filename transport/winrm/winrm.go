@@ -13,8 +13,8 @@
 // This package sends the same messages through its own net/http client instead:
 // every request carries the caller's context, stdin is sent in full and closed
 // (End="true") while Receive long-polls on a separate connection, and a
-// cancelled Run sends Signal terminate (or, failing that, deletes the shell)
-// before it returns.
+// cancelled Run sends Signal ctrl_c (up to 1 s for the script's cleanup), then
+// Signal terminate (or, failing that, deletes the shell) before it returns.
 package winrm
 
 import (
