@@ -78,7 +78,7 @@ func cmdDemo(ctx context.Context, e *env, args []string) int {
 	f, err := demo.Start(ctx, demo.DemoOptions(sim, fleetDir))
 	if err != nil {
 		fmt.Fprintf(e.stderr, "arcfleet demo: starting the fleet: %v\n", err)
-		return exitInvalid
+		return interruptedCode(ctx, exitInvalid)
 	}
 	defer f.Close()
 	nLinux, nWin := 0, 0
@@ -108,7 +108,7 @@ func cmdDemo(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		fmt.Fprintf(e.stderr, "arcfleet demo: %v\n", err)
 		if rep == nil {
-			return exitInvalid
+			return interruptedCode(ctx, exitInvalid)
 		}
 	}
 	fmt.Fprintln(e.stdout, "\n== The remediation report (`arcfleet report`) ==")
