@@ -16,6 +16,7 @@ const DefaultBreakerThreshold = 3
 // the whole fleet. Keyed by service principal name and tenant.
 type breaker struct {
 	threshold int
+	next      string // what to do once the credential is fixed
 
 	mu    sync.Mutex
 	state map[string]*breakerState
@@ -27,14 +28,20 @@ type breakerState struct {
 	open   bool
 }
 
-func newBreaker(threshold int) *breaker {
+// newBreaker returns a breaker; next is the step after fixing the credential
+// (the resume command of the run directory), "" for "run again".
+func newBreaker(threshold int, next string) *breaker {
 	if threshold <= 0 {
 		threshold = DefaultBreakerThreshold
 	}
-	return &breaker{threshold: threshold, state: map[string]*breakerState{}}
+	if next == "" {
+		next = "run again"
+	}
+	return &breaker{threshold: threshold, next: next, state: map[string]*breakerState{}}
 }
 
-// credentialKey names a credential for the breaker: SP name and tenant.
+// credentialKey names a credential for the breaker: SP name and the tenant the
+// host signs in to (hosts of one SP in different tenants fail independently).
 func credentialKey(name, tenant string) string {
 	if tenant == "" {
 		return name
@@ -75,8 +82,8 @@ func (b *breaker) Open(key string) string {
 		more = fmt.Sprintf(", and %d more", len(hosts)-5)
 		hosts = hosts[:5]
 	}
-	return fmt.Sprintf("circuit breaker open for credential %s: %d hosts failed with %s (%s%s); fix the credential, then resume the run",
-		key, len(s.failed), s.code, strings.Join(hosts, ", "), more)
+	return fmt.Sprintf("circuit breaker open for credential %s: %d hosts failed with %s (%s%s); fix the credential, then %s",
+		key, len(s.failed), s.code, strings.Join(hosts, ", "), more, b.next)
 }
 
 // OpenKeys lists the credentials whose breaker opened, sorted.

@@ -23,6 +23,18 @@ const (
 	DefaultTimeout = 15 * time.Minute
 )
 
+// Codes of the executor's own outcomes (results' catalog explains each).
+const (
+	codeDrift        = "ARCF-DRIFT"         // registered to another target: left alone
+	codeExpired      = "ARCF-EXPIRED"       // registered at the target but Expired: needs reconnect
+	codeBreakerOpen  = "ARCF-BREAKER-OPEN"  // not started: the credential's circuit breaker is open
+	codeCanaryFailed = "ARCF-CANARY-FAILED" // not started: a canary host failed
+	codeDeadline     = "ARCF-DEADLINE"      // the run's deadline stopped or kept back the host
+	codeInterrupted  = "ARCF-INTERRUPTED"   // the run was interrupted before or while the host ran
+	codeJournal      = "ARCF-JOURNAL"       // not started: the journal could not be written
+	codeProbeOutput  = "ARCF-PROBE-OUTPUT"  // the agent's show output could not be read
+)
+
 // Run-directory file names.
 const (
 	PlanFile = "plan.json"
@@ -58,6 +70,11 @@ type Executor struct {
 	// Sleep waits out retry backoff and service waits (not the start rate);
 	// nil = real timer; tests may shorten backoff.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// RetryFailed makes Resume also re-run hosts that ended failed, or blocked
+	// by a secret reference that did not resolve: causes the user may have fixed
+	// since (a credential, an unset variable). Hosts not finished are always
+	// re-run. A re-run host gets a fresh retry budget.
+	RetryFailed bool
 
 	// jitter replaces the random backoff jitter in tests.
 	jitter func(time.Duration) time.Duration
@@ -101,8 +118,10 @@ func ExitCode(r *results.Report) int {
 
 // Apply runs plan p, writing its run directory runDir (created; it must not hold
 // a run already): plan.json, journal.jsonl, hosts/NAME/attempt-N.log, the reports.
-// The returned report is also written when ctx is canceled (Interrupted set).
-// An error means the run could not be set up or its records not written.
+// The run directory is locked for the whole run (a second Apply or Resume on it
+// fails at once). The returned report is also written when ctx is canceled
+// (Interrupted set). An error means the run could not be set up or its records
+// not written.
 func (x *Executor) Apply(ctx context.Context, p *Plan, runDir string) (*results.Report, error) {
 	if err := checkPlan(p); err != nil {
 		return nil, err
@@ -110,18 +129,19 @@ func (x *Executor) Apply(ctx context.Context, p *Plan, runDir string) (*results.
 	if err := os.MkdirAll(filepath.Join(runDir, HostsDir), 0o700); err != nil {
 		return nil, fmt.Errorf("run directory: %w", err)
 	}
-	jpath := filepath.Join(runDir, JournalFile)
-	if _, err := os.Stat(jpath); err == nil {
+	// Lock first, then look: checking for a journal before taking the lock
+	// would let two processes both find none.
+	j, recs, err := openJournal(filepath.Join(runDir, JournalFile))
+	if err != nil {
+		return nil, err
+	}
+	defer j.close()
+	if len(recs) > 0 {
 		return nil, fmt.Errorf("run directory %s already holds a run (%s); fix: `arcfleet resume %s`, or choose a new --run-dir", runDir, JournalFile, runDir)
 	}
 	if err := Save(filepath.Join(runDir, PlanFile), p); err != nil {
 		return nil, err
 	}
-	j, err := openJournal(jpath)
-	if err != nil {
-		return nil, err
-	}
-	defer j.close()
 	return x.execute(ctx, p, runDir, j, nil, "apply")
 }
 
@@ -160,6 +180,7 @@ type run struct {
 
 	creds   map[string]*credSecret // by credential name
 	secrets []string               // every resolved SP secret, masked everywhere
+	masker  *results.Masker        // masks secrets; set once they are resolved
 
 	res    []results.HostResult // by plan index; each written only by its host's goroutine
 	prior  []*priorHost         // by plan index, from the journal on Resume; nil entries on Apply
@@ -169,9 +190,9 @@ type run struct {
 
 type credSecret struct {
 	cred   inventory.Credential
-	key    string // breaker key
 	secret string
 	err    error
+	code   string // of err: ARCF0001 (reference does not resolve) or ARCF0007 (credential unusable)
 }
 
 func (x *Executor) now() time.Time {
@@ -222,7 +243,7 @@ func (r *run) emit(e Event) {
 		return
 	}
 	e.Time = r.x.now()
-	e.Message = results.Mask(e.Message, r.secrets)
+	e.Message = r.masker.Mask(e.Message)
 	r.x.Events(e)
 }
 
@@ -233,7 +254,7 @@ func (r *run) record(rec journalRecord) {
 		return
 	}
 	rec.T = r.x.now()
-	rec.Detail = results.Mask(rec.Detail, r.secrets)
+	rec.Detail = r.masker.Mask(rec.Detail)
 	_ = r.j.append(rec) // the error sticks in the journal; launch checks it
 }
 
@@ -252,7 +273,7 @@ func newRun(x *Executor, p *Plan, runDir string, j *journal) (*run, error) {
 	if x.jitter != nil {
 		r.policy.jitter = x.jitter
 	}
-	r.brk = newBreaker(p.Retry.BreakerThreshold)
+	r.brk = newBreaker(p.Retry.BreakerThreshold, r.resumeHint(true))
 	if x.Rate > 0 {
 		// The real timer, not x.Sleep: tests shorten backoff waits, never the start rate.
 		r.bucket = newTokenBucket(x.Rate, x.Burst, x.now, realSleep)
@@ -263,7 +284,35 @@ func newRun(x *Executor, p *Plan, runDir string, j *journal) (*run, error) {
 	r.res = make([]results.HostResult, len(p.Hosts))
 	r.prior = make([]*priorHost, len(p.Hosts))
 	r.creds = map[string]*credSecret{}
+	r.masker = results.NewMasker(nil)
 	return r, nil
+}
+
+// resumeHint is the command that continues this run, with --retry-failed when
+// the hosts it is for ended failed: "`arcfleet resume RUN_DIR --retry-failed`".
+func (r *run) resumeHint(retryFailed bool) string {
+	if r.runDir == "" {
+		return "run again"
+	}
+	if retryFailed {
+		return fmt.Sprintf("`arcfleet resume %s --retry-failed`", r.runDir)
+	}
+	return fmt.Sprintf("`arcfleet resume %s`", r.runDir)
+}
+
+// tenantOf is the tenant host i signs in to: its own, else its credential's
+// (the tenant AgentConfig gives the agent).
+func (r *run) tenantOf(i int) string {
+	h := &r.p.Hosts[i].Host
+	if h.Azure.TenantID != "" {
+		return h.Azure.TenantID
+	}
+	return r.p.Credentials[h.Credential].TenantID
+}
+
+// breakerKey is host i's circuit breaker: its service principal in its tenant.
+func (r *run) breakerKey(i int) string {
+	return credentialKey(r.p.Hosts[i].Host.Credential, r.tenantOf(i))
 }
 
 // resolveCredentials resolves, once per credential, the SP secret of every
@@ -275,7 +324,7 @@ func (r *run) resolveCredentials(idx []int) {
 			continue
 		}
 		c, ok := r.p.Credentials[name]
-		cs := &credSecret{cred: c, key: credentialKey(name, c.TenantID)}
+		cs := &credSecret{cred: c, code: inventory.CodeCredential}
 		switch {
 		case name == "":
 			cs.err = fmt.Errorf("no credential chosen for this host; fix: set `credential:` in its group or host entry")
@@ -283,6 +332,9 @@ func (r *run) resolveCredentials(idx []int) {
 			cs.err = fmt.Errorf("credential %q is not in the plan; fix: regenerate the plan", name)
 		default:
 			cs.secret, cs.err = resolveSecret("credential "+name, "secret", c.Secret, r.x.lookupEnv())
+			if isSecretError(cs.err) {
+				cs.code = inventory.CodeSecretUnresolved
+			}
 			if cs.err == nil && cs.secret == "" {
 				cs.err = fmt.Errorf("credential %s: no secret reference; fix: set secret: {env: NAME} or {file: PATH}", name)
 			}
@@ -292,6 +344,7 @@ func (r *run) resolveCredentials(idx []int) {
 		}
 		r.creds[name] = cs
 	}
+	r.masker = results.NewMasker(r.secrets)
 }
 
 // execute runs the hosts of p not finished in prior, then writes the reports.
@@ -308,8 +361,11 @@ func (x *Executor) execute(ctx context.Context, p *Plan, runDir string, j *journ
 	var todo []int
 	for i := range p.Hosts {
 		if pr := r.prior[i]; pr != nil && pr.done {
-			r.res[i] = pr.result(p)
-			continue
+			if !x.RetryFailed || !pr.retryable() {
+				r.res[i] = pr.result(p, i)
+				continue
+			}
+			pr.tries = 0 // the user fixed the cause: a fresh retry budget
 		}
 		todo = append(todo, i)
 	}
@@ -328,7 +384,11 @@ func (x *Executor) execute(ctx context.Context, p *Plan, runDir string, j *journ
 			continue
 		}
 		if cs := r.creds[hp.Host.Credential]; cs.err != nil {
-			r.finishBlocked(i, results.Mask(cs.err.Error(), r.secrets), "")
+			detail := r.masker.Mask(cs.err.Error())
+			if cs.code == inventory.CodeSecretUnresolved {
+				detail += "; then " + r.resumeHint(true)
+			}
+			r.finishBlocked(i, detail, cs.code)
 			continue
 		}
 		runnable = append(runnable, i)
@@ -348,10 +408,11 @@ func (x *Executor) execute(ctx context.Context, p *Plan, runDir string, j *journ
 			}
 		}
 		rest := runnable[canary:]
-		if len(bad) > 0 {
-			why := fmt.Sprintf("canary failed (%s); fix the cause, then resume the run", joinMax(bad, 5))
+		// An interrupted canary is no verdict: fanOut reports the rest as interrupted.
+		if len(bad) > 0 && ctx.Err() == nil {
+			why := fmt.Sprintf("canary failed (%s); fix the cause, then %s", joinMax(bad, 5), r.resumeHint(true))
 			for _, i := range rest {
-				r.notStarted(i, why)
+				r.notStarted(i, why, codeCanaryFailed)
 			}
 			rest = nil
 		}
@@ -403,13 +464,13 @@ func (r *run) fanOut(ctx context.Context, idx []int, conc int) {
 	var g errgroup.Group
 	g.SetLimit(conc)
 	for _, i := range idx {
-		if why := r.launchBlocker(ctx, i); why != "" {
-			r.notStarted(i, why)
+		if why, code := r.launchBlocker(ctx, i); why != "" {
+			r.notStarted(i, why, code)
 			continue
 		}
 		g.Go(func() error {
-			if why := r.launchBlocker(ctx, i); why != "" {
-				r.notStarted(i, why)
+			if why, code := r.launchBlocker(ctx, i); why != "" {
+				r.notStarted(i, why, code)
 				return nil
 			}
 			r.runHost(ctx, i)
@@ -419,31 +480,54 @@ func (r *run) fanOut(ctx context.Context, idx []int, conc int) {
 	_ = g.Wait()
 }
 
-// launchBlocker says why host i must not start now, or "".
-func (r *run) launchBlocker(ctx context.Context, i int) string {
+// launchBlocker says why host i must not start now, and its code, or "".
+func (r *run) launchBlocker(ctx context.Context, i int) (why, code string) {
 	if ctx.Err() != nil {
-		return "run interrupted before this host started"
+		return "run interrupted before this host started; continue with " + r.resumeHint(false), codeInterrupted
 	}
-	if !r.deadline.IsZero() && !r.x.now().Before(r.deadline) {
-		return fmt.Sprintf("run deadline (%s) reached before this host started", r.x.Deadline)
+	if r.pastDeadline() {
+		return fmt.Sprintf("run deadline (%s) reached before this host started; continue with %s", r.x.Deadline, r.resumeHint(false)), codeDeadline
 	}
 	if err := r.journalErr(); err != nil {
-		return "journal not writable, so the run stopped launching hosts: " + err.Error()
+		return "journal not writable, so the run stopped launching hosts: " + err.Error(), codeJournal
 	}
-	return r.brk.Open(r.creds[r.p.Hosts[i].Host.Credential].key)
+	if why := r.brk.Open(r.breakerKey(i)); why != "" {
+		return why, codeBreakerOpen
+	}
+	return "", ""
 }
 
-func (r *run) notStarted(i int, why string) {
+// pastDeadline reports whether the run's deadline has passed.
+func (r *run) pastDeadline() bool {
+	return !r.deadline.IsZero() && !r.x.now().Before(r.deadline)
+}
+
+// attemptContext bounds one attempt: Executor.Timeout, and never past the run's
+// deadline. cut reports, once the attempt is over, whether the deadline (not the
+// timeout, nor an interrupt) ended it.
+func (r *run) attemptContext(ctx context.Context) (actx context.Context, cancel context.CancelFunc, cut func() bool) {
+	end := r.x.now().Add(r.x.timeout())
+	byDeadline := !r.deadline.IsZero() && r.deadline.Before(end)
+	if byDeadline {
+		end = r.deadline
+	}
+	actx, cancel = context.WithTimeout(ctx, end.Sub(r.x.now()))
+	return actx, cancel, func() bool { return byDeadline && ctx.Err() == nil && actx.Err() != nil }
+}
+
+func (r *run) notStarted(i int, why, code string) {
 	hp := &r.p.Hosts[i]
 	hr := r.baseResult(i)
 	hr.Outcome = results.OutcomeNotStarted
 	hr.Detail = why
+	hr.FinalCode = code
+	hr.Class = results.ClassOf(code)
 	if pr := r.prior[i]; pr != nil {
 		hr.Attempts = pr.attempts
 	}
 	r.res[i] = hr
-	r.record(journalRecord{Event: evNotStarted, Host: hp.Host.Name, Outcome: hr.Outcome, Detail: why})
-	r.emit(Event{Kind: EventNotStarted, Host: hp.Host.Name, Outcome: hr.Outcome, Message: why})
+	r.record(journalRecord{Event: evNotStarted, Host: hp.Host.Name, Outcome: hr.Outcome, Code: code, Class: hr.Class, Detail: why})
+	r.emit(Event{Kind: EventNotStarted, Host: hp.Host.Name, Outcome: hr.Outcome, Code: code, Message: why})
 }
 
 func (r *run) finishBlocked(i int, detail, code string) {
@@ -453,6 +537,9 @@ func (r *run) finishBlocked(i int, detail, code string) {
 	hr.Detail = detail
 	hr.FinalCode = code
 	hr.Class = results.ClassInput
+	if pr := r.prior[i]; pr != nil {
+		hr.Attempts = pr.attempts
+	}
 	r.res[i] = hr
 	r.record(journalRecord{Event: evDone, Host: hp.Host.Name, Outcome: hr.Outcome, Code: code, Class: hr.Class, Detail: detail})
 	r.emit(Event{Kind: EventDone, Host: hp.Host.Name, Outcome: hr.Outcome, Code: code, Message: detail})
@@ -512,6 +599,7 @@ func (r *run) report(interrupted bool) *results.Report {
 		if rep.Hosts[i].Name == "" { // never reached: cannot happen, but never report an empty line
 			rep.Hosts[i] = r.baseResult(i)
 			rep.Hosts[i].Outcome = results.OutcomeNotStarted
+			rep.Hosts[i].FinalCode = codeInterrupted
 		}
 	}
 	return rep

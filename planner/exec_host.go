@@ -26,8 +26,11 @@ type hostRun struct {
 	res     results.HostResult
 	tgt     transport.Target
 	conn    transport.Conn
-	secrets []string // SP secrets of the run + this host's login secrets
-	n       int      // number of the last attempt (log files), continued on resume
+	secrets []string        // SP secrets of the run + this host's login secrets
+	masker  *results.Masker // masks secrets, built once per host
+	brkKey  string          // the host's circuit breaker: credential and tenant
+	n       int             // number of the last attempt (log files), continued on resume
+	tries   int             // failed tries so far, continued on resume (the retry cap spans runs)
 	// lastAct is the last agent action step begun (connect, disconnect,
 	// disconnect-local), from this run or, on resume, from the journal. Once a
 	// host has been acted on, finding it in the intended state means "ok".
@@ -46,6 +49,7 @@ type tryOutcome struct {
 	diag    results.Diagnosis
 	kind    transport.Kind
 	created bool // AZCM0062: the output shows the Azure resource was created
+	cut     bool // the run's deadline ended the try's last attempt
 }
 
 // stepOut is one remote step's result.
@@ -56,6 +60,7 @@ type stepOut struct {
 	stdout  string
 	diag    results.Diagnosis
 	logPath string
+	cut     bool // ended by the run's deadline
 }
 
 func (s stepOut) ok() bool {
@@ -63,12 +68,12 @@ func (s stepOut) ok() bool {
 }
 
 func (r *run) runHost(ctx context.Context, i int) {
-	hp := &r.p.Hosts[i]
-	hr := &hostRun{r: r, i: i, hp: hp, h: &hp.Host, cs: r.creds[hp.Host.Credential], res: r.baseResult(i)}
+	hr := r.newHostRun(i)
 	if pr := r.prior[i]; pr != nil {
 		hr.n = pr.lastAttempt
 		hr.lastAct = pr.lastAct
-		hr.res.Attempts = pr.attempts
+		hr.tries = pr.tries
+		hr.res.Attempts = append([]results.Attempt(nil), pr.attempts...)
 	}
 	defer hr.closeConn()
 	r.record(journalRecord{Event: evStarted, Host: hr.h.Name})
@@ -76,12 +81,35 @@ func (r *run) runHost(ctx context.Context, i int) {
 
 	tgt, err := TargetFor(hr.h, r.hosts, r.x.lookupEnv())
 	if err != nil {
-		r.finish(hr, tryOutcome{final: true, outcome: results.OutcomeBlocked, detail: err.Error(), diag: results.Diagnosis{Class: results.ClassInput}})
+		code, detail := inventory.CodeSSHLogin, err.Error()
+		switch {
+		case isSecretError(err):
+			code = inventory.CodeSecretUnresolved
+			detail += "; then " + r.resumeHint(true)
+		case hr.h.OS == "windows" || hr.h.Transport == "winrm":
+			code = inventory.CodeWinRMLogin
+		}
+		r.finish(hr, tryOutcome{final: true, outcome: results.OutcomeBlocked, detail: detail, diag: results.Diagnosis{Code: code, Class: results.ClassInput}})
 		return
 	}
-	hr.tgt = tgt
-	hr.secrets = append(append([]string(nil), r.secrets...), targetSecrets(&tgt)...)
+	hr.setTarget(tgt, r.secrets)
 	r.finish(hr, hr.loop(ctx))
+}
+
+func (r *run) newHostRun(i int) *hostRun {
+	hp := &r.p.Hosts[i]
+	cs := r.creds[hp.Host.Credential]
+	if cs == nil {
+		cs = &credSecret{}
+	}
+	return &hostRun{r: r, i: i, hp: hp, h: &hp.Host, cs: cs, res: r.baseResult(i), brkKey: r.breakerKey(i), masker: r.masker}
+}
+
+// setTarget sets the host's transport target and masks its login secrets too.
+func (hr *hostRun) setTarget(tgt transport.Target, runSecrets []string) {
+	hr.tgt = tgt
+	hr.secrets = append(append([]string(nil), runSecrets...), targetSecrets(&tgt)...)
+	hr.masker = results.NewMasker(hr.secrets)
 }
 
 func targetSecrets(t *transport.Target) []string {
@@ -104,21 +132,26 @@ func (hr *hostRun) closeConn() {
 	}
 }
 
-func (hr *hostRun) mask(s string) string { return results.Mask(s, hr.secrets) }
+func (hr *hostRun) mask(s string) string { return hr.masker.Mask(s) }
 
 // loop tries the host until it is done, the retry policy gives up, or the run
 // is interrupted.
 func (hr *hostRun) loop(ctx context.Context) tryOutcome {
 	r := hr.r
 	rem := remedyNone
-	for tries := 1; ; tries++ {
+	for {
 		t := hr.try(ctx, rem)
 		if t.final {
 			return t
 		}
 		if ctx.Err() != nil {
-			return interrupted(t)
+			return hr.interrupted(t)
 		}
+		if t.cut {
+			return hr.deadlineCut(t)
+		}
+		hr.tries++
+		tries := hr.tries
 		next, delay, why := r.policy.decide(failure{Code: t.diag.Code, Class: t.diag.Class, Transport: t.kind, ResourceCreated: t.created}, tries)
 		if next == remedyNone {
 			return failed(t, why)
@@ -126,21 +159,35 @@ func (hr *hostRun) loop(ctx context.Context) tryOutcome {
 		if !r.deadline.IsZero() && !r.x.now().Add(delay).Before(r.deadline) {
 			return failed(t, fmt.Sprintf("not retried: the run deadline (%s) would pass during the %s wait", r.x.Deadline, delay.Round(time.Millisecond)))
 		}
-		if why := r.brk.Open(hr.cs.key); why != "" {
+		if why := r.brk.Open(hr.brkKey); why != "" {
 			return failed(t, "not retried: "+why)
 		}
+		r.record(journalRecord{Event: evRetry, Host: hr.h.Name, Code: t.diag.Code, Class: t.diag.Class, Try: tries, Detail: next.String()})
 		r.emit(Event{Kind: EventRetry, Host: hr.h.Name, Code: t.diag.Code, Attempt: tries, Delay: delay,
 			Message: fmt.Sprintf("%s after %s: %s in %s", next, t.diag.Code, delay.Round(time.Millisecond), hr.mask(t.detail))})
 		if err := r.x.sleep(ctx, delay); err != nil {
-			return interrupted(t)
+			return hr.interrupted(t)
 		}
 		rem, hr.lastCode = next, t.diag.Code
 	}
 }
 
-func interrupted(t tryOutcome) tryOutcome {
+// interrupted ends a host the run's interruption caught in flight: resume runs
+// it again, probing first.
+func (hr *hostRun) interrupted(t tryOutcome) tryOutcome {
 	t.final, t.outcome = true, results.OutcomeInterrupted
-	t.detail = "run interrupted while this host was in flight; `arcfleet resume` probes it first"
+	t.detail = "run interrupted while this host was in flight; " + hr.r.resumeHint(false) + " probes it first"
+	t.diag = results.Diagnosis{Code: codeInterrupted, Class: results.ClassOf(codeInterrupted), Evidence: t.diag.Evidence}
+	return t
+}
+
+// deadlineCut ends a host whose attempt the run's deadline stopped: its outcome
+// on the host is unknown, so resume runs it again, probing first.
+func (hr *hostRun) deadlineCut(t tryOutcome) tryOutcome {
+	last := t.detail
+	t.final, t.outcome = true, results.OutcomeInterrupted
+	t.detail = fmt.Sprintf("run deadline (%s) reached while this host was in flight (%s); %s probes it first", hr.r.x.Deadline, last, hr.r.resumeHint(false))
+	t.diag = results.Diagnosis{Code: codeDeadline, Class: results.ClassOf(codeDeadline), Evidence: t.diag.Evidence}
 	return t
 }
 
@@ -174,7 +221,7 @@ func (hr *hostRun) try(ctx context.Context, rem remedy) tryOutcome {
 	}
 	show, err := ParseProbe(po.stdout)
 	if err != nil {
-		return tryOutcome{final: true, outcome: results.OutcomeFailed, detail: hr.mask(err.Error()), diag: results.Diagnosis{Class: results.ClassHost}}
+		return tryOutcome{final: true, outcome: results.OutcomeFailed, detail: hr.mask(err.Error()), diag: results.Diagnosis{Code: codeProbeOutput, Class: results.ClassOf(codeProbeOutput)}}
 	}
 	seq, t := hr.decide(show, rem)
 	if t.final {
@@ -209,7 +256,7 @@ func (hr *hostRun) decide(s AgentShow, rem remedy) ([]string, tryOutcome) {
 	}
 	if registered && !at {
 		// Never disconnect someone else's resource: report both targets.
-		return nil, tryOutcome{final: true, outcome: results.OutcomeBlocked, diag: results.Diagnosis{Code: "", Class: results.ClassAction},
+		return nil, tryOutcome{final: true, outcome: results.OutcomeBlocked, diag: results.Diagnosis{Code: codeDrift, Class: results.ClassAction},
 			detail: fmt.Sprintf("drift: the agent is %s to %s, the inventory wants %s; fix: disconnect it there or change the inventory", strings.ToLower(s.Status), showTarget(s), hr.intended())}
 	}
 	switch action {
@@ -218,7 +265,7 @@ func (hr *hostRun) decide(s AgentShow, rem remedy) ([]string, tryOutcome) {
 			return []string{StepDisconnect, StepConnect}, tryOutcome{}
 		}
 		if registered { // at the target but not Connected (Expired)
-			return nil, tryOutcome{final: true, outcome: results.OutcomeBlocked, diag: results.Diagnosis{Class: results.ClassAction},
+			return nil, tryOutcome{final: true, outcome: results.OutcomeBlocked, diag: results.Diagnosis{Code: codeExpired, Class: results.ClassAction},
 				detail: fmt.Sprintf("the agent's status is %s at the intended target %s; fix: run --action reconnect", s.Status, hr.intended())}
 		}
 		return []string{StepConnect}, tryOutcome{}
@@ -233,12 +280,7 @@ func (hr *hostRun) decide(s AgentShow, rem remedy) ([]string, tryOutcome) {
 }
 
 // intendedTenant is the host's tenant, or its credential's.
-func (hr *hostRun) intendedTenant() string {
-	if hr.h.Azure.TenantID != "" {
-		return hr.h.Azure.TenantID
-	}
-	return hr.cs.cred.TenantID
-}
+func (hr *hostRun) intendedTenant() string { return hr.r.tenantOf(hr.i) }
 
 func (hr *hostRun) intended() string {
 	a := hr.h.Azure
@@ -250,13 +292,45 @@ func showTarget(s AgentShow) string {
 }
 
 // atTarget: the agent's registration matches the intended subscription, resource
-// group, location and tenant (case-insensitive; location without spaces, as ARM does).
+// group, location and tenant (Azure ids and names compare case-insensitively;
+// locations also without spaces, as ARM does). Subscription and resource group
+// missing from the show output are read from the resource id; a tenant or
+// location the agent does not report is not counted as a difference, but a
+// subscription or resource group that cannot be known is: arcfleet never acts on
+// a registration it cannot place.
 func (hr *hostRun) atTarget(s AgentShow) bool {
 	a := hr.h.Azure
+	sub, rg := s.SubscriptionID, s.ResourceGroup
+	if idSub, idRG := parseResourceID(s.ResourceID); sub == "" || rg == "" {
+		if sub == "" {
+			sub = idSub
+		}
+		if rg == "" {
+			rg = idRG
+		}
+	}
 	loc := func(v string) string { return strings.ToLower(strings.ReplaceAll(v, " ", "")) }
 	eq := func(got, want string) bool { return want == "" || strings.EqualFold(got, want) }
-	return eq(s.SubscriptionID, a.SubscriptionID) && eq(s.ResourceGroup, a.ResourceGroup) &&
-		(a.Location == "" || loc(s.Location) == loc(a.Location)) && eq(s.TenantID, hr.intendedTenant())
+	known := func(got, want string) bool { return got == "" || eq(got, want) }
+	return eq(sub, a.SubscriptionID) && eq(rg, a.ResourceGroup) &&
+		(a.Location == "" || s.Location == "" || loc(s.Location) == loc(a.Location)) && known(s.TenantID, hr.intendedTenant())
+}
+
+// parseResourceID reads subscription and resource group from an ARM resource id
+// (/subscriptions/SUB/resourceGroups/RG/providers/...); "" for what it lacks.
+func parseResourceID(id string) (sub, rg string) {
+	parts := strings.Split(strings.Trim(id, "/"), "/")
+	for k := 0; k+1 < len(parts); k += 2 {
+		switch strings.ToLower(parts[k]) {
+		case "subscriptions":
+			sub = parts[k+1]
+		case "resourcegroups":
+			rg = parts[k+1]
+		case "providers":
+			return sub, rg
+		}
+	}
+	return sub, rg
 }
 
 // act runs the agent steps in order. A failed `disconnect` before a `connect`
@@ -271,8 +345,8 @@ func (hr *hostRun) act(ctx context.Context, seq []string) tryOutcome {
 			if o, ok := hr.takeToken(ctx); !ok {
 				return stepFailure(o, name)
 			}
-			if why := hr.r.brk.Open(hr.cs.key); why != "" {
-				return tryOutcome{final: true, outcome: results.OutcomeNotStarted, detail: why}
+			if why := hr.r.brk.Open(hr.brkKey); why != "" {
+				return tryOutcome{final: true, outcome: results.OutcomeNotStarted, detail: why, diag: results.Diagnosis{Code: codeBreakerOpen, Class: results.ClassOf(codeBreakerOpen)}}
 			}
 		}
 		o := hr.runStep(ctx, hr.step(name), true)
@@ -319,15 +393,20 @@ func stepFailure(o stepOut, step string) tryOutcome {
 		t.detail = fmt.Sprintf("%s exited %d", step, o.exit)
 	}
 	t.created = o.diag.ResourceCreated
+	t.cut = o.cut
 	return t
 }
 
 // step returns the plan's step of that name (apply runs exactly the plan), or
 // the generated one for remedies the plan does not list.
 func (hr *hostRun) step(name string) Step {
-	for _, s := range append(hr.hp.Steps, hr.hp.Recovery...) {
-		if s.Name == name {
-			return s
+	// Two loops, not append(Steps, Recovery...): that could write into the
+	// plan's backing array, which other goroutines read.
+	for _, steps := range [][]Step{hr.hp.Steps, hr.hp.Recovery} {
+		for _, s := range steps {
+			if s.Name == name {
+				return s
+			}
 		}
 	}
 	switch name {
@@ -350,7 +429,7 @@ func (hr *hostRun) dial(ctx context.Context) (tryOutcome, bool) {
 	n := hr.n
 	start := r.x.now()
 	r.record(journalRecord{Event: evAttemptBegin, Host: hr.h.Name, Step: "dial", Attempt: n})
-	dctx, cancel := context.WithTimeout(ctx, r.x.timeout())
+	dctx, cancel, cut := r.attemptContext(ctx)
 	conn, err := r.x.Dialer.Dial(dctx, hr.tgt)
 	cancel()
 	if err == nil {
@@ -365,7 +444,7 @@ func (hr *hostRun) dial(ctx context.Context) (tryOutcome, bool) {
 	hr.res.Attempts = append(hr.res.Attempts, att)
 	r.record(journalRecord{Event: evAttemptEnd, Host: hr.h.Name, Step: "dial", Attempt: n, Started: start, Duration: att.Duration, Code: diag.Code, Class: diag.Class, ExitCode: -1, Detail: msg})
 	r.emit(Event{Kind: EventAttempt, Host: hr.h.Name, Step: "dial", Attempt: n, Code: diag.Code, Message: msg})
-	return tryOutcome{diag: diag, kind: kind, detail: "dial: " + msg}, false
+	return tryOutcome{diag: diag, kind: kind, detail: "dial: " + msg, cut: cut()}, false
 }
 
 // errKind is the transport kind of err, telling a per-attempt timeout from an
@@ -418,22 +497,26 @@ func (hr *hostRun) runStep(ctx context.Context, st Step, action bool) stepOut {
 	}
 	outW := &streamWriter{log: alog, prefix: "stdout| "}
 	errW := &streamWriter{log: alog, prefix: "stderr| "}
-	actx, cancel := context.WithTimeout(ctx, r.x.timeout())
+	actx, cancel, cut := r.attemptContext(ctx)
 	exit, err := hr.conn.Run(actx, st.Command, stdin, outW, errW)
 	kind := transport.Kind("")
 	if err != nil {
 		kind = errKind(ctx, actx, err)
 	}
+	o := stepOut{exit: exit, kind: kind, logPath: logRel, cut: err != nil && cut()}
 	cancel()
 	outW.flush()
 	errW.flush()
-	o := stepOut{exit: exit, kind: kind, stdout: outW.text(), logPath: logRel}
+	o.stdout = outW.text()
 	agentErr, logLines := SplitOutput(errW.text())
 	ev := results.Evidence{ExitCode: exit, Stdout: o.stdout, Stderr: agentErr, AgentLog: logLines, Secrets: hr.secrets}
 	if err != nil {
 		o.exit = -1
 		o.errMsg = hr.mask(err.Error())
-		if kind == transport.Timeout && !strings.Contains(o.errMsg, "timeout") {
+		switch {
+		case o.cut:
+			o.errMsg += fmt.Sprintf(" (run deadline %s reached)", r.x.Deadline)
+		case kind == transport.Timeout && !strings.Contains(o.errMsg, "timeout"):
 			o.errMsg += fmt.Sprintf(" (attempt timeout %s)", r.x.timeout())
 		}
 		ev.ExitCode, ev.Transport, ev.TransportMsg = -1, string(kind), o.errMsg
@@ -467,7 +550,17 @@ func (hr *hostRun) takeToken(ctx context.Context) (stepOut, bool) {
 		hr.token = hr.r.bucket != nil
 		return stepOut{}, true
 	}
-	if err := hr.r.bucket.Wait(ctx); err != nil {
+	// The wait ends at the run's deadline too.
+	wctx, cancel := ctx, context.CancelFunc(func() {})
+	if !hr.r.deadline.IsZero() {
+		wctx, cancel = context.WithDeadline(ctx, hr.r.deadline)
+	}
+	err := hr.r.bucket.Wait(wctx)
+	cancel()
+	if err != nil {
+		if ctx.Err() == nil {
+			return stepOut{kind: transport.Timeout, errMsg: "the run deadline came while waiting for the start-rate limit", exit: -1, cut: true}, false
+		}
 		return stepOut{kind: transport.Canceled, errMsg: "interrupted while waiting for the start-rate limit", exit: -1}, false
 	}
 	hr.token = true
@@ -485,20 +578,20 @@ func (hr *hostRun) openLog(rel string) *attemptLog {
 		hr.r.emit(Event{Kind: EventWarning, Host: hr.h.Name, Message: fmt.Sprintf("log file: %v", err)})
 		return nil
 	}
-	return &attemptLog{f: f, mask: hr.mask}
+	return &attemptLog{f: f, masker: hr.masker}
 }
 
 // finish records how the host ended: report line, journal, breaker, event.
 func (r *run) finish(hr *hostRun, t tryOutcome) {
 	res := hr.res
 	res.Outcome = t.outcome
-	res.Detail = results.Mask(t.detail, hr.secrets)
+	res.Detail = hr.mask(t.detail)
 	res.FinalCode = t.diag.Code
 	res.Class = t.diag.Class
 	res.Evidence = t.diag.Evidence
-	if t.outcome == results.OutcomeFailed && t.diag.Class == results.ClassCredential && hr.cs != nil {
-		if r.brk.Fail(hr.cs.key, hr.h.Name, t.diag.Code) {
-			r.emit(Event{Kind: EventWarning, Host: hr.h.Name, Code: t.diag.Code, Message: r.brk.Open(hr.cs.key)})
+	if t.outcome == results.OutcomeFailed && t.diag.Class == results.ClassCredential {
+		if r.brk.Fail(hr.brkKey, hr.h.Name, t.diag.Code) {
+			r.emit(Event{Kind: EventWarning, Host: hr.h.Name, Code: t.diag.Code, Message: r.brk.Open(hr.brkKey)})
 		}
 	}
 	ev := evDone

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"sync"
+
+	"github.com/arcfleet/arcfleet/results"
 )
 
 // Output of one attempt is streamed to its log file as it arrives (masked,
@@ -12,22 +14,22 @@ import (
 // so a chatty or hung agent cannot grow the controller's memory.
 const (
 	tailKeep    = 256 << 10 // bytes of each stream kept for classification
-	maxLineHold = 64 << 10  // a longer line without newline is written in pieces
+	maxLineHold = 64 << 10  // a longer line without newline is written in pieces (never splitting a secret)
 )
 
 // attemptLog is hosts/NAME/attempt-N.log: each line prefixed by its stream.
 type attemptLog struct {
-	mu   sync.Mutex
-	f    *os.File
-	mask func(string) string
-	err  error
+	mu     sync.Mutex
+	f      *os.File
+	masker *results.Masker
+	err    error
 }
 
 func (l *attemptLog) writeLine(prefix string, line []byte) {
 	if l == nil {
 		return
 	}
-	s := l.mask(string(bytes.TrimSuffix(line, []byte("\r"))))
+	s := l.masker.Mask(string(bytes.TrimSuffix(line, []byte("\r"))))
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.err != nil {
@@ -78,8 +80,14 @@ func (w *streamWriter) Write(p []byte) (int, error) {
 		w.partial = w.partial[i+1:]
 	}
 	if len(w.partial) > maxLineHold {
-		w.log.writeLine(w.prefix, w.partial)
-		w.partial = nil
+		// Write the piece up to a cut no secret spans; keep the rest (at least
+		// a secret's length) to be masked with what follows.
+		cut := w.log.masker.Cut(string(w.partial))
+		if cut == 0 { // a secret over 64 KiB long: write it whole rather than hold the line forever
+			cut = len(w.partial)
+		}
+		w.log.writeLine(w.prefix, w.partial[:cut])
+		w.partial = w.partial[cut:]
 	}
 	if cap(w.partial) > 4*maxLineHold { // do not keep a big backing array alive
 		w.partial = append([]byte(nil), w.partial...)

@@ -30,9 +30,9 @@ func TestApplyOutcomes(t *testing.T) {
 		{name: "already", host: exHost{status: "Connected", sub: "SUB-1", rg: "rg-1", loc: "West Europe", ten: "tenant-1", resourceID: "/x"},
 			outcome: results.OutcomeUnchanged, connects: 0, dials: 1, detail: "already connected"},
 		{name: "drift", host: exHost{status: "Connected", sub: "sub-9", rg: "rg-9", loc: "eastus", ten: "tenant-1", resourceID: "/y"},
-			outcome: results.OutcomeBlocked, dials: 1, detail: "subscription sub-9, resource group rg-9, location eastus"},
+			outcome: results.OutcomeBlocked, code: "ARCF-DRIFT", dials: 1, detail: "subscription sub-9, resource group rg-9, location eastus"},
 		{name: "expired", host: exHost{status: "Expired", sub: "sub-1", rg: "rg-1", loc: "westeurope", ten: "tenant-1", resourceID: "/x"},
-			outcome: results.OutcomeBlocked, dials: 1, detail: "reconnect"},
+			outcome: results.OutcomeBlocked, code: "ARCF-EXPIRED", dials: 1, detail: "reconnect"},
 		{name: "transient", host: exHost{exits: map[string][]int{StepConnect: {26, 26}}}, outcome: results.OutcomeOK, code: "AZCM0000", connects: 3, dials: 1},
 		{name: "transient-exhausted", host: exHost{exits: map[string][]int{StepConnect: {26, 26, 26, 26}}}, outcome: results.OutcomeFailed, code: "AZCM0026", connects: 3, dials: 1, detail: "gave up after 3 attempts"},
 		{name: "service", host: exHost{exits: map[string][]int{StepConnect: {64}}}, outcome: results.OutcomeOK, code: "AZCM0000", connects: 2, restarts: 1, dials: 1},
@@ -300,12 +300,13 @@ func TestDeadline(t *testing.T) {
 	f := newExFleet()
 	names := []string{"a", "b", "c", "d"}
 	for _, n := range names {
-		f.add(n, &exHost{delay: 60 * time.Millisecond})
+		f.add(n, &exHost{delay: 150 * time.Millisecond}) // per step: probe + connect = 300ms
 	}
 	x := exExecutor(f)
 	x.Concurrency = 1
-	x.Deadline = 100 * time.Millisecond
-	rep, err := x.Apply(context.Background(), exPlan(ActionConnect, names...), t.TempDir())
+	x.Deadline = 500 * time.Millisecond
+	dir := t.TempDir()
+	rep, err := x.Apply(context.Background(), exPlan(ActionConnect, names...), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,8 +314,67 @@ func TestDeadline(t *testing.T) {
 		t.Errorf("first host %s, want ok", o)
 	}
 	h := exResult(rep, "d")
-	if h.Outcome != results.OutcomeNotStarted || !strings.Contains(h.Detail, "deadline") {
-		t.Errorf("last host %s %q, want not-started by the deadline", h.Outcome, h.Detail)
+	if h.Outcome != results.OutcomeNotStarted || h.FinalCode != "ARCF-DEADLINE" || !strings.Contains(h.Detail, "deadline") ||
+		!strings.Contains(h.Detail, "arcfleet resume "+dir) {
+		t.Errorf("last host %s %s %q, want not-started ARCF-DEADLINE with the resume command", h.Outcome, h.FinalCode, h.Detail)
+	}
+	if ExitCode(rep) != 3 || rep.Interrupted {
+		t.Errorf("exit %d, interrupted %v: a deadline is no interrupt", ExitCode(rep), rep.Interrupted)
+	}
+}
+
+// The deadline bounds work already in flight: an attempt is cut when the
+// deadline comes, even though its own timeout is far off, and the host ends
+// interrupted (its outcome is unknown) with ARCF-DEADLINE, for resume to probe.
+func TestDeadlineCutsAttemptInFlight(t *testing.T) {
+	f := newExFleet()
+	f.add("hung", &exHost{hang: map[string]bool{StepConnect: true}})
+	x := exExecutor(f)
+	x.Timeout = 30 * time.Second
+	x.Deadline = 300 * time.Millisecond
+	start := time.Now()
+	rep, err := x.Apply(context.Background(), exPlan(ActionConnect, "hung"), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el > 10*time.Second {
+		t.Errorf("Apply took %s: the attempt ran past the %s deadline", el, x.Deadline)
+	}
+	h := exResult(rep, "hung")
+	if h.Outcome != results.OutcomeInterrupted || h.FinalCode != "ARCF-DEADLINE" || !strings.Contains(h.Detail, "run deadline") {
+		t.Errorf("%s %s %q, want interrupted ARCF-DEADLINE", h.Outcome, h.FinalCode, h.Detail)
+	}
+	if n := f.runsOf("hung", StepConnect); n != 1 {
+		t.Errorf("connect ran %d times, want 1 (no retry past the deadline)", n)
+	}
+}
+
+// The wait for a start-rate token ends at the deadline too.
+func TestDeadlineCutsRateWait(t *testing.T) {
+	f := newExFleet()
+	f.add("first", &exHost{})
+	f.add("second", &exHost{})
+	x := exExecutor(f)
+	x.Concurrency = 2
+	x.Rate = 0.05 // one action per 20s: the second host waits
+	x.Deadline = 400 * time.Millisecond
+	start := time.Now()
+	rep, err := x.Apply(context.Background(), exPlan(ActionConnect, "first", "second"), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el > 10*time.Second {
+		t.Errorf("Apply took %s: the start-rate wait ignored the %s deadline", el, x.Deadline)
+	}
+	waited := exResult(rep, "first")
+	if waited.Outcome == results.OutcomeOK {
+		waited = exResult(rep, "second")
+	}
+	if waited.Outcome != results.OutcomeInterrupted || waited.FinalCode != "ARCF-DEADLINE" {
+		t.Errorf("host left waiting: %s %s %q, want interrupted ARCF-DEADLINE", waited.Outcome, waited.FinalCode, waited.Detail)
+	}
+	if n := f.runsOf(waited.Name, StepConnect); n != 0 {
+		t.Errorf("%s acted %d times after the deadline", waited.Name, n)
 	}
 }
 

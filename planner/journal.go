@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -26,6 +27,7 @@ const (
 	evDone         = "done"          // the host finished: resume never runs it again
 	evInterrupted  = "interrupted"   // the run was interrupted while the host was in flight
 	evNotStarted   = "not-started"   // the host was never launched (breaker, canary, deadline)
+	evRetry        = "retry"         // a failed try will be followed by another (Try: tries so far), so resume keeps the count
 )
 
 // journalRecord is one line of journal.jsonl: one host state change. Text fields
@@ -36,6 +38,7 @@ type journalRecord struct {
 	Host     string          `json:"host,omitempty"`
 	Step     string          `json:"step,omitempty"`
 	Attempt  int             `json:"attempt,omitempty"`
+	Try      int             `json:"try,omitempty"`    // retry: failed tries of the host so far
 	Started  time.Time       `json:"started,omitzero"` // attempt-end: when the attempt began
 	ExitCode int             `json:"exit_code,omitempty"`
 	Code     string          `json:"code,omitempty"`
@@ -62,28 +65,44 @@ type journal struct {
 	err     error // first write/sync error; later appends fail with it
 }
 
-// openJournal opens (creating) path for appending. A torn last line left by a
-// crash is cut off first, so new records start on a line of their own.
-func openJournal(path string) (*journal, error) {
-	_, valid, err := readJournal(path)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, err
-	}
+// openJournal opens (creating) path for appending and locks it for the life of
+// the journal: two arcfleet processes on one run directory would both act on
+// its hosts. It returns the complete records already there. A torn last line
+// left by a crash is cut off first, so new records start on a line of their own.
+func openJournal(path string) (*journal, []journalRecord, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("journal %s: %w", path, err)
+		return nil, nil, fmt.Errorf("journal %s: %w", path, err)
+	}
+	if err := lockFile(f); err != nil {
+		f.Close()
+		dir := filepath.Dir(path)
+		if errors.Is(err, errLocked) {
+			return nil, nil, fmt.Errorf("run directory %s is in use by another arcfleet process (%s is locked); fix: wait for that run to end, or choose another --run-dir", dir, JournalFile)
+		}
+		return nil, nil, fmt.Errorf("journal %s: locking: %w", path, err)
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("journal %s: %w", path, err)
+	}
+	recs, valid, err := parseJournal(path, data)
+	if err != nil {
+		f.Close()
+		return nil, nil, err
 	}
 	if err := f.Truncate(valid); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("journal %s: cutting the torn last line: %w", path, err)
+		return nil, nil, fmt.Errorf("journal %s: cutting the torn last line: %w", path, err)
 	}
 	if _, err := f.Seek(valid, io.SeekStart); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("journal %s: %w", path, err)
+		return nil, nil, fmt.Errorf("journal %s: %w", path, err)
 	}
 	j := &journal{f: f}
 	j.cond = sync.NewCond(&j.mu)
-	return j, nil
+	return j, recs, nil
 }
 
 // append writes rec and returns once it is on disk.
@@ -127,6 +146,7 @@ func (j *journal) append(rec journalRecord) error {
 	return j.err
 }
 
+// close ends the journal and releases its lock.
 func (j *journal) close() error {
 	j.mu.Lock()
 	defer j.mu.Unlock()

@@ -46,7 +46,7 @@ func TestParseJournal(t *testing.T) {
 
 func TestJournalGroupCommit(t *testing.T) {
 	path := filepath.Join(t.TempDir(), JournalFile)
-	j, err := openJournal(path)
+	j, _, err := openJournal(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func TestOpenJournalCutsTornTail(t *testing.T) {
 	if err := os.WriteFile(path, []byte(good+`{"t":"2024-01-01T00:0`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	j, err := openJournal(path)
+	j, _, err := openJournal(path)
 	if err != nil {
 		t.Fatal(err)
 	}

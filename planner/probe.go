@@ -132,19 +132,14 @@ func (x *Executor) probeRun(p *Plan) (*run, error) {
 		return nil, err
 	}
 	for name, c := range p.Credentials {
-		r.creds[name] = &credSecret{cred: c, key: credentialKey(name, c.TenantID)}
+		r.creds[name] = &credSecret{cred: c}
 	}
 	return r, nil
 }
 
 // probeHost dials host i and reads the agent's state; never acts.
 func (r *run) probeHost(ctx context.Context, i int) *Probe {
-	hp := &r.p.Hosts[i]
-	cs := r.creds[hp.Host.Credential]
-	if cs == nil {
-		cs = &credSecret{}
-	}
-	hr := &hostRun{r: r, i: i, hp: hp, h: &hp.Host, cs: cs, res: r.baseResult(i)}
+	hr := r.newHostRun(i)
 	defer hr.closeConn()
 	pr := &Probe{ProbedAt: r.x.now()}
 	tgt, err := TargetFor(hr.h, r.hosts, r.x.lookupEnv())
@@ -152,8 +147,7 @@ func (r *run) probeHost(ctx context.Context, i int) *Probe {
 		pr.Verdict, pr.Detail = VerdictError, err.Error()
 		return pr
 	}
-	hr.tgt = tgt
-	hr.secrets = targetSecrets(&tgt)
+	hr.setTarget(tgt, nil)
 	if t, ok := hr.dial(ctx); !ok {
 		switch t.kind {
 		case transport.Unreachable, transport.Timeout, transport.Lost:
@@ -189,7 +183,7 @@ func (r *run) probeHost(ctx context.Context, i int) *Probe {
 		pr.Verdict = VerdictAlreadyDisconnected
 	case t.final && t.outcome == results.OutcomeUnchanged:
 		pr.Verdict = VerdictAlreadyConnected
-	case t.final && strings.HasPrefix(t.detail, "drift"):
+	case t.final && t.diag.Code == codeDrift:
 		pr.Verdict = VerdictDrift
 	case t.final:
 		pr.Verdict = VerdictError

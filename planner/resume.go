@@ -3,32 +3,40 @@ package planner
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 
+	"github.com/arcfleet/arcfleet/inventory"
 	"github.com/arcfleet/arcfleet/results"
 )
 
 // priorHost is what the journal says about one host before a resume.
 type priorHost struct {
-	done        bool // finished: never run again
+	done        bool // finished: not run again (but see retryable)
 	final       journalRecord
 	attempts    []results.Attempt
 	lastAttempt int
 	lastAct     string // last agent action step begun: the host may have been acted on
-	midAction   bool   // an action step began and never ended (crash during the action)
+	tries       int    // failed tries so far: the retry cap counts across runs
 }
 
-func (p *priorHost) result(plan *Plan) results.HostResult {
+// result is the report line of finished host i of plan.
+func (p *priorHost) result(plan *Plan, i int) results.HostResult {
 	f := p.final
-	hr := results.HostResult{Name: f.Host, Action: plan.Action, Outcome: f.Outcome, Attempts: p.attempts,
+	return results.HostResult{Name: f.Host, OS: plan.Hosts[i].Host.OS, Action: plan.Action, Outcome: f.Outcome, Attempts: p.attempts,
 		FinalCode: f.Code, Class: f.Class, Detail: f.Detail, Evidence: f.Evidence, LogPath: f.LogPath}
-	for i := range plan.Hosts {
-		if plan.Hosts[i].Host.Name == f.Host {
-			hr.OS = plan.Hosts[i].Host.OS
-			break
-		}
+}
+
+// retryable: the host finished for a cause the user can fix and then retry
+// (Executor.RetryFailed): it failed, or a secret reference did not resolve.
+func (p *priorHost) retryable() bool {
+	switch p.final.Outcome {
+	case results.OutcomeFailed:
+		return true
+	case results.OutcomeBlocked:
+		return p.final.Code == inventory.CodeSecretUnresolved
 	}
-	return hr
+	return false
 }
 
 func isActionStep(s string) bool {
@@ -43,7 +51,6 @@ func priorFromJournal(p *Plan, recs []journalRecord) ([]*priorHost, error) {
 		idx[p.Hosts[i].Host.Name] = i
 	}
 	prior := make([]*priorHost, len(p.Hosts))
-	begun := map[string]journalRecord{} // open attempt per host
 	for _, rec := range recs {
 		if rec.Host == "" {
 			continue
@@ -64,16 +71,12 @@ func priorFromJournal(p *Plan, recs []journalRecord) ([]*priorHost, error) {
 		case evStarted:
 			ph.done = false
 		case evAttemptBegin:
-			begun[rec.Host] = rec
 			if isActionStep(rec.Step) {
 				ph.lastAct = rec.Step
-				ph.midAction = true
 			}
+		case evRetry:
+			ph.tries = max(ph.tries, rec.Try)
 		case evAttemptEnd:
-			delete(begun, rec.Host)
-			if isActionStep(rec.Step) {
-				ph.midAction = false
-			}
 			if rec.Step != "dial" || rec.Code != "" {
 				ph.attempts = append(ph.attempts, results.Attempt{N: rec.Attempt, Step: rec.Step, Code: rec.Code, ExitCode: rec.ExitCode, Started: rec.Started, Duration: rec.Duration, LogPath: rec.LogPath})
 			}
@@ -85,30 +88,31 @@ func priorFromJournal(p *Plan, recs []journalRecord) ([]*priorHost, error) {
 	return prior, nil
 }
 
-// Resume continues the run in runDir: hosts that finished are not run again; a
-// host that was in flight is probed first (`show`) and marked ok when already in
-// the intended state, else retried; hosts never started run normally. It reads
-// plan.json and journal.jsonl (a torn last line, left by a kill, is ignored),
-// appends to the journal, and rewrites the reports over all hosts.
+// Resume continues the run in runDir: hosts that finished are not run again
+// (with RetryFailed, those that failed are); a host that was in flight is probed
+// first (`show`) and marked ok when already in the intended state, else retried
+// within what is left of its retry budget; hosts never started run normally. It
+// reads plan.json and journal.jsonl (a torn last line, left by a kill, is
+// ignored), appends to the journal, and rewrites the reports over all hosts.
+// The run directory is locked for the whole resume.
 func (x *Executor) Resume(ctx context.Context, runDir string) (*results.Report, error) {
 	p, err := readPlanFile(filepath.Join(runDir, PlanFile))
 	if err != nil {
 		return nil, err
 	}
 	jpath := filepath.Join(runDir, JournalFile)
-	recs, _, err := readJournal(jpath)
-	if err != nil {
-		return nil, fmt.Errorf("resume %s: %w", runDir, err)
+	if _, err := os.Stat(jpath); err != nil {
+		return nil, fmt.Errorf("resume %s: %w; fix: pass the run directory that apply printed", runDir, err)
 	}
-	prior, err := priorFromJournal(p, recs)
-	if err != nil {
-		return nil, fmt.Errorf("resume %s: %w", runDir, err)
-	}
-	j, err := openJournal(jpath)
+	j, recs, err := openJournal(jpath) // its errors name the journal or the run directory
 	if err != nil {
 		return nil, err
 	}
 	defer j.close()
+	prior, err := priorFromJournal(p, recs)
+	if err != nil {
+		return nil, fmt.Errorf("resume %s: %w", runDir, err)
+	}
 	return x.execute(ctx, p, runDir, j, prior, "resume")
 }
 

@@ -164,7 +164,7 @@ func TestResumeErrors(t *testing.T) {
 	if _, err := exExecutor(f).Apply(context.Background(), exPlan(ActionConnect, "a"), dir); err != nil {
 		t.Fatal(err)
 	}
-	j, err := openJournal(filepath.Join(dir, JournalFile))
+	j, _, err := openJournal(filepath.Join(dir, JournalFile))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/arcfleet/arcfleet/inventory"
@@ -109,7 +110,20 @@ func resolveSecret(who, key string, ref inventory.SecretRef, lookupEnv func(stri
 		if ref.Env != "" {
 			fix = "export " + ref.Env + " before running arcfleet"
 		}
-		return "", fmt.Errorf("%s: %s %s: %v; fix: %s", who, key, ref, err, fix)
+		return "", &secretError{fmt.Errorf("%s: %s %s: %v; fix: %s", who, key, ref, err, fix)}
 	}
 	return v, nil
+}
+
+// secretError is a secret reference that does not resolve: the user can fix it
+// (export the variable) and retry, unlike a wrong setting in the plan.
+type secretError struct{ err error }
+
+func (e *secretError) Error() string { return e.err.Error() }
+func (e *secretError) Unwrap() error { return e.err }
+
+// isSecretError reports whether err (from TargetFor, say) is an unresolved secret reference.
+func isSecretError(err error) bool {
+	var se *secretError
+	return errors.As(err, &se)
 }
