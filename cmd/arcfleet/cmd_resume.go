@@ -13,7 +13,9 @@ const resumeUsage = `Usage: arcfleet resume RUN_DIR [flags]
 
 Continues an interrupted apply from its run directory: hosts that finished are
 never run again; a host that was mid-action is probed first (azcmagent show) and
-only then retried or marked done; hosts never started run normally.
+only then retried or marked done; hosts never started (circuit breaker, canary,
+deadline, interrupt) run normally. --retry-failed also runs the hosts that failed,
+e.g. after fixing the credential the circuit breaker stopped.
 
 Flags:
 `
@@ -22,6 +24,7 @@ func cmdResume(ctx context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("resume", flag.ContinueOnError)
 	var rf runFlags
 	rf.register(fs)
+	retryFailed := fs.Bool("retry-failed", false, "also run again the hosts that failed or were blocked for a cause you may have fixed since (a credential, a secret reference); without it only hosts that did not finish run")
 	pos, code, done := parseFlags(e, fs, resumeUsage, args)
 	if done {
 		return code
@@ -42,7 +45,9 @@ func cmdResume(ctx context.Context, e *env, args []string) int {
 	if !confirm(ctx, e, p, rf.yes) {
 		return interruptedCode(ctx, exitInvalid)
 	}
-	return runWithProgress(ctx, e, rf.executor(e), len(p.Hosts), runDir, func(ctx context.Context, x *planner.Executor) (*results.Report, error) {
+	x := rf.executor(e)
+	x.RetryFailed = *retryFailed
+	return runWithProgress(ctx, e, x, len(p.Hosts), runDir, func(ctx context.Context, x *planner.Executor) (*results.Report, error) {
 		return x.Resume(ctx, runDir)
 	})
 }
