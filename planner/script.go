@@ -152,6 +152,16 @@ func psQuote(s string) string {
 // runs as root so the config file belongs to root alone.
 const sudoWrapper = `E=$(sudo -n true 2>&1) || { case $E in *"password is required"*) echo "` + ErrorMarker + `sudo-password-required" >&2;; *) printf "%s\n" "$E" >&2;; esac; exit 126; }; exec sudo -n sh -c "$1" arcfleet`
 
+// shSweep removes the config directories of runs that can no longer clean up
+// after themselves (a SIGKILL cannot be trapped; a host may reboot mid-run):
+// one of this user's arcfleet.PID.* directories whose shell PID is gone, or any
+// of this user's arcfleet.* directories older than 24 hours (an older naming, or
+// a PID reused since). A live PID keeps its directory: a concurrent run on the
+// same host, however long its --timeout, is never touched.
+const shSweep = `for d in "$T"/arcfleet.*.*; do p=${d#"$T/arcfleet."}; p=${p%%.*}; case $p in ""|*[!0-9]*) continue;; esac; [ -d "$d" ] && [ -O "$d" ] && ! kill -0 "$p" 2>/dev/null && rm -rf "$d"; done
+find "$T" -maxdepth 1 -name 'arcfleet.*' -user "$(id -u)" -mmin +1440 -exec rm -rf {} + 2>/dev/null
+`
+
 // shCommand is the exact command line sent over SSH: the script as one quoted
 // word for sh, so the login shell's dialect does not matter beyond quoting.
 func shCommand(h *inventory.Host, sp stepSpec, script string) string {
@@ -211,11 +221,12 @@ func shScript(h *inventory.Host, sp stepSpec, emulate bool) string {
 	if sp.config {
 		b.WriteString("umask 077\nT=${TMPDIR:-/tmp}\n")
 		if !emulate {
-			// Remove what a killed run (SIGKILL cannot be trapped) left over an hour ago.
-			b.WriteString("find \"$T\" -maxdepth 1 -name 'arcfleet.*' -user \"$(id -u)\" -mmin +60 -exec rm -rf {} + 2>/dev/null\n")
+			b.WriteString(shSweep)
 		}
-		fmt.Fprintf(&b, "D=$(mktemp -d \"$T/arcfleet.XXXXXX\") || { echo '%smktemp-failed' >&2; exit %d; }\n", ErrorMarker, ExitSetupFailed)
-		b.WriteString("trap 'rm -rf \"$D\"' EXIT\n")
+		// The EXIT trap is set first: a signal that lands once mktemp has made the
+		// directory still removes it. The name carries this shell's PID for the sweep.
+		b.WriteString("D=\ntrap '[ -z \"$D\" ] || rm -rf \"$D\"' EXIT\n")
+		fmt.Fprintf(&b, "D=$(mktemp -d \"$T/arcfleet.$$.XXXXXX\") || { echo '%smktemp-failed' >&2; exit %d; }\n", ErrorMarker, ExitSetupFailed)
 		fmt.Fprintf(&b, "cat >\"$D/%s\" || { echo '%sconfig-write-failed' >&2; exit %d; }\n", configFileName, ErrorMarker, ExitSetupFailed)
 		fmt.Fprintf(&b, "\"$A\" %s --config \"$D/%s\" --json --log-stderr </dev/null &\n", args, configFileName)
 	} else {
@@ -265,15 +276,20 @@ func psScript(h *inventory.Host, sp stepSpec) string {
 	args := strings.Join(sp.args, " ")
 	if sp.config {
 		b.WriteString("$T=[IO.Path]::GetTempPath()\n")
-		// Remove what a killed run left over an hour ago (a terminated process runs no finally).
-		b.WriteString("Get-ChildItem -LiteralPath $T -Filter 'arcfleet.*' -Directory -EA 0|?{$_.LastWriteTime -lt (Get-Date).AddHours(-1)}|Remove-Item -Recurse -Force -EA 0\n")
-		b.WriteString("$D=Join-Path $T ('arcfleet.'+[guid]::NewGuid().ToString('N'))\n$R=1\ntry{\n")
+		// Remove what runs that could not clean up left (a terminated process runs
+		// no finally): arcfleet.PID.* whose PID is gone, anything over 24 hours old.
+		// A live PID keeps its directory, so a concurrent run is never touched.
+		b.WriteString("Get-ChildItem -LiteralPath $T -Filter 'arcfleet.*' -Directory -EA 0|?{$k=$_.Name.Split('.')[1];($k -match '^[0-9]+$' -and -not(Get-Process -Id $k -EA 0)) -or $_.LastWriteTime -lt (Get-Date).AddHours(-24)}|Remove-Item -Recurse -Force -EA 0\n")
+		b.WriteString("$D=Join-Path $T ('arcfleet.'+$PID+'.'+[guid]::NewGuid().ToString('N'))\n$R=1\n")
+		// One finally covers the directory from its creation: PowerShell runs it on
+		// Ctrl+C (the WinRM client sends ctrl_c before terminate) and on exit.
+		b.WriteString("try{\ntry{\n")
 		// SYSTEM and Administrators only, inheritance from TEMP cut off.
 		b.WriteString("$S=New-Object Security.AccessControl.DirectorySecurity\n$S.SetAccessRuleProtection($true,$false)\n")
 		b.WriteString("foreach($i in 'S-1-5-18','S-1-5-32-544'){$S.AddAccessRule((New-Object Security.AccessControl.FileSystemAccessRule((New-Object Security.Principal.SecurityIdentifier $i),'FullControl','ContainerInherit,ObjectInherit','None','Allow')))}\n")
 		fmt.Fprintf(&b, "[void][IO.Directory]::CreateDirectory($D,$S)\n$F=Join-Path $D '%s'\n[IO.File]::WriteAllText($F,[Console]::In.ReadToEnd())\n", configFileName)
 		fmt.Fprintf(&b, "}catch{$E.WriteLine('%ssetup-failed');$E.WriteLine($_.Exception.GetType().Name);Remove-Item $D -Recurse -Force -EA 0;exit %d}\n", ErrorMarker, ExitSetupFailed)
-		fmt.Fprintf(&b, "try{& $A %s --config $F --json --log-stderr\n$R=$LASTEXITCODE\n}finally{Remove-Item $D -Recurse -Force -EA 0}\n", args)
+		fmt.Fprintf(&b, "& $A %s --config $F --json --log-stderr\n$R=$LASTEXITCODE\n}finally{Remove-Item $D -Recurse -Force -EA 0}\n", args)
 	} else {
 		fmt.Fprintf(&b, "& $A %s --json --log-stderr\n$R=$LASTEXITCODE\n", args)
 	}

@@ -2,7 +2,10 @@ package planner
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +16,11 @@ import (
 	"time"
 
 	"github.com/arcfleet/arcfleet/inventory"
+	"github.com/arcfleet/arcfleet/transport"
+	"github.com/arcfleet/arcfleet/transport/ssh"
+	"github.com/arcfleet/arcfleet/transport/sshtest"
+	"github.com/arcfleet/arcfleet/transport/winrm"
+	"github.com/arcfleet/arcfleet/transport/winrmtest"
 )
 
 // These tests run the generated Linux scripts for real with /bin/sh, exactly as
@@ -435,4 +443,276 @@ func TestWindowsEmulationTwinRuns(t *testing.T) {
 			f.assertTmpEmpty(t)
 		})
 	}
+}
+
+// TestSweepRemovesOnlyDeadRunsDirs: the connect script's sweep of config dirs
+// left by runs that could not clean up (SIGKILL, reboot) removes a dir only when
+// the shell PID in its name is gone or it is over 24 hours old, and only the
+// user's own: a concurrent run's dir stays, however long that run takes.
+func TestSweepRemovesOnlyDeadRunsDirs(t *testing.T) {
+	t.Parallel()
+	dead := deadPID(t)
+	live := os.Getpid() // this test's shell runs as the same user
+	old := time.Now().Add(-25 * time.Hour)
+	for _, tc := range []struct {
+		name    string
+		age     time.Time // zero: fresh
+		other   bool      // owned by another user (needs root)
+		removed bool
+	}{
+		{fmt.Sprintf("arcfleet.%d.dead", dead), time.Time{}, false, true},
+		{fmt.Sprintf("arcfleet.%d.live", live), time.Time{}, false, false},
+		{fmt.Sprintf("arcfleet.%d.liveold", live), old, false, true},
+		{"arcfleet.OldNam", time.Time{}, false, false}, // earlier naming: age rule only
+		{"arcfleet.OldOld", old, false, true},
+		{fmt.Sprintf("arcfleet.%d.other", dead), time.Time{}, true, false},
+		{fmt.Sprintf("other.%d.x", dead), old, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if tc.other && os.Geteuid() != 0 {
+				t.Skip("chown needs root")
+			}
+			f := newFakeHost(t)
+			d := filepath.Join(f.tmp, tc.name)
+			if err := os.Mkdir(d, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(d, "config.json"), []byte(sentinel), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if tc.other {
+				if err := os.Chown(d, 65534, 65534); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if !tc.age.IsZero() {
+				if err := os.Chtimes(d, tc.age, tc.age); err != nil {
+					t.Fatal(err)
+				}
+			}
+			h := f.host("linux")
+			if r := f.run(t, ConnectStep(h).Command, AgentConfig(h, testCred(), sentinel)); r.exit != 0 {
+				t.Fatalf("connect: exit %d, stderr %s", r.exit, r.stderr)
+			}
+			if cfg := f.read(t, "cfgpath"); !strings.HasPrefix(filepath.Base(filepath.Dir(cfg)), "arcfleet."+f.read(t, "ppid")+".") {
+				t.Errorf("config dir %s does not carry the script's PID", cfg)
+			}
+			_, err := os.Stat(d)
+			if removed := os.IsNotExist(err); removed != tc.removed {
+				t.Errorf("removed=%v, want %v", removed, tc.removed)
+			}
+			ents, _ := os.ReadDir(f.tmp)
+			if want := map[bool]int{true: 0, false: 1}[tc.removed]; len(ents) != want {
+				t.Errorf("%d entries left in TMPDIR, want %d (the run's own dir must be gone)", len(ents), want)
+			}
+		})
+	}
+}
+
+// deadPID is the PID of a process that has ended.
+func deadPID(t *testing.T) int {
+	t.Helper()
+	c := exec.Command("true")
+	if err := c.Run(); err != nil {
+		t.Fatal(err)
+	}
+	return c.Process.Pid
+}
+
+// TestLinuxConnectSIGKILLSweptByNextRun: SIGKILL cannot be trapped, so a
+// killed connect leaves its config dir; the next run on the host removes it.
+func TestLinuxConnectSIGKILLSweptByNextRun(t *testing.T) {
+	t.Parallel()
+	f := newFakeHost(t)
+	h := f.host("linux")
+	c, so, se := f.start(t, ConnectStep(h).Command, AgentConfig(h, testCred(), sentinel), "FAKE_WAIT=1")
+	waitFile(t, filepath.Join(f.out, "ready"))
+	cfg := f.read(t, "cfgpath")
+	if err := syscall.Kill(-c.Process.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitResult(t, c, so, se)
+	if _, err := os.Stat(cfg); err != nil {
+		t.Fatalf("the killed run's config is gone already (%v): this test proves nothing", err)
+	}
+	// The script's shell is orphaned by the kill: wait until init has reaped it
+	// (a zombie still answers kill -0, so the sweep would rightly keep its dir).
+	script := filepath.Join("/proc", f.read(t, "ppid"))
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(script); os.IsNotExist(err) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the killed script %s was not reaped within 5 s", script)
+		}
+	}
+	if r := f.run(t, ConnectStep(h).Command, AgentConfig(h, testCred(), sentinel)); r.exit != 0 {
+		t.Fatalf("second connect: exit %d, stderr %s", r.exit, r.stderr)
+	}
+	f.assertTmpEmpty(t)
+}
+
+// TestInterruptedConnectLeavesNoConfig: a connect step whose agent hangs is
+// cancelled or times out through the real transports (OpenSSH sshd hosts,
+// with and without become: sudo, and the WinRM server's Windows emulation):
+// Run returns within the kill grace, the config dir holding the secret is
+// gone from the host's TMPDIR and no agent process is left.
+func TestInterruptedConnectLeavesNoConfig(t *testing.T) {
+	if why := sshtest.Available(); why != "" {
+		t.Skip(why)
+	}
+	sim := sshtest.BuildSim(t)
+	type host struct {
+		name string
+		conn transport.Conn
+		h    *inventory.Host
+		tmp  string // the host's TMPDIR
+	}
+	linux := func(t *testing.T, login sshtest.Login) host {
+		f := sshtest.StartFleet(t, 1, sshtest.FleetOptions{AgentBinary: sim, Login: login})
+		sh := f.Hosts[0]
+		if err := os.WriteFile(filepath.Join(sh.Root, "scenario.yaml"), []byte("connect: {hang: true}\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		h := &inventory.Host{Name: sh.Name, OS: "linux", Azure: m1Azure, Agent: inventory.Agent{Path: sh.AgentPath, Log: sh.AgentLog}}
+		if login == sshtest.LoginSudo {
+			h.SSH.Become = "sudo"
+		}
+		c, err := (&ssh.Dialer{}).Dial(context.Background(), sh.Target())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return host{sh.Name, c, h, sh.TmpDir}
+	}
+	windows := func(t *testing.T) host {
+		dir := t.TempDir()
+		root, bin := filepath.Join(dir, "root"), filepath.Join(dir, "bin")
+		for _, d := range []string{root, bin} {
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.Symlink(sim, filepath.Join(bin, "azcmagent")); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, "scenario.yaml"), []byte("connect: {hang: true}\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		s := winrmtest.Start(t, winrmtest.Options{HTTPS: true, Env: []string{
+			"PATH=" + bin + ":/usr/bin:/bin", "AZCMAGENT_SIM_ROOT=" + root, "AZCMAGENT_SIM_HOST=w1", "AZCMAGENT_SIM_NO_ROOT=1"}})
+		c, err := (&winrm.Dialer{}).Dial(context.Background(), s.Target("w1", "ntlm"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return host{"w1", c, &inventory.Host{Name: "w1", OS: "windows", Azure: m1Azure}, s.TempDir}
+	}
+	for _, tc := range []struct {
+		name    string
+		host    func(t *testing.T) host
+		timeout bool // context deadline, else cancel
+	}{
+		{"ssh cancel", func(t *testing.T) host { return linux(t, sshtest.LoginTest) }, false},
+		{"ssh timeout", func(t *testing.T) host { return linux(t, sshtest.LoginTest) }, true},
+		{"ssh sudo timeout", func(t *testing.T) host {
+			if !sshtest.HasSudo() {
+				t.Skip("sudo is missing")
+			}
+			return linux(t, sshtest.LoginSudo)
+		}, true},
+		{"winrm cancel", windows, false},
+		{"winrm timeout", windows, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hs := tc.host(t)
+			st := ConnectStep(hs.h)
+			if strings.Contains(st.Command, sentinel) {
+				t.Fatal("secret on the command line")
+			}
+			var ctx context.Context
+			var cancel context.CancelFunc
+			if tc.timeout {
+				ctx, cancel = context.WithTimeout(context.Background(), 2*time.Second)
+			} else {
+				ctx, cancel = context.WithCancel(context.Background())
+			}
+			defer cancel()
+			// The secret's file must exist while the agent hangs, or the test proves nothing.
+			seen := make(chan string, 1)
+			go func() {
+				defer close(seen)
+				for ctx.Err() == nil {
+					if m, _ := filepath.Glob(filepath.Join(hs.tmp, "arcfleet.*", "config.json")); len(m) > 0 {
+						if m1AgentRunning(hs.tmp) {
+							seen <- m[0]
+							if !tc.timeout {
+								cancel()
+							}
+							return
+						}
+					}
+					time.Sleep(20 * time.Millisecond)
+				}
+			}()
+			if !tc.timeout {
+				time.AfterFunc(10*time.Second, cancel) // a bound if the agent never starts
+			}
+			var stderr bytes.Buffer
+			start := time.Now()
+			_, err := hs.conn.Run(ctx, st.Command, bytes.NewReader(StepInput(st, hs.h, testCred(), sentinel)), io.Discard, &stderr)
+			took := time.Since(start)
+			cfg, ok := <-seen
+			if !ok {
+				t.Fatalf("the config file never showed up in %s with the agent running: %v\n%s", hs.tmp, err, stderr.String())
+			}
+			want := transport.Canceled
+			if tc.timeout {
+				want = transport.Timeout
+			}
+			if k := transport.KindOf(err); k != want {
+				t.Fatalf("error kind %q, want %q: %v", k, want, err)
+			}
+			if strings.Contains(err.Error(), sentinel) || strings.Contains(stderr.String(), sentinel) {
+				t.Errorf("secret in the error or stderr")
+			}
+			// Cancel at ~0-2 s, then at most the kill grace (3 s) and 1 s for SIGKILL.
+			if took > 2*time.Second+ssh.DefaultKillGrace+2*time.Second {
+				t.Errorf("Run returned after %v", took)
+			}
+			deadline := time.Now().Add(5 * time.Second) // under sudo the guard may finish the job
+			for {
+				ents, _ := os.ReadDir(hs.tmp)
+				running := m1AgentRunning(hs.tmp)
+				if len(ents) == 0 && !running {
+					break
+				}
+				if time.Now().After(deadline) {
+					var names []string
+					for _, e := range ents {
+						names = append(names, e.Name())
+					}
+					t.Fatalf("after the interruption: left in the host's TMPDIR %v (the config was %s); agent still running: %v", names, cfg, running)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		})
+	}
+}
+
+// m1Azure is what connect needs to get past the agent's parameter checks.
+var m1Azure = inventory.Azure{SubscriptionID: "11111111-2222-3333-4444-555555555555", ResourceGroup: "rg", Location: "westeurope", TenantID: "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"}
+
+// m1AgentRunning reports whether an agent process runs with a --config file
+// under tmp (a host's own TMPDIR, so other tests' agents do not count).
+func m1AgentRunning(tmp string) bool {
+	paths, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err == nil && bytes.Contains(b, []byte("--config\x00"+tmp+"/")) {
+			return true
+		}
+	}
+	return false
 }

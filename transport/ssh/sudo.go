@@ -13,4 +13,4 @@ package ssh
 //
 // "sudo is gone" is read as "my parent changed" from /proc (a killed sudo can
 // linger as a zombie that kill -0 still finds), falling back to kill -0.
-const SudoGuard = `__af_p=$PPID; ( trap '' TERM; while if [ -r /proc/$$/stat ]; then read -r __af_s </proc/$$/stat; set -- ${__af_s##*\)}; [ "$2" = "$__af_p" ]; else kill -0 "$__af_p"; fi 2>/dev/null; do sleep 1; done; kill -TERM 0; sleep 2; kill -KILL 0 ) </dev/null >/dev/null 2>&1 &` + "\n"
+const SudoGuard = `__af_p=$PPID; ( trap "" TERM; while if [ -r /proc/$$/stat ]; then read -r __af_s </proc/$$/stat; set -- ${__af_s##*\)}; [ "$2" = "$__af_p" ]; else kill -0 "$__af_p"; fi 2>/dev/null; do sleep 1; done; kill -TERM 0; sleep 2; kill -KILL 0 ) </dev/null >/dev/null 2>&1 &` + "\n"
