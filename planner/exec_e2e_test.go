@@ -150,7 +150,7 @@ hosts:
 		name(43): {results.OutcomeOK, "AZCM0000", 2},                      // AZCM0081 (GPO): disconnect, connect again
 		name(44): {results.OutcomeFailed, "AZCM0044", 1},                  // name exists: not retried
 		name(45): {results.OutcomeUnchanged, "", 0},                       // already connected to the target
-		name(46): {results.OutcomeBlocked, "", 0},                         // drift
+		name(46): {results.OutcomeBlocked, "ARCF-DRIFT", 0},               // drift
 		name(47): {results.OutcomeOK, "AZCM0000", 2},                      // AZCM0062 after the resource was created
 		name(48): {results.OutcomeFailed, "AZCM0013", 1},                  // input
 		name(49): {results.OutcomeFailed, "AZCM0026", 3},                  // transient every time: cap
