@@ -51,3 +51,23 @@ wait "$P"`
 		t.Errorf("%d commands still running", n)
 	}
 }
+
+// TestCancelIgnoredCtrlC: a command that ignores Ctrl+C is terminated after
+// the grace, so Run still returns promptly and nothing is left running.
+func TestCancelIgnoredCtrlC(t *testing.T) {
+	s := start(t, winrmtest.Options{HTTPS: true})
+	c := dial(t, &Dialer{}, target(s, "ntlm"))
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	t0 := time.Now()
+	_, err := c.Run(ctx, `trap '' INT; sleep 30 </dev/null & wait`, nil, nil, nil)
+	if k := transport.KindOf(err); k != transport.Timeout {
+		t.Fatalf("kind %q, want timeout: %v", k, err)
+	}
+	if d := time.Since(t0); d < interruptGrace || d > interruptGrace+3*time.Second {
+		t.Errorf("Run returned after %s, want the %s grace and a little more", d, interruptGrace)
+	}
+	if n := s.Running(); n != 0 {
+		t.Errorf("%d commands still running", n)
+	}
+}

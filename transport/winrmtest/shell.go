@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -199,8 +200,19 @@ func (c *command) signal(sig syscall.Signal) {
 }
 
 // kill ends the whole process group and waits (bounded) until it is reaped.
+// The group is killed even when the shell itself has exited, since a background
+// child may live on in it (Windows ends a terminated command's whole job); but
+// then only while no process holds the shell's PID again: a PID in use as a
+// group id is never handed out, so a free PID means the group is still ours.
 func (c *command) kill() {
-	c.signal(syscall.SIGKILL)
+	if c.proc != nil {
+		c.mu.Lock()
+		exited := c.exited
+		c.mu.Unlock()
+		if _, err := os.Stat("/proc/" + strconv.Itoa(c.pid)); !exited || os.IsNotExist(err) {
+			_ = syscall.Kill(-c.pid, syscall.SIGKILL) // ESRCH when the group is gone
+		}
+	}
 	c.mu.Lock()
 	c.discard = true
 	c.notifyLocked()
