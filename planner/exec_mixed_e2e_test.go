@@ -43,7 +43,7 @@ var mixedKinds = map[string]mixedKind{
 	"flaky":     {"connect: {code: AZCM0026, fail_first: 2, slow: 100ms}", mixedWant{results.OutcomeOK, "AZCM0000", 3, 0, 0}},
 	"exists":    {"resource_exists: true", mixedWant{results.OutcomeFailed, "AZCM0044", 1, 0, 0}},
 	"bad":       {"", mixedWant{results.OutcomeFailed, "AZCM0041", 1, 0, 0}},
-	"bad-late":  {"", mixedWant{results.OutcomeNotStarted, "", 0, 0, 0}}, // after the breaker opened
+	"bad-late":  {"", mixedWant{results.OutcomeNotStarted, "ARCF-BREAKER-OPEN", 0, 0, 0}}, // after the breaker opened
 	"slow":      {"connect: {slow: 2500ms}", mixedWant{results.OutcomeOK, "AZCM0000", 1, 0, 0}},
 	"unreach":   {"", mixedWant{results.OutcomeFailed, "TRANSPORT-UNREACHABLE", 0, 0, DefaultMaxAttempts}},
 	"connected": {"", mixedWant{results.OutcomeUnchanged, "", 0, 0, 0}},
