@@ -16,8 +16,9 @@ type priorHost struct {
 	final       journalRecord
 	attempts    []results.Attempt
 	lastAttempt int
-	lastAct     string // last agent action step begun: the host may have been acted on
-	tries       int    // failed tries so far: the retry cap counts across runs
+	lastAct     string         // last agent action step begun: the host may have been acted on
+	tries       int            // failed tries so far: the retry cap counts across runs
+	open        *journalRecord // an attempt begun but never ended (arcfleet was killed in it)
 }
 
 // result is the report line of finished host i of plan.
@@ -74,18 +75,43 @@ func priorFromJournal(p *Plan, recs []journalRecord) ([]*priorHost, error) {
 			if isActionStep(rec.Step) {
 				ph.lastAct = rec.Step
 			}
+			ph.closeOpen()
+			r := rec
+			ph.open = &r
 		case evRetry:
 			ph.tries = max(ph.tries, rec.Try)
 		case evAttemptEnd:
+			ph.open = nil
 			if rec.Step != "dial" || rec.Code != "" {
 				ph.attempts = append(ph.attempts, results.Attempt{N: rec.Attempt, Step: rec.Step, Code: rec.Code, ExitCode: rec.ExitCode, Started: rec.Started, Duration: rec.Duration, LogPath: rec.LogPath})
 			}
 		case evDone:
+			ph.closeOpen()
 			ph.done = true
 			ph.final = rec
 		}
 	}
+	for _, ph := range prior {
+		if ph != nil {
+			ph.closeOpen()
+		}
+	}
 	return prior, nil
+}
+
+// closeOpen keeps an attempt whose end the journal never got (a kill, a crash)
+// in the host's history, as interrupted: its log exists and it may have acted.
+func (p *priorHost) closeOpen() {
+	if p.open == nil {
+		return
+	}
+	r := p.open
+	p.open = nil
+	started := r.Started
+	if started.IsZero() {
+		started = r.T
+	}
+	p.attempts = append(p.attempts, results.Attempt{N: r.Attempt, Step: r.Step, Code: codeInterrupted, ExitCode: -1, Started: started, LogPath: r.LogPath})
 }
 
 // Resume continues the run in runDir: hosts that finished are not run again

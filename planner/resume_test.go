@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arcfleet/arcfleet/inventory"
 	"github.com/arcfleet/arcfleet/results"
 )
 
@@ -172,5 +173,32 @@ func TestResumeErrors(t *testing.T) {
 	j.close()
 	if _, err := exExecutor(f).Resume(context.Background(), dir); err == nil || !strings.Contains(err.Error(), "stranger") {
 		t.Errorf("foreign journal: %v", err)
+	}
+}
+
+// An attempt the journal saw begin but never end (arcfleet killed in it) stays in
+// the host's history as interrupted: its log exists and it may have acted.
+func TestPriorKeepsAttemptCutByKill(t *testing.T) {
+	p := &Plan{Hosts: []HostPlan{{Host: inventory.Host{Name: "h1"}}, {Host: inventory.Host{Name: "h2"}}}}
+	t0 := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	recs := []journalRecord{
+		{T: t0, Event: evStarted, Host: "h1"},
+		{T: t0, Event: evAttemptBegin, Host: "h1", Step: StepProbe, Attempt: 1},
+		{T: t0, Event: evAttemptEnd, Host: "h1", Step: StepProbe, Attempt: 1, Code: "AZCM0000", Started: t0},
+		{T: t0.Add(time.Second), Event: evAttemptBegin, Host: "h1", Step: StepConnect, Attempt: 2, LogPath: "hosts/h1/attempt-2.log"},
+		{T: t0, Event: evStarted, Host: "h2"},
+		{T: t0, Event: evAttemptBegin, Host: "h2", Step: StepProbe, Attempt: 1},
+		{T: t0, Event: evAttemptEnd, Host: "h2", Step: StepProbe, Attempt: 1, Code: "AZCM0000", Started: t0},
+	}
+	prior, err := priorFromJournal(p, recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := prior[0].attempts
+	if len(a) != 2 || a[1].Step != StepConnect || a[1].N != 2 || a[1].Code != codeInterrupted || a[1].LogPath != "hosts/h1/attempt-2.log" || !a[1].Started.Equal(t0.Add(time.Second)) {
+		t.Errorf("h1 attempts = %+v, want probe then the cut connect as %s", a, codeInterrupted)
+	}
+	if len(prior[1].attempts) != 1 {
+		t.Errorf("h2 attempts = %+v, want only its probe", prior[1].attempts)
 	}
 }
