@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
+	"time"
 
 	xssh "golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
@@ -150,7 +151,7 @@ func (s *Server) Close() error {
 		c.Close()
 	}
 	for pg := range s.pgids {
-		syscall.Kill(-pg, syscall.SIGKILL)
+		syscall.Kill(-pg, syscall.SIGTERM) // each session goes on to SIGKILL (stopGroup)
 	}
 	s.mu.Unlock()
 	s.wg.Wait()
@@ -234,8 +235,7 @@ func (s *Server) session(ch xssh.Channel, reqs <-chan *xssh.Request) {
 			if !ok {
 				// The client closed the channel (or the connection died).
 				if cmd != nil {
-					syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-					<-exited
+					stopGroup(cmd.Process.Pid, exited)
 				}
 				return
 			}
@@ -277,6 +277,26 @@ func (s *Server) session(ch xssh.Channel, reqs <-chan *xssh.Request) {
 			return
 		}
 	}
+}
+
+// stopGrace is how long a command whose session went away gets to end on
+// SIGTERM (running its cleanup traps, e.g. removing a config file that holds a
+// secret) before SIGKILL.
+const stopGrace = 2 * time.Second
+
+// stopGroup ends the process group pg: SIGTERM, then SIGKILL after stopGrace,
+// and waits for the command's exit on exited.
+func stopGroup(pg int, exited <-chan *os.ProcessState) {
+	syscall.Kill(-pg, syscall.SIGTERM)
+	t := time.NewTimer(stopGrace)
+	defer t.Stop()
+	select {
+	case <-exited:
+		return
+	case <-t.C:
+	}
+	syscall.Kill(-pg, syscall.SIGKILL)
+	<-exited
 }
 
 // start runs command with sh -c in a new process group; when it has exited and

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -154,7 +155,7 @@ func TestServerCancelAndClose(t *testing.T) {
 	defer cancel()
 	_, _, _, err := runCmd(ctx, c, "sleep 1003."+tok+" & sleep 1004."+tok+"; echo", nil)
 	var te *transport.Error
-	if !errors.As(err, &te) || te.Kind != transport.Timeout || !strings.Contains(te.Hint, "killed") {
+	if !errors.As(err, &te) || te.Kind != transport.Timeout || !strings.Contains(te.Hint, "stopped") {
 		t.Fatalf("got %v, want a confirmed kill at timeout", err)
 	}
 	pgrepGone(t, "sleep 100[34]\\."+tok)
@@ -262,4 +263,45 @@ func BenchmarkServerDialRun(b *testing.B) {
 		}
 		c.Close()
 	}
+}
+
+// TestServerSessionGoneTermFirst: when the client goes away mid-command, the
+// command gets SIGTERM before SIGKILL, so its cleanup trap runs (arcfleet's
+// scripts remove the config file holding the secret there).
+func TestServerSessionGoneTermFirst(t *testing.T) {
+	keyFile, key := clientKey(t)
+	s := newServer(t, sshtest.ServerConfig{AuthorizedKeys: []xssh.PublicKey{key.PublicKey()}})
+	for _, tc := range []struct {
+		name    string
+		trap    string
+		removed bool
+	}{
+		{"trap runs", `trap 'rm -f "$F"; exit 143' TERM`, true},
+		{"TERM ignored, killed", `trap '' TERM`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := dialT(t, target(s, keyFile))
+			file := filepath.Join(t.TempDir(), "config")
+			tok := fmt.Sprint(time.Now().UnixNano() % 1000000)
+			go func() {
+				for i := 0; i < 500 && !exists(file); i++ {
+					time.Sleep(10 * time.Millisecond)
+				}
+				c.Close()
+			}()
+			_, _, _, err := runCmd(context.Background(), c, fmt.Sprintf(`%s; F=%s; touch "$F"; sleep 1006.%s & wait`, tc.trap, file, tok), nil)
+			if transport.KindOf(err) != transport.Lost {
+				t.Fatalf("got %v, want Lost", err)
+			}
+			pgrepGone(t, "sleep 1006\\."+tok) // within the grace + pgrepGone's wait
+			if removed := !exists(file); removed != tc.removed {
+				t.Errorf("file removed by the trap: %v, want %v", removed, tc.removed)
+			}
+		})
+	}
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
