@@ -708,7 +708,9 @@ func TestCancelUnderSudo(t *testing.T) {
 			if r.out != "0\n" {
 				t.Errorf("script did not run as root: %q %q", r.out, r.errOut)
 			}
-			if d := time.Since(start); d > 3*time.Second {
+			// The guard polls each second; on a loaded machine allow the kill grace.
+			t.Logf("Run returned after %v", time.Since(start))
+			if d := time.Since(start); d > 300*time.Millisecond+ssh.DefaultKillGrace+time.Second {
 				t.Errorf("Run returned after %v", d)
 			}
 			if got := !strings.Contains(te.Hint, "did not confirm"); got != tc.confirmed {

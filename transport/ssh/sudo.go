@@ -11,6 +11,7 @@ package ssh
 // left. The guard ignores SIGTERM itself so that it lives to send the SIGKILL.
 // It holds no stdio, so a script that ends normally is not delayed.
 //
-// "sudo is gone" is read as "my parent changed" from /proc (a killed sudo can
-// linger as a zombie that kill -0 still finds), falling back to kill -0.
-const SudoGuard = `__af_p=$PPID; ( trap "" TERM; while if [ -r /proc/$$/stat ]; then read -r __af_s </proc/$$/stat; set -- ${__af_s##*\)}; [ "$2" = "$__af_p" ]; else kill -0 "$__af_p"; fi 2>/dev/null; do sleep 1; done; kill -TERM 0; sleep 2; kill -KILL 0 ) </dev/null >/dev/null 2>&1 &` + "\n"
+// The guard acts when the root script has ended or its parent is no longer
+// sudo, read from /proc (a dead sudo or script can linger as a zombie, which
+// kill -0 still finds); without /proc, when kill -0 no longer finds sudo.
+const SudoGuard = `__af_p=$PPID; ( trap "" TERM; while if [ -d /proc/self ]; then read -r __af_s </proc/$$/stat && set -- ${__af_s##*\)} && [ "$1" != Z ] && [ "$2" = "$__af_p" ]; else kill -0 "$__af_p"; fi 2>/dev/null; do sleep 1; done; kill -TERM 0; sleep 2; kill -KILL 0 ) </dev/null >/dev/null 2>&1 &` + "\n"
