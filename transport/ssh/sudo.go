@@ -11,7 +11,9 @@ package ssh
 // left. The guard ignores SIGTERM itself so that it lives to send the SIGKILL.
 // It holds no stdio, so a script that ends normally is not delayed.
 //
-// The guard acts when the root script has ended or its parent is no longer
-// sudo, read from /proc (a dead sudo or script can linger as a zombie, which
-// kill -0 still finds); without /proc, when kill -0 no longer finds sudo.
-const SudoGuard = `__af_p=$PPID; ( trap "" TERM; while if [ -d /proc/self ]; then read -r __af_s </proc/$$/stat && set -- ${__af_s##*\)} && [ "$1" != Z ] && [ "$2" = "$__af_p" ]; else kill -0 "$__af_p"; fi 2>/dev/null; do sleep 1; done; kill -TERM 0; sleep 2; kill -KILL 0 ) </dev/null >/dev/null 2>&1 &` + "\n"
+// "sudo is gone" is read from /proc: while the root script lives, as "its
+// parent is no longer sudo"; once it has ended, as "sudo has ended too" (so a
+// script that ends normally does not have its still running sudo signalled,
+// which would change the exit status). A zombie counts as ended: kill -0 still
+// finds one. Without /proc, the guard falls back to kill -0 on sudo.
+const SudoGuard = `__af_p=$PPID; ( trap "" TERM; while if [ ! -d /proc/self ]; then kill -0 "$__af_p"; elif read -r __af_s </proc/$$/stat && set -- ${__af_s##*\)} && [ "$1" != Z ]; then [ "$2" = "$__af_p" ]; else read -r __af_s </proc/$__af_p/stat && set -- ${__af_s##*\)} && [ "$1" != Z ]; fi 2>/dev/null; do sleep 1; done; kill -TERM 0; sleep 2; kill -KILL 0 ) </dev/null >/dev/null 2>&1 &` + "\n"
