@@ -15,11 +15,12 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 )
 
 // columns are the metrics shown first, in this order; others follow, sorted.
 func columns() []string {
-	return []string{"wall/ideal", "wall-s", "cpu-ms/host", "peak-RSS-MB", "machine-busy-%", "ms/op"}
+	return []string{"time/op", "wall/ideal", "wall-s", "cpu-ms/host", "peak-RSS-MB", "machine-busy-%"}
 }
 
 type row struct {
@@ -91,14 +92,30 @@ func parseLine(line string) (row, bool) {
 	for i := 2; i+1 < len(f); i += 2 {
 		rw.metrics[f[i+1]] = f[i]
 	}
+	// One readable time column: ns/op as a duration (ms/op repeats it).
+	if ns, err := strconv.ParseFloat(rw.metrics["ns/op"], 64); err == nil {
+		rw.metrics["time/op"] = readable(time.Duration(ns))
+	}
+	delete(rw.metrics, "ns/op")
+	delete(rw.metrics, "ms/op")
 	return rw, true
+}
+
+// readable rounds d to 3 significant digits: 1.5ms, 403ms, 1m52.5s.
+func readable(d time.Duration) string {
+	for r := time.Duration(1); r < time.Hour; r *= 10 {
+		if d < 1000*r {
+			return d.Round(r).String()
+		}
+	}
+	return d.Round(time.Second).String()
 }
 
 func render(w io.Writer, rows []row, header []string) {
 	for _, h := range header {
 		fmt.Fprintln(w, h)
 	}
-	used := map[string]bool{"ns/op": true}
+	used := map[string]bool{}
 	var cols []string
 	for _, c := range columns() {
 		for _, r := range rows {

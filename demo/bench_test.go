@@ -22,7 +22,11 @@ import (
 	"github.com/arcfleet/arcfleet/inventory"
 	"github.com/arcfleet/arcfleet/planner"
 	"github.com/arcfleet/arcfleet/results"
+	"github.com/arcfleet/arcfleet/transport"
+	"github.com/arcfleet/arcfleet/transport/ssh"
 	"github.com/arcfleet/arcfleet/transport/sshtest"
+	xssh "golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
 )
 
 // childEnv makes the test binary a fleet process: the benchmarks run the
@@ -294,7 +298,6 @@ func benchValidate(b *testing.B, n int) {
 			}
 		}
 	}
-	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/op")
 }
 
 // BenchmarkPlan is `arcfleet plan --out plan.json` on 1,000 and 10,000
@@ -329,7 +332,6 @@ func benchPlan(b *testing.B, n int) {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/op")
 }
 
 // BenchmarkSelect10000: --limit expressions over 10,000 hosts (globs, groups,
@@ -361,7 +363,6 @@ func BenchmarkSelect10000(b *testing.B) {
 			}
 		}
 	}
-	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/op")
 }
 
 // BenchmarkReport10000 renders a 10,000-host report (5% failures with
@@ -375,7 +376,6 @@ func BenchmarkReport10000(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/op")
 		})
 	}
 }
@@ -397,6 +397,53 @@ func bigReport(n int) *results.Report {
 		rep.Hosts = append(rep.Hosts, h)
 	}
 	return rep
+}
+
+// BenchmarkDialKnownHosts: one SSH dial (strict host-key checking) against a
+// known_hosts file of 100, 1,000 and 10,000 lines. transport/ssh parses the
+// whole file on every dial, so a run over N hosts listed in one file costs
+// O(N^2); the scale test and BenchmarkOverhead pin a fingerprint instead.
+func BenchmarkDialKnownHosts(b *testing.B) {
+	srv, err := sshtest.NewServer(sshtest.ServerConfig{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	dir := b.TempDir()
+	key, err := sshtest.WriteKey(filepath.Join(dir, "id"), "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv.Close()
+	srv, err = sshtest.NewServer(sshtest.ServerConfig{AuthorizedKeys: []xssh.PublicKey{key.PublicKey()}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	for _, n := range []int{100, 1000, 10000} {
+		b.Run(fmt.Sprintf("lines=%d", n), func(b *testing.B) {
+			var kh strings.Builder
+			for i := 1; i < n; i++ { // other hosts: same key type, other ports
+				fmt.Fprintf(&kh, "%s\n", knownhosts.Line([]string{knownhosts.Normalize(fmt.Sprintf("127.0.0.2:%d", 1024+i))}, srv.HostKey()))
+			}
+			kh.WriteString(srv.KnownHostsLine() + "\n")
+			khFile := filepath.Join(dir, fmt.Sprintf("known_hosts.%d", n))
+			if err := os.WriteFile(khFile, []byte(kh.String()), 0o600); err != nil {
+				b.Fatal(err)
+			}
+			tgt := transport.Target{Name: "h", Address: srv.Host(), Port: srv.Port(), Protocol: "ssh", User: "u",
+				IdentityFile: filepath.Join(dir, "id"), KnownHostsFile: khFile, HostKeyPolicy: "strict"}
+			d := &ssh.Dialer{}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				c, err := d.Dial(context.Background(), tgt)
+				if err != nil {
+					b.Fatal(err)
+				}
+				c.Close()
+			}
+		})
+	}
 }
 
 func selfCPU() time.Duration {
