@@ -5,7 +5,7 @@ BIN     := bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build demo test deps fmt-check vet unit fuzz-seed bench clean
+.PHONY: all build demo test deps fmt-check vet unit scale bench clean
 
 all: build
 
@@ -31,7 +31,11 @@ vet:
 unit:
 	$(GO) test -race -count=1 -timeout 12m ./...
 
-test: deps fmt-check vet unit
+# scale runs the 10,000-host test without the race detector (under -race, in unit, it runs 1,000).
+scale:
+	$(GO) test -count=1 -run '^TestScale10000$$' -timeout 10m ./demo
+
+test: deps fmt-check vet unit scale
 
 # bench runs every benchmark once, one package at a time (they time wall clock
 # and share the machine's cores), echoes go test's output and ends with a table

