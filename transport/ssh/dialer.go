@@ -46,7 +46,8 @@ type Dialer struct {
 	// KillGrace plus one second after the cancel.
 	KillGrace time.Duration
 
-	khMu sync.Mutex // known_hosts appends in this process; flock covers other processes
+	khMu sync.Mutex      // known_hosts appends in this process; flock covers other processes
+	kh   knownHostsCache // known_hosts files parsed once per run, not once per dial
 }
 
 // Dial connects and authenticates to t (through t.Jump when set). The returned

@@ -4,7 +4,6 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -29,14 +28,15 @@ const (
 type hostKeyCheck struct {
 	d      *Dialer
 	t      transport.Target
-	file   string // known_hosts file ("" for fingerprint / insecure-ignore)
+	file   string  // known_hosts file ("" for fingerprint / insecure-ignore)
+	kh     *khFile // the Dialer's cache of file
 	algos  []string
 	seen   xssh.PublicKey
 	refuse *transport.Error
 }
 
-// newHostKeyCheck prepares the check for t, reading its known_hosts file when the
-// policy needs one. hostport is the name the host is known by in that file.
+// newHostKeyCheck prepares the check for t, looking hostport (the name the host
+// is known by) up in its known_hosts file when the policy needs one.
 func (d *Dialer) newHostKeyCheck(t transport.Target, hostport string) (*hostKeyCheck, error) {
 	hk := &hostKeyCheck{d: d, t: t}
 	switch t.HostKeyPolicy {
@@ -45,8 +45,8 @@ func (d *Dialer) newHostKeyCheck(t transport.Target, hostport string) (*hostKeyC
 		if err != nil {
 			return nil, err
 		}
-		hk.file = f
-		known, err := readKnown(f, hostport)
+		hk.file, hk.kh = f, d.kh.file(f)
+		known, err := hk.kh.known(hostport)
 		if err != nil {
 			return nil, err
 		}
@@ -89,7 +89,7 @@ func (hk *hostKeyCheck) callback(hostname string, remote net.Addr, key xssh.Publ
 	}
 	// accept-new and the host is unknown: learn it, unless another dial (this
 	// or another process) learned a different key meanwhile.
-	err = hk.d.learn(hk.file, hostname, remote, key)
+	err = hk.d.learn(hk.kh, hostname, remote, key)
 	hk.refuse = hk.classify(hostname, key, err)
 	if hk.refuse != nil {
 		return hk.refuse
@@ -98,11 +98,7 @@ func (hk *hostKeyCheck) callback(hostname string, remote net.Addr, key xssh.Publ
 }
 
 func (hk *hostKeyCheck) verify(hostname string, remote net.Addr, key xssh.PublicKey) error {
-	cb, err := newKnownHostsCallback(hk.file)
-	if err != nil {
-		return err
-	}
-	return cb(hostname, remote, key)
+	return hk.kh.check(hostname, remote, key)
 }
 
 // classify turns a known_hosts verdict into the transport error a caller can act on.
@@ -136,13 +132,15 @@ func (hk *hostKeyCheck) classify(hostname string, key xssh.PublicKey, err error)
 		Hint: "check the known_hosts file " + hk.file}
 }
 
-// learn appends hostname's key to file for accept-new. Appends are serialised
-// in this process by the Dialer's mutex and across processes by flock on the
-// file itself; under the lock the file is read again, so many parallel dials to
+// learn appends hostname's key to the file for accept-new. Appends are
+// serialised in this process by the Dialer's mutex and across processes by
+// flock on the file itself; under the lock the file is checked again (from the
+// cache, which a change by someone else invalidates), so many parallel dials to
 // one host write one line and a key learned meanwhile by someone else wins.
-func (d *Dialer) learn(file, hostname string, remote net.Addr, key xssh.PublicKey) error {
+func (d *Dialer) learn(kh *khFile, hostname string, remote net.Addr, key xssh.PublicKey) error {
 	d.khMu.Lock()
 	defer d.khMu.Unlock()
+	file := kh.path
 	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
 		return fmt.Errorf("create %s: %w", filepath.Dir(file), err)
 	}
@@ -156,57 +154,46 @@ func (d *Dialer) learn(file, hostname string, remote net.Addr, key xssh.PublicKe
 	}
 	defer unlockFile(f) //nolint:errcheck // closing releases it too
 
-	cb, err := newKnownHostsCallback(file)
+	kh.mu.Lock()
+	defer kh.mu.Unlock()
+	db, err := kh.current()
 	if err != nil {
 		return err
 	}
-	err = cb(hostname, remote, key)
+	err = db.callback(hostname, remote, key)
 	var ke *knownhosts.KeyError
 	if !errors.As(err, &ke) || len(ke.Want) > 0 {
 		return err // known now (nil), or a different key was learned meanwhile
 	}
-	data, err := io.ReadAll(f)
+	fi, err := f.Stat()
 	if err != nil {
-		return err
+		return fmt.Errorf("stat %s: %w", file, err)
 	}
-	line := knownhosts.Line([]string{knownhosts.Normalize(hostname)}, key) + "\n"
-	if len(data) > 0 && data[len(data)-1] != '\n' {
-		line = "\n" + line
+	line := knownhosts.Line([]string{knownhosts.Normalize(hostname)}, key)
+	written := []byte(line + "\n")
+	if fi.Size() > 0 {
+		last := make([]byte, 1)
+		if _, err := f.ReadAt(last, fi.Size()-1); err != nil {
+			return fmt.Errorf("read %s: %w", file, err)
+		}
+		if last[0] != '\n' {
+			written = append([]byte("\n"), written...)
+		}
 	}
-	if _, err := f.WriteString(line); err != nil {
+	if _, err := f.Write(written); err != nil {
+		kh.db = nil // a partial line may be on file: read it again next time
 		return fmt.Errorf("append host key to %s: %w", file, err)
 	}
-	return f.Sync()
-}
-
-// newKnownHostsCallback is knownhosts.New that treats a missing file as empty
-// (every host unknown) instead of failing.
-func newKnownHostsCallback(file string) (xssh.HostKeyCallback, error) {
-	if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
-		return func(string, net.Addr, xssh.PublicKey) error {
-			return &knownhosts.KeyError{}
-		}, nil
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("append host key to %s: %w", file, err)
 	}
-	cb, err := knownhosts.New(file)
+	after, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("read known_hosts %s: %w", file, err)
+		kh.db = nil
+		return nil
 	}
-	return cb, nil
-}
-
-// readKnown returns the known_hosts entries for hostport. knownhosts has no
-// lookup API; asking it about a key that cannot be on file makes it list them.
-func readKnown(file, hostport string) ([]knownhosts.KnownKey, error) {
-	cb, err := newKnownHostsCallback(file)
-	if err != nil {
-		return nil, err
-	}
-	err = cb(hostport, probeAddr(hostport), probeKey{})
-	var ke *knownhosts.KeyError
-	if errors.As(err, &ke) {
-		return ke.Want, nil
-	}
-	return nil, nil
+	kh.appended(stampOf(fi), stampOf(after), line, written)
+	return nil
 }
 
 // hostKeyAlgorithms limits the server's host-key algorithms to the types on
@@ -240,15 +227,6 @@ func contains(s []string, x string) bool {
 	}
 	return false
 }
-
-// probeKey is a public key of a type no known_hosts line can hold.
-type probeKey struct{}
-
-func (probeKey) Type() string                         { return "arcfleet-probe@invalid" }
-func (probeKey) Marshal() []byte                      { return []byte("arcfleet-probe") }
-func (probeKey) Verify([]byte, *xssh.Signature) error { return errors.New("probe key") }
-
-func probeAddr(string) net.Addr { return &net.TCPAddr{IP: net.IPv4zero} }
 
 func portOr22(p int) int {
 	if p == 0 {

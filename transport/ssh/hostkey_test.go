@@ -66,7 +66,7 @@ func TestReadKnown(t *testing.T) {
 		hostport string
 		line     int
 	}{{"10.0.0.1:22", 2}, {"10.0.0.1:2222", 3}, {"10.0.0.2:22", 0}} {
-		known, err := readKnown(f, tc.hostport)
+		known, err := (&khFile{path: f}).known(tc.hostport)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -74,7 +74,7 @@ func TestReadKnown(t *testing.T) {
 			t.Errorf("%s: %+v, want line %d", tc.hostport, known, tc.line)
 		}
 	}
-	if known, err := readKnown(filepath.Join(t.TempDir(), "missing"), "10.0.0.1:22"); err != nil || len(known) != 0 {
+	if known, err := (&khFile{path: filepath.Join(t.TempDir(), "missing")}).known("10.0.0.1:22"); err != nil || len(known) != 0 {
 		t.Errorf("missing file: %v %v", known, err)
 	}
 }
@@ -100,7 +100,7 @@ func FuzzLearn(f *testing.F) {
 			t.Fatal(err)
 		}
 		d := &Dialer{}
-		hk := &hostKeyCheck{d: d, t: transport.Target{Name: "h", Address: "10.1.2.3", HostKeyPolicy: PolicyAcceptNew}, file: file}
+		hk := &hostKeyCheck{d: d, t: transport.Target{Name: "h", Address: "10.1.2.3", HostKeyPolicy: PolicyAcceptNew}, file: file, kh: d.kh.file(file)}
 		remote := &net.TCPAddr{IP: net.IPv4(10, 1, 2, 3), Port: 22}
 		err := hk.callback("10.1.2.3:22", remote, key)
 		after, rerr := os.ReadFile(file)
