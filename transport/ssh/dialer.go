@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -48,6 +47,11 @@ type Dialer struct {
 
 	khMu sync.Mutex      // known_hosts appends in this process; flock covers other processes
 	kh   knownHostsCache // known_hosts files parsed once per run, not once per dial
+
+	// handshakeTimer starts the handshake's time limit, calling f when it
+	// expires, and returns its Stop (nil: time.AfterFunc). Tests set it to
+	// reach the moment where a handshake ends just as the limit expires.
+	handshakeTimer func(d time.Duration, f func()) (stop func() bool)
 }
 
 // Dial connects and authenticates to t (through t.Jump when set). The returned
@@ -129,14 +133,20 @@ func (d *Dialer) dial(ctx context.Context, t transport.Target, depth int) (*conn
 
 	// ClientConfig.Timeout covers only the TCP connect: bound the handshake by
 	// closing the conn (a deadline alone does not work on a jump channel).
-	var timedOut atomic.Bool
-	timer := time.AfterFunc(hsTimeout, func() { timedOut.Store(true); raw.Close() })
+	startTimer := d.handshakeTimer
+	if startTimer == nil {
+		startTimer = func(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }
+	}
+	stopTimer := startTimer(hsTimeout, func() { raw.Close() })
 	stopCtx := context.AfterFunc(ctx, func() { raw.Close() })
 	_ = raw.SetDeadline(time.Now().Add(hsTimeout)) // unsupported on jump channels; the timer covers it
 	cc, chans, reqs, err := xssh.NewClientConn(raw, hostport, cfg)
-	inTime := timer.Stop()
+	// Stop is false once the timer has fired, even while its raw.Close has yet
+	// to run: the handshake, finished or not, ran out of time and raw is (being)
+	// closed. That is a Timeout, which is retried, not a protocol error.
+	timedOut := !stopTimer()
 	ctxOK := stopCtx()
-	if err == nil && (!inTime || !ctxOK) {
+	if err == nil && (timedOut || !ctxOK) {
 		cc.Close()
 		err = errors.New("handshake interrupted")
 	}
@@ -145,7 +155,7 @@ func (d *Dialer) dial(ctx context.Context, t transport.Target, depth int) (*conn
 		if jump != nil {
 			jump.Close()
 		}
-		return nil, handshakeError(ctx, t, hk, hsTimeout, timedOut.Load() || errors.Is(err, os.ErrDeadlineExceeded), err)
+		return nil, handshakeError(ctx, t, hk, hsTimeout, timedOut || errors.Is(err, os.ErrDeadlineExceeded), err)
 	}
 	_ = raw.SetDeadline(time.Time{})
 
@@ -276,13 +286,15 @@ func handshakeError(ctx context.Context, t transport.Target, hk *hostKeyCheck, t
 	}
 	msg := err.Error()
 	switch {
+	// A refusal the host sent is the answer even when the time limit expired
+	// right after it.
+	case strings.Contains(msg, "unable to authenticate"), strings.Contains(msg, "Too many authentication failures"):
+		return &transport.Error{Kind: transport.AuthFailed, Host: t.Name, Op: "auth", Err: err,
+			Hint: fmt.Sprintf("the host refused user %q: check the user name, that the key's public half is in that user's authorized_keys (or the agent holds it), or the password", t.User)}
 	case timedOut:
 		return &transport.Error{Kind: transport.Timeout, Host: t.Name, Op: "handshake",
 			Err:  fmt.Errorf("no SSH handshake within %v", timeout),
 			Hint: fmt.Sprintf("the host accepts TCP on port %d but did not complete an SSH handshake: is sshd (not another service) listening there, and is it overloaded?", portOr22(t.Port))}
-	case strings.Contains(msg, "unable to authenticate"), strings.Contains(msg, "Too many authentication failures"):
-		return &transport.Error{Kind: transport.AuthFailed, Host: t.Name, Op: "auth", Err: err,
-			Hint: fmt.Sprintf("the host refused user %q: check the user name, that the key's public half is in that user's authorized_keys (or the agent holds it), or the password", t.User)}
 	case errors.Is(err, io.EOF), errors.Is(err, syscall.ECONNRESET):
 		return &transport.Error{Kind: transport.Unreachable, Host: t.Name, Op: "handshake", Err: err,
 			Hint: "the host closed the connection during the SSH handshake: sshd refusing new connections (MaxStartups), a TCP wrapper, or not an SSH server; try again"}
