@@ -13,6 +13,10 @@ import (
 	xssh "golang.org/x/crypto/ssh"
 )
 
+// copyBufSize is the buffer of one output copy: an SSH data packet is at
+// most 32 KiB, and a smaller buffer only reads it in several calls.
+const copyBufSize = 4 << 10
+
 // conn is one SSH connection; each Run opens a session on it.
 type conn struct {
 	t         transport.Target
@@ -20,6 +24,7 @@ type conn struct {
 	jump      *conn // closed with this connection
 	fp        string
 	killGrace time.Duration
+	bufs      *sync.Pool // the Dialer's output copy buffers (*[]byte of copyBufSize)
 
 	done    chan struct{} // closed when the SSH connection has ended, for any reason
 	closing atomic.Bool   // Close was called: the end is not a loss
@@ -136,12 +141,22 @@ func (c *conn) Run(ctx context.Context, cmd string, stdin io.Reader, stdout, std
 		return -1, err
 	}
 	defer sess.Close()
-	// x/crypto's copy goroutines may outlive an abandoned session: the gates
-	// stop them from writing to the caller's writers once Run has returned.
+	// The output copies may outlive an abandoned session: the gates stop them
+	// from writing to the caller's writers once Run has returned.
 	outGate, errGate := newGate(stdout), newGate(stderr)
 	defer outGate.close()
 	defer errGate.close()
-	sess.Stdout, sess.Stderr = outGate, errGate
+	// Pipes and our own copies, not Session.Stdout/Stderr: x/crypto copies
+	// those with io.Copy's 32 KiB buffers, 64 KiB a command, 32 MB at 500 hosts
+	// at once; a pooled 4 KiB buffer is enough for an agent's output.
+	outPipe, err := sess.StdoutPipe()
+	if err != nil {
+		return -1, &transport.Error{Kind: transport.Protocol, Host: c.t.Name, Op: "run", Err: err}
+	}
+	errPipe, err := sess.StderrPipe()
+	if err != nil {
+		return -1, &transport.Error{Kind: transport.Protocol, Host: c.t.Name, Op: "run", Err: err}
+	}
 	var in io.WriteCloser
 	if stdin != nil {
 		// Our own copy, not Session.Stdin: Wait would block on a stdin reader
@@ -162,17 +177,42 @@ func (c *conn) Run(ctx context.Context, cmd string, stdin io.Reader, stdout, std
 			in.Close()
 		}()
 	}
+	copied := make(chan struct{}, 2)
+	go c.copyOut(outGate, outPipe, copied)
+	go c.copyOut(errGate, errPipe, copied)
+	// Session.Wait waits for x/crypto's own copies only: ours must reach the
+	// end of the output too before Run returns, once the session has ended.
+	// A session that ended has EOF on both streams, so this cannot hang.
+	drained := func() {
+		<-copied
+		<-copied
+	}
 	waitc := make(chan error, 1)
 	go func() { waitc <- sess.Wait() }()
 
 	select {
 	case err := <-waitc:
+		drained()
 		return c.result(err)
 	case <-c.done:
-		return c.result(<-waitc) // Wait ends with the connection; an exit status that came first still counts
+		err := <-waitc // Wait ends with the connection; an exit status that came first still counts
+		drained()
+		return c.result(err)
 	case <-ctx.Done():
 	}
 	return -1, c.stop(ctx, sess, waitc)
+}
+
+// copyOut copies one output stream of a command to w with a pooled buffer.
+func (c *conn) copyOut(w io.Writer, r io.Reader, done chan<- struct{}) {
+	bp, _ := c.bufs.Get().(*[]byte)
+	if bp == nil {
+		b := make([]byte, copyBufSize)
+		bp = &b
+	}
+	io.CopyBuffer(w, r, *bp) //nolint:errcheck // the gate never fails; a read error is the session's end, which Wait reports
+	c.bufs.Put(bp)
+	done <- struct{}{}
 }
 
 // stop ends a canceled command and returns Run's error. OpenSSH (>= 7.9)

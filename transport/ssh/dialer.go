@@ -47,6 +47,7 @@ type Dialer struct {
 
 	khMu sync.Mutex      // known_hosts appends in this process; flock covers other processes
 	kh   knownHostsCache // known_hosts files parsed once per run, not once per dial
+	bufs sync.Pool       // output copy buffers shared by the Dialer's connections
 
 	// handshakeTimer starts the handshake's time limit, calling f when it
 	// expires, and returns its Stop (nil: time.AfterFunc). Tests set it to
@@ -166,6 +167,7 @@ func (d *Dialer) dial(ctx context.Context, t transport.Target, depth int) (*conn
 		fp:        xssh.FingerprintSHA256(hk.seen),
 		done:      make(chan struct{}),
 		killGrace: orDefault(d.KillGrace, DefaultKillGrace),
+		bufs:      &d.bufs,
 	}
 	go c.watch()
 	go c.keepalive(orDefault(t.KeepaliveInterval, transport.DefaultKeepaliveInterval), orDefaultInt(t.KeepaliveMax, transport.DefaultKeepaliveMax))

@@ -126,6 +126,17 @@ func TestRun(t *testing.T) {
 		}
 	})
 
+	t.Run("stdout and stderr of 3 MB each at once", func(t *testing.T) {
+		// Both streams share the channel's window: both must be read as they come.
+		r := run(context.Background(), c, "(head -c 3000000 /dev/zero | tr '\\0' e >&2) & head -c 3000000 /dev/zero | tr '\\0' o; wait", nil)
+		if r.err != nil || r.code != 0 {
+			t.Fatalf("got %d %v", r.code, r.err)
+		}
+		if r.out != strings.Repeat("o", 3000000) || r.errOut != strings.Repeat("e", 3000000) {
+			t.Fatalf("stdout %d bytes, stderr %d bytes, want 3000000 each of o and e", len(r.out), len(r.errOut))
+		}
+	})
+
 	t.Run("stdin not read by the command", func(t *testing.T) {
 		// The command exits without reading: Run must not wait for stdin.
 		pr, pw := io.Pipe()
