@@ -85,6 +85,13 @@ func TestApplyOutcomes(t *testing.T) {
 			if !strings.Contains(h.Detail, tc.detail) {
 				t.Errorf("detail %q does not contain %q", h.Detail, tc.detail)
 			}
+			// Evidence is kept for problems only (memory at 10,000 hosts).
+			switch problem := h.Outcome != results.OutcomeOK && h.Outcome != results.OutcomeUnchanged; {
+			case !problem && len(h.Evidence) > 0:
+				t.Errorf("%s host keeps evidence %q", h.Outcome, h.Evidence)
+			case h.Outcome == results.OutcomeFailed && len(h.Evidence) == 0:
+				t.Errorf("failed host without evidence")
+			}
 		})
 	}
 	inv := exResult(rep, "invalid")
