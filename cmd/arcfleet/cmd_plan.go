@@ -10,7 +10,7 @@ import (
 )
 
 const planUsage = `Usage: arcfleet plan -i INVENTORY --action connect|disconnect|reconnect [--limit EXPR]
-                     [--format table|markdown|json] [-o PLAN.json]
+                     [--format table|markdown|json] [-o PLAN.json] [--probe]
 
 Shows what apply would do, touching no host and reading no secret: for each selected
 host its address, OS, transport, Azure target and credential (by reference), and
