@@ -35,7 +35,8 @@ const DefaultKillGrace = 3 * time.Second
 const killConfirm = time.Second
 
 // Dialer opens SSH connections. The zero value is ready to use; use one Dialer
-// for a whole run so that known_hosts appends (accept-new) are serialised.
+// for a whole run: it reads each known_hosts file once (again only when the
+// file changes) and serialises known_hosts appends (accept-new).
 // A Dialer must not be copied after first use.
 type Dialer struct {
 	// AgentSocket is the ssh-agent socket used for Target.UseAgent; "" means $SSH_AUTH_SOCK.
