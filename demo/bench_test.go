@@ -114,6 +114,9 @@ func startFleetProcess(b *testing.B, cs childSpec) *Fleet {
 // "inproc" hosts emulate the agent inside the fleet process; "spawn" hosts run
 // /bin/sh and azcmagent-sim for every step, as the demo's do.
 func BenchmarkOverhead(b *testing.B) {
+	if _, set := os.LookupEnv("GOMEMLIMIT"); !set { // as the arcfleet binary does
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(planner.DefaultMemoryLimit))
+	}
 	cases := []struct {
 		name   string
 		n, c   int

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"syscall"
 
+	"github.com/arcfleet/arcfleet/planner"
 	"golang.org/x/term"
 )
 
@@ -92,18 +93,9 @@ func run(ctx context.Context, e *env, args []string) int {
 	return c.run(ctx, e, args[1:])
 }
 
-// defaultMemoryLimit is the soft memory limit when GOMEMLIMIT is unset. Without
-// one, GOGC=100 lets the heap reach twice the live data: 190-250 MB peak RSS at
-// 10,000 hosts, 500 at once (issue 6 asks under 150 MB). With 128 MiB the same
-// run peaks at 137 MB for about 7-10% more controller CPU per host (measured:
-// demo BenchmarkOverhead, README). Live data above the limit (far larger
-// fleets or concurrency) makes the GC run often, at most half the CPU: then
-// set GOMEMLIMIT (e.g. GOMEMLIMIT=512MiB, or off).
-const defaultMemoryLimit = 128 << 20
-
 func main() {
 	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
-		debug.SetMemoryLimit(defaultMemoryLimit)
+		debug.SetMemoryLimit(planner.DefaultMemoryLimit)
 	}
 	e := &env{
 		stdin:            os.Stdin,
