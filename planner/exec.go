@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -102,27 +101,33 @@ type Event struct {
 	Message string
 }
 
-// ExitCode maps a report to arcfleet's exit code: 0 every host as intended
-// (ok or unchanged), 3 some failed, blocked or not started, 4 the circuit breaker
-// stopped the run, 130 interrupted.
+// Exit codes of a run, one meaning each (the CLI adds 2 for invalid input).
+const (
+	ExitOK          = 0   // every host as intended (ok or unchanged)
+	ExitHostsFailed = 3   // some hosts failed, were blocked or not started
+	ExitBreaker     = 4   // the circuit breaker stopped the run
+	ExitInterrupted = 130 // interrupted
+)
+
+// ExitCode maps a report to arcfleet's exit code.
 func ExitCode(r *results.Report) int {
 	if r == nil {
-		return 3
+		return ExitHostsFailed
 	}
 	if r.Interrupted {
-		return 130
+		return ExitInterrupted
 	}
 	if len(r.BreakerOpen) > 0 {
-		return 4
+		return ExitBreaker
 	}
 	for i := range r.Hosts {
 		switch r.Hosts[i].Outcome {
 		case results.OutcomeOK, results.OutcomeUnchanged:
 		default:
-			return 3
+			return ExitHostsFailed
 		}
 	}
-	return 0
+	return ExitOK
 }
 
 // Apply runs plan p, writing its run directory runDir (created; it must not hold
@@ -191,10 +196,8 @@ type run struct {
 	secrets []string               // every resolved SP secret, masked everywhere
 	masker  *results.Masker        // masks secrets; set once they are resolved
 
-	res    []results.HostResult // by plan index; each written only by its host's goroutine
-	prior  []*priorHost         // by plan index, from the journal on Resume; nil entries on Apply
-	mu     sync.Mutex
-	broken []string // breaker keys opened in this run
+	res   []results.HostResult // by plan index; each written only by its host's goroutine
+	prior []*priorHost         // by plan index, from the journal on Resume; nil entries on Apply
 }
 
 type credSecret struct {

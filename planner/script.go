@@ -9,6 +9,7 @@ import (
 	"unicode/utf16"
 
 	"github.com/arcfleet/arcfleet/inventory"
+	"github.com/arcfleet/arcfleet/results"
 	sshtransport "github.com/arcfleet/arcfleet/transport/ssh"
 )
 
@@ -29,13 +30,13 @@ const OnlyIfPreviousFailed = "previous-failed"
 const (
 	// AgentLogMarker is printed on a line of its own to stderr after the agent has
 	// run; everything after it is what that run appended to azcmagent.log.
-	AgentLogMarker = "#arcfleet:agent-log#"
+	AgentLogMarker = results.AgentLogMarker // one definition: the classifier splits on it too
 	// ErrorMarker starts a stderr line naming, alone, a failure of the script
 	// itself (details follow on the next line, if any): "agent-not-found" (exit 127),
 	// "sudo-password-required" (exit 126), "mktemp-failed", "config-write-failed"
 	// (Linux, exit 125), "setup-failed" (Windows: private directory or config file,
 	// exit 125), "restart-failed" (Windows service restart, exit 1).
-	ErrorMarker = "#arcfleet:error: "
+	ErrorMarker = results.ScriptErrorPrefix + " "
 	// AgentVersionMarker starts the probe's stdout line with `azcmagent version`.
 	AgentVersionMarker = "#arcfleet:agent-version: "
 	// EmulateShMarker starts the Windows script's comment line that carries the

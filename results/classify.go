@@ -21,9 +21,9 @@ const (
 // too, in case a caller passes stderr unsplit.
 const AgentLogMarker = "#arcfleet:agent-log#"
 
-// scriptErrorPrefix starts the line arcfleet's remote scripts print on stderr
+// ScriptErrorPrefix starts the line arcfleet's remote scripts print on stderr
 // when they fail before or around the agent: "#arcfleet:error: NAME".
-const scriptErrorPrefix = "#arcfleet:error:"
+const ScriptErrorPrefix = "#arcfleet:error:"
 
 // scriptErrors maps the script's error names to knowledge-base keys.
 var scriptErrors = map[string]string{
@@ -196,7 +196,7 @@ func Classify(ev Evidence) Diagnosis {
 	for i := range lines {
 		t := lines[i].text
 		if lines[i].src != "transport" {
-			if rest, ok := strings.CutPrefix(strings.TrimSpace(t), scriptErrorPrefix); ok {
+			if rest, ok := strings.CutPrefix(strings.TrimSpace(t), ScriptErrorPrefix); ok {
 				name := strings.ToLower(strings.TrimSpace(rest))
 				if k, ok := scriptErrors[name]; ok {
 					marker = k

@@ -12,7 +12,8 @@ import (
 const planUsage = `Usage: arcfleet plan -i INVENTORY --action connect|disconnect|reconnect [--limit EXPR]
                      [--format table|markdown|json] [-o PLAN.json] [--probe]
 
-Shows what apply would do, touching no host and reading no secret: for each selected
+Shows what apply would do, touching no host and reading no secret (--probe connects
+read-only and so resolves login secrets, never the service principal's): for each selected
 host its address, OS, transport, Azure target and credential (by reference), and
 every remote command with what it is fed on stdin, the secret shown as
 <secret env:NAME> or <secret file:PATH>. Each distinct script is printed once.

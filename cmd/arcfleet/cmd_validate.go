@@ -66,10 +66,7 @@ func cmdValidate(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "arcfleet validate: %v\n", err)
 		return exitInvalid
 	}
-	lookup := func(k string) (string, bool) {
-		v := e.getenv(k)
-		return v, v != ""
-	}
+	lookup := lookupEnv(e)
 	findings := inventory.CollapseFindings(inventory.Validate(inv, hosts, action))
 	findings = append(findings, inventory.CheckSecretRefs(inv, hosts, lookup)...)
 	errCount, warnCount := 0, 0

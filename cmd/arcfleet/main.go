@@ -16,13 +16,12 @@ import (
 	"golang.org/x/term"
 )
 
-// Exit codes: one meaning each (see README).
+// Exit codes: one meaning each (see README); a run's own come from planner.
 const (
-	exitOK          = 0
+	exitOK          = planner.ExitOK
 	exitInvalid     = 2 // invalid input or usage
-	exitHostsFailed = 3
-	exitBreaker     = 4 // stopped early by the circuit breaker
-	exitInterrupted = 130
+	exitHostsFailed = planner.ExitHostsFailed
+	exitInterrupted = planner.ExitInterrupted
 )
 
 // version is set at build time with -ldflags "-X main.version=...".

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arcfleet/arcfleet/planner"
 	"github.com/arcfleet/arcfleet/results"
 )
 
@@ -176,7 +177,7 @@ func TestBreakerE2E(t *testing.T) {
 	inv := f.writeInventory(invOpts{lab: lab})
 	runDir := filepath.Join(f.Dir, "run")
 	r := f.run("apply", "-i", inv, "--action", "connect", "--yes", "--concurrency", "1", "--run-dir", runDir)
-	if r.code != exitBreaker {
+	if r.code != planner.ExitBreaker {
 		t.Fatalf("want exit 4\n%s", r)
 	}
 	rep := readReport(t, runDir)

@@ -5,7 +5,6 @@ package ssh
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -35,8 +34,9 @@ const DefaultKillGrace = 3 * time.Second
 const killConfirm = time.Second
 
 // Dialer opens SSH connections. The zero value is ready to use; use one Dialer
-// for a whole run: it reads each known_hosts file once (again only when the
-// file changes) and serialises known_hosts appends (accept-new).
+// for a whole run: it reads each known_hosts file and parses (decrypts) each
+// identity file once, again only when the file changes, and serialises
+// known_hosts appends (accept-new).
 // A Dialer must not be copied after first use.
 type Dialer struct {
 	// AgentSocket is the ssh-agent socket used for Target.UseAgent; "" means $SSH_AUTH_SOCK.
@@ -48,6 +48,7 @@ type Dialer struct {
 
 	khMu sync.Mutex      // known_hosts appends in this process; flock covers other processes
 	kh   knownHostsCache // known_hosts files parsed once per run, not once per dial
+	keys keyCache        // identity files parsed (and decrypted) once per run, not once per dial
 	bufs sync.Pool       // output copy buffers shared by the Dialer's connections
 
 	// handshakeTimer starts the handshake's time limit, calling f when it
@@ -185,24 +186,13 @@ func (d *Dialer) authMethods(t transport.Target) ([]xssh.AuthMethod, func(), err
 	}
 	var signers []xssh.Signer
 	if t.IdentityFile != "" {
-		path := expandHome(t.IdentityFile)
-		data, err := os.ReadFile(path)
+		s, err := d.keys.signer(expandHome(t.IdentityFile), t.Passphrase)
 		if err != nil {
-			return nil, noop, authErr(transport.Config, fmt.Errorf("read identity file: %w", err), "check ssh.identity_file and that arcfleet's user can read it")
-		}
-		s, err := xssh.ParsePrivateKey(data)
-		var pm *xssh.PassphraseMissingError
-		if errors.As(err, &pm) {
-			if t.Passphrase == "" {
-				return nil, noop, authErr(transport.Config, fmt.Errorf("identity file %s is encrypted and no passphrase is set", path), "set ssh.passphrase (env: or file: reference) or use ssh-agent (use_agent: true)")
+			var te *transport.Error
+			if errors.As(err, &te) {
+				te.Host = t.Name
 			}
-			s, err = xssh.ParsePrivateKeyWithPassphrase(data, []byte(t.Passphrase))
-			if errors.Is(err, x509.IncorrectPasswordError) {
-				return nil, noop, authErr(transport.AuthFailed, fmt.Errorf("wrong passphrase for identity file %s", path), "check the secret that ssh.passphrase refers to")
-			}
-		}
-		if err != nil {
-			return nil, noop, authErr(transport.Config, fmt.Errorf("identity file %s: %w", path, err), "it must be an OpenSSH or PEM private key")
+			return nil, noop, err
 		}
 		signers = append(signers, s)
 	}
