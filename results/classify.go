@@ -125,7 +125,8 @@ type finding struct {
 // seed's messages, ARM and AADSTS codes). Every Code it returns has a catalog
 // entry, and the evidence lines have every secret in ev.Secrets masked.
 func Classify(ev Evidence) Diagnosis {
-	lines := gatherLines(ev)
+	m := NewMasker(ev.Secrets) // the secrets' forms, computed once per attempt
+	lines := gatherLines(ev, m)
 	var d Diagnosis
 
 	// What the output says.
@@ -230,7 +231,7 @@ func Classify(ev Evidence) Diagnosis {
 		}
 		resourceCreated = resourceCreated || rid
 		for _, s := range strs {
-			extraText = append(extraText, Mask(s, ev.Secrets))
+			extraText = append(extraText, m.Mask(s))
 			extraLine = append(extraLine, -1)
 		}
 	}
@@ -300,7 +301,7 @@ func Classify(ev Evidence) Diagnosis {
 		// The most specific message first: it is what a reader acts on.
 		d.Related = moveFirst(d.Related, best.key)
 	}
-	d.Evidence = pickEvidence(lines, ev.Secrets)
+	d.Evidence = pickEvidence(lines, m)
 	return d
 }
 
@@ -419,10 +420,10 @@ func scanJSON(s string) (code string, strs []string, resourceID bool) {
 // masked: invalid UTF-8 replaced, masked, ANSI codes stripped, masked again (an
 // escape code inside a secret could hide it from the first pass), progress-bar
 // redraws dropped.
-func gatherLines(ev Evidence) []evLine {
+func gatherLines(ev Evidence, m *Masker) []evLine {
 	var lines []evLine
 	add := func(src, raw string) {
-		s := clean(raw, ev.Secrets)
+		s := clean(raw, m)
 		for _, l := range strings.Split(s, "\n") {
 			for _, seg := range strings.Split(l, "\r") {
 				seg = strings.TrimRight(seg, " \t")
@@ -456,12 +457,12 @@ func gatherLines(ev Evidence) []evLine {
 
 // clean is one source's text, secrets masked, escape codes stripped, cut to its
 // last maxSourceBytes (after masking, so a cut cannot expose part of a secret).
-func clean(raw string, secrets []string) string {
+func clean(raw string, m *Masker) string {
 	s := strings.ToValidUTF8(raw, "\uFFFD")
-	s = Mask(s, secrets)
+	s = m.Mask(s)
 	s = reANSI.ReplaceAllString(s, "")
 	s = strings.ReplaceAll(s, "\x1b", "")
-	s = Mask(s, secrets)
+	s = m.Mask(s)
 	if len(s) > maxSourceBytes {
 		s = s[len(s)-maxSourceBytes:]
 		if i := strings.IndexByte(s, '\n'); i >= 0 {
@@ -475,7 +476,7 @@ func clean(raw string, secrets []string) string {
 // pickEvidence keeps the MaxEvidenceLines most relevant lines (decisive lines,
 // then error-like lines, later lines before earlier ones), in their original
 // order, without repeats, each prefixed with its source and cut to length.
-func pickEvidence(lines []evLine, secrets []string) []string {
+func pickEvidence(lines []evLine, m *Masker) []string {
 	idx := make([]int, 0, len(lines))
 	seen := make(map[string]bool, len(lines))
 	for i := len(lines) - 1; i >= 0; i-- { // keep the last of repeated lines
@@ -501,8 +502,8 @@ func pickEvidence(lines []evLine, secrets []string) []string {
 	for _, i := range idx {
 		// Mask again after adding the prefix and after cutting: either could
 		// complete a secret from pieces, and masking is cheap on short lines.
-		l := truncateLine(Mask(lines[i].src+": "+lines[i].text, secrets), maxLineBytes)
-		out = append(out, Mask(l, secrets))
+		l := truncateLine(m.Mask(lines[i].src+": "+lines[i].text), maxLineBytes)
+		out = append(out, m.Mask(l))
 	}
 	return out
 }
