@@ -18,6 +18,7 @@
 package winrm
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -31,6 +32,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -64,12 +66,16 @@ const (
 // authenticates with its TLS client certificate.
 const mutualAuth = "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/https/mutual"
 
-// Dialer opens WinRM connections. The zero value is ready to use.
+// Dialer opens WinRM connections. The zero value is ready to use; use one
+// Dialer for a whole run: it loads each ca_file and client certificate once,
+// again only when a file changes. A Dialer must not be copied after first use.
 type Dialer struct {
 	// OperationTimeout of each Receive long-poll; 0 means DefaultOperationTimeout.
 	OperationTimeout time.Duration
 	// KillTimeout bounds killing a cancelled command; 0 means DefaultKillTimeout.
 	KillTimeout time.Duration
+
+	tls tlsCache // ca_file pools and client key pairs, loaded once per run, not once per dial
 }
 
 // Dial checks t's settings, connects, authenticates and creates the shell
@@ -179,7 +185,7 @@ func (d *Dialer) newConn(t transport.Target) (*conn, error) {
 	var tlsConf *tls.Config
 	if t.HTTPS {
 		var err error
-		if tlsConf, err = c.tlsConfig(t); err != nil {
+		if tlsConf, err = c.tlsConfig(d, t); err != nil {
 			return nil, err
 		}
 	}
@@ -234,31 +240,35 @@ func isoSeconds(d time.Duration) string {
 	return "PT" + strconv.FormatInt(s, 10) + "S"
 }
 
-func (c *conn) tlsConfig(t transport.Target) (*tls.Config, error) {
+func (c *conn) tlsConfig(d *Dialer, t transport.Target) (*tls.Config, error) {
 	conf := &tls.Config{
 		MinVersion:         tls.VersionTLS12,
 		ServerName:         t.TLSServerName,
 		InsecureSkipVerify: t.Insecure, // explicit opt-in only; the fingerprint is still recorded
 	}
 	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
-		if err != nil {
-			return nil, &transport.Error{Kind: transport.TLSFailed, Host: t.Name, Op: "dial", Err: err, Hint: "check winrm.ca_file"}
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
+		pool, err := d.tls.caPool(t.CAFile)
+		var pe *parseError
+		switch {
+		case errors.As(err, &pe):
 			return nil, &transport.Error{Kind: transport.TLSFailed, Host: t.Name, Op: "dial",
 				Err: fmt.Errorf("%s holds no PEM certificate", t.CAFile), Hint: "point winrm.ca_file at the PEM of the CA that signed the host's WinRM certificate"}
+		case err != nil:
+			return nil, &transport.Error{Kind: transport.TLSFailed, Host: t.Name, Op: "dial", Err: err, Hint: "check winrm.ca_file"}
 		}
 		conf.RootCAs = pool
 	}
 	if c.auth == "cert" {
-		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		cert, err := d.tls.keyPair(t.CertFile, t.KeyFile)
 		if err != nil {
+			var pe *parseError
+			if errors.As(err, &pe) {
+				err = pe.err
+			}
 			return nil, &transport.Error{Kind: transport.AuthFailed, Host: t.Name, Op: "dial",
 				Err: fmt.Errorf("client certificate %s / key %s: %w", t.CertFile, t.KeyFile, err), Hint: "check winrm.cert_file and winrm.key_file (PEM)"}
 		}
-		conf.Certificates = []tls.Certificate{cert}
+		conf.Certificates = []tls.Certificate{*cert}
 	}
 	// Record the server certificate after verification; within one Conn it may
 	// not change (a reconnect must reach the same host).
@@ -655,4 +665,134 @@ type certChangedError struct{ was, now string }
 
 func (e *certChangedError) Error() string {
 	return "server certificate changed within the connection: was " + e.was + ", now " + e.now
+}
+
+// racyWindow: a file changed less than this before it was read may change
+// again with the same size and modification time (timestamps are kernel
+// ticks, or whole seconds on some file systems). Until it is older, each use
+// compares its content with what was loaded.
+const racyWindow = 2 * time.Second
+
+// fileStamp identifies a version of a file without reading it.
+type fileStamp struct{ size, mtime int64 }
+
+// parseError is a file that was read but could not be used.
+type parseError struct{ err error }
+
+func (e *parseError) Error() string { return e.err.Error() }
+
+// tlsFiles caches what was loaded from one set of files (a CA file, or a
+// client certificate and its key). val is set only after a successful load:
+// failures are not cached. mu is held for the whole load, so parallel dials
+// load the files once.
+type tlsFiles struct {
+	mu      sync.Mutex
+	paths   []string
+	val     any
+	stamps  []fileStamp // of the content val was loaded from
+	trusted bool        // stamps were old enough when read: equal stamps, same content
+	raw     [][]byte    // that content, kept while not trusted
+}
+
+// tlsCache holds a Dialer's TLS material by file path. The parsed values are
+// shared read-only by the connections (x509.CertPool and tls.Certificate are
+// safe for concurrent use).
+type tlsCache struct {
+	mu    sync.Mutex
+	files map[string]*tlsFiles
+	loads int // files parsed (tests count them)
+}
+
+func (c *tlsCache) entry(paths ...string) *tlsFiles {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.files == nil {
+		c.files = map[string]*tlsFiles{}
+	}
+	k := strings.Join(paths, "\x00")
+	e := c.files[k]
+	if e == nil {
+		e = &tlsFiles{paths: paths}
+		c.files[k] = e
+	}
+	return e
+}
+
+func (c *tlsCache) loadCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.loads
+}
+
+func (c *tlsCache) caPool(path string) (*x509.CertPool, error) {
+	v, err := c.load(c.entry("ca", path), func(data [][]byte) (any, error) {
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(data[0]) {
+			return nil, errors.New("no PEM certificate")
+		}
+		return pool, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*x509.CertPool), nil
+}
+
+func (c *tlsCache) keyPair(certFile, keyFile string) (*tls.Certificate, error) {
+	v, err := c.load(c.entry("pair", certFile, keyFile), func(data [][]byte) (any, error) {
+		cert, err := tls.X509KeyPair(data[0], data[1])
+		return &cert, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*tls.Certificate), nil
+}
+
+// load returns e's value, parsing its files again only when one changed.
+// Read errors come back as they are, parse errors as *parseError.
+func (c *tlsCache) load(e *tlsFiles, parse func([][]byte) (any, error)) (any, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	paths := e.paths[1:] // e.paths[0] is the kind
+	now := time.Now()
+	stamps := make([]fileStamp, len(paths))
+	trusted := true
+	for i, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil {
+			e.val, e.raw = nil, nil
+			return nil, err
+		}
+		stamps[i] = fileStamp{size: fi.Size(), mtime: fi.ModTime().UnixNano()}
+		trusted = trusted && now.Sub(fi.ModTime()) > racyWindow
+	}
+	same := e.val != nil && slices.Equal(stamps, e.stamps)
+	if same && e.trusted {
+		return e.val, nil
+	}
+	data := make([][]byte, len(paths))
+	for i, p := range paths {
+		var err error
+		if data[i], err = os.ReadFile(p); err != nil {
+			e.val, e.raw = nil, nil
+			return nil, err
+		}
+	}
+	if !same || !slices.EqualFunc(data, e.raw, bytes.Equal) {
+		e.val, e.raw = nil, nil
+		c.mu.Lock()
+		c.loads++
+		c.mu.Unlock()
+		v, err := parse(data)
+		if err != nil {
+			return nil, &parseError{err}
+		}
+		e.val = v
+	}
+	e.stamps, e.trusted, e.raw = stamps, trusted, nil
+	if !trusted {
+		e.raw = data
+	}
+	return e.val, nil
 }
