@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -184,11 +185,6 @@ func (p *Plan) checkBody(inv *inventory.Inventory) (string, error) {
 // Save writes p as indented JSON to path atomically (temp file, fsync, rename)
 // with mode 0600: a plan names hosts, accounts and secret references.
 func Save(path string, p *Plan) error {
-	var buf bytes.Buffer
-	if err := p.encodeJSON(&buf, "  "); err != nil {
-		return fmt.Errorf("save plan %s: %w", path, err)
-	}
-	data := buf.Bytes()
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
@@ -198,7 +194,11 @@ func Save(path string, p *Plan) error {
 	defer os.Remove(tmp) // no-op after the rename
 	err = f.Chmod(0o600)
 	if err == nil {
-		_, err = f.Write(data)
+		// Streamed: a 10,000-host plan is ~17 MB of JSON, not worth holding twice.
+		bw := bufio.NewWriterSize(f, 256<<10)
+		if err = p.encodeJSON(bw, "  "); err == nil {
+			err = bw.Flush()
+		}
 	}
 	if err == nil {
 		err = f.Sync()

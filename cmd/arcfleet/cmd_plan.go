@@ -4,6 +4,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
+	"os"
 	"time"
 
 	"github.com/arcfleet/arcfleet/planner"
@@ -83,7 +85,13 @@ func cmdPlan(ctx context.Context, e *env, args []string) int {
 		}
 	}
 
-	if err := planner.Render(e.stdout, p, format); err != nil {
+	if out != "" {
+		if err := planner.Save(out, p); err != nil {
+			fmt.Fprintf(e.stderr, "arcfleet plan: %v\n", err)
+			return exitInvalid
+		}
+	}
+	if err := renderPlan(e.stdout, p, format, out); err != nil {
 		fmt.Fprintf(e.stderr, "arcfleet plan: writing the plan: %v\n", err)
 		return exitInvalid
 	}
@@ -94,10 +102,6 @@ func cmdPlan(ctx context.Context, e *env, args []string) int {
 		}
 	}
 	if out != "" {
-		if err := planner.Save(out, p); err != nil {
-			fmt.Fprintf(e.stderr, "arcfleet plan: %v\n", err)
-			return exitInvalid
-		}
 		fmt.Fprintf(e.stderr, "arcfleet plan: saved to %s: %d hosts, %d blocked. Review it, then run: arcfleet apply %s\n",
 			out, len(p.Hosts), blocked, out)
 	} else if blocked > 0 && format != planner.FormatTable {
@@ -105,4 +109,20 @@ func cmdPlan(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "arcfleet plan: %d of %d hosts blocked by validation findings (apply skips them)\n", blocked, len(p.Hosts))
 	}
 	return exitOK
+}
+
+// renderPlan writes the plan in format; JSON that was just saved to savedPath is
+// copied from the file rather than encoded a second time (the same bytes: Save
+// and Render share one encoder).
+func renderPlan(w io.Writer, p *planner.Plan, format, savedPath string) error {
+	if format != planner.FormatJSON || savedPath == "" {
+		return planner.Render(w, p, format)
+	}
+	f, err := os.Open(savedPath)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(w, f)
+	return err
 }

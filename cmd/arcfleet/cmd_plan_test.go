@@ -179,3 +179,31 @@ func TestPlanExamples(t *testing.T) {
 		}
 	}
 }
+
+// plan --format json -o prints exactly the saved plan (copied, not encoded twice),
+// and that is what Render gives for the loaded plan.
+func TestPlanJSONOutMatchesSaved(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "plan.json")
+	code, stdout, errs := runCmd(t, nil, false, "plan", "-i", "../../examples/linux-fleet.yaml", "--action", "reconnect", "--format", "json", "-o", out)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	saved, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stdout != string(saved) || len(saved) == 0 {
+		t.Fatalf("stdout (%d bytes) differs from the saved plan (%d bytes)", len(stdout), len(saved))
+	}
+	p, err := planner.LoadPlan(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var again strings.Builder
+	if err := planner.Render(&again, p, planner.FormatJSON); err != nil {
+		t.Fatal(err)
+	}
+	if again.String() != stdout {
+		t.Error("the loaded plan renders differently from what was saved")
+	}
+}
