@@ -126,6 +126,15 @@ func (x *Executor) Resume(ctx context.Context, runDir string) (*results.Report, 
 	if err != nil {
 		return nil, err
 	}
+	return x.ResumePlan(ctx, p, runDir)
+}
+
+// ResumePlan is Resume for a caller that has already read runDir's plan.json
+// (to show it and ask before acting), so a 10,000-host plan is not read twice.
+func (x *Executor) ResumePlan(ctx context.Context, p *Plan, runDir string) (*results.Report, error) {
+	if err := checkPlan(p); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(runDir, PlanFile), err)
+	}
 	jpath := filepath.Join(runDir, JournalFile)
 	if _, err := os.Stat(jpath); err != nil {
 		return nil, fmt.Errorf("resume %s: %w; fix: pass the run directory that apply printed", runDir, err)

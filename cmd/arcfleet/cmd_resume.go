@@ -48,6 +48,6 @@ func cmdResume(ctx context.Context, e *env, args []string) int {
 	x := rf.executor(e)
 	x.RetryFailed = *retryFailed
 	return runWithProgress(ctx, e, x, len(p.Hosts), runDir, func(ctx context.Context, x *planner.Executor) (*results.Report, error) {
-		return x.Resume(ctx, runDir)
+		return x.ResumePlan(ctx, p, runDir)
 	})
 }
