@@ -159,6 +159,9 @@ func loadFreshPlan(ctx context.Context, e *env, path string, maxAge time.Duratio
 	}
 	inv, err := inventory.Load(p.Inventory)
 	if err != nil {
+		if !filepath.IsAbs(p.Inventory) {
+			return nil, fmt.Errorf("plan %s: its inventory %s (a path relative to where the plan was made): %w; fix: run apply from that directory", path, p.Inventory, err)
+		}
 		return nil, fmt.Errorf("plan %s: its inventory: %w", path, err)
 	}
 	if err := p.CheckFresh(inv, time.Now(), maxAge); err != nil {
