@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // Limits on what Classify keeps.
@@ -14,6 +16,9 @@ const (
 	maxLineBytes     = 300
 	maxSourceBytes   = 256 << 10 // per source; the end is kept, where agents print the final error
 	maxRelated       = 6
+	// MaxRetryAfter caps Diagnosis.RetryAfter: a longer wait asked for by a
+	// service is more likely a misparse than advice worth idling a host for.
+	MaxRetryAfter = 10 * time.Minute
 )
 
 // AgentLogMarker separates the agent's stderr from the azcmagent.log lines the
@@ -101,7 +106,13 @@ var (
 	reNoisy    = regexp.MustCompile(`(?i)\b(panic|error|fatal|fail(ed|ure)?|denied|forbidden|refused|unable|cannot|invalid|timed? ?out|unreachable)\b|level=(error|fatal)|^(ERROR|FATAL)\[`)
 	// The machine resource exists in Azure: the agent says it created it. (The
 	// "Creating resource ... Resource ID=" line comes before the request, so it proves nothing.)
-	reCreated = regexp.MustCompile(`(?i)\b(successfully created|created) (the )?(azure |arm |arc |hybridcompute )?(machine |server )?resource\b|resource\s+/subscriptions/\S+\s+(was|has been) created`)
+	// A Retry-After value: the header as agents and SDKs print it ("Retry-After: 17",
+	// "Retry-After:[17]", "retry-after=17"), in JSON ("Retry-After":"17",
+	// "retryAfter": 17) or in words ("retry after 17 seconds"). Group 1 is the
+	// separator, group 2 the number, group 3 an optional unit; an HTTP-date value
+	// is not matched.
+	reRetryAfter = regexp.MustCompile(`(?i)\bretry[-_ ]?after("?\s*[:=]?\s*\[?\s*"?\s*)(\d+(?:\.\d+)?)(?:\s*(milliseconds?|ms|seconds?|secs?|s|minutes?|mins?|m)\b)?`)
+	reCreated    = regexp.MustCompile(`(?i)\b(successfully created|created) (the )?(azure |arm |arc |hybridcompute )?(machine |server )?resource\b|resource\s+/subscriptions/\S+\s+(was|has been) created`)
 )
 
 // evLine is one cleaned line of evidence.
@@ -142,6 +153,7 @@ func Classify(ev Evidence) Diagnosis {
 		haveExit, haveJSON   bool
 		haveSpec, haveGen    bool
 		haveBest, haveMarker bool
+		retryAfter           time.Duration // the last Retry-After value seen
 	)
 	note := func(key string) {
 		for _, k := range seen {
@@ -188,6 +200,11 @@ func Classify(ev Evidence) Diagnosis {
 				if r < best.rank {
 					best, haveBest = finding{key: p.key, line: i, rank: r}, true
 				}
+			}
+		}
+		if strings.Contains(lower, "retry") {
+			if ra := parseRetryAfter(text); ra > 0 {
+				retryAfter = ra
 			}
 		}
 		if strings.Contains(lower, "created") && reCreated.MatchString(text) {
@@ -301,8 +318,49 @@ func Classify(ev Evidence) Diagnosis {
 		// The most specific message first: it is what a reader acts on.
 		d.Related = moveFirst(d.Related, best.key)
 	}
+	if d.Class != ClassSuccess {
+		d.RetryAfter = retryAfter
+	}
 	d.Evidence = pickEvidence(lines, m)
 	return d
+}
+
+// parseRetryAfter returns the last sensible Retry-After value in text, capped at
+// MaxRetryAfter, or 0. A bare number is seconds (the header's unit); in prose, a
+// number followed by a word that is not a unit ("retry after 3 attempts") is not a wait.
+func parseRetryAfter(text string) time.Duration {
+	var out time.Duration
+	for _, m := range reRetryAfter.FindAllStringSubmatchIndex(text, -1) {
+		header := strings.ContainsAny(text[m[2]:m[3]], `:="[`)
+		num := text[m[4]:m[5]]
+		unit := ""
+		if m[6] >= 0 {
+			unit = strings.ToLower(text[m[6]:m[7]])
+		} else if rest := strings.TrimLeft(text[m[1]:], " \t"); rest != "" && !header {
+			if c := rest[0]; c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' {
+				continue
+			}
+		}
+		v, err := strconv.ParseFloat(num, 64)
+		if err != nil || v <= 0 {
+			continue
+		}
+		scale := time.Second
+		switch {
+		case unit == "ms" || strings.HasPrefix(unit, "milli"):
+			scale = time.Millisecond
+		case unit == "m" || strings.HasPrefix(unit, "min"):
+			scale = time.Minute
+		}
+		d := MaxRetryAfter
+		if v < float64(MaxRetryAfter/scale) {
+			d = time.Duration(v * float64(scale))
+		}
+		if d > 0 {
+			out = d
+		}
+	}
+	return out
 }
 
 // decideExit picks the code from a non-zero exit status and what the output said.

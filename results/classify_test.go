@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // classifyCase is one file of testdata/classify: header lines "key: value", then
@@ -21,6 +22,8 @@ type classifyCase struct {
 	related  []string // Diagnosis.Related must start with these
 	created  bool
 	evidence []string // each must occur in some evidence line
+	// retryAfter is Diagnosis.RetryAfter ("retry-after: 17s"; absent = 0).
+	retryAfter time.Duration
 }
 
 func loadClassifyCases(t testing.TB) []classifyCase {
@@ -62,6 +65,11 @@ func loadClassifyCases(t testing.TB) []classifyCase {
 				c.created = v == "true"
 			case "evidence":
 				c.evidence = append(c.evidence, v)
+			case "retry-after":
+				c.retryAfter, err = time.ParseDuration(v)
+				if err != nil {
+					t.Fatalf("%s:%d: %v", f, n+1, err)
+				}
 			default:
 				t.Fatalf("%s:%d: unknown key %q", f, n+1, k)
 			}
@@ -114,6 +122,9 @@ func TestClassifyCorpus(t *testing.T) {
 			}
 			if d.ResourceCreated != c.created {
 				t.Errorf("resource created %v, want %v", d.ResourceCreated, c.created)
+			}
+			if d.RetryAfter != c.retryAfter {
+				t.Errorf("retry after %v, want %v", d.RetryAfter, c.retryAfter)
 			}
 			for _, want := range c.evidence {
 				found := false

@@ -51,6 +51,9 @@ type Diagnosis struct {
 	// ResourceCreated: the output shows Azure created the machine resource before
 	// the failure (AZCM0062 then needs it removed before connecting again).
 	ResourceCreated bool `json:"resource_created,omitempty"`
+	// RetryAfter is the wait the service asked for (an HTTP Retry-After value in
+	// the output, e.g. with ARM's 429), capped at MaxRetryAfter; 0 = none given.
+	RetryAfter time.Duration `json:"retry_after_ns,omitempty"`
 }
 
 // Outcome is how a host ended.
