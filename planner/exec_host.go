@@ -152,19 +152,20 @@ func (hr *hostRun) loop(ctx context.Context) tryOutcome {
 		}
 		hr.tries++
 		tries := hr.tries
-		next, delay, why := r.policy.decide(failure{Code: t.diag.Code, Class: t.diag.Class, Transport: t.kind, ResourceCreated: t.created}, tries)
+		next, delay, why := r.policy.decide(failure{Code: t.diag.Code, Class: t.diag.Class, Transport: t.kind, ResourceCreated: t.created,
+			RetryAfter: t.diag.RetryAfter}, tries)
 		if next == remedyNone {
 			return failed(t, why)
 		}
 		if !r.deadline.IsZero() && !r.x.now().Add(delay).Before(r.deadline) {
-			return failed(t, fmt.Sprintf("not retried: the run deadline (%s) would pass during the %s wait", r.x.Deadline, delay.Round(time.Millisecond)))
+			return failed(t, fmt.Sprintf("not retried: the run deadline (%s) would pass during the %s wait%s", r.x.Deadline, delay.Round(time.Millisecond), retryAfterNote(delay, t.diag.RetryAfter)))
 		}
 		if why := r.brk.Open(hr.brkKey); why != "" {
 			return failed(t, "not retried: "+why)
 		}
 		r.record(journalRecord{Event: evRetry, Host: hr.h.Name, Code: t.diag.Code, Class: t.diag.Class, Try: tries, Detail: next.String()})
 		r.emit(Event{Kind: EventRetry, Host: hr.h.Name, Code: t.diag.Code, Attempt: tries, Delay: delay,
-			Message: fmt.Sprintf("%s after %s: %s in %s", next, t.diag.Code, delay.Round(time.Millisecond), hr.mask(t.detail))})
+			Message: fmt.Sprintf("%s after %s: %s%s in %s", next, t.diag.Code, delay.Round(time.Millisecond), retryAfterNote(delay, t.diag.RetryAfter), hr.mask(t.detail))})
 		if err := r.x.sleep(ctx, delay); err != nil {
 			return hr.interrupted(t)
 		}

@@ -50,6 +50,9 @@ type failure struct {
 	// ResourceCreated: a probe after the failure shows an Azure resource id
 	// (AZCM0062 then needs the resource removed before connecting again).
 	ResourceCreated bool
+	// RetryAfter is the wait the service asked for (Retry-After, e.g. ARM's
+	// 429); 0 = none. No retry comes sooner than it.
+	RetryAfter time.Duration
 }
 
 // retryPolicy is the inventory's retry section with defaults filled in.
@@ -100,7 +103,9 @@ func (p retryPolicy) backoff(tries int) time.Duration {
 }
 
 // decide says what to do after the tries-th try failed with f, and how long to
-// wait first. When it gives up, why says so in words for the report.
+// wait first: the remedy's own delay, or the service's Retry-After when that is
+// longer (retrying sooner only earns another 429). When it gives up, why says
+// so in words for the report.
 func (p retryPolicy) decide(f failure, tries int) (r remedy, delay time.Duration, why string) {
 	limit := p.maxAttempts
 	o, override := p.codes[f.Code]
@@ -137,6 +142,9 @@ func (p retryPolicy) decide(f failure, tries int) (r remedy, delay time.Duration
 	default:
 		delay = p.backoff(tries)
 	}
+	if f.RetryAfter > delay {
+		delay = f.RetryAfter
+	}
 	return r, delay, ""
 }
 
@@ -172,4 +180,12 @@ func (p retryPolicy) defaultRemedy(f failure) remedy {
 		}
 	}
 	return remedyNone
+}
+
+// retryAfterNote says, for messages, that a wait is the service's Retry-After.
+func retryAfterNote(delay, retryAfter time.Duration) string {
+	if retryAfter > 0 && delay == retryAfter {
+		return " (the service's Retry-After)"
+	}
+	return ""
 }
