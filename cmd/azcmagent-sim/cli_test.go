@@ -237,6 +237,11 @@ func TestScenarios(t *testing.T) {
 			{connectArgs(), 62, "AZCM0062: Connect Failed"},
 			{connectArgs(), 0, ""},
 		}},
+		{"throttled", "throttled: {retry_after: 1500ms, times: 2}", []step{
+			{connectArgs(), 62, "Status Code=429 Too Many Requests, Retry-After: 2 "},
+			{connectArgs(), 62, "AZCM0062: Connect Failed"},
+			{connectArgs(), 0, "Connected machine to Azure"},
+		}},
 		{"service down until restart", "service_down: true", []step{
 			{connectArgs(), 64, "AZCM0064: Agent Service Not Responding"},
 			{connectArgs(), 64, "restart"},

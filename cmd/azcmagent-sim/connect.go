@@ -221,6 +221,12 @@ func (s *sim) connect(ctx context.Context, c *console, in *invocation, h *HostSc
 	}
 	c.info(fmt.Sprintf("Creating resource in Azure... Correlation ID=%s Resource ID=%s", p.correlation, id))
 	c.progress(60)
+	if t := h.Throttled; t != nil && attempt <= t.Times {
+		// ARM refuses the PUT before creating anything; the agent's generic
+		// connect failure (62) carries the HTTP status and header.
+		return finishFail(c, cmdConnect, o, newErr(62, fmt.Sprintf("Failed to AzcmagentConnect ARM resource: PUT https://management.azure.com%s: Status Code=429 Too Many Requests, Retry-After: %d (Azure Resource Manager throttled this service principal: wait that long, then connect again; start fewer hosts per second)",
+			id, t.retryAfterSeconds())))
+	}
 	if h.CreatedThenFail && !st.CreatedThenFailDone {
 		st.CreatedThenFailDone = true
 		if err := store.save(st); err != nil {

@@ -265,6 +265,8 @@ func TestScenarioErrors(t *testing.T) {
 		{"accept_secret_sha256: abc", "64 hex digits"},
 		{"initial: {status: Maybe}", "want Connected or Disconnected"},
 		{"connect: {attempts: {0: {hang: true}}}", "start at 1"},
+		{"throttled: {retry_after: 2s}", "times must be at least 1"},
+		{"throttled: {times: 2}", "retry_after must be positive"},
 		{"hosts: {a: {connect: {code: x}}}", "not an AZCM code"},
 	}
 	for _, tt := range tests {

@@ -95,18 +95,31 @@ type HostScenario struct {
 	Initial *Initial `yaml:"initial"`
 
 	// Conditions modelled across attempts (see README.md).
-	SucceedAfterDisconnect bool   `yaml:"succeed_after_disconnect"`
-	GPOBrokenIdentity      bool   `yaml:"gpo_broken_identity"`
-	AcceptSecretSHA256     string `yaml:"accept_secret_sha256"`
-	ResourceExists         bool   `yaml:"resource_exists"`
-	CreatedThenFail        bool   `yaml:"created_then_fail"`
-	ServiceDown            bool   `yaml:"service_down"`
+	SucceedAfterDisconnect bool      `yaml:"succeed_after_disconnect"`
+	GPOBrokenIdentity      bool      `yaml:"gpo_broken_identity"`
+	AcceptSecretSHA256     string    `yaml:"accept_secret_sha256"`
+	ResourceExists         bool      `yaml:"resource_exists"`
+	CreatedThenFail        bool      `yaml:"created_then_fail"`
+	ServiceDown            bool      `yaml:"service_down"`
+	Throttled              *Throttle `yaml:"throttled"`
 
 	// Host-wide defaults for every command and failure.
 	Slow           duration `yaml:"slow"`
 	OldFormat      bool     `yaml:"old_format"`
 	ExitCodePrefix bool     `yaml:"exit_code_prefix"`
 	AgentVersion   string   `yaml:"agent_version"`
+}
+
+// Throttle makes Azure Resource Manager answer the resource PUT of the first
+// Times connect attempts with 429 Too Many Requests and a Retry-After header.
+type Throttle struct {
+	RetryAfter duration `yaml:"retry_after"`
+	Times      int      `yaml:"times"`
+}
+
+// retryAfterSeconds is the header's value: whole seconds, rounded up.
+func (t *Throttle) retryAfterSeconds() int64 {
+	return int64((time.Duration(t.RetryAfter) + time.Second - 1) / time.Second)
 }
 
 // FleetScenario is the AZCMAGENT_SIM_SCENARIO file.
@@ -204,6 +217,14 @@ func (h *HostScenario) check() error {
 		s := h.AcceptSecretSHA256
 		if len(s) != 64 || strings.Trim(strings.ToLower(s), "0123456789abcdef") != "" {
 			return errors.New("accept_secret_sha256: want 64 hex digits (sha256sum of the secret)")
+		}
+	}
+	if t := h.Throttled; t != nil {
+		if t.Times < 1 {
+			return errors.New("throttled: times must be at least 1 (the connect attempts that get 429)")
+		}
+		if t.RetryAfter <= 0 {
+			return errors.New("throttled: retry_after must be positive, e.g. 2s")
 		}
 	}
 	if h.Initial != nil {
