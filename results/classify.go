@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -364,6 +365,9 @@ func parseRetryAfter(text string) time.Duration {
 }
 
 // decideExit picks the code from a non-zero exit status and what the output said.
+// throttled is the catalog key of Azure's HTTP 429 answer.
+const throttled = "ARM-THROTTLED"
+
 func decideExit(exit int, textCode string, seen []string) string {
 	exitCode := ""
 	switch {
@@ -388,6 +392,12 @@ func decideExit(exit int, textCode string, seen []string) string {
 				return "EXIT-KILLED"
 			}
 		}
+	}
+	// Throttling (HTTP 429) beats whatever the agent exited with: it often exits
+	// with a resource-creation code (credential class) that would open the
+	// circuit breaker for a fleet that only needs to slow down.
+	if slices.Contains(seen, throttled) || textCode == throttled {
+		return throttled
 	}
 	switch {
 	case exitCode != "" && !genericCodes[exitCode]:
