@@ -1,12 +1,7 @@
 package results
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -96,46 +91,4 @@ func FuzzParseRetryAfter(f *testing.F) {
 			t.Fatalf("parseRetryAfter(%q) = %v, outside [0, %v]", s, d, MaxRetryAfter)
 		}
 	})
-}
-
-// TestClassifySimulatorThrottled classifies what the agent simulator's
-// `throttled:` scenario really prints, in each output mode.
-func TestClassifySimulatorThrottled(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the simulator")
-	}
-	dir := t.TempDir()
-	sim := filepath.Join(dir, "azcmagent-sim")
-	if out, err := exec.Command("go", "build", "-o", sim, "github.com/arcfleet/arcfleet/cmd/azcmagent-sim").CombinedOutput(); err != nil {
-		t.Fatalf("building the simulator: %v\n%s", err, out)
-	}
-	connect := []string{"connect", "-s", "00000000-0000-0000-0000-000000000001", "-g", "rg", "-l", "westeurope",
-		"-t", "00000000-0000-0000-0000-000000000002", "-i", "00000000-0000-0000-0000-000000000003", "-p", "Sim-S3cret"}
-	for _, flags := range [][]string{nil, {"--json"}, {"--log-stderr"}, {"--json", "--log-stderr"}} {
-		t.Run(strings.Join(append([]string{"plain"}, flags...), " "), func(t *testing.T) {
-			root := t.TempDir()
-			if err := os.WriteFile(filepath.Join(root, "scenario.yaml"), []byte("throttled: {retry_after: 2s, times: 1}\n"), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			cmd := exec.Command(sim, append(append([]string{}, connect...), flags...)...)
-			cmd.Env = append(os.Environ(), "AZCMAGENT_SIM_ROOT="+root, "AZCMAGENT_SIM_HOST=web01", "AZCMAGENT_SIM_NO_ROOT=1")
-			var stdout, stderr bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &stdout, &stderr
-			exit := 0
-			if err := cmd.Run(); err != nil {
-				var ee *exec.ExitError
-				if !errors.As(err, &ee) {
-					t.Fatal(err)
-				}
-				exit = ee.ExitCode()
-			}
-			logData, _ := os.ReadFile(filepath.Join(root, "log", "azcmagent.log"))
-			d := Classify(Evidence{ExitCode: exit, Stdout: stdout.String(), Stderr: stderr.String(),
-				AgentLog: strings.Split(strings.TrimSpace(string(logData)), "\n")})
-			if d.Code != "ARM-THROTTLED" || d.RetryAfter != 2*time.Second || d.ResourceCreated {
-				t.Errorf("exit %d: %s retry after %v (created %v), want ARM-THROTTLED after 2s\nstdout:\n%s\nstderr:\n%s",
-					exit, d.Code, d.RetryAfter, d.ResourceCreated, stdout.String(), stderr.String())
-			}
-		})
-	}
 }

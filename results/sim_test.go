@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestClassifySimulator runs the agent simulator (cmd/azcmagent-sim, the stand-in
@@ -30,27 +31,33 @@ func TestClassifySimulator(t *testing.T) {
 	sum := sha256.Sum256([]byte("the-right-secret"))
 	connect := []string{"connect", "-s", "00000000-0000-0000-0000-000000000001", "-g", "rg", "-l", "westeurope",
 		"-t", "00000000-0000-0000-0000-000000000002", "-i", "00000000-0000-0000-0000-000000000003", "-p", secret}
-	tests := []struct {
+	type simCase struct {
 		name     string
 		scenario string
 		flags    []string
 		want     string
 		created  bool
-		related  string // must be among Related
-	}{
-		{"wrong secret", "accept_secret_sha256: " + hex.EncodeToString(sum[:]), nil, "AZCM0041", false, ""},
-		{"wrong secret json", "accept_secret_sha256: " + hex.EncodeToString(sum[:]), []string{"--json"}, "AZCM0041", false, ""},
-		{"wrong secret old agent", "accept_secret_sha256: " + hex.EncodeToString(sum[:]) + "\nold_format: true", nil, "MSG-INVALID-CLIENT-SECRET", false, ""},
-		{"name taken", "resource_exists: true", nil, "AZCM0044", false, ""},
-		{"name taken, Exit Code prefix", "resource_exists: true\nexit_code_prefix: true", []string{"--log-stderr"}, "AZCM0044", false, ""},
-		{"name taken old agent", "resource_exists: true\nold_format: true", nil, "AZCM0044", false, ""},
-		{"created then failed", "created_then_fail: true", nil, "AZCM0062", true, ""},
-		{"group policy", "succeed_after_disconnect: true", nil, "AZCM0081", false, "MSG-GPO-PROFILE-DELETED"},
-		{"service down", "service_down: true", nil, "AZCM0064", false, ""},
-		{"network", "connect: {code: AZCM0026}", []string{"--json", "--log-stderr"}, "AZCM0026", false, ""},
-		{"network old agent", "connect: {code: AZCM0026}\nold_format: true", nil, "AZCM0026", false, ""},
-		{"crash", "connect: {crash: true}", nil, "AZCM0002", false, ""},
-		{"success", "", nil, "AZCM0000", false, ""},
+		related  string        // must be among Related
+		after    time.Duration // Retry-After the diagnosis must carry
+	}
+	tests := []simCase{
+		{"wrong secret", "accept_secret_sha256: " + hex.EncodeToString(sum[:]), nil, "AZCM0041", false, "", 0},
+		{"wrong secret json", "accept_secret_sha256: " + hex.EncodeToString(sum[:]), []string{"--json"}, "AZCM0041", false, "", 0},
+		{"wrong secret old agent", "accept_secret_sha256: " + hex.EncodeToString(sum[:]) + "\nold_format: true", nil, "MSG-INVALID-CLIENT-SECRET", false, "", 0},
+		{"name taken", "resource_exists: true", nil, "AZCM0044", false, "", 0},
+		{"name taken, Exit Code prefix", "resource_exists: true\nexit_code_prefix: true", []string{"--log-stderr"}, "AZCM0044", false, "", 0},
+		{"name taken old agent", "resource_exists: true\nold_format: true", nil, "AZCM0044", false, "", 0},
+		{"created then failed", "created_then_fail: true", nil, "AZCM0062", true, "", 0},
+		{"group policy", "succeed_after_disconnect: true", nil, "AZCM0081", false, "MSG-GPO-PROFILE-DELETED", 0},
+		{"service down", "service_down: true", nil, "AZCM0064", false, "", 0},
+		{"network", "connect: {code: AZCM0026}", []string{"--json", "--log-stderr"}, "AZCM0026", false, "", 0},
+		{"network old agent", "connect: {code: AZCM0026}\nold_format: true", nil, "AZCM0026", false, "", 0},
+		{"crash", "connect: {crash: true}", nil, "AZCM0002", false, "", 0},
+		{"success", "", nil, "AZCM0000", false, "", 0},
+	}
+	// Azure throttling (HTTP 429 with Retry-After), in every output mode.
+	for _, flags := range [][]string{nil, {"--json"}, {"--log-stderr"}, {"--json", "--log-stderr"}} {
+		tests = append(tests, simCase{"throttled " + strings.Join(flags, " "), "throttled: {retry_after: 2s, times: 1}", flags, "ARM-THROTTLED", false, "", 2 * time.Second})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -74,9 +81,9 @@ func TestClassifySimulator(t *testing.T) {
 			ev := Evidence{ExitCode: exit, Stdout: stdout.String(), Stderr: stderr.String(),
 				AgentLog: strings.Split(strings.TrimSpace(string(logData)), "\n"), Secrets: []string{secret}}
 			d := Classify(ev)
-			if d.Code != tt.want || d.ResourceCreated != tt.created {
-				t.Fatalf("exit %d: %s (created %v), want %s (created %v)\nrelated %v\nstdout:\n%s\nstderr:\n%s\nlog:\n%s",
-					exit, d.Code, d.ResourceCreated, tt.want, tt.created, d.Related, stdout.String(), stderr.String(), logData)
+			if d.Code != tt.want || d.ResourceCreated != tt.created || d.RetryAfter != tt.after {
+				t.Fatalf("exit %d: %s (created %v, retry after %v), want %s (created %v, retry after %v)\nrelated %v\nstdout:\n%s\nstderr:\n%s\nlog:\n%s",
+					exit, d.Code, d.ResourceCreated, d.RetryAfter, tt.want, tt.created, tt.after, d.Related, stdout.String(), stderr.String(), logData)
 			}
 			if tt.related != "" && !strings.Contains(strings.Join(d.Related, " "), tt.related) {
 				t.Errorf("related %v lacks %s", d.Related, tt.related)
