@@ -184,7 +184,7 @@ func Start(ctx context.Context, o Options) (f *Fleet, err error) {
 		}
 	}
 	if o.Sim != "" {
-		if err := installAgent(bin, o.Sim); err != nil {
+		if _, err := sshtest.InstallAgent(bin, o.Sim); err != nil {
 			return nil, err
 		}
 	}
@@ -342,27 +342,6 @@ func (f *Fleet) hostEnv(bin, tmp, root, name string) []string {
 	}
 	return env
 }
-
-// installAgent puts the simulator on the hosts' PATH as `azcmagent`, with a
-// `systemctl` shim so the executor's service restart reaches it.
-func installAgent(bin, sim string) error {
-	abs, err := filepath.Abs(sim)
-	if err != nil {
-		return err
-	}
-	if err := os.Symlink(abs, filepath.Join(bin, "azcmagent")); err != nil {
-		return err
-	}
-	shim := "#!/bin/sh\n" +
-		"# systemctl stand-in on an arcfleet demo host: `systemctl ACTION himdsd` -> `azcmagent-sim service ACTION`.\n" +
-		"case \"$1\" in\n" +
-		"start|restart|status|stop) exec " + shQuote(abs) + " service \"$1\" ;;\n" +
-		"esac\n" +
-		"echo \"systemctl (arcfleet demo shim): unsupported: $*\" >&2\nexit 1\n"
-	return os.WriteFile(filepath.Join(bin, "systemctl"), []byte(shim), 0o755)
-}
-
-func shQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 // scenarioSlow is the slow: of a host's scenario (or the default's).
 func scenarioSlow(sc, def map[string]any) (time.Duration, error) {

@@ -92,13 +92,9 @@ func (w *winEnv) start(t *testing.T, name string, opts winrmtest.Options) *winHo
 			t.Fatal(err)
 		}
 	}
-	if err := os.Symlink(w.sim, filepath.Join(bin, "azcmagent")); err != nil {
-		t.Fatal(err)
-	}
 	// The restart step's sh twin runs `systemctl restart himdsd` (Restart-Service
-	// himds on Windows); the shim hands it to the simulator's service command.
-	shim := "#!/bin/sh\ncase \"$1 $2\" in\n\"restart himdsd\"|\"start himdsd\"|\"stop himdsd\"|\"status himdsd\") exec '" + w.sim + "' service \"$1\" ;;\nesac\necho \"systemctl (windows test shim): unsupported: $*\" >&2\nexit 1\n"
-	if err := os.WriteFile(filepath.Join(bin, "systemctl"), []byte(shim), 0o755); err != nil {
+	// himds on Windows); InstallAgent's shim hands it to the simulator.
+	if _, err := sshtest.InstallAgent(bin, w.sim); err != nil {
 		t.Fatal(err)
 	}
 	opts.HTTPS = true

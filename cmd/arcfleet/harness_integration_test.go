@@ -197,15 +197,8 @@ func (f *e2eFleet) startWindows(prefix string, n int) {
 		t.Fatal(err)
 	}
 	bin := filepath.Join(f.winDir, "bin")
-	if err := os.MkdirAll(bin, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(f.sim, filepath.Join(bin, "azcmagent")); err != nil {
-		t.Fatal(err)
-	}
-	// The sh twin of restart-agent-service runs `systemctl restart himdsd`.
-	shim := "#!/bin/sh\ncase \"$1\" in\nstart|restart|status|stop) exec '" + f.sim + "' service \"$1\" ;;\nesac\nexit 1\n"
-	if err := os.WriteFile(filepath.Join(bin, "systemctl"), []byte(shim), 0o755); err != nil {
+	agent, err := sshtest.InstallAgent(bin, f.sim) // the Windows scripts' sh twin finds it on PATH
+	if err != nil {
 		t.Fatal(err)
 	}
 	for i := 1; i <= n; i++ {
@@ -226,7 +219,7 @@ func (f *e2eFleet) startWindows(prefix string, n int) {
 		s := winrmtest.Start(t, winrmtest.Options{HTTPS: true, CA: ca, User: "arcfleet", Password: e2eWinRMPasswd,
 			Auth: []string{"ntlm"}, Env: env, Dir: root})
 		f.Hosts = append(f.Hosts, &e2eHost{Name: name, Windows: true, Root: root, Address: s.Host, Port: s.Port,
-			Agent: filepath.Join(bin, "azcmagent"), Log: filepath.Join(root, "log", "azcmagent.log"), srv: s})
+			Agent: agent, Log: filepath.Join(root, "log", "azcmagent.log"), srv: s})
 	}
 }
 

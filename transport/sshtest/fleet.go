@@ -338,22 +338,40 @@ func (h *Host) prepare() error {
 		}
 	}
 	if sim := h.fleet.opts.AgentBinary; sim != "" {
-		h.AgentPath = filepath.Join(bin, "azcmagent")
-		if err := os.Symlink(sim, h.AgentPath); err != nil {
+		path, err := InstallAgent(bin, sim)
+		if err != nil {
 			return err
 		}
-		shim := "#!/bin/sh\n" +
-			"# systemctl stand-in on an arcfleet test host: `systemctl ACTION himdsd` -> `azcmagent-sim service ACTION`.\n" +
-			"case \"$1\" in\n" +
-			"start) exec '" + sim + "' service restart ;;\n" +
-			"restart|status|stop) exec '" + sim + "' service \"$1\" ;;\n" +
-			"esac\n" +
-			"echo \"systemctl (arcfleet test shim): unsupported: $*\" >&2\nexit 1\n"
-		if err := os.WriteFile(filepath.Join(bin, "systemctl"), []byte(shim), 0o755); err != nil {
-			return err
-		}
+		h.AgentPath = path
 	}
 	return nil
+}
+
+// InstallAgent puts the simulator sim into bin as `azcmagent`, with a
+// `systemctl` shim beside it so a service restart (`systemctl restart himdsd`,
+// also run by the Windows scripts' sh twin) reaches `azcmagent-sim service`.
+// It returns the agent's path. Test hosts, WinRM test hosts and the demo use it.
+func InstallAgent(bin, sim string) (string, error) {
+	abs, err := filepath.Abs(sim)
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		return "", err
+	}
+	agent := filepath.Join(bin, "azcmagent")
+	if err := os.Symlink(abs, agent); err != nil {
+		return "", err
+	}
+	q := "'" + strings.ReplaceAll(abs, "'", `'\''`) + "'"
+	shim := "#!/bin/sh\n" +
+		"# systemctl stand-in on an arcfleet test host: `systemctl ACTION himdsd` -> `azcmagent-sim service ACTION`.\n" +
+		"case \"$1\" in\n" +
+		"start) exec " + q + " service restart ;;\n" +
+		"restart|status|stop) exec " + q + " service \"$1\" ;;\n" +
+		"esac\n" +
+		"echo \"systemctl (arcfleet test shim): unsupported: $*\" >&2\nexit 1\n"
+	return agent, os.WriteFile(filepath.Join(bin, "systemctl"), []byte(shim), 0o755)
 }
 
 // writeSudoShim puts a `sudo` ahead of the real one on the host's PATH. glibc
