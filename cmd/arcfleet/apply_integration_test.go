@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/arcfleet/arcfleet/results"
+	"github.com/arcfleet/arcfleet/internal/results"
 )
 
 // TestApplyMixedFleetE2E: `arcfleet apply -i INV --action connect` on 10 Linux

@@ -9,12 +9,15 @@ import (
 	"strings"
 	"time"
 
-	"github.com/arcfleet/arcfleet/inventory"
-	"github.com/arcfleet/arcfleet/planner"
-	"github.com/arcfleet/arcfleet/results"
-	"github.com/arcfleet/arcfleet/transport"
-	"github.com/arcfleet/arcfleet/transport/ssh"
-	"github.com/arcfleet/arcfleet/transport/winrm"
+	"github.com/arcfleet/arcfleet/internal/agent"
+	"github.com/arcfleet/arcfleet/internal/executor"
+	"github.com/arcfleet/arcfleet/internal/plan"
+
+	"github.com/arcfleet/arcfleet/internal/inventory"
+	"github.com/arcfleet/arcfleet/internal/results"
+	"github.com/arcfleet/arcfleet/internal/transport"
+	"github.com/arcfleet/arcfleet/internal/transport/ssh"
+	"github.com/arcfleet/arcfleet/internal/transport/winrm"
 )
 
 const applyUsage = `Usage: arcfleet apply -i INVENTORY --action connect|disconnect|reconnect [flags]
@@ -50,8 +53,8 @@ func (r *runFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&r.yes, "yes", false, "do not ask for confirmation (required when stdin is not a terminal)")
 }
 
-func (r *runFlags) executor(e *env) *planner.Executor {
-	return &planner.Executor{
+func (r *runFlags) executor(e *env) *executor.Executor {
+	return &executor.Executor{
 		Dialer:      transport.Mux{SSH: &ssh.Dialer{}, WinRM: &winrm.Dialer{}},
 		LookupEnv:   lookupEnv(e),
 		Concurrency: r.concurrency,
@@ -88,7 +91,7 @@ func cmdApply(ctx context.Context, e *env, args []string) int {
 	}
 
 	var (
-		p   *planner.Plan
+		p   *plan.Plan
 		err error
 	)
 	switch {
@@ -103,7 +106,7 @@ func cmdApply(ctx context.Context, e *env, args []string) int {
 		if code != exitOK {
 			return code
 		}
-		p = planner.Build(inv, hosts, action, limit, time.Now())
+		p = plan.Build(inv, hosts, action, limit, time.Now())
 	default:
 		fmt.Fprintln(e.stderr, "arcfleet apply: give either -i INVENTORY --action A, or one saved PLAN.json (see --help)")
 		return exitInvalid
@@ -117,7 +120,7 @@ func cmdApply(ctx context.Context, e *env, args []string) int {
 	if runDir == "" {
 		runDir = filepath.Join("runs", time.Now().UTC().Format("20060102T150405Z")+"-"+p.Action)
 	}
-	return runWithProgress(ctx, e, rf.executor(e), len(p.Hosts), runDir, func(ctx context.Context, x *planner.Executor) (*results.Report, error) {
+	return runWithProgress(ctx, e, rf.executor(e), len(p.Hosts), runDir, func(ctx context.Context, x *executor.Executor) (*results.Report, error) {
 		return x.Apply(ctx, p, runDir)
 	})
 }
@@ -125,7 +128,7 @@ func cmdApply(ctx context.Context, e *env, args []string) int {
 // loadSelection loads an inventory, selects hosts and checks the action; it prints errors itself.
 func loadSelection(e *env, cmd, invPath, action, limit string) (*inventory.Inventory, []*inventory.Host, int) {
 	switch action {
-	case planner.ActionConnect, planner.ActionDisconnect, planner.ActionReconnect:
+	case agent.ActionConnect, agent.ActionDisconnect, agent.ActionReconnect:
 	case "":
 		fmt.Fprintf(e.stderr, "arcfleet %s: --action is required: connect, disconnect or reconnect\n", cmd)
 		return nil, nil, exitInvalid
@@ -152,8 +155,8 @@ func loadSelection(e *env, cmd, invPath, action, limit string) (*inventory.Inven
 
 // loadFreshPlan loads a saved plan and refuses it when stale: inventory changed,
 // too old, or (for probed plans) a host's fingerprint no longer matches.
-func loadFreshPlan(ctx context.Context, e *env, path string, maxAge time.Duration, rf *runFlags) (*planner.Plan, error) {
-	p, err := planner.LoadPlan(path)
+func loadFreshPlan(ctx context.Context, e *env, path string, maxAge time.Duration, rf *runFlags) (*plan.Plan, error) {
+	p, err := plan.LoadPlan(path)
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +171,7 @@ func loadFreshPlan(ctx context.Context, e *env, path string, maxAge time.Duratio
 		return nil, fmt.Errorf("plan %s is stale: %w", path, err)
 	}
 	if p.Probed {
-		if err := planner.CheckProbes(ctx, rf.executor(e), p); err != nil {
+		if err := executor.CheckProbes(ctx, rf.executor(e), p); err != nil {
 			return nil, fmt.Errorf("plan %s: %w", path, err) // CheckProbes says "the plan is stale: ..."
 		}
 	}
@@ -177,7 +180,7 @@ func loadFreshPlan(ctx context.Context, e *env, path string, maxAge time.Duratio
 
 // checkPlanSecrets checks that every credential reference the plan uses resolves,
 // without printing any value.
-func checkPlanSecrets(e *env, p *planner.Plan) int {
+func checkPlanSecrets(e *env, p *plan.Plan) int {
 	inv := &inventory.Inventory{Credentials: p.Credentials}
 	hosts := make([]*inventory.Host, len(p.Hosts))
 	for i := range p.Hosts {
@@ -199,7 +202,7 @@ func checkPlanSecrets(e *env, p *planner.Plan) int {
 }
 
 // confirm shows what will happen and asks on a terminal; without one it requires --yes.
-func confirm(ctx context.Context, e *env, p *planner.Plan, yes bool) bool {
+func confirm(ctx context.Context, e *env, p *plan.Plan, yes bool) bool {
 	blocked := 0
 	for i := range p.Hosts {
 		if p.Hosts[i].Blocked() {
@@ -236,8 +239,8 @@ func confirm(ctx context.Context, e *env, p *planner.Plan, yes bool) bool {
 // runWithProgress runs f with progress output and prints the report. The
 // context is canceled by the first SIGINT/SIGTERM (see interruptible): nothing
 // new starts, in-flight commands are killed, and the partial report is written.
-func runWithProgress(ctx context.Context, e *env, x *planner.Executor, total int, runDir string,
-	f func(context.Context, *planner.Executor) (*results.Report, error)) int {
+func runWithProgress(ctx context.Context, e *env, x *executor.Executor, total int, runDir string,
+	f func(context.Context, *executor.Executor) (*results.Report, error)) int {
 	prog := newProgress(e.stderr, total, e.stderrIsTerminal)
 	x.Events = prog.event
 	r, err := f(ctx, x)
@@ -254,7 +257,7 @@ func runWithProgress(ctx context.Context, e *env, x *planner.Executor, total int
 		fmt.Fprintf(e.stderr, "arcfleet: report: %v\n", rerr)
 	}
 	fmt.Fprintf(e.stderr, "run directory: %s (report.md, report.json, journal.jsonl, hosts/)\n", runDir)
-	code := planner.ExitCode(r)
+	code := r.ExitCode()
 	if err != nil && code == exitOK {
 		code = exitHostsFailed
 	}

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/arcfleet/arcfleet/results"
+	"github.com/arcfleet/arcfleet/internal/results"
 )
 
 const codesUsage = `Usage: arcfleet codes [CODE] [--lang en|sv] [--format text|json]

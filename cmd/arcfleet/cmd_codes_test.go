@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/arcfleet/arcfleet/results"
+	"github.com/arcfleet/arcfleet/internal/results"
 )
 
 // runCmd runs arcfleet in-process with the given environment variables.

@@ -1,3 +1,5 @@
+//go:build demo
+
 package main
 
 import (
@@ -9,9 +11,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/arcfleet/arcfleet/demo"
-	"github.com/arcfleet/arcfleet/planner"
-	"github.com/arcfleet/arcfleet/results"
+	"github.com/arcfleet/arcfleet/internal/plan"
+
+	"github.com/arcfleet/arcfleet/internal/results"
+	"github.com/arcfleet/arcfleet/testbed/demo"
 )
 
 // exitDemoUnexpected: the demo fleet did not behave as designed (a bug, or a
@@ -95,7 +98,7 @@ func cmdDemo(ctx context.Context, e *env, args []string) int {
 
 	p, err := f.Plan()
 	if err == nil {
-		err = planner.Render(e.stdout, p, planFormat)
+		err = plan.Render(e.stdout, p, planFormat)
 	}
 	if err != nil {
 		fmt.Fprintf(e.stderr, "arcfleet demo: %v\n", err)
@@ -138,6 +141,6 @@ func demoVerdict(e *env, f *demo.Fleet, rep *results.Report, took time.Duration)
 		"    circuit breaker kept lab04-05 from starting, while the rest of the fleet went on.\n"+
 		"  - legacy01: unreachable (nothing listens at its address), retried, then reported.\n"+
 		"  - db01: already connected to the intended target, left unchanged.\n"+
-		"`arcfleet apply` would exit %d here (circuit breaker); the demo exits 0 because this is the designed outcome.\n", planner.ExitCode(rep))
+		"`arcfleet apply` would exit %d here (circuit breaker); the demo exits 0 because this is the designed outcome.\n", rep.ExitCode())
 	return exitOK
 }

@@ -1,3 +1,5 @@
+//go:build demo
+
 package main
 
 import (
@@ -10,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/arcfleet/arcfleet/demo"
-	"github.com/arcfleet/arcfleet/results"
-	"github.com/arcfleet/arcfleet/transport/sshtest"
+	"github.com/arcfleet/arcfleet/internal/results"
+	"github.com/arcfleet/arcfleet/testbed/demo"
+	"github.com/arcfleet/arcfleet/testbed/sshtest"
 )
 
 func demoEnv() (*env, *bytes.Buffer, *bytes.Buffer) {

@@ -8,7 +8,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/arcfleet/arcfleet/planner"
+	"github.com/arcfleet/arcfleet/internal/plan"
 )
 
 const planUsage = `Usage: arcfleet plan -i INVENTORY --action connect|disconnect|reconnect [--limit EXPR]
@@ -40,7 +40,7 @@ func cmdPlan(ctx context.Context, e *env, args []string) int {
 	fs.StringVar(&file, "inventory", "", "inventory file (same as -i)")
 	fs.StringVar(&action, "action", "", "connect, disconnect or reconnect (disconnect, falling back to --force-local-only, then connect)")
 	fs.StringVar(&limit, "limit", "", "plan only these hosts (names, globs, group:NAME, tag:K=V, os:windows, !EXCLUDE, @FILE)")
-	fs.StringVar(&format, "format", planner.FormatTable, "output: table, markdown or json")
+	fs.StringVar(&format, "format", plan.FormatTable, "output: table, markdown or json")
 	fs.StringVar(&out, "o", "", "also save the plan to this file, for 'arcfleet apply PLAN.json'")
 	fs.StringVar(&out, "out", "", "same as -o")
 	var probe bool
@@ -63,7 +63,7 @@ func cmdPlan(ctx context.Context, e *env, args []string) int {
 		return exitInvalid
 	}
 	switch format {
-	case planner.FormatTable, planner.FormatMarkdown, planner.FormatJSON:
+	case plan.FormatTable, plan.FormatMarkdown, plan.FormatJSON:
 	default:
 		fmt.Fprintf(e.stderr, "arcfleet plan: --format %q: use table, markdown or json\n", format)
 		return exitInvalid
@@ -72,7 +72,7 @@ func cmdPlan(ctx context.Context, e *env, args []string) int {
 	if code != exitOK {
 		return code
 	}
-	p := planner.Build(inv, hosts, action, limit, time.Now())
+	p := plan.Build(inv, hosts, action, limit, time.Now())
 
 	// --probe dials every planned host read-only and records what it saw (agent
 	// status, resource id, host key) so apply can refuse drift. It resolves login
@@ -86,7 +86,7 @@ func cmdPlan(ctx context.Context, e *env, args []string) int {
 	}
 
 	if out != "" {
-		if err := planner.Save(out, p); err != nil {
+		if err := plan.Save(out, p); err != nil {
 			fmt.Fprintf(e.stderr, "arcfleet plan: %v\n", err)
 			return exitInvalid
 		}
@@ -104,7 +104,7 @@ func cmdPlan(ctx context.Context, e *env, args []string) int {
 	if out != "" {
 		fmt.Fprintf(e.stderr, "arcfleet plan: saved to %s: %d hosts, %d blocked. Review it, then run: arcfleet apply %s\n",
 			out, len(p.Hosts), blocked, out)
-	} else if blocked > 0 && format != planner.FormatTable {
+	} else if blocked > 0 && format != plan.FormatTable {
 		// The table already says it; the other formats may go to a file.
 		fmt.Fprintf(e.stderr, "arcfleet plan: %d of %d hosts blocked by validation findings (apply skips them)\n", blocked, len(p.Hosts))
 	}
@@ -114,9 +114,9 @@ func cmdPlan(ctx context.Context, e *env, args []string) int {
 // renderPlan writes the plan in format; JSON that was just saved to savedPath is
 // copied from the file rather than encoded a second time (the same bytes: Save
 // and Render share one encoder).
-func renderPlan(w io.Writer, p *planner.Plan, format, savedPath string) error {
-	if format != planner.FormatJSON || savedPath == "" {
-		return planner.Render(w, p, format)
+func renderPlan(w io.Writer, p *plan.Plan, format, savedPath string) error {
+	if format != plan.FormatJSON || savedPath == "" {
+		return plan.Render(w, p, format)
 	}
 	f, err := os.Open(savedPath)
 	if err != nil {

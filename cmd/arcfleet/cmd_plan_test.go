@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/arcfleet/arcfleet/planner"
+	"github.com/arcfleet/arcfleet/internal/plan"
 )
 
 const planSentinel = "S3NT1NEL-plan-must-never-read-me-91c2"
@@ -147,7 +147,7 @@ func TestPlanSavedIsLoadable(t *testing.T) {
 	if !bytes.Equal(saved, so.Bytes()) {
 		t.Error("the saved plan differs from the printed JSON")
 	}
-	p, err := planner.LoadPlan(out)
+	p, err := plan.LoadPlan(out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,12 +195,12 @@ func TestPlanJSONOutMatchesSaved(t *testing.T) {
 	if stdout != string(saved) || len(saved) == 0 {
 		t.Fatalf("stdout (%d bytes) differs from the saved plan (%d bytes)", len(stdout), len(saved))
 	}
-	p, err := planner.LoadPlan(out)
+	p, err := plan.LoadPlan(out)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var again strings.Builder
-	if err := planner.Render(&again, p, planner.FormatJSON); err != nil {
+	if err := plan.Render(&again, p, plan.FormatJSON); err != nil {
 		t.Fatal(err)
 	}
 	if again.String() != stdout {

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/arcfleet/arcfleet/results"
+	"github.com/arcfleet/arcfleet/internal/results"
 )
 
 const reportUsage = `Usage: arcfleet report RUN_DIR [--format table|markdown|json|junit|csv] [--lang en|sv]

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/arcfleet/arcfleet/results"
+	"github.com/arcfleet/arcfleet/internal/results"
 )
 
 const reportSentinel = "Rep0rt-S3ntinel-Secret"

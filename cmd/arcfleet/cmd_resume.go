@@ -5,8 +5,10 @@ import (
 	"flag"
 	"fmt"
 
-	"github.com/arcfleet/arcfleet/planner"
-	"github.com/arcfleet/arcfleet/results"
+	"github.com/arcfleet/arcfleet/internal/executor"
+	"github.com/arcfleet/arcfleet/internal/plan"
+
+	"github.com/arcfleet/arcfleet/internal/results"
 )
 
 const resumeUsage = `Usage: arcfleet resume RUN_DIR [flags]
@@ -34,7 +36,7 @@ func cmdResume(ctx context.Context, e *env, args []string) int {
 		return exitInvalid
 	}
 	runDir := pos[0]
-	p, err := planner.LoadPlan(runDir + "/plan.json")
+	p, err := plan.LoadPlan(runDir + "/plan.json")
 	if err != nil {
 		fmt.Fprintf(e.stderr, "arcfleet resume: %s is not a resumable run directory: %v\n", runDir, err)
 		return exitInvalid
@@ -47,7 +49,7 @@ func cmdResume(ctx context.Context, e *env, args []string) int {
 	}
 	x := rf.executor(e)
 	x.RetryFailed = *retryFailed
-	return runWithProgress(ctx, e, x, len(p.Hosts), runDir, func(ctx context.Context, x *planner.Executor) (*results.Report, error) {
+	return runWithProgress(ctx, e, x, len(p.Hosts), runDir, func(ctx context.Context, x *executor.Executor) (*results.Report, error) {
 		return x.ResumePlan(ctx, p, runDir)
 	})
 }

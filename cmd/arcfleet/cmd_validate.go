@@ -6,7 +6,7 @@ import (
 	"flag"
 	"fmt"
 
-	"github.com/arcfleet/arcfleet/inventory"
+	"github.com/arcfleet/arcfleet/internal/inventory"
 )
 
 const validateUsage = `Usage: arcfleet validate -i INVENTORY [--action connect|disconnect|reconnect] [--limit EXPR]

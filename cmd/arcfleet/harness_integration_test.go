@@ -2,8 +2,8 @@ package main
 
 // End-to-end tests of the arcfleet binary: it is built once per test process and
 // run as a subprocess (stdin /dev/null, so not a terminal) against fleets of real
-// OpenSSH sshd hosts (transport/sshtest) and WinRM test servers over HTTPS
-// (transport/winrmtest), every host with the agent simulator as its agent.
+// OpenSSH sshd hosts (testbed/sshtest) and WinRM test servers over HTTPS
+// (testbed/winrmtest), every host with the agent simulator as its agent.
 
 import (
 	"bufio"
@@ -25,9 +25,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/arcfleet/arcfleet/results"
-	"github.com/arcfleet/arcfleet/transport/sshtest"
-	"github.com/arcfleet/arcfleet/transport/winrmtest"
+	"github.com/arcfleet/arcfleet/internal/results"
+	"github.com/arcfleet/arcfleet/testbed/sshtest"
+	"github.com/arcfleet/arcfleet/testbed/winrmtest"
 )
 
 // Sentinel secrets: the SP secret, a wrong SP secret (breaker) and the WinRM

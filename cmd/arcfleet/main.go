@@ -12,16 +12,21 @@ import (
 	"sort"
 	"syscall"
 
-	"github.com/arcfleet/arcfleet/planner"
+	"github.com/arcfleet/arcfleet/internal/results"
+
+	"github.com/arcfleet/arcfleet/internal/executor"
+
 	"golang.org/x/term"
 )
 
-// Exit codes: one meaning each (see README); a run's own come from planner.
+// Exit codes, one meaning each (README "Exit codes"). A run's own (0, 3, 4,
+// 130) are its report's verdict, results.Report.ExitCode; the CLI adds 2.
 const (
-	exitOK          = planner.ExitOK
+	exitOK          = results.ExitOK
 	exitInvalid     = 2 // invalid input or usage
-	exitHostsFailed = planner.ExitHostsFailed
-	exitInterrupted = planner.ExitInterrupted
+	exitHostsFailed = results.ExitHostsFailed
+	exitBreaker     = results.ExitBreaker
+	exitInterrupted = results.ExitInterrupted
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -94,7 +99,7 @@ func run(ctx context.Context, e *env, args []string) int {
 
 func main() {
 	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
-		debug.SetMemoryLimit(planner.DefaultMemoryLimit)
+		debug.SetMemoryLimit(executor.DefaultMemoryLimit)
 	}
 	e := &env{
 		stdin:            os.Stdin,

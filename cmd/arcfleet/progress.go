@@ -6,10 +6,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/arcfleet/arcfleet/internal/executor"
+
 	"github.com/schollz/progressbar/v3"
 
-	"github.com/arcfleet/arcfleet/planner"
-	"github.com/arcfleet/arcfleet/results"
+	"github.com/arcfleet/arcfleet/internal/results"
 )
 
 // progress shows a run's events: a progress bar on a terminal, else one line per
@@ -40,13 +41,13 @@ func newProgress(w io.Writer, total int, terminal bool) *progress {
 }
 
 // event is the Executor's Events callback; safe for concurrent use.
-func (p *progress) event(ev planner.Event) {
+func (p *progress) event(ev executor.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	switch ev.Kind {
-	case planner.EventRetry:
+	case executor.EventRetry:
 		p.retrying[ev.Host] = true
-	case planner.EventDone, planner.EventNotStarted:
+	case executor.EventDone, executor.EventNotStarted:
 		p.done++
 		delete(p.retrying, ev.Host)
 		switch ev.Outcome {
@@ -60,12 +61,12 @@ func (p *progress) event(ev planner.Event) {
 		fmt.Fprintln(p.w, eventLine(ev))
 		return
 	}
-	if ev.Kind == planner.EventWarning {
+	if ev.Kind == executor.EventWarning {
 		_ = p.bar.Clear()
 		fmt.Fprintln(p.w, eventLine(ev))
 	}
 	p.bar.Describe(fmt.Sprintf("ok %d  failed %d  retrying %d", p.ok, p.failed, len(p.retrying)))
-	if ev.Kind == planner.EventDone || ev.Kind == planner.EventNotStarted {
+	if ev.Kind == executor.EventDone || ev.Kind == executor.EventNotStarted {
 		_ = p.bar.Add(1)
 	}
 }
@@ -80,7 +81,7 @@ func (p *progress) finish() {
 }
 
 // eventLine is one greppable line: time, host, event, details.
-func eventLine(ev planner.Event) string {
+func eventLine(ev executor.Event) string {
 	s := fmt.Sprintf("%s %-8s %s", ev.Time.UTC().Format(time.RFC3339), ev.Kind, ev.Host)
 	if ev.Step != "" {
 		s += " step=" + ev.Step

@@ -8,8 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/arcfleet/arcfleet/planner"
-	"github.com/arcfleet/arcfleet/results"
+	"github.com/arcfleet/arcfleet/internal/results"
 )
 
 // TestKillResumeE2E: arcfleet is killed with SIGKILL while two hosts are in a
@@ -177,7 +176,7 @@ func TestBreakerE2E(t *testing.T) {
 	inv := f.writeInventory(invOpts{lab: lab})
 	runDir := filepath.Join(f.Dir, "run")
 	r := f.run("apply", "-i", inv, "--action", "connect", "--yes", "--concurrency", "1", "--run-dir", runDir)
-	if r.code != planner.ExitBreaker {
+	if r.code != exitBreaker {
 		t.Fatalf("want exit 4\n%s", r)
 	}
 	rep := readReport(t, runDir)

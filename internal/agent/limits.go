@@ -1,0 +1,30 @@
+package agent
+
+import (
+	"fmt"
+
+	"github.com/arcfleet/arcfleet/internal/inventory"
+)
+
+// MaxWindowsCommand is cmd.exe's command-line limit, which WinRM's cmd shell imposes.
+const MaxWindowsCommand = 8191
+
+// CodeCommandTooLong is the finding for a Windows command over MaxWindowsCommand
+// (arcfleet's own codes are ARCFnnnn; the planner's start at 0101).
+const CodeCommandTooLong = "ARCF0101"
+
+// CommandLengthFindings blocks a Windows host whose command would exceed
+// cmd.exe's limit (long agent.path or agent.log overrides make it grow).
+func CommandLengthFindings(h *inventory.Host, steps []Step) []inventory.Finding {
+	if h.OS != "windows" {
+		return nil
+	}
+	var out []inventory.Finding
+	for _, s := range steps {
+		if len(s.Command) > MaxWindowsCommand {
+			out = append(out, inventory.Finding{Pos: h.Pos, Code: CodeCommandTooLong, Host: h.Name,
+				Message: fmt.Sprintf("the %s command is %d characters, over the %d that WinRM's cmd shell accepts; fix: shorten agent.path and agent.log", s.Name, len(s.Command), MaxWindowsCommand)})
+		}
+	}
+	return out
+}

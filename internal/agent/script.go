@@ -1,0 +1,501 @@
+package agent
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"unicode/utf16"
+
+	"github.com/arcfleet/arcfleet/internal/inventory"
+	"github.com/arcfleet/arcfleet/internal/results"
+	sshtransport "github.com/arcfleet/arcfleet/internal/transport/ssh"
+)
+
+// Step names.
+const (
+	StepProbe           = "probe"
+	StepConnect         = "connect"
+	StepDisconnect      = "disconnect"
+	StepDisconnectLocal = "disconnect-local"
+	StepRestartService  = "restart-agent-service"
+)
+
+// OnlyIfPreviousFailed marks a fallback step run only when the step before it failed.
+const OnlyIfPreviousFailed = "previous-failed"
+
+// Markers the remote scripts print. The executor and the classifier key on them
+// rather than on exit codes, which collide with AZCM numbers.
+const (
+	// AgentLogMarker is printed on a line of its own to stderr after the agent has
+	// run; everything after it is what that run appended to azcmagent.log.
+	AgentLogMarker = results.AgentLogMarker // one definition: the classifier splits on it too
+	// ErrorMarker starts a stderr line naming, alone, a failure of the script
+	// itself (details follow on the next line, if any): "agent-not-found" (exit 127),
+	// "sudo-password-required" (exit 126), "mktemp-failed", "config-write-failed"
+	// (Linux, exit 125), "setup-failed" (Windows: private directory or config file,
+	// exit 125), "restart-failed" (Windows service restart, exit 1).
+	ErrorMarker = results.ScriptErrorPrefix + " "
+	// AgentVersionMarker starts the probe's stdout line with `azcmagent version`.
+	AgentVersionMarker = "#arcfleet:agent-version: "
+	// EmulateShMarker starts the Windows script's comment line that carries the
+	// base64 POSIX sh twin run by the WinRM test server's host emulation.
+	EmulateShMarker = "#arcfleet-emulate-sh: "
+)
+
+// Exit codes of the scripts' own failures (the agent's exit code passes through otherwise).
+const (
+	ExitSetupFailed    = 125
+	ExitSudoPassword   = 126
+	ExitAgentNotFound  = 127
+	configFileName     = "config.json"
+	secretPlaceholderF = "<secret %s>"
+)
+
+// Defaults of the agent's locations per OS (used when inventory.Agent leaves them empty).
+const (
+	LinuxAgentFallback = "/opt/azcmagent/bin/azcmagent"
+	LinuxAgentLog      = "/var/opt/azcmagent/log/azcmagent.log"
+	WindowsAgent       = `$env:ProgramW6432\AzureConnectedMachineAgent\azcmagent.exe`
+	WindowsAgentLog    = `$env:ProgramData\AzureConnectedMachineAgent\Log\azcmagent.log`
+)
+
+// stepSpec is the OS-neutral description of one step; both OS renderings come
+// from it so the Windows script and its emulated sh twin cannot drift apart.
+type stepSpec struct {
+	name   string
+	args   []string // agent arguments before the common flags; nil: not an agent run
+	config bool     // stdin becomes the --config file
+}
+
+func specFor(name string) stepSpec {
+	switch name {
+	case StepProbe:
+		return stepSpec{name: name, args: []string{"show", "--json"}}
+	case StepConnect:
+		return stepSpec{name: name, args: []string{"connect"}, config: true}
+	case StepDisconnect:
+		return stepSpec{name: name, args: []string{"disconnect"}, config: true}
+	case StepDisconnectLocal:
+		return stepSpec{name: name, args: []string{"disconnect", "--force-local-only"}}
+	}
+	return stepSpec{name: StepRestartService}
+}
+
+// HostSteps returns the steps of action for h in order; nil for an unknown action.
+func HostSteps(h *inventory.Host, action string) []Step {
+	switch action {
+	case ActionConnect:
+		return []Step{ProbeStep(h), ConnectStep(h)}
+	case ActionDisconnect:
+		return []Step{ProbeStep(h), DisconnectStep(h)}
+	case ActionReconnect:
+		return []Step{ProbeStep(h), DisconnectStep(h), DisconnectLocalStep(h), ConnectStep(h)}
+	}
+	return nil
+}
+
+// ProbeStep reads the agent's state (`show --json`) and version; read-only, no secret, no sudo.
+func ProbeStep(h *inventory.Host) Step { return buildStep(h, specFor(StepProbe)) }
+
+// ConnectStep runs `azcmagent connect` with every parameter in the --config file fed on stdin.
+func ConnectStep(h *inventory.Host) Step { return buildStep(h, specFor(StepConnect)) }
+
+// DisconnectStep runs `azcmagent disconnect` (deletes the Azure resource) with the
+// service principal in the --config file fed on stdin.
+func DisconnectStep(h *inventory.Host) Step { return buildStep(h, specFor(StepDisconnect)) }
+
+// DisconnectLocalStep runs `azcmagent disconnect --force-local-only`, reconnect's
+// fallback when the resource is already gone or cannot be deleted; no credential.
+func DisconnectLocalStep(h *inventory.Host) Step {
+	s := buildStep(h, specFor(StepDisconnectLocal))
+	s.OnlyIf = OnlyIfPreviousFailed
+	return s
+}
+
+// RestartServiceStep restarts the agent service (himdsd / himds), the remedy for
+// the service class of errors.
+func RestartServiceStep(h *inventory.Host) Step { return buildStep(h, specFor(StepRestartService)) }
+
+func buildStep(h *inventory.Host, sp stepSpec) Step {
+	st := Step{Name: sp.name}
+	if sp.config {
+		st.Stdin = "agent config (JSON), written to a private --config file and removed afterwards"
+	}
+	if h.OS == "windows" {
+		st.Script = psScript(h, sp)
+		st.Command = encodePowerShell(st.Script)
+		return st
+	}
+	st.Script = shScript(h, sp, false)
+	if h.SSH.Become == "sudo" && sp.name != StepProbe {
+		// The guard kills the root-side script when sudo dies: on cancel the
+		// login user cannot signal root processes, so only sudo would die.
+		st.Script = sshtransport.SudoGuard + st.Script
+	}
+	st.Command = shCommand(h, sp, st.Script)
+	return st
+}
+
+// shQuote quotes s as one POSIX shell word.
+func ShQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// psQuote quotes s as a PowerShell literal string.
+func psQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+}
+
+// sudoWrapper runs its first argument (the script) as root through `sudo -n`,
+// naming a missing NOPASSWD rule instead of hanging on a prompt. The whole script
+// runs as root so the config file belongs to root alone.
+const sudoWrapper = `E=$(sudo -n true 2>&1) || { case $E in *"password is required"*) echo "` + ErrorMarker + `sudo-password-required" >&2;; *) printf "%s\n" "$E" >&2;; esac; exit 126; }; exec sudo -n sh -c "$1" arcfleet`
+
+// shSweep removes the config directories of runs that can no longer clean up
+// after themselves (a SIGKILL cannot be trapped; a host may reboot mid-run):
+// one of this user's arcfleet.PID.* directories whose shell PID is gone, or any
+// of this user's arcfleet.* directories older than 24 hours (an older naming, or
+// a PID reused since). A live PID keeps its directory: a concurrent run on the
+// same host, however long its --timeout, is never touched.
+const shSweep = `for d in "$T"/arcfleet.*.*; do p=${d#"$T/arcfleet."}; p=${p%%.*}; case $p in ""|*[!0-9]*) continue;; esac; [ -d "$d" ] && [ -O "$d" ] && ! kill -0 "$p" 2>/dev/null && rm -rf "$d"; done
+find "$T" -maxdepth 1 -name 'arcfleet.*' -user "$(id -u)" -mmin +1440 -exec rm -rf {} + 2>/dev/null
+`
+
+// shCommand is the exact command line sent over SSH: the script as one quoted
+// word for sh, so the login shell's dialect does not matter beyond quoting.
+func shCommand(h *inventory.Host, sp stepSpec, script string) string {
+	if h.SSH.Become == "sudo" && sp.name != StepProbe {
+		return "sh -c " + ShQuote(sudoWrapper) + " arcfleet " + ShQuote(script)
+	}
+	return "sh -c " + ShQuote(script)
+}
+
+// shScript renders the POSIX sh script of a step. emulate renders the twin of a
+// Windows script for the WinRM test server: Windows paths and sudo do not apply.
+func shScript(h *inventory.Host, sp stepSpec, emulate bool) string {
+	var b strings.Builder
+	if !emulate { // the twin rides base64 inside a length-limited Windows command line
+		fmt.Fprintf(&b, "# arcfleet %s\n", sp.name)
+	}
+	b.WriteString("set -u\n")
+	if sp.args == nil {
+		b.WriteString("exec systemctl restart himdsd\n")
+		return b.String()
+	}
+	agent, log := h.Agent.Path, h.Agent.Log
+	if emulate && !strings.HasPrefix(agent, "/") {
+		agent = ""
+	}
+	if emulate && !strings.HasPrefix(log, "/") {
+		log = ""
+	}
+	if agent != "" {
+		fmt.Fprintf(&b, "A=%s\n", ShQuote(agent))
+	} else {
+		fmt.Fprintf(&b, "A=$(command -v azcmagent 2>/dev/null) || A=%s\n", LinuxAgentFallback)
+	}
+	fmt.Fprintf(&b, "[ -x \"$A\" ] || { echo '%sagent-not-found' >&2; exit %d; }\n", ErrorMarker, ExitAgentNotFound)
+	if sp.name == StepProbe {
+		b.WriteString("\"$A\" show --json </dev/null\nR=$?\n")
+		fmt.Fprintf(&b, "printf '%s%%s\\n' \"$(\"$A\" version 2>/dev/null </dev/null | head -n 1)\"\nexit $R\n", AgentVersionMarker)
+		return b.String()
+	}
+	if log == "" {
+		if emulate {
+			// The simulator keeps its log under AZCMAGENT_SIM_ROOT; only the test twin looks there.
+			log = "${AZCMAGENT_SIM_ROOT:-/var/opt/azcmagent}/log/azcmagent.log"
+		} else {
+			log = LinuxAgentLog
+		}
+		fmt.Fprintf(&b, "L=\"%s\"\n", log)
+	} else {
+		fmt.Fprintf(&b, "L=%s\n", ShQuote(log))
+	}
+	// Remember the log's size: after the run, exactly the appended lines are shown.
+	// Its first bytes too: a log rotated or truncated during the run is shown whole.
+	b.WriteString("B=$(wc -c 2>/dev/null <\"$L\") || B=0\nB=$((B))\nN=$((B < 128 ? B : 128))\nH=$(head -c $N \"$L\" 2>/dev/null | cksum)\nP=\n")
+	// On a signal: stop the agent, then exit; the EXIT trap removes the config.
+	b.WriteString("k(){ [ -n \"$P\" ] && kill \"$P\" 2>/dev/null; exit $1; }\ntrap 'k 129' HUP\ntrap 'k 130' INT\ntrap 'k 143' TERM\n")
+	args := strings.Join(sp.args, " ")
+	if sp.config {
+		b.WriteString("umask 077\nT=${TMPDIR:-/tmp}\n")
+		if !emulate {
+			b.WriteString(shSweep)
+		}
+		// The EXIT trap is set first: a signal that lands once mktemp has made the
+		// directory still removes it. The name carries this shell's PID for the sweep.
+		b.WriteString("D=\ntrap '[ -z \"$D\" ] || rm -rf \"$D\"' EXIT\n")
+		fmt.Fprintf(&b, "D=$(mktemp -d \"$T/arcfleet.$$.XXXXXX\") || { echo '%smktemp-failed' >&2; exit %d; }\n", ErrorMarker, ExitSetupFailed)
+		fmt.Fprintf(&b, "cat >\"$D/%s\" || { echo '%sconfig-write-failed' >&2; exit %d; }\n", configFileName, ErrorMarker, ExitSetupFailed)
+		fmt.Fprintf(&b, "\"$A\" %s --config \"$D/%s\" --json --log-stderr </dev/null &\n", args, configFileName)
+	} else {
+		fmt.Fprintf(&b, "\"$A\" %s --json --log-stderr </dev/null &\n", args)
+	}
+	// The agent runs in the background so a signal interrupts `wait` at once.
+	b.WriteString("P=$!\nwait \"$P\"\nR=$?\nP=\n")
+	if sp.config {
+		b.WriteString("rm -rf \"$D\"\n")
+	}
+	fmt.Fprintf(&b, "echo '%s' >&2\n", AgentLogMarker)
+	b.WriteString("if [ -r \"$L\" ]; then\nS=$(wc -c <\"$L\")\n{ [ \"$((S))\" -lt \"$B\" ] || [ \"$(head -c $N \"$L\" | cksum)\" != \"$H\" ]; } && B=0\ntail -c +$((B + 1)) \"$L\" >&2\nfi\nexit $R\n")
+	return b.String()
+}
+
+// psScript renders the PowerShell script of a step, ending with the comment line
+// that carries its sh twin for the WinRM test server's emulation.
+func psScript(h *inventory.Host, sp stepSpec) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# arcfleet %s\n", sp.name)
+	if sp.args == nil {
+		fmt.Fprintf(&b, "try{Restart-Service -Name himds -Force -ErrorAction Stop;exit 0}catch{[Console]::Error.WriteLine('%srestart-failed');[Console]::Error.WriteLine($_);exit 1}\n", ErrorMarker)
+		writeEmulation(&b, h, sp)
+		return b.String()
+	}
+	// No $ErrorActionPreference='Stop': it would turn the agent's stderr into
+	// exceptions; the .NET calls that matter throw inside try anyway.
+	b.WriteString("$E=[Console]::Error\n")
+	if h.Agent.Path != "" {
+		fmt.Fprintf(&b, "$A=%s\n", psQuote(h.Agent.Path))
+	} else {
+		fmt.Fprintf(&b, "$A=\"%s\"\n", WindowsAgent)
+	}
+	fmt.Fprintf(&b, "if(-not(Test-Path -LiteralPath $A -PathType Leaf)){$E.WriteLine('%sagent-not-found');exit %d}\n", ErrorMarker, ExitAgentNotFound)
+	if sp.name == StepProbe {
+		b.WriteString("& $A show --json\n$R=$LASTEXITCODE\n")
+		fmt.Fprintf(&b, "$v=& $A version 2>$null|Select-Object -First 1\nWrite-Output \"%s$v\"\nexit $R\n", AgentVersionMarker)
+		writeEmulation(&b, h, sp)
+		return b.String()
+	}
+	if h.Agent.Log != "" {
+		fmt.Fprintf(&b, "$L=%s\n", psQuote(h.Agent.Log))
+	} else {
+		fmt.Fprintf(&b, "$L=\"%s\"\n", WindowsAgentLog)
+	}
+	b.WriteString("$B=0;if(Test-Path -LiteralPath $L){$B=(Get-Item -LiteralPath $L).Length}\n")
+	args := strings.Join(sp.args, " ")
+	if sp.config {
+		b.WriteString("$T=[IO.Path]::GetTempPath()\n")
+		// Remove what runs that could not clean up left (a terminated process runs
+		// no finally): arcfleet.PID.* whose PID is gone, anything over 24 hours old.
+		// A live PID keeps its directory, so a concurrent run is never touched.
+		b.WriteString("Get-ChildItem -LiteralPath $T -Filter 'arcfleet.*' -Directory -EA 0|?{$k=$_.Name.Split('.')[1];($k -match '^[0-9]+$' -and -not(Get-Process -Id $k -EA 0)) -or $_.LastWriteTime -lt (Get-Date).AddHours(-24)}|Remove-Item -Recurse -Force -EA 0\n")
+		b.WriteString("$D=Join-Path $T ('arcfleet.'+$PID+'.'+[guid]::NewGuid().ToString('N'))\n$R=1\n")
+		// One finally covers the directory from its creation: PowerShell runs it on
+		// Ctrl+C (the WinRM client sends ctrl_c before terminate) and on exit.
+		b.WriteString("try{\ntry{\n")
+		// SYSTEM and Administrators only, inheritance from TEMP cut off.
+		b.WriteString("$S=New-Object Security.AccessControl.DirectorySecurity\n$S.SetAccessRuleProtection($true,$false)\n")
+		b.WriteString("foreach($i in 'S-1-5-18','S-1-5-32-544'){$S.AddAccessRule((New-Object Security.AccessControl.FileSystemAccessRule((New-Object Security.Principal.SecurityIdentifier $i),'FullControl','ContainerInherit,ObjectInherit','None','Allow')))}\n")
+		fmt.Fprintf(&b, "[void][IO.Directory]::CreateDirectory($D,$S)\n$F=Join-Path $D '%s'\n[IO.File]::WriteAllText($F,[Console]::In.ReadToEnd())\n", configFileName)
+		fmt.Fprintf(&b, "}catch{$E.WriteLine('%ssetup-failed');$E.WriteLine($_.Exception.GetType().Name);Remove-Item $D -Recurse -Force -EA 0;exit %d}\n", ErrorMarker, ExitSetupFailed)
+		fmt.Fprintf(&b, "& $A %s --config $F --json --log-stderr\n$R=$LASTEXITCODE\n}finally{Remove-Item $D -Recurse -Force -EA 0}\n", args)
+	} else {
+		fmt.Fprintf(&b, "& $A %s --json --log-stderr\n$R=$LASTEXITCODE\n", args)
+	}
+	fmt.Fprintf(&b, "$E.WriteLine('%s')\n", AgentLogMarker)
+	// PowerShell variable names ignore case: $g and $q must not be $S/$R.
+	b.WriteString("if(Test-Path -LiteralPath $L){$g=[IO.File]::Open($L,'Open','Read','ReadWrite');if($g.Length -lt $B){$B=0};$g.Position=$B;$q=New-Object IO.StreamReader($g);$E.Write($q.ReadToEnd());$q.Close()}\n")
+	b.WriteString("exit $R\n")
+	writeEmulation(&b, h, sp)
+	return b.String()
+}
+
+func writeEmulation(b *strings.Builder, h *inventory.Host, sp stepSpec) {
+	b.WriteString(EmulateShMarker)
+	b.WriteString(base64.StdEncoding.EncodeToString([]byte(shScript(h, sp, true))))
+	b.WriteString("\n")
+}
+
+// encodePowerShell is the command line that runs script with Windows PowerShell:
+// -EncodedCommand takes base64 of UTF-16LE, which sidesteps cmd.exe quoting.
+func encodePowerShell(script string) string {
+	u := utf16.Encode([]rune(script))
+	buf := make([]byte, 2*len(u))
+	for i, c := range u {
+		buf[2*i] = byte(c)
+		buf[2*i+1] = byte(c >> 8)
+	}
+	return "powershell.exe -NoProfile -NonInteractive -EncodedCommand " + base64.StdEncoding.EncodeToString(buf)
+}
+
+// DecodePowerShell returns the script of a command made by encodePowerShell.
+func DecodePowerShell(cmd string) (string, error) {
+	const prefix = "powershell.exe -NoProfile -NonInteractive -EncodedCommand "
+	if !strings.HasPrefix(cmd, prefix) {
+		return "", fmt.Errorf("not an arcfleet PowerShell command (want prefix %q)", prefix)
+	}
+	raw, err := base64.StdEncoding.DecodeString(cmd[len(prefix):])
+	if err != nil {
+		return "", fmt.Errorf("EncodedCommand is not base64: %w", err)
+	}
+	if len(raw)%2 != 0 {
+		return "", fmt.Errorf("EncodedCommand has an odd byte count %d: not UTF-16LE", len(raw))
+	}
+	u := make([]uint16, len(raw)/2)
+	for i := range u {
+		u[i] = uint16(raw[2*i]) | uint16(raw[2*i+1])<<8
+	}
+	return string(utf16.Decode(u)), nil
+}
+
+// EmulatedSh returns the POSIX sh twin carried by a Windows script, or "" when none.
+func EmulatedSh(psScript string) (string, error) {
+	for _, line := range strings.Split(psScript, "\n") {
+		if rest, ok := strings.CutPrefix(strings.TrimRight(line, "\r"), EmulateShMarker); ok {
+			raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(rest))
+			if err != nil {
+				return "", fmt.Errorf("%s line is not base64: %w", strings.TrimSpace(EmulateShMarker), err)
+			}
+			return string(raw), nil
+		}
+	}
+	return "", nil
+}
+
+// agentConfig is the --config file: keys are the agent's long flag names, in the
+// order of its documentation; empty values are left out so the agent's defaults apply.
+type agentConfig struct {
+	SubscriptionID   string `json:"subscription-id,omitempty"`
+	ResourceGroup    string `json:"resource-group,omitempty"`
+	Location         string `json:"location,omitempty"`
+	TenantID         string `json:"tenant-id,omitempty"`
+	SPID             string `json:"service-principal-id,omitempty"`
+	SPSecret         string `json:"service-principal-secret,omitempty"`
+	Cloud            string `json:"cloud,omitempty"`
+	Tags             string `json:"tags,omitempty"`
+	ResourceName     string `json:"resource-name,omitempty"`
+	CorrelationID    string `json:"correlation-id,omitempty"`
+	PrivateLinkScope string `json:"private-link-scope,omitempty"`
+}
+
+func marshalConfig(c agentConfig) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // keep "<secret env:X>" and tag values readable
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(c) // strings only: cannot fail
+	return buf.Bytes()
+}
+
+// AgentConfig is connect's --config file, fed on stdin: every parameter of the
+// connection, so the command line carries neither the secret nor Azure ids.
+func AgentConfig(h *inventory.Host, c inventory.Credential, secret string) []byte {
+	tenant := h.Azure.TenantID
+	if tenant == "" {
+		tenant = c.TenantID
+	}
+	return marshalConfig(agentConfig{
+		SubscriptionID:   h.Azure.SubscriptionID,
+		ResourceGroup:    h.Azure.ResourceGroup,
+		Location:         h.Azure.Location,
+		TenantID:         tenant,
+		SPID:             c.ClientID,
+		SPSecret:         secret,
+		Cloud:            h.Azure.Cloud,
+		Tags:             AgentTags(h.Azure.Tags),
+		ResourceName:     h.ResourceName,
+		CorrelationID:    h.Azure.CorrelationID,
+		PrivateLinkScope: h.Azure.PrivateLinkScope,
+	})
+}
+
+// DisconnectConfig is disconnect's --config file: the service principal only
+// (the agent knows its resource from its local state).
+func DisconnectConfig(c inventory.Credential, secret string) []byte {
+	return marshalConfig(agentConfig{SPID: c.ClientID, SPSecret: secret})
+}
+
+// StepInput is what the executor feeds step s on stdin: the --config file of
+// connect and disconnect with the resolved secret, nil for the other steps.
+func StepInput(s Step, h *inventory.Host, c inventory.Credential, secret string) []byte {
+	switch s.Name {
+	case StepConnect:
+		return AgentConfig(h, c, secret)
+	case StepDisconnect:
+		return DisconnectConfig(c, secret)
+	}
+	return nil
+}
+
+// SecretPlaceholder is how plans show the secret: "<secret env:ARC_SP_SECRET>".
+func SecretPlaceholder(c inventory.Credential) string {
+	return fmt.Sprintf(secretPlaceholderF, c.Secret.String())
+}
+
+// SplitOutput splits a step's stderr into the agent's own stderr and the lines
+// the run appended to azcmagent.log (printed after AgentLogMarker). Without the
+// marker (the script was killed first) all of stderr is the agent's.
+func SplitOutput(stderr string) (agentStderr string, logLines []string) {
+	i := strings.LastIndex(stderr, AgentLogMarker+"\n")
+	if i < 0 {
+		if strings.HasSuffix(stderr, AgentLogMarker) {
+			i = len(stderr) - len(AgentLogMarker)
+		} else {
+			return stderr, nil
+		}
+	}
+	// The marker need not start a line: the agent's stderr may lack a final newline.
+	agentStderr = stderr[:i]
+	rest := strings.TrimPrefix(stderr[i+len(AgentLogMarker):], "\n")
+	rest = strings.TrimSuffix(rest, "\n")
+	if rest == "" {
+		return agentStderr, nil
+	}
+	for _, l := range strings.Split(rest, "\n") {
+		logLines = append(logLines, strings.TrimSuffix(l, "\r"))
+	}
+	return agentStderr, logLines
+}
+
+// AgentShow is what the probe read from `azcmagent show --json` and `azcmagent version`.
+type AgentShow struct {
+	Status         string `json:"status"` // "Connected", "Disconnected", "Expired"
+	ResourceID     string `json:"resourceId"`
+	ResourceName   string `json:"resourceName"`
+	ResourceGroup  string `json:"resourceGroup"`
+	SubscriptionID string `json:"subscriptionId"`
+	TenantID       string `json:"tenantId"`
+	Location       string `json:"location"`
+	Cloud          string `json:"cloud"`
+	AgentVersion   string `json:"agentVersion"`
+}
+
+// ParseProbe reads the probe step's stdout: the `show --json` object, then the
+// AgentVersionMarker line. The JSON's own agentVersion wins when present.
+func ParseProbe(stdout string) (AgentShow, error) {
+	var s AgentShow
+	start := strings.IndexByte(stdout, '{')
+	if start < 0 {
+		return s, fmt.Errorf("probe: no JSON object in the output of `azcmagent show --json` (got %q); check that the agent is installed and supports --json", clipText(stdout, 120))
+	}
+	dec := json.NewDecoder(strings.NewReader(stdout[start:]))
+	if err := dec.Decode(&s); err != nil {
+		return AgentShow{}, fmt.Errorf("probe: `azcmagent show --json` printed invalid JSON (%v): %q", err, clipText(stdout[start:], 120))
+	}
+	if s.AgentVersion == "" {
+		for _, line := range strings.Split(stdout, "\n") {
+			if v, ok := strings.CutPrefix(strings.TrimRight(line, "\r"), AgentVersionMarker); ok {
+				s.AgentVersion = versionOf(v)
+			}
+		}
+	}
+	return s, nil
+}
+
+// versionOf extracts "1.2.3" from "azcmagent version 1.2.3" (or returns the text as is).
+func versionOf(v string) string {
+	v = strings.TrimSpace(v)
+	if f := strings.Fields(v); len(f) > 0 {
+		return f[len(f)-1]
+	}
+	return v
+}
+
+func clipText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}

@@ -1,0 +1,616 @@
+package executor
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/arcfleet/arcfleet/internal/agent"
+	"github.com/arcfleet/arcfleet/internal/plan"
+
+	"github.com/arcfleet/arcfleet/internal/inventory"
+	"github.com/arcfleet/arcfleet/internal/results"
+	"github.com/arcfleet/arcfleet/internal/transport"
+)
+
+// hostRun is one host's part of a run: one connection carries all its steps.
+type hostRun struct {
+	r       *run
+	i       int
+	hp      *plan.HostPlan
+	h       *inventory.Host
+	cs      *credSecret
+	res     results.HostResult
+	tgt     transport.Target
+	conn    transport.Conn
+	secrets []string        // SP secrets of the run + this host's login secrets
+	masker  *results.Masker // masks secrets, built once per host
+	brkKey  string          // the host's circuit breaker: credential and tenant
+	n       int             // number of the last attempt (log files), continued on resume
+	tries   int             // failed tries so far, continued on resume (the retry cap spans runs)
+	// lastAct is the last agent action step begun (connect, disconnect,
+	// disconnect-local), from this run or, on resume, from the journal. Once a
+	// host has been acted on, finding it in the intended state means "ok".
+	lastAct string
+	// lastCode is the code of the previous failed try.
+	lastCode string
+	// token: a start-rate token is held for the next agent action.
+	token bool
+}
+
+// tryOutcome is how one try of a host (dial, probe, act) ended.
+type tryOutcome struct {
+	final   bool
+	outcome results.Outcome
+	detail  string
+	diag    results.Diagnosis
+	kind    transport.Kind
+	created bool // AZCM0062: the output shows the Azure resource was created
+	cut     bool // the run's deadline ended the try's last attempt
+}
+
+// stepOut is one remote step's result.
+type stepOut struct {
+	exit    int
+	kind    transport.Kind
+	errMsg  string
+	stdout  string
+	diag    results.Diagnosis
+	logPath string
+	cut     bool // ended by the run's deadline
+}
+
+func (s stepOut) ok() bool {
+	return s.kind == "" && s.exit == 0 && (s.diag.Class == results.ClassSuccess || s.diag.Class == "")
+}
+
+func (r *run) runHost(ctx context.Context, i int) {
+	hr := r.newHostRun(i)
+	if pr := r.prior[i]; pr != nil {
+		hr.n = pr.lastAttempt
+		hr.lastAct = pr.lastAct
+		hr.tries = pr.tries
+		hr.res.Attempts = append([]results.Attempt(nil), pr.attempts...)
+	}
+	defer hr.closeConn()
+	r.record(journalRecord{Event: evStarted, Host: hr.h.Name})
+	r.emit(Event{Kind: EventStart, Host: hr.h.Name})
+
+	tgt, err := TargetFor(hr.h, r.hosts, r.x.lookupEnv())
+	if err != nil {
+		code, detail := inventory.CodeSSHLogin, err.Error()
+		switch {
+		case isSecretError(err):
+			code = inventory.CodeSecretUnresolved
+			detail += "; then " + r.resumeHint(true)
+		case hr.h.OS == "windows" || hr.h.Transport == "winrm":
+			code = inventory.CodeWinRMLogin
+		}
+		r.finish(hr, tryOutcome{final: true, outcome: results.OutcomeBlocked, detail: detail, diag: results.Diagnosis{Code: code, Class: results.ClassInput}})
+		return
+	}
+	hr.setTarget(tgt, r.secrets)
+	r.finish(hr, hr.loop(ctx))
+}
+
+func (r *run) newHostRun(i int) *hostRun {
+	hp := &r.p.Hosts[i]
+	cs := r.creds[hp.Host.Credential]
+	if cs == nil {
+		cs = &credSecret{}
+	}
+	return &hostRun{r: r, i: i, hp: hp, h: &hp.Host, cs: cs, res: r.baseResult(i), brkKey: r.breakerKey(i), masker: r.masker}
+}
+
+// setTarget sets the host's transport target and masks its login secrets too.
+func (hr *hostRun) setTarget(tgt transport.Target, runSecrets []string) {
+	hr.tgt = tgt
+	hr.secrets = append(append([]string(nil), runSecrets...), targetSecrets(&tgt)...)
+	hr.masker = results.NewMasker(hr.secrets)
+}
+
+func targetSecrets(t *transport.Target) []string {
+	var s []string
+	for ; t != nil; t = t.Jump {
+		if t.Password != "" {
+			s = append(s, t.Password)
+		}
+		if t.Passphrase != "" {
+			s = append(s, t.Passphrase)
+		}
+	}
+	return s
+}
+
+func (hr *hostRun) closeConn() {
+	if hr.conn != nil {
+		hr.conn.Close()
+		hr.conn = nil
+	}
+}
+
+func (hr *hostRun) mask(s string) string { return hr.masker.Mask(s) }
+
+// loop tries the host until it is done, the retry policy gives up, or the run
+// is interrupted.
+func (hr *hostRun) loop(ctx context.Context) tryOutcome {
+	r := hr.r
+	rem := remedyNone
+	for {
+		t := hr.try(ctx, rem)
+		if t.final {
+			return t
+		}
+		if ctx.Err() != nil {
+			return hr.interrupted(t)
+		}
+		if t.cut {
+			return hr.deadlineCut(t)
+		}
+		hr.tries++
+		tries := hr.tries
+		next, delay, why := r.policy.decide(failure{Code: t.diag.Code, Class: t.diag.Class, Transport: t.kind, ResourceCreated: t.created,
+			RetryAfter: t.diag.RetryAfter}, tries)
+		if next == remedyNone {
+			return failed(t, why)
+		}
+		if !r.deadline.IsZero() && !r.x.now().Add(delay).Before(r.deadline) {
+			return failed(t, fmt.Sprintf("not retried: the run deadline (%s) would pass during the %s wait%s", r.x.Deadline, delay.Round(time.Millisecond), retryAfterNote(delay, t.diag.RetryAfter)))
+		}
+		if why := r.brk.Open(hr.brkKey); why != "" {
+			return failed(t, "not retried: "+why)
+		}
+		r.record(journalRecord{Event: evRetry, Host: hr.h.Name, Code: t.diag.Code, Class: t.diag.Class, Try: tries, Detail: next.String()})
+		r.emit(Event{Kind: EventRetry, Host: hr.h.Name, Code: t.diag.Code, Attempt: tries, Delay: delay,
+			Message: fmt.Sprintf("%s after %s: %s%s in %s", next, t.diag.Code, delay.Round(time.Millisecond), retryAfterNote(delay, t.diag.RetryAfter), hr.mask(t.detail))})
+		if err := r.x.sleep(ctx, delay); err != nil {
+			return hr.interrupted(t)
+		}
+		rem, hr.lastCode = next, t.diag.Code
+	}
+}
+
+// interrupted ends a host the run's interruption caught in flight: resume runs
+// it again, probing first.
+func (hr *hostRun) interrupted(t tryOutcome) tryOutcome {
+	t.final, t.outcome = true, results.OutcomeInterrupted
+	t.detail = "run interrupted while this host was in flight; " + hr.r.resumeHint(false) + " probes it first"
+	t.diag = results.Diagnosis{Code: codeInterrupted, Class: results.ClassOf(codeInterrupted), Evidence: t.diag.Evidence}
+	return t
+}
+
+// deadlineCut ends a host whose attempt the run's deadline stopped: its outcome
+// on the host is unknown, so resume runs it again, probing first.
+func (hr *hostRun) deadlineCut(t tryOutcome) tryOutcome {
+	last := t.detail
+	t.final, t.outcome = true, results.OutcomeInterrupted
+	t.detail = fmt.Sprintf("run deadline (%s) reached while this host was in flight (%s); %s probes it first", hr.r.x.Deadline, last, hr.r.resumeHint(false))
+	t.diag = results.Diagnosis{Code: codeDeadline, Class: results.ClassOf(codeDeadline), Evidence: t.diag.Evidence}
+	return t
+}
+
+func failed(t tryOutcome, why string) tryOutcome {
+	t.final, t.outcome = true, results.OutcomeFailed
+	if t.detail != "" {
+		t.detail = t.detail + "; " + why
+	} else {
+		t.detail = why
+	}
+	return t
+}
+
+// try is one pass over the host: connect if needed, apply the remedy, probe,
+// then act on what the probe found.
+func (hr *hostRun) try(ctx context.Context, rem remedy) tryOutcome {
+	if hr.conn == nil {
+		if t, ok := hr.dial(ctx); !ok {
+			return t
+		}
+	}
+	if rem == remedyRestart {
+		// A failed restart is recorded; the probe and the action tell whether it mattered.
+		if o := hr.runStep(ctx, hr.step(agent.StepRestartService), false); o.kind != "" {
+			return stepFailure(o, agent.StepRestartService)
+		}
+	}
+	po := hr.runStep(ctx, hr.step(agent.StepProbe), false)
+	if !po.ok() {
+		return stepFailure(po, agent.StepProbe)
+	}
+	show, err := agent.ParseProbe(po.stdout)
+	if err != nil {
+		return tryOutcome{final: true, outcome: results.OutcomeFailed, detail: hr.mask(err.Error()), diag: results.Diagnosis{Code: codeProbeOutput, Class: results.ClassOf(codeProbeOutput)}}
+	}
+	seq, t := hr.decide(show, rem)
+	if t.final {
+		return t
+	}
+	return hr.act(ctx, seq)
+}
+
+// decide turns the probe's view of the agent into the steps to run, or a final outcome.
+func (hr *hostRun) decide(s agent.AgentShow, rem remedy) ([]string, tryOutcome) {
+	action := hr.r.p.Action
+	connected := strings.EqualFold(s.Status, "Connected")
+	registered := connected || s.ResourceID != "" || strings.EqualFold(s.Status, "Expired")
+	at := hr.atTarget(s)
+	done := func(why string) ([]string, tryOutcome) {
+		o := results.OutcomeUnchanged
+		code := ""
+		if hr.lastAct != "" {
+			o, code = results.OutcomeOK, "AZCM0000"
+			why = "found " + why + " after acting"
+		}
+		return nil, tryOutcome{final: true, outcome: o, detail: why, diag: results.Diagnosis{Code: code, Class: results.ClassSuccess}}
+	}
+	switch {
+	case action == agent.ActionConnect && connected && at && (rem != remedyReconnect || hr.lastCode == "AZCM0067"):
+		// AZCM0067 ("already connected") at the intended target is success, not a reason to reconnect.
+		return done("already connected to " + hr.intended())
+	case action == agent.ActionReconnect && connected && at && hr.lastAct == agent.StepConnect:
+		return done("connected to " + hr.intended())
+	case action == agent.ActionDisconnect && !registered:
+		return done("already disconnected")
+	}
+	if registered && !at {
+		// Never disconnect someone else's resource: report both targets.
+		return nil, tryOutcome{final: true, outcome: results.OutcomeBlocked, diag: results.Diagnosis{Code: codeDrift, Class: results.ClassAction},
+			detail: fmt.Sprintf("drift: the agent is %s to %s, the inventory wants %s; fix: disconnect it there or change the inventory", strings.ToLower(s.Status), showTarget(s), hr.intended())}
+	}
+	switch action {
+	case agent.ActionConnect:
+		if rem == remedyReconnect {
+			return []string{agent.StepDisconnect, agent.StepConnect}, tryOutcome{}
+		}
+		if registered { // at the target but not Connected (Expired)
+			return nil, tryOutcome{final: true, outcome: results.OutcomeBlocked, diag: results.Diagnosis{Code: codeExpired, Class: results.ClassAction},
+				detail: fmt.Sprintf("the agent's status is %s at the intended target %s; fix: run --action reconnect", s.Status, hr.intended())}
+		}
+		return []string{agent.StepConnect}, tryOutcome{}
+	case agent.ActionDisconnect:
+		return []string{agent.StepDisconnect}, tryOutcome{}
+	default: // reconnect
+		if registered || rem == remedyReconnect {
+			return []string{agent.StepDisconnect, agent.StepConnect}, tryOutcome{}
+		}
+		return []string{agent.StepConnect}, tryOutcome{}
+	}
+}
+
+// intendedTenant is the host's tenant, or its credential's.
+func (hr *hostRun) intendedTenant() string { return hr.r.tenantOf(hr.i) }
+
+func (hr *hostRun) intended() string {
+	a := hr.h.Azure
+	return fmt.Sprintf("subscription %s, resource group %s, location %s, tenant %s", a.SubscriptionID, a.ResourceGroup, a.Location, hr.intendedTenant())
+}
+
+func showTarget(s agent.AgentShow) string {
+	return fmt.Sprintf("subscription %s, resource group %s, location %s, tenant %s", s.SubscriptionID, s.ResourceGroup, s.Location, s.TenantID)
+}
+
+// atTarget: the agent's registration matches the intended subscription, resource
+// group, location and tenant (Azure ids and names compare case-insensitively;
+// locations also without spaces, as ARM does). Subscription and resource group
+// missing from the show output are read from the resource id; a tenant or
+// location the agent does not report is not counted as a difference, but a
+// subscription or resource group that cannot be known is: arcfleet never acts on
+// a registration it cannot place.
+func (hr *hostRun) atTarget(s agent.AgentShow) bool {
+	a := hr.h.Azure
+	sub, rg := s.SubscriptionID, s.ResourceGroup
+	if idSub, idRG := parseResourceID(s.ResourceID); sub == "" || rg == "" {
+		if sub == "" {
+			sub = idSub
+		}
+		if rg == "" {
+			rg = idRG
+		}
+	}
+	loc := func(v string) string { return strings.ToLower(strings.ReplaceAll(v, " ", "")) }
+	eq := func(got, want string) bool { return want == "" || strings.EqualFold(got, want) }
+	known := func(got, want string) bool { return got == "" || eq(got, want) }
+	return eq(sub, a.SubscriptionID) && eq(rg, a.ResourceGroup) &&
+		(a.Location == "" || s.Location == "" || loc(s.Location) == loc(a.Location)) && known(s.TenantID, hr.intendedTenant())
+}
+
+// parseResourceID reads subscription and resource group from an ARM resource id
+// (/subscriptions/SUB/resourceGroups/RG/providers/...); "" for what it lacks.
+func parseResourceID(id string) (sub, rg string) {
+	parts := strings.Split(strings.Trim(id, "/"), "/")
+	for k := 0; k+1 < len(parts); k += 2 {
+		switch strings.ToLower(parts[k]) {
+		case "subscriptions":
+			sub = parts[k+1]
+		case "resourcegroups":
+			rg = parts[k+1]
+		case "providers":
+			return sub, rg
+		}
+	}
+	return sub, rg
+}
+
+// act runs the agent steps in order. A failed `disconnect` before a `connect`
+// (reconnect) falls back to `disconnect --force-local-only` when the failure says
+// the resource is gone or the local identity is broken.
+func (hr *hostRun) act(ctx context.Context, seq []string) tryOutcome {
+	var last stepOut
+	for k, name := range seq {
+		if hr.lastAct == "" {
+			// The start-rate token first, the breaker after: it may open while
+			// this host queues for the token, and then the host must not act.
+			if o, ok := hr.takeToken(ctx); !ok {
+				return stepFailure(o, name)
+			}
+			if why := hr.r.brk.Open(hr.brkKey); why != "" {
+				return tryOutcome{final: true, outcome: results.OutcomeNotStarted, detail: why, diag: results.Diagnosis{Code: codeBreakerOpen, Class: results.ClassOf(codeBreakerOpen)}}
+			}
+		}
+		o := hr.runStep(ctx, hr.step(name), true)
+		last = o
+		if o.ok() {
+			continue
+		}
+		if name == agent.StepDisconnect && k+1 < len(seq) && localFallback(o) {
+			lo := hr.runStep(ctx, hr.step(agent.StepDisconnectLocal), true)
+			last = lo
+			if lo.ok() {
+				continue
+			}
+			return stepFailure(lo, agent.StepDisconnectLocal)
+		}
+		return stepFailure(o, name)
+	}
+	return tryOutcome{final: true, outcome: results.OutcomeOK, diag: last.diag, detail: ""}
+}
+
+// localFallback: a disconnect failure that --force-local-only resolves (the
+// resource is gone, or the local identity/certificate is broken). Not for a
+// transport failure (retry), a transient one (retry), or a credential or input
+// one (a force-local reset would leave the Azure resource orphaned).
+func localFallback(o stepOut) bool {
+	if o.kind != "" {
+		return false
+	}
+	switch o.diag.Class {
+	case results.ClassTransient, results.ClassCredential, results.ClassInput, results.ClassTransport:
+		return false
+	}
+	return true
+}
+
+func stepFailure(o stepOut, step string) tryOutcome {
+	t := tryOutcome{diag: o.diag, kind: o.kind}
+	switch {
+	case o.kind != "":
+		t.detail = fmt.Sprintf("%s: %s", step, o.errMsg)
+	case o.diag.Code != "":
+		t.detail = fmt.Sprintf("%s exited %d (%s)", step, o.exit, o.diag.Code)
+	default:
+		t.detail = fmt.Sprintf("%s exited %d", step, o.exit)
+	}
+	t.created = o.diag.ResourceCreated
+	t.cut = o.cut
+	return t
+}
+
+// step returns the plan's step of that name (apply runs exactly the plan), or
+// the generated one for remedies the plan does not list.
+func (hr *hostRun) step(name string) agent.Step {
+	// Two loops, not append(Steps, Recovery...): that could write into the
+	// plan's backing array, which other goroutines read.
+	for _, steps := range [][]agent.Step{hr.hp.Steps, hr.hp.Recovery} {
+		for _, s := range steps {
+			if s.Name == name {
+				return s
+			}
+		}
+	}
+	switch name {
+	case agent.StepProbe:
+		return agent.ProbeStep(hr.h)
+	case agent.StepConnect:
+		return agent.ConnectStep(hr.h)
+	case agent.StepDisconnect:
+		return agent.DisconnectStep(hr.h)
+	case agent.StepDisconnectLocal:
+		return agent.DisconnectLocalStep(hr.h)
+	}
+	return agent.RestartServiceStep(hr.h)
+}
+
+// dial opens the host's connection (one per host; redialled after a transport failure).
+func (hr *hostRun) dial(ctx context.Context) (tryOutcome, bool) {
+	r := hr.r
+	hr.n++
+	n := hr.n
+	start := r.x.now()
+	r.record(journalRecord{Event: evAttemptBegin, Host: hr.h.Name, Step: "dial", Attempt: n})
+	dctx, cancel, cut := r.attemptContext(ctx)
+	conn, err := r.x.Dialer.Dial(dctx, hr.tgt)
+	cancel()
+	if err == nil {
+		hr.conn = conn
+		r.record(journalRecord{Event: evAttemptEnd, Host: hr.h.Name, Step: "dial", Attempt: n, Started: start, Duration: r.x.now().Sub(start), Class: results.ClassSuccess})
+		return tryOutcome{}, true
+	}
+	kind := errKind(ctx, dctx, err)
+	msg := hr.mask(err.Error())
+	diag := results.Classify(results.Evidence{Transport: string(kind), TransportMsg: msg, Secrets: hr.secrets})
+	att := results.Attempt{N: n, Step: "dial", Code: diag.Code, ExitCode: -1, Started: start, Duration: r.x.now().Sub(start)}
+	hr.res.Attempts = append(hr.res.Attempts, att)
+	r.record(journalRecord{Event: evAttemptEnd, Host: hr.h.Name, Step: "dial", Attempt: n, Started: start, Duration: att.Duration, Code: diag.Code, Class: diag.Class, ExitCode: -1, Detail: msg})
+	r.emit(Event{Kind: EventAttempt, Host: hr.h.Name, Step: "dial", Attempt: n, Code: diag.Code, Message: msg})
+	return tryOutcome{diag: diag, kind: kind, detail: "dial: " + msg, cut: cut()}, false
+}
+
+// errKind is the transport kind of err, telling a per-attempt timeout from an
+// interruption of the run.
+func errKind(parent, attempt context.Context, err error) transport.Kind {
+	k := transport.KindOf(err)
+	if parent.Err() != nil {
+		return transport.Canceled
+	}
+	if attempt.Err() != nil && (k == "" || k == transport.Canceled) {
+		return transport.Timeout
+	}
+	if k == "" {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return transport.Timeout
+		}
+		return transport.Protocol
+	}
+	return k
+}
+
+// runStep runs one remote step on the host's connection: journal, streamed and
+// masked log file, per-attempt timeout, classification.
+func (hr *hostRun) runStep(ctx context.Context, st agent.Step, action bool) stepOut {
+	r := hr.r
+	name := hr.h.Name
+	if action {
+		if o, ok := hr.takeToken(ctx); !ok {
+			return o
+		}
+		hr.token = false
+		hr.lastAct = st.Name
+	}
+	hr.n++
+	n := hr.n
+	var logRel string
+	var alog *attemptLog
+	if r.runDir != "" {
+		logRel = filepath.Join(HostsDir, name, fmt.Sprintf("attempt-%d.log", n))
+		alog = hr.openLog(logRel)
+	}
+	start := r.x.now()
+	r.record(journalRecord{Event: evAttemptBegin, Host: name, Step: st.Name, Attempt: n, LogPath: logRel})
+	if alog != nil {
+		alog.writeLine("# ", fmt.Appendf(nil, "arcfleet %s %s attempt %d started %s", name, st.Name, n, start.UTC().Format(time.RFC3339Nano)))
+	}
+	var stdin io.Reader
+	if in := agent.StepInput(st, hr.h, hr.cs.cred, hr.cs.secret); in != nil {
+		stdin = bytes.NewReader(in)
+	}
+	outW := &streamWriter{log: alog, prefix: "stdout| "}
+	errW := &streamWriter{log: alog, prefix: "stderr| "}
+	actx, cancel, cut := r.attemptContext(ctx)
+	exit, err := hr.conn.Run(actx, st.Command, stdin, outW, errW)
+	kind := transport.Kind("")
+	if err != nil {
+		kind = errKind(ctx, actx, err)
+	}
+	o := stepOut{exit: exit, kind: kind, logPath: logRel, cut: err != nil && cut()}
+	cancel()
+	outW.flush()
+	errW.flush()
+	o.stdout = outW.text()
+	agentErr, logLines := agent.SplitOutput(errW.text())
+	ev := results.Evidence{ExitCode: exit, Stdout: o.stdout, Stderr: agentErr, AgentLog: logLines, Secrets: hr.secrets}
+	if err != nil {
+		o.exit = -1
+		o.errMsg = hr.mask(err.Error())
+		switch {
+		case o.cut:
+			o.errMsg += fmt.Sprintf(" (run deadline %s reached)", r.x.Deadline)
+		case kind == transport.Timeout && !strings.Contains(o.errMsg, "timeout"):
+			o.errMsg += fmt.Sprintf(" (attempt timeout %s)", r.x.timeout())
+		}
+		ev.ExitCode, ev.Transport, ev.TransportMsg = -1, string(kind), o.errMsg
+	}
+	o.diag = results.Classify(ev)
+	for i := range o.diag.Evidence {
+		o.diag.Evidence[i] = hr.mask(o.diag.Evidence[i])
+	}
+	dur := r.x.now().Sub(start)
+	if alog != nil {
+		alog.writeLine("# ", fmt.Appendf(nil, "exit %d code %s class %s after %s %s", o.exit, o.diag.Code, o.diag.Class, dur.Round(time.Millisecond), o.errMsg))
+		if cerr := alog.close(); cerr != nil {
+			r.emit(Event{Kind: EventWarning, Host: name, Message: fmt.Sprintf("log %s: %v", logRel, cerr)})
+		}
+	}
+	if err != nil {
+		hr.closeConn() // the outcome is unknown: redial before the next step
+	}
+	att := results.Attempt{N: n, Step: st.Name, Code: o.diag.Code, ExitCode: o.exit, Started: start, Duration: dur, LogPath: logRel}
+	hr.res.Attempts = append(hr.res.Attempts, att)
+	hr.res.LogPath = logRel
+	r.record(journalRecord{Event: evAttemptEnd, Host: name, Step: st.Name, Attempt: n, Started: start, Duration: dur, ExitCode: o.exit, Code: o.diag.Code, Class: o.diag.Class, Detail: o.errMsg, LogPath: logRel})
+	r.emit(Event{Kind: EventAttempt, Host: name, Step: st.Name, Attempt: n, Code: o.diag.Code, Message: o.errMsg})
+	return o
+}
+
+// takeToken waits for a start-rate token for the next agent action, unless
+// one is held already.
+func (hr *hostRun) takeToken(ctx context.Context) (stepOut, bool) {
+	if hr.token || hr.r.bucket == nil {
+		hr.token = hr.r.bucket != nil
+		return stepOut{}, true
+	}
+	// The wait ends at the run's deadline too.
+	wctx, cancel := ctx, context.CancelFunc(func() {})
+	if !hr.r.deadline.IsZero() {
+		wctx, cancel = context.WithDeadline(ctx, hr.r.deadline)
+	}
+	err := hr.r.bucket.Wait(wctx)
+	cancel()
+	if err != nil {
+		if ctx.Err() == nil {
+			return stepOut{kind: transport.Timeout, errMsg: "the run deadline came while waiting for the start-rate limit", exit: -1, cut: true}, false
+		}
+		return stepOut{kind: transport.Canceled, errMsg: "interrupted while waiting for the start-rate limit", exit: -1}, false
+	}
+	hr.token = true
+	return stepOut{}, true
+}
+
+func (hr *hostRun) openLog(rel string) *attemptLog {
+	path := filepath.Join(hr.r.runDir, rel)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		hr.r.emit(Event{Kind: EventWarning, Host: hr.h.Name, Message: fmt.Sprintf("log directory: %v", err)})
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		hr.r.emit(Event{Kind: EventWarning, Host: hr.h.Name, Message: fmt.Sprintf("log file: %v", err)})
+		return nil
+	}
+	return &attemptLog{f: f, masker: hr.masker}
+}
+
+// finish records how the host ended: report line, journal, breaker, event.
+func (r *run) finish(hr *hostRun, t tryOutcome) {
+	res := hr.res
+	res.Outcome = t.outcome
+	res.Detail = hr.mask(t.detail)
+	res.FinalCode = t.diag.Code
+	res.Class = t.diag.Class
+	// Evidence explains a problem; an ok or unchanged host keeps none, which
+	// at 10,000 hosts was most of what each finished host held in memory.
+	if t.outcome != results.OutcomeOK && t.outcome != results.OutcomeUnchanged {
+		res.Evidence = t.diag.Evidence
+	}
+	if t.outcome == results.OutcomeFailed && t.diag.Class == results.ClassCredential {
+		if r.brk.Fail(hr.brkKey, hr.h.Name, t.diag.Code) {
+			r.emit(Event{Kind: EventWarning, Host: hr.h.Name, Code: t.diag.Code, Message: r.brk.Open(hr.brkKey)})
+		}
+	}
+	ev := evDone
+	if t.outcome == results.OutcomeInterrupted || t.outcome == results.OutcomeNotStarted {
+		// Not finished: resume runs it again (probing first when it was acted on).
+		ev = evInterrupted
+		if t.outcome == results.OutcomeNotStarted {
+			ev = evNotStarted
+		}
+	}
+	r.record(journalRecord{Event: ev, Host: hr.h.Name, Outcome: res.Outcome, Code: res.FinalCode, Class: res.Class, Detail: res.Detail, Evidence: res.Evidence, LogPath: res.LogPath})
+	r.emit(Event{Kind: EventDone, Host: hr.h.Name, Outcome: res.Outcome, Code: res.FinalCode, Message: res.Detail})
+	r.res[hr.i] = res
+}

@@ -1,0 +1,114 @@
+package executor
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/arcfleet/arcfleet/internal/inventory"
+	"github.com/arcfleet/arcfleet/internal/transport"
+)
+
+// TargetFor turns a resolved inventory host into the transport Target to dial:
+// login secrets are resolved by reference through lookupEnv (or read from their
+// file), and `ssh.via` becomes the Jump target, looked up by name with hosts
+// (e.g. inventory.Inventory.Host, or p.HostLookup()). Errors name the host, the
+// setting and the fix, never a secret value.
+func TargetFor(h *inventory.Host, hosts func(name string) *inventory.Host, lookupEnv func(string) (string, bool)) (transport.Target, error) {
+	return targetFor(h, hosts, lookupEnv, 0)
+}
+
+func targetFor(h *inventory.Host, hosts func(string) *inventory.Host, lookupEnv func(string) (string, bool), depth int) (transport.Target, error) {
+	t := transport.Target{Name: h.Name, Address: h.Address, Port: h.Port, Protocol: h.Transport}
+	if t.Protocol == "" {
+		t.Protocol = "ssh"
+		if h.OS == "windows" {
+			t.Protocol = "winrm"
+		}
+	}
+	var err error
+	switch t.Protocol {
+	case "ssh":
+		s := h.SSH
+		t.User, t.IdentityFile, t.UseAgent = s.User, s.IdentityFile, s.UseAgent
+		t.KnownHostsFile, t.HostKeyPolicy, t.Fingerprint = s.KnownHosts, s.HostKeyPolicy, s.Fingerprint
+		if t.Port == 0 {
+			t.Port = 22
+		}
+		if t.Password, err = resolveSecret("host "+h.Name, "ssh.password", s.Password, lookupEnv); err != nil {
+			return transport.Target{}, err
+		}
+		if t.Passphrase, err = resolveSecret("host "+h.Name, "ssh.passphrase", s.Passphrase, lookupEnv); err != nil {
+			return transport.Target{}, err
+		}
+		if s.Via != "" {
+			if depth >= inventory.MaxJumpDepth {
+				return transport.Target{}, fmt.Errorf("host %s: ssh.via: more than %d jump hosts in a row (a loop?); fix: shorten the via chain", h.Name, inventory.MaxJumpDepth)
+			}
+			var jh *inventory.Host
+			if hosts != nil {
+				jh = hosts(s.Via)
+			}
+			if jh == nil {
+				return transport.Target{}, fmt.Errorf("host %s: ssh.via %q: no such host in the inventory or plan; fix: add it to the inventory (and to the plan's --limit)", h.Name, s.Via)
+			}
+			if jh.Name == h.Name {
+				return transport.Target{}, fmt.Errorf("host %s: ssh.via names the host itself; fix: name a different jump host", h.Name)
+			}
+			jt, err := targetFor(jh, hosts, lookupEnv, depth+1)
+			if err != nil {
+				return transport.Target{}, fmt.Errorf("host %s: jump host: %w", h.Name, err)
+			}
+			if jt.Protocol != "ssh" {
+				return transport.Target{}, fmt.Errorf("host %s: ssh.via %q is reached over %s; fix: a jump host must use ssh", h.Name, s.Via, jt.Protocol)
+			}
+			t.Jump = &jt
+		}
+	case "winrm":
+		w := h.WinRM
+		t.User, t.HTTPS, t.Insecure = w.User, w.HTTPS, w.Insecure
+		t.CAFile, t.TLSServerName, t.Auth = w.CAFile, w.TLSServerName, w.Auth
+		t.CertFile, t.KeyFile = w.CertFile, w.KeyFile
+		if t.Port == 0 {
+			t.Port = 5986
+			if !w.HTTPS {
+				t.Port = 5985
+			}
+		}
+		if t.Password, err = resolveSecret("host "+h.Name, "winrm.password", w.Password, lookupEnv); err != nil {
+			return transport.Target{}, err
+		}
+	default:
+		return transport.Target{}, fmt.Errorf("host %s: transport %q is not supported; fix: use ssh or winrm", h.Name, h.Transport)
+	}
+	return t, nil
+}
+
+// resolveSecret returns the value a reference points to ("" for no reference).
+// Errors name who uses it and the reference, never the value.
+func resolveSecret(who, key string, ref inventory.SecretRef, lookupEnv func(string) (string, bool)) (string, error) {
+	if ref.IsZero() {
+		return "", nil
+	}
+	v, err := ref.Resolve(lookupEnv)
+	if err != nil {
+		fix := "make the file readable by the user running arcfleet"
+		if ref.Env != "" {
+			fix = "export " + ref.Env + " before running arcfleet"
+		}
+		return "", &secretError{fmt.Errorf("%s: %s %s: %v; fix: %s", who, key, ref, err, fix)}
+	}
+	return v, nil
+}
+
+// secretError is a secret reference that does not resolve: the user can fix it
+// (export the variable) and retry, unlike a wrong setting in the plan.
+type secretError struct{ err error }
+
+func (e *secretError) Error() string { return e.err.Error() }
+func (e *secretError) Unwrap() error { return e.err }
+
+// isSecretError reports whether err (from TargetFor, say) is an unresolved secret reference.
+func isSecretError(err error) bool {
+	var se *secretError
+	return errors.As(err, &se)
+}

@@ -1,0 +1,191 @@
+// Package inventory loads arcfleet's YAML fleet inventory, resolves every host's
+// settings (defaults < groups in order < host), validates them against the agent's
+// own input rules (reported by AZCM code) and selects hosts with --limit expressions.
+//
+// It imports none of arcfleet's other packages.
+package inventory
+
+import (
+	"fmt"
+	"time"
+)
+
+// Pos is a position in an inventory file. The zero Pos means "unknown".
+// MaxJumpDepth bounds `ssh.via` chains: a host is reached through at most this
+// many jump hosts in a row.
+const MaxJumpDepth = 4
+
+type Pos struct {
+	File string `json:"file"`
+	Line int    `json:"line"`
+	Col  int    `json:"col"`
+}
+
+// String is "FILE:LINE:COL", or just FILE when the line is unknown.
+func (p Pos) String() string {
+	if p.Line <= 0 {
+		if p.File == "" {
+			return "-"
+		}
+		return p.File
+	}
+	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
+}
+
+// SecretRef names where a secret lives; the inventory never holds a secret value.
+// Exactly one of Env and File is set.
+type SecretRef struct {
+	Env  string `json:"env,omitempty"`
+	File string `json:"file,omitempty"`
+}
+
+// IsZero reports whether no reference was given.
+func (r SecretRef) IsZero() bool { return r.Env == "" && r.File == "" }
+
+// String is the reference as shown in plans and reports: "env:NAME" or "file:PATH".
+// It never contains the value.
+func (r SecretRef) String() string {
+	switch {
+	case r.Env != "":
+		return "env:" + r.Env
+	case r.File != "":
+		return "file:" + r.File
+	}
+	return ""
+}
+
+// Credential is a named service principal.
+type Credential struct {
+	Name     string    `json:"name"`
+	ClientID string    `json:"client_id"`
+	TenantID string    `json:"tenant_id"`
+	Secret   SecretRef `json:"secret"`
+	Pos      Pos       `json:"-"`
+}
+
+// Azure is the resolved Azure target of one host.
+type Azure struct {
+	TenantID             string            `json:"tenant_id,omitempty"`
+	SubscriptionID       string            `json:"subscription_id,omitempty"`
+	ResourceGroup        string            `json:"resource_group,omitempty"`
+	Location             string            `json:"location,omitempty"`
+	Cloud                string            `json:"cloud,omitempty"`
+	CorrelationID        string            `json:"correlation_id,omitempty"`
+	PrivateLinkScope     string            `json:"private_link_scope,omitempty"`
+	ResourceNameTemplate string            `json:"resource_name_template,omitempty"`
+	Tags                 map[string]string `json:"tags,omitempty"`
+}
+
+// SSH holds the resolved SSH login settings of one host.
+type SSH struct {
+	User         string    `json:"user,omitempty"`
+	IdentityFile string    `json:"identity_file,omitempty"`
+	Passphrase   SecretRef `json:"passphrase,omitempty"` // of the identity file
+	Password     SecretRef `json:"password,omitempty"`
+	UseAgent     bool      `json:"use_agent,omitempty"` // ssh-agent via SSH_AUTH_SOCK
+	KnownHosts   string    `json:"known_hosts,omitempty"`
+	// HostKeyPolicy: "strict" (default), "accept-new", "fingerprint", "insecure-ignore".
+	HostKeyPolicy string `json:"host_key_policy,omitempty"`
+	Fingerprint   string `json:"fingerprint,omitempty"` // "SHA256:..." when HostKeyPolicy is "fingerprint"
+	Become        string `json:"become,omitempty"`      // "" or "sudo"
+	Via           string `json:"via,omitempty"`         // name of another inventory host used as jump host
+}
+
+// WinRM holds the resolved WinRM login settings of one host.
+type WinRM struct {
+	User          string    `json:"user,omitempty"`
+	Password      SecretRef `json:"password,omitempty"`
+	Auth          string    `json:"auth,omitempty"` // "basic", "ntlm", "cert"
+	HTTPS         bool      `json:"https"`
+	Insecure      bool      `json:"insecure,omitempty"`   // skip TLS verification (explicit opt-in)
+	AllowHTTP     bool      `json:"allow_http,omitempty"` // plain HTTP 5985 (explicit opt-in)
+	CAFile        string    `json:"ca_file,omitempty"`
+	TLSServerName string    `json:"tls_server_name,omitempty"`
+	CertFile      string    `json:"cert_file,omitempty"`
+	KeyFile       string    `json:"key_file,omitempty"`
+}
+
+// Agent locates the agent CLI and its log on a host; empty means the OS default.
+type Agent struct {
+	Path string `json:"path,omitempty"`
+	Log  string `json:"log,omitempty"`
+}
+
+// Host is one fully resolved host.
+type Host struct {
+	Name         string   `json:"name"`
+	Address      string   `json:"address"`
+	Port         int      `json:"port"`
+	OS           string   `json:"os"`        // "linux" or "windows"
+	Transport    string   `json:"transport"` // "ssh" or "winrm"
+	Groups       []string `json:"groups,omitempty"`
+	ResourceName string   `json:"resource_name,omitempty"` // resolved (template applied); "" = agent default (hostname)
+	Credential   string   `json:"credential"`              // name of the service principal in Inventory.Credentials
+	Azure        Azure    `json:"azure"`
+	SSH          SSH      `json:"ssh,omitempty"`
+	WinRM        WinRM    `json:"winrm,omitempty"`
+	Agent        Agent    `json:"agent,omitempty"`
+	Pos          Pos      `json:"-"` // where the host entry starts
+}
+
+// Retry is the retry policy from the inventory's `retry:` section.
+// Zero values mean "use arcfleet's defaults by class".
+type Retry struct {
+	MaxAttempts int                  `json:"max_attempts,omitempty"`
+	BaseDelay   time.Duration        `json:"base_delay,omitempty"`
+	MaxDelay    time.Duration        `json:"max_delay,omitempty"`
+	Codes       map[string]CodeRetry `json:"codes,omitempty"` // keyed by "AZCMnnnn"
+	// BreakerThreshold: hosts sharing one credential that may fail with the
+	// shared-credential class before no more hosts using it are started (default 3).
+	BreakerThreshold int `json:"breaker_threshold,omitempty"`
+}
+
+// CodeRetry overrides the retry behaviour for one AZCM code.
+type CodeRetry struct {
+	// Action: "retry", "none", "restart-agent-service", "reconnect".
+	Action      string        `json:"action,omitempty"`
+	MaxAttempts int           `json:"max_attempts,omitempty"`
+	Delay       time.Duration `json:"delay,omitempty"`
+}
+
+// Inventory is a loaded, resolved inventory.
+type Inventory struct {
+	File        string                `json:"file"`
+	Version     int                   `json:"version"`
+	Credentials map[string]Credential `json:"credentials"`
+	Retry       Retry                 `json:"retry"`
+	Hosts       []Host                `json:"hosts"` // in file order
+	// Digest is "sha256:" + hex sha256 of the canonical resolved inventory
+	// (credentials by reference, hosts, retry); it changes when anything apply would use changes.
+	Digest string `json:"digest"`
+
+	// src keeps the parsed layers so findings can point at the line that set a value;
+	// nil for an Inventory built by hand or decoded from JSON (findings then use Host.Pos).
+	src *source
+}
+
+// Finding is one pre-flight validation finding: something the agent would reject
+// (Code is the AZCM code it would have returned) or arcfleet cannot use.
+type Finding struct {
+	Pos     Pos    `json:"pos"`
+	Code    string `json:"code"` // "AZCM0013", ...; arcfleet's own checks use "ARCF" codes
+	Host    string `json:"host,omitempty"`
+	Message string `json:"message"` // what is wrong and the fix
+	// Warning marks an explicit opt-in worth a second look (insecure-ignore, insecure TLS,
+	// plain HTTP): reported, but it does not make the inventory invalid or block the host.
+	Warning bool `json:"warning,omitempty"`
+}
+
+// String is the `validate` line: "FILE:LINE:COL: AZCMnnnn HOST: message and fix";
+// a warning's message starts with "warning: ".
+func (f Finding) String() string {
+	h := f.Host
+	if h == "" {
+		h = "-"
+	}
+	m := f.Message
+	if f.Warning {
+		m = "warning: " + m
+	}
+	return fmt.Sprintf("%s: %s %s: %s", f.Pos, f.Code, h, m)
+}

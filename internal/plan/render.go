@@ -1,0 +1,526 @@
+package plan
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/arcfleet/arcfleet/internal/agent"
+
+	"github.com/arcfleet/arcfleet/internal/inventory"
+)
+
+// Render formats.
+const (
+	FormatTable    = "table"
+	FormatMarkdown = "markdown"
+	FormatJSON     = "json"
+)
+
+// Render writes p as a terminal table, as Markdown for a change-review ticket,
+// or as the plan's JSON (exactly what Save writes). Table and Markdown show each
+// distinct script once and refer to it by id, so a 10,000-host plan stays readable;
+// the JSON holds everything.
+func Render(w io.Writer, p *Plan, format string) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	var err error
+	switch format {
+	case FormatJSON:
+		err = p.encodeJSON(bw, "  ")
+	case FormatMarkdown:
+		err = renderMarkdown(bw, newView(p))
+	case FormatTable, "":
+		err = renderTable(bw, newView(p))
+	default:
+		return fmt.Errorf("unknown plan format %q; fix: use --format table, markdown or json", format)
+	}
+	if err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// view is what both human formats show, computed once.
+type view struct {
+	p        *Plan
+	scripts  []PlanScript
+	ids      map[string]string
+	users    map[string][]string // script id -> host names
+	osCount  map[string]int
+	groups   map[string]int
+	blocked  []*HostPlan
+	warnings []warning
+}
+
+// warning is an explicit insecure opt-in, shown loudly.
+type warning struct {
+	what  string
+	hosts []string
+}
+
+func newView(p *Plan) *view {
+	v := &view{p: p, users: map[string][]string{}, osCount: map[string]int{}, groups: map[string]int{}}
+	v.scripts, v.ids = p.Scripts()
+	var hostKey, tlsOff, plainHTTP []string
+	for i := range p.Hosts {
+		hp := &p.Hosts[i]
+		h := &hp.Host
+		v.osCount[h.OS]++
+		if len(h.Groups) == 0 {
+			v.groups["(none)"]++
+		}
+		for _, g := range h.Groups {
+			v.groups[g]++
+		}
+		if hp.Blocked() {
+			v.blocked = append(v.blocked, hp)
+		}
+		seen := map[string]bool{}
+		for _, s := range append(append([]agent.Step(nil), hp.Steps...), hp.Recovery...) {
+			if id := v.ids[s.Command]; !seen[id] {
+				seen[id] = true
+				v.users[id] = append(v.users[id], h.Name)
+			}
+		}
+		switch hostTransport(h) {
+		case "ssh":
+			if h.SSH.HostKeyPolicy == "insecure-ignore" {
+				hostKey = append(hostKey, h.Name)
+			}
+		case "winrm":
+			if h.WinRM.Insecure {
+				tlsOff = append(tlsOff, h.Name)
+			}
+			if !h.WinRM.HTTPS || h.WinRM.AllowHTTP {
+				plainHTTP = append(plainHTTP, h.Name)
+			}
+		}
+	}
+	add := func(what string, hosts []string) {
+		if len(hosts) > 0 {
+			v.warnings = append(v.warnings, warning{what, hosts})
+		}
+	}
+	add("SSH host-key checking is OFF (host_key_policy: insecure-ignore): a man in the middle would receive the service-principal secret", hostKey)
+	add("WinRM TLS certificate verification is OFF (insecure: true): a man in the middle would receive the service-principal secret", tlsOff)
+	add("WinRM over plain HTTP (5985): this client cannot encrypt WinRM messages, so the secret crosses the network in clear", plainHTTP)
+	return v
+}
+
+func hostTransport(h *inventory.Host) string {
+	if h.Transport != "" {
+		return h.Transport
+	}
+	if h.OS == "windows" {
+		return "winrm"
+	}
+	return "ssh"
+}
+
+func (v *view) hostFlags(h *inventory.Host) string {
+	var f []string
+	switch hostTransport(h) {
+	case "ssh":
+		if h.SSH.HostKeyPolicy == "insecure-ignore" {
+			f = append(f, "INSECURE host key")
+		}
+		if h.SSH.Become == "sudo" {
+			f = append(f, "become sudo")
+		}
+		if h.SSH.Via != "" {
+			f = append(f, "via "+h.SSH.Via)
+		}
+	case "winrm":
+		if h.WinRM.Insecure {
+			f = append(f, "INSECURE TLS")
+		}
+		if !h.WinRM.HTTPS || h.WinRM.AllowHTTP {
+			f = append(f, "PLAIN HTTP")
+		}
+	}
+	return strings.Join(f, ", ")
+}
+
+func (v *view) stepIDs(hp *HostPlan) string {
+	parts := make([]string, 0, len(hp.Steps))
+	for _, s := range hp.Steps {
+		id := v.ids[s.Command]
+		if s.OnlyIf == agent.OnlyIfPreviousFailed {
+			id += "?"
+		}
+		parts = append(parts, id)
+	}
+	return strings.Join(parts, " ")
+}
+
+func (v *view) status(hp *HostPlan) string {
+	if hp.Blocked() {
+		return "BLOCKED"
+	}
+	if pr := hp.Probe; pr != nil {
+		// `plan --probe`: what apply would do on this host, as seen just now.
+		if pr.Detail == "" {
+			return pr.Verdict
+		}
+		d := pr.Detail
+		if len(d) > 100 {
+			d = d[:97] + "..."
+		}
+		return pr.Verdict + " (" + d + ")"
+	}
+	return "ready"
+}
+
+func (v *view) credRef(name string) string {
+	c, ok := v.p.Credentials[name]
+	if !ok {
+		return name + " (not defined)"
+	}
+	return fmt.Sprintf("%s (client %s, secret %s)", name, c.ClientID, c.Secret)
+}
+
+func azureTarget(h *inventory.Host) (sub, rg, loc, tenant, cloud, name string) {
+	a := h.Azure
+	cloud = a.Cloud
+	if cloud == "" {
+		cloud = "AzureCloud"
+	}
+	name = h.ResourceName
+	if name == "" {
+		name = "(hostname)"
+	}
+	return a.SubscriptionID, a.ResourceGroup, a.Location, a.TenantID, cloud, name
+}
+
+func renderCounts(m map[string]int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+func actionSummary(action string) string {
+	switch action {
+	case agent.ActionConnect:
+		return "probe, then connect"
+	case agent.ActionDisconnect:
+		return "probe, then disconnect (deletes the Azure resource)"
+	case agent.ActionReconnect:
+		return "probe, disconnect (if it fails: disconnect --force-local-only), then connect"
+	}
+	return action
+}
+
+// hostList shows at most n names, then a count.
+func hostList(names []string, n int) string {
+	if len(names) <= n {
+		return strings.Join(names, ", ")
+	}
+	return strings.Join(names[:n], ", ") + fmt.Sprintf(", ... (%d more)", len(names)-n)
+}
+
+// hostCount is "1 host: a" or "3 hosts: a, b, c".
+func hostCount(names []string, n int) string {
+	noun := "hosts"
+	if len(names) == 1 {
+		noun = "host"
+	}
+	return fmt.Sprintf("%d %s: %s", len(names), noun, hostList(names, n))
+}
+
+// readableScript is the script a reviewer reads: the emulation line's base64
+// (a copy of the same steps in sh, for arcfleet's WinRM test server) is summarised.
+func readableScript(s string) string {
+	var b strings.Builder
+	for _, line := range strings.SplitAfter(s, "\n") {
+		if rest, ok := strings.CutPrefix(line, agent.EmulateShMarker); ok {
+			fmt.Fprintf(&b, "%s... (%d base64 chars: the same steps as POSIX sh, run only by arcfleet's WinRM test server; a comment to PowerShell)\n",
+				agent.EmulateShMarker, len(strings.TrimSpace(rest)))
+			continue
+		}
+		b.WriteString(line)
+	}
+	return b.String()
+}
+
+// commandLine describes the exact command around the script shown below it.
+func commandLine(sc PlanScript) string {
+	if strings.HasPrefix(sc.Command, "powershell.exe ") {
+		sum := sha256.Sum256([]byte(sc.Command))
+		return fmt.Sprintf("powershell.exe -NoProfile -NonInteractive -EncodedCommand <base64 of the script below in UTF-16LE> (%d characters, sha256 %s; exact text in the JSON plan)",
+			len(sc.Command), hex.EncodeToString(sum[:8]))
+	}
+	quoted := agent.ShQuote(sc.Script)
+	if i := strings.LastIndex(sc.Command, quoted); i >= 0 && i+len(quoted) == len(sc.Command) {
+		return sc.Command[:i] + "'<the script below, single-quoted>'"
+	}
+	return sc.Command
+}
+
+func scriptOS(sc PlanScript) string {
+	if strings.HasPrefix(sc.Command, "powershell.exe ") {
+		return "windows"
+	}
+	return "linux"
+}
+
+func renderHeader(p *Plan, blocked int) string {
+	s := fmt.Sprintf("arcfleet plan: %s of %d hosts (%d ready, %d blocked)\ninventory %s (%s)",
+		p.Action, len(p.Hosts), len(p.Hosts)-blocked, blocked, p.Inventory, p.InventoryDigest)
+	if p.Limit != "" {
+		s += fmt.Sprintf(", limit %q", p.Limit)
+	}
+	return s + fmt.Sprintf("\nmade %s; plan format %d", p.CreatedAt.UTC().Format(time.RFC3339), p.FormatVersion)
+}
+
+func renderTable(w *bufio.Writer, v *view) error {
+	p := v.p
+	fmt.Fprintf(w, "%s\n\n", renderHeader(p, len(v.blocked)))
+	for _, wn := range v.warnings {
+		fmt.Fprintf(w, "!! WARNING: %s: %s\n", wn.what, hostCount(wn.hosts, 10))
+	}
+	if len(v.warnings) > 0 {
+		w.WriteString("\n")
+	}
+	fmt.Fprintf(w, "Action:  %s: %s\nBy OS:    %s\nBy group: %s\n\n", p.Action, actionSummary(p.Action), renderCounts(v.osCount), renderCounts(v.groups))
+	if len(v.blocked) > 0 {
+		fmt.Fprintf(w, "Blocked hosts (apply skips them until the findings are fixed):\n")
+		for _, hp := range v.blocked {
+			for _, f := range hp.Findings {
+				if !f.Warning {
+					fmt.Fprintf(w, "  %s\n", f)
+				}
+			}
+		}
+		w.WriteString("\n")
+	}
+	var wb strings.Builder
+	fw := bufio.NewWriter(&wb)
+	writeFindingWarnings(fw, p, "  ")
+	fw.Flush()
+	if wb.Len() > 0 {
+		fmt.Fprintf(w, "Validation warnings (not blocking):\n%s\n", wb.String())
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "HOST\tADDRESS\tOS\tTRANSPORT\tSUBSCRIPTION\tRESOURCE GROUP\tLOCATION\tRESOURCE NAME\tCREDENTIAL\tSTEPS\tSTATUS\tFLAGS")
+	for i := range p.Hosts {
+		hp := &p.Hosts[i]
+		h := &hp.Host
+		sub, rg, loc, _, _, name := azureTarget(h)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+			h.Name, hostAddr(h), h.OS, hostTransport(h), orDash(sub), orDash(rg), orDash(loc), name, orDash(h.Credential), v.stepIDs(hp), v.status(hp), orDash(v.hostFlags(h)))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	w.WriteString("\nSTEPS lists script ids in order; \"?\" runs only if the step before it failed.\n")
+	w.WriteString("Credentials (by reference; plan reads no secret):\n")
+	for _, name := range sortedNames(p.Credentials) {
+		fmt.Fprintf(w, "  %s\n", v.credRef(name))
+	}
+	for _, sc := range v.scripts {
+		users := v.users[sc.ID]
+		fmt.Fprintf(w, "\n== %s: %s on %s, %s\n", sc.ID, sc.Step, scriptOS(sc), hostCount(users, 5))
+		fmt.Fprintf(w, "command: %s\n", commandLine(sc))
+		if in := stdinOf(p, sc.ID, v.ids); in != "" {
+			fmt.Fprintf(w, "stdin: %s\n", in)
+		}
+		w.WriteString(indentLines(readableScript(sc.Script), "  | "))
+	}
+	return nil
+}
+
+func renderMarkdown(w *bufio.Writer, v *view) error {
+	p := v.p
+	fmt.Fprintf(w, "# arcfleet plan: %s of %d hosts\n\n", p.Action, len(p.Hosts))
+	fmt.Fprintf(w, "| | |\n|---|---|\n")
+	fmt.Fprintf(w, "| Action | `%s`: %s |\n", p.Action, mdCell(actionSummary(p.Action)))
+	fmt.Fprintf(w, "| Hosts | %d (%d ready, **%d blocked**) |\n", len(p.Hosts), len(p.Hosts)-len(v.blocked), len(v.blocked))
+	fmt.Fprintf(w, "| By OS | %s |\n| By group | %s |\n", mdCell(renderCounts(v.osCount)), mdCell(renderCounts(v.groups)))
+	fmt.Fprintf(w, "| Inventory | `%s` |\n| Inventory digest | `%s` |\n", mdCell(p.Inventory), p.InventoryDigest)
+	if p.Limit != "" {
+		fmt.Fprintf(w, "| Limit | `%s` |\n", mdCell(p.Limit))
+	}
+	fmt.Fprintf(w, "| Made | %s (plan format %d) |\n\n", p.CreatedAt.UTC().Format(time.RFC3339), p.FormatVersion)
+	for _, wn := range v.warnings {
+		fmt.Fprintf(w, "> **⚠ WARNING: %s** (%s)\n>\n", mdCell(wn.what), mdCell(hostCount(wn.hosts, 20)))
+	}
+	if len(v.warnings) > 0 {
+		w.WriteString("\n")
+	}
+	if len(v.blocked) > 0 {
+		fmt.Fprintf(w, "## Blocked hosts (%d)\n\nApply skips these hosts until the findings are fixed.\n\n", len(v.blocked))
+		for _, hp := range v.blocked {
+			for _, f := range hp.Findings {
+				if !f.Warning {
+					fmt.Fprintf(w, "- `%s`\n", mdCode(f.String()))
+				}
+			}
+		}
+		w.WriteString("\n")
+	}
+	var wb strings.Builder
+	bw := bufio.NewWriter(&wb)
+	writeFindingWarnings(bw, p, "- ")
+	bw.Flush()
+	if wb.Len() > 0 {
+		fmt.Fprintf(w, "## Validation warnings\n\n%s\n", wb.String())
+	}
+	w.WriteString("## Credentials\n\nBy reference only: `plan` reads no secret. Apply resolves each reference on this machine.\n\n")
+	for _, name := range sortedNames(p.Credentials) {
+		fmt.Fprintf(w, "- %s\n", mdCell(v.credRef(name)))
+	}
+	w.WriteString("\n## Hosts\n\n")
+	w.WriteString("Steps are script ids (below) in order; `?` runs only if the step before it failed.\n\n")
+	w.WriteString("| Host | Address | OS | Transport | Subscription | Resource group | Location | Tenant | Cloud | Resource name | Tags | Credential | Steps | Status | Flags |\n")
+	w.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for i := range p.Hosts {
+		hp := &p.Hosts[i]
+		h := &hp.Host
+		sub, rg, loc, tenant, cloud, name := azureTarget(h)
+		status := v.status(hp)
+		if hp.Blocked() {
+			status = "**BLOCKED**"
+		}
+		flags := v.hostFlags(h)
+		if strings.Contains(flags, "INSECURE") || strings.Contains(flags, "PLAIN") {
+			flags = "**⚠ " + flags + "**"
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+			mdCell(h.Name), mdCell(hostAddr(h)), h.OS, hostTransport(h), mdCell(sub), mdCell(rg), mdCell(loc), mdCell(tenant), mdCell(cloud),
+			mdCell(name), mdCell(agent.AgentTags(h.Azure.Tags)), mdCell(h.Credential), v.stepIDs(hp), status, mdCell(flags))
+	}
+	w.WriteString("\n## Scripts\n\nEach distinct remote command once. The secret reaches the agent only in a `--config` file written from stdin\n" +
+		"into a directory only root/Administrators can read, removed afterwards in every case; it is never on a command line.\n")
+	for _, sc := range v.scripts {
+		users := v.users[sc.ID]
+		fmt.Fprintf(w, "\n### %s: %s on %s\n\n", sc.ID, sc.Step, scriptOS(sc))
+		fmt.Fprintf(w, "Used by %s\n\n", mdCell(hostCount(users, 20)))
+		fmt.Fprintf(w, "Command:\n\n%s\n", mdFence(commandLine(sc), "sh"))
+		if in := stdinOf(p, sc.ID, v.ids); in != "" {
+			fmt.Fprintf(w, "\nStdin: %s\n", mdCell(in))
+		}
+		lang := "sh"
+		if scriptOS(sc) == "windows" {
+			lang = "powershell"
+		}
+		fmt.Fprintf(w, "\nScript:\n\n%s\n", mdFence(readableScript(sc.Script), lang))
+	}
+	return nil
+}
+
+// stdinOf describes what a script is fed, with the first host's config as the example.
+func stdinOf(p *Plan, id string, ids map[string]string) string {
+	for i := range p.Hosts {
+		for _, s := range p.Hosts[i].Steps {
+			if ids[s.Command] == id && s.Stdin != "" {
+				return fmt.Sprintf("the agent config (JSON), secret by reference; for host %s: %s (other hosts: the values of their row)",
+					p.Hosts[i].Host.Name, compactJSONText(s.Stdin))
+			}
+		}
+	}
+	return ""
+}
+
+func compactJSONText(s string) string {
+	var b strings.Builder
+	inStr, esc := false, false
+	for _, c := range s {
+		switch {
+		case esc:
+			esc = false
+		case inStr && c == '\\':
+			esc = true
+		case c == '"':
+			inStr = !inStr
+		case !inStr && (c == '\n' || c == ' '):
+			continue
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+func writeFindingWarnings(w *bufio.Writer, p *Plan, prefix string) {
+	for i := range p.Hosts {
+		for _, f := range p.Hosts[i].Findings {
+			if f.Warning {
+				fmt.Fprintf(w, "%s%s\n", prefix, f)
+			}
+		}
+	}
+}
+
+func hostAddr(h *inventory.Host) string {
+	if h.Port == 0 {
+		return h.Address
+	}
+	if strings.Contains(h.Address, ":") { // IPv6
+		return "[" + h.Address + "]:" + strconv.Itoa(h.Port)
+	}
+	return h.Address + ":" + strconv.Itoa(h.Port)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func indentLines(s, prefix string) string {
+	var b strings.Builder
+	for _, line := range strings.SplitAfter(strings.TrimSuffix(s, "\n"), "\n") {
+		b.WriteString(prefix)
+		b.WriteString(line)
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+// mdCell keeps a value inside one Markdown table cell.
+func mdCell(s string) string {
+	s = strings.ReplaceAll(s, "|", `\|`)
+	return strings.ReplaceAll(s, "\n", " ")
+}
+
+func mdCode(s string) string { return strings.ReplaceAll(s, "`", "'") }
+
+// fence wraps s in a code fence longer than any backtick run inside it.
+func mdFence(s, lang string) string {
+	n, run := 3, 0
+	for _, c := range s {
+		if c == '`' {
+			run++
+			if run >= n {
+				n = run + 1
+			}
+		} else {
+			run = 0
+		}
+	}
+	f := strings.Repeat("`", n)
+	return f + lang + "\n" + strings.TrimSuffix(s, "\n") + "\n" + f
+}
+
+func sortedNames[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,349 @@
+package ssh
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/arcfleet/arcfleet/internal/transport"
+	xssh "golang.org/x/crypto/ssh"
+)
+
+// copyBufSize is the buffer of one output copy: an SSH data packet is at
+// most 32 KiB, and a smaller buffer only reads it in several calls.
+const copyBufSize = 4 << 10
+
+// conn is one SSH connection; each Run opens a session on it.
+type conn struct {
+	t         transport.Target
+	client    *xssh.Client
+	jump      *conn // closed with this connection
+	fp        string
+	killGrace time.Duration
+	bufs      *sync.Pool // the Dialer's output copy buffers (*[]byte of copyBufSize)
+
+	done    chan struct{} // closed when the SSH connection has ended, for any reason
+	closing atomic.Bool   // Close was called: the end is not a loss
+	mu      sync.Mutex
+	endErr  error // why the connection ended, when it was not closed by Close
+}
+
+var _ transport.Conn = (*conn)(nil)
+
+// Fingerprint is the host key's SHA256 fingerprint.
+func (c *conn) Fingerprint() string { return c.fp }
+
+// Close ends the connection (and the jump host's).
+func (c *conn) Close() error {
+	if c.closing.Swap(true) {
+		return nil
+	}
+	err := c.client.Close()
+	if c.jump != nil {
+		c.jump.Close()
+	}
+	select {
+	case <-c.done:
+		return nil // already ended: closing again is not an error
+	default:
+	}
+	return err
+}
+
+// watch records the end of the connection.
+func (c *conn) watch() {
+	err := c.client.Wait()
+	if err == nil {
+		err = errors.New("connection closed by the host")
+	}
+	c.setEnd(fmt.Errorf("connection lost: %w", err))
+	close(c.done)
+}
+
+func (c *conn) setEnd(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.endErr == nil && !c.closing.Load() {
+		c.endErr = err
+	}
+}
+
+// ended returns why the connection ended, or nil while it is up.
+func (c *conn) ended() error {
+	if c.closing.Load() {
+		return errors.New("connection closed by Close")
+	}
+	select {
+	case <-c.done:
+	default:
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.endErr != nil {
+		return c.endErr
+	}
+	return errors.New("connection closed")
+}
+
+// keepalive sends keepalive@openssh.com every interval and drops the connection
+// after max consecutive intervals without a reply. x/crypto has none, and a
+// frozen host keeps TCP up, so a command would otherwise wait forever.
+// OpenSSH answers with a failure reply, which still proves the link is alive.
+func (c *conn) keepalive(interval time.Duration, max int) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	replies := make(chan error, 1)
+	pending, missed := false, 0
+	for {
+		select {
+		case <-c.done:
+			return
+		case err := <-replies:
+			pending = false
+			if err != nil {
+				return // the connection is gone; watch reports it
+			}
+			missed = 0
+		case <-tick.C:
+			if pending {
+				missed++
+				if missed >= max {
+					c.setEnd(fmt.Errorf("connection lost: no reply to %d keepalives sent %v apart", max, interval))
+					c.client.Close()
+					return
+				}
+				continue
+			}
+			pending = true
+			go func() {
+				_, _, err := c.client.SendRequest("keepalive@openssh.com", true, nil)
+				replies <- err
+			}()
+		}
+	}
+}
+
+// Run runs cmd in a new session. See transport.Conn.
+func (c *conn) Run(ctx context.Context, cmd string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
+	if err := c.ended(); err != nil {
+		return -1, c.lost(err, "reconnect to run more commands")
+	}
+	if ctx.Err() != nil {
+		return -1, ctxError(ctx, c.t.Name, "run")
+	}
+	sess, err := c.newSession(ctx)
+	if err != nil {
+		return -1, err
+	}
+	defer sess.Close()
+	// The output copies may outlive an abandoned session: the gates stop them
+	// from writing to the caller's writers once Run has returned.
+	outGate, errGate := newGate(stdout), newGate(stderr)
+	defer outGate.close()
+	defer errGate.close()
+	// Pipes and our own copies, not Session.Stdout/Stderr: x/crypto copies
+	// those with io.Copy's 32 KiB buffers, 64 KiB a command, 32 MB at 500 hosts
+	// at once; a pooled 4 KiB buffer is enough for an agent's output.
+	outPipe, err := sess.StdoutPipe()
+	if err != nil {
+		return -1, &transport.Error{Kind: transport.Protocol, Host: c.t.Name, Op: "run", Err: err}
+	}
+	errPipe, err := sess.StderrPipe()
+	if err != nil {
+		return -1, &transport.Error{Kind: transport.Protocol, Host: c.t.Name, Op: "run", Err: err}
+	}
+	var in io.WriteCloser
+	if stdin != nil {
+		// Our own copy, not Session.Stdin: Wait would block on a stdin reader
+		// that never ends even after the command has exited.
+		if in, err = sess.StdinPipe(); err != nil {
+			return -1, &transport.Error{Kind: transport.Protocol, Host: c.t.Name, Op: "run", Err: err}
+		}
+	}
+	if err := sess.Start(cmd); err != nil {
+		if e := c.ended(); e != nil {
+			return -1, c.lost(e, "")
+		}
+		return -1, &transport.Error{Kind: transport.Protocol, Host: c.t.Name, Op: "run", Err: fmt.Errorf("start command: %w", err)}
+	}
+	if in != nil {
+		go func() {
+			io.Copy(in, stdin) //nolint:errcheck // the command may exit without reading it all
+			in.Close()
+		}()
+	}
+	copied := make(chan struct{}, 2)
+	go c.copyOut(outGate, outPipe, copied)
+	go c.copyOut(errGate, errPipe, copied)
+	// Session.Wait waits for x/crypto's own copies only: ours must reach the
+	// end of the output too before Run returns, once the session has ended.
+	// A session that ended has EOF on both streams, so this cannot hang.
+	drained := func() {
+		<-copied
+		<-copied
+	}
+	waitc := make(chan error, 1)
+	go func() { waitc <- sess.Wait() }()
+
+	select {
+	case err := <-waitc:
+		drained()
+		return c.result(err)
+	case <-c.done:
+		err := <-waitc // Wait ends with the connection; an exit status that came first still counts
+		drained()
+		return c.result(err)
+	case <-ctx.Done():
+	}
+	return -1, c.stop(ctx, sess, waitc)
+}
+
+// copyOut copies one output stream of a command to w with a pooled buffer.
+func (c *conn) copyOut(w io.Writer, r io.Reader, done chan<- struct{}) {
+	bp, _ := c.bufs.Get().(*[]byte)
+	if bp == nil {
+		b := make([]byte, copyBufSize)
+		bp = &b
+	}
+	io.CopyBuffer(w, r, *bp) //nolint:errcheck // the gate never fails; a read error is the session's end, which Wait reports
+	c.bufs.Put(bp)
+	done <- struct{}{}
+}
+
+// stop ends a canceled command and returns Run's error. OpenSSH (>= 7.9)
+// delivers a session signal with killpg to the session's process group
+// (verified on 9.2); a bare close would leave the command running.
+// SIGTERM first: arcfleet's scripts trap it, stop the agent and remove their
+// --config file, which holds the secret; SIGKILL cannot be trapped and would
+// leave that file on the host's disk. SIGKILL follows when the command has not
+// ended within the kill grace, so Run returns within killGrace+killConfirm.
+func (c *conn) stop(ctx context.Context, sess *xssh.Session, waitc <-chan error) error {
+	ended := func(d time.Duration) (confirmed, gone bool) {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-waitc: // the session ended: sshd saw the process group die
+			return true, false
+		case <-c.done:
+			return false, true
+		case <-t.C:
+			return false, false
+		}
+	}
+	how := "SIGTERM"
+	_ = sess.Signal(xssh.SIGTERM) // a refusal shows as no confirmation below
+	confirmed, gone := ended(c.killGrace)
+	if !confirmed && !gone {
+		how = "SIGTERM, then SIGKILL after " + c.killGrace.String()
+		_ = sess.Signal(xssh.SIGKILL)
+		confirmed, _ = ended(killConfirm)
+	}
+	sess.Close()
+	e := ctxError(ctx, c.t.Name, "run").(*transport.Error)
+	switch {
+	case confirmed:
+		e.Hint = "the command was stopped (" + how + " to its process group)"
+	case gone:
+		e.Hint = "the connection ended while the command was being stopped (SIGTERM sent): check the host for a leftover process"
+	default:
+		e.Hint = fmt.Sprintf("the host did not confirm the command's end within %v of SIGTERM and %v of SIGKILL: processes running as another user (sudo) or in another process group may still run", c.killGrace, killConfirm)
+	}
+	return e
+}
+
+// newSession opens a session, giving up when ctx ends (a frozen host would
+// otherwise hold it until the keepalives drop the connection).
+func (c *conn) newSession(ctx context.Context) (*xssh.Session, error) {
+	type res struct {
+		s   *xssh.Session
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		s, err := c.client.NewSession()
+		ch <- res{s, err}
+	}()
+	select {
+	case r := <-ch:
+		if r.err == nil {
+			return r.s, nil
+		}
+		if e := c.ended(); e != nil {
+			return nil, c.lost(e, "")
+		}
+		return nil, &transport.Error{Kind: transport.Protocol, Host: c.t.Name, Op: "open session", Err: r.err,
+			Hint: "the host refused a new session (sshd MaxSessions?)"}
+	case <-ctx.Done():
+		go func() {
+			if r := <-ch; r.s != nil {
+				r.s.Close()
+			}
+		}()
+		return nil, ctxError(ctx, c.t.Name, "open session")
+	}
+}
+
+// result turns Session.Wait's error into an exit code or a Lost error: a
+// session that ends without an exit status is never reported as an exit code.
+func (c *conn) result(err error) (int, error) {
+	var ee *xssh.ExitError
+	switch {
+	case err == nil:
+		return 0, nil
+	case errors.As(err, &ee):
+		return ee.ExitStatus(), nil // signal deaths come as 128+n
+	}
+	// The connection may be a moment behind the session in noticing its end.
+	select {
+	case <-c.done:
+	case <-time.After(200 * time.Millisecond):
+	}
+	if e := c.ended(); e != nil {
+		return -1, c.lost(e, "")
+	}
+	if errors.As(err, new(*xssh.ExitMissingError)) {
+		return -1, c.lost(errors.New("the session ended without an exit status"), "")
+	}
+	return -1, c.lost(err, "")
+}
+
+func (c *conn) lost(err error, hint string) error {
+	if hint == "" {
+		hint = "the command's outcome is unknown: check the host before retrying"
+	}
+	return &transport.Error{Kind: transport.Lost, Host: c.t.Name, Op: "run", Err: err, Hint: hint}
+}
+
+// gate forwards writes to w until closed, then discards them.
+type gate struct {
+	mu     sync.Mutex
+	w      io.Writer
+	closed bool
+}
+
+func newGate(w io.Writer) *gate {
+	if w == nil {
+		w = io.Discard
+	}
+	return &gate{w: w}
+}
+
+func (g *gate) Write(p []byte) (int, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return len(p), nil
+	}
+	return g.w.Write(p)
+}
+
+func (g *gate) close() {
+	g.mu.Lock()
+	g.closed = true
+	g.mu.Unlock()
+}

@@ -1,5 +1,0 @@
-//go:build !unix
-
-package planner
-
-func openFileLimit() (uint64, bool) { return 0, false }
