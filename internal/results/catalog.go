@@ -2,6 +2,8 @@ package results
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -80,6 +82,38 @@ var catalogIndex = func() map[string]int {
 	}
 	return m
 }()
+
+// transportCodes is the one table from transport kinds (the strings of the
+// transport package's Kind constants) to knowledge-base keys. results may not
+// import transport, so the table is keyed by the strings; a test in
+// internal/executor, which imports both, fails when a Kind has no entry here.
+var transportCodes = map[string]string{
+	"unreachable":      "TRANSPORT-UNREACHABLE",
+	"auth":             "TRANSPORT-AUTH",
+	"host-key-unknown": "TRANSPORT-HOST-KEY-UNKNOWN",
+	"host-key-changed": "TRANSPORT-HOST-KEY-CHANGED",
+	"tls":              "TRANSPORT-TLS",
+	"lost":             "TRANSPORT-LOST",
+	"timeout":          "TRANSPORT-TIMEOUT",
+	"canceled":         "TRANSPORT-CANCELED",
+	"protocol":         "TRANSPORT-PROTOCOL",
+	"config":           "TRANSPORT-CONFIG",
+}
+
+// transportOther is the key of a transport kind the table does not know.
+const transportOther = "TRANSPORT-OTHER"
+
+// TransportCode returns the knowledge-base key of a transport kind ("auth" ->
+// "TRANSPORT-AUTH"). For a kind without an entry it returns TRANSPORT-OTHER and false.
+func TransportCode(kind string) (code string, ok bool) {
+	if c, ok := transportCodes[kind]; ok {
+		return c, true
+	}
+	return transportOther, false
+}
+
+// TransportKinds returns the transport kinds TransportCode knows, sorted.
+func TransportKinds() []string { return slices.Sorted(maps.Keys(transportCodes)) }
 
 // codeRange is a block of AZCM numbers described by one entry.
 type codeRange struct {

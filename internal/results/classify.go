@@ -41,19 +41,6 @@ var scriptErrors = map[string]string{
 	"restart-failed":         "HOST-RESTART-FAILED",
 }
 
-// transportCodes maps transport.Kind strings to knowledge-base keys.
-var transportCodes = map[string]string{
-	"unreachable":      "TRANSPORT-UNREACHABLE",
-	"auth":             "TRANSPORT-AUTH",
-	"host-key-unknown": "TRANSPORT-HOST-KEY-UNKNOWN",
-	"host-key-changed": "TRANSPORT-HOST-KEY-CHANGED",
-	"tls":              "TRANSPORT-TLS",
-	"lost":             "TRANSPORT-LOST",
-	"timeout":          "TRANSPORT-TIMEOUT",
-	"canceled":         "TRANSPORT-CANCELED",
-	"protocol":         "TRANSPORT-PROTOCOL",
-}
-
 // genericCodes only say "something failed"; the seed tells the reader to look at
 // the other codes in the output, so a more specific finding replaces them.
 var genericCodes = map[string]bool{"AZCM0001": true, "AZCM0062": true, "AZCM0063": true}
@@ -295,10 +282,7 @@ func Classify(ev Evidence) Diagnosis {
 
 	switch {
 	case ev.Transport != "":
-		d.Code = transportCodes[ev.Transport]
-		if d.Code == "" {
-			d.Code = "TRANSPORT-OTHER"
-		}
+		d.Code, _ = TransportCode(ev.Transport)
 	case ev.ExitCode == 0:
 		d.Code = "AZCM0000"
 	case haveMarker:

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -148,13 +149,15 @@ func TestClassifyCorpus(t *testing.T) {
 }
 
 func TestClassifyTransportKinds(t *testing.T) {
-	kinds := map[string]string{
-		"unreachable": "TRANSPORT-UNREACHABLE", "auth": "TRANSPORT-AUTH",
-		"host-key-unknown": "TRANSPORT-HOST-KEY-UNKNOWN", "host-key-changed": "TRANSPORT-HOST-KEY-CHANGED",
-		"tls": "TRANSPORT-TLS", "lost": "TRANSPORT-LOST", "timeout": "TRANSPORT-TIMEOUT",
-		"canceled": "TRANSPORT-CANCELED", "protocol": "TRANSPORT-PROTOCOL",
+	kinds := TransportKinds()
+	if !slices.Contains(kinds, "config") {
+		t.Errorf("transport kinds %v lack config", kinds)
 	}
-	for kind, want := range kinds {
+	for _, kind := range kinds {
+		want, ok := TransportCode(kind)
+		if !ok || !strings.HasPrefix(want, "TRANSPORT-") || want == transportOther {
+			t.Errorf("%s: TransportCode = %s, %v", kind, want, ok)
+		}
 		d := Classify(Evidence{Transport: kind, TransportMsg: "web01: dial: " + kind, ExitCode: 41})
 		if d.Code != want || d.Class != ClassTransport {
 			t.Errorf("%s: %s/%s, want %s/transport", kind, d.Code, d.Class, want)
@@ -162,6 +165,9 @@ func TestClassifyTransportKinds(t *testing.T) {
 		if len(d.Evidence) != 1 || d.Evidence[0] != "transport: web01: dial: "+kind {
 			t.Errorf("%s: evidence %q", kind, d.Evidence)
 		}
+	}
+	if c, ok := TransportCode("martian"); ok || c != transportOther {
+		t.Errorf("unknown kind: %s, %v; want %s, false", c, ok, transportOther)
 	}
 }
 

@@ -30,8 +30,7 @@ type Evidence struct {
 	Stderr   string   // agent stderr
 	AgentLog []string // azcmagent.log lines appended during the attempt
 	// Transport is the transport.Kind string when the attempt failed in transport
-	// ("unreachable", "auth", "host-key-unknown", "host-key-changed", "tls", "lost",
-	// "timeout", "canceled", "protocol"), else "".
+	// (TransportKinds lists those with a knowledge-base entry), else "".
 	Transport    string
 	TransportMsg string
 	Secrets      []string // values to mask wherever evidence is kept

@@ -1,0 +1,96 @@
+package executor
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/arcfleet/arcfleet/internal/results"
+	"github.com/arcfleet/arcfleet/internal/transport"
+)
+
+// transportKindConsts returns every constant of type Kind the transport package
+// declares, read from its source: a Kind added there without an entry in the
+// knowledge base's table fails TestTransportKindsHaveCodes.
+func transportKindConsts(t *testing.T) []transport.Kind {
+	t.Helper()
+	dir := filepath.Join("..", "transport")
+	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("transport sources: %v", err)
+	}
+	var kinds []transport.Kind
+	fset := token.NewFileSet()
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		file, err := parser.ParseFile(fset, f, src, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, decl := range file.Decls {
+			gd, ok := decl.(*ast.GenDecl)
+			if !ok || gd.Tok != token.CONST {
+				continue
+			}
+			for _, spec := range gd.Specs {
+				vs := spec.(*ast.ValueSpec)
+				if id, ok := vs.Type.(*ast.Ident); !ok || id.Name != "Kind" {
+					continue
+				}
+				for i := range vs.Names {
+					lit, ok := vs.Values[i].(*ast.BasicLit)
+					if !ok || lit.Kind != token.STRING {
+						t.Fatalf("%s: Kind constant %s is not a string literal", f, vs.Names[i].Name)
+					}
+					v, err := strconv.Unquote(lit.Value)
+					if err != nil {
+						t.Fatal(err)
+					}
+					kinds = append(kinds, transport.Kind(v))
+				}
+			}
+		}
+	}
+	return kinds
+}
+
+// Every transport Kind has its own knowledge-base entry (config included), and
+// the table names no kind the transport package lacks.
+func TestTransportKindsHaveCodes(t *testing.T) {
+	kinds := transportKindConsts(t)
+	// The parse must see the constants the compiler sees.
+	for _, k := range []transport.Kind{transport.Unreachable, transport.AuthFailed, transport.HostKeyUnknown,
+		transport.HostKeyChanged, transport.TLSFailed, transport.Lost, transport.Timeout, transport.Canceled,
+		transport.Protocol, transport.Config} {
+		if !slices.Contains(kinds, k) {
+			t.Fatalf("source scan found %v, missing %q", kinds, k)
+		}
+	}
+	for _, k := range kinds {
+		code, ok := results.TransportCode(string(k))
+		if !ok {
+			t.Errorf("transport kind %q has no knowledge-base code (results.transportCodes)", k)
+			continue
+		}
+		if e, found := results.Lookup(code); !found || e.Class != results.ClassTransport {
+			t.Errorf("kind %q: code %s has no transport-class catalog entry", k, code)
+		}
+	}
+	for _, k := range results.TransportKinds() {
+		if !slices.Contains(kinds, transport.Kind(k)) {
+			t.Errorf("results maps kind %q, which the transport package does not declare", k)
+		}
+	}
+}
