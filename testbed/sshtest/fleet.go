@@ -21,7 +21,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"testing"
 	"time"
 
 	"github.com/arcfleet/arcfleet/internal/transport"
@@ -125,7 +124,7 @@ func HasSudo() bool {
 
 // StartFleet starts n sshd hosts and stops them when the test ends. It skips the
 // test when sshd is missing or the process is not root.
-func StartFleet(t testing.TB, n int, opts FleetOptions) *Fleet {
+func StartFleet(t TB, n int, opts FleetOptions) *Fleet {
 	t.Helper()
 	if why := Available(); why != "" {
 		t.Skip(why)

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"testing"
 )
 
 // BuildSim builds ./testbed/azcmagent-sim once per test process and returns the
@@ -18,7 +17,7 @@ import (
 // The binary lives in $TMPDIR/arcfleet-sim-PID, guarded by a lock file, rather
 // than in a package variable: later calls in the same process find it there, and
 // directories left by dead test processes are removed.
-func BuildSim(t testing.TB) string {
+func BuildSim(t TB) string {
 	t.Helper()
 	p, err := buildSim()
 	if err != nil {

@@ -26,7 +26,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"testing"
 	"time"
 
 	"github.com/arcfleet/arcfleet/internal/transport"
@@ -98,7 +97,7 @@ type Server struct {
 }
 
 // Start starts a server for a test and closes it when the test ends.
-func Start(t testing.TB, opts Options) *Server {
+func Start(t TB, opts Options) *Server {
 	t.Helper()
 	s, err := newServer(opts, t.TempDir(), false)
 	if err != nil {
