@@ -15,22 +15,27 @@ const codesUsage = `Usage: arcfleet codes [CODE] [--lang en|sv] [--format text|j
 
 Explains an AZCM error code (AZCM0041, azcm41 or 41) or another cause arcfleet
 reports (MSG-..., ARM-..., AADSTS..., TRANSPORT-..., HOST-..., EXIT-...): its
-class (what arcfleet does about it), likely cause and fix. Without CODE, lists
-every code arcfleet knows.
+class, likely cause and fix, and what apply does by itself after a failure
+with it (the knowledge base's remedy: none, retry, restart-agent-service or
+reconnect; an inventory's retry.codes can change it). Without CODE, lists every
+code arcfleet knows with its remedy.
 
 Flags:
 `
 
 // codeJSON is one entry of `codes --format json`.
 type codeJSON struct {
-	Code   string        `json:"code"`
-	Kind   string        `json:"kind"`
-	Class  results.Class `json:"class"`
-	Action string        `json:"action,omitempty"`
-	Lang   string        `json:"lang"`
-	Title  string        `json:"title"`
-	Cause  string        `json:"cause"`
-	Remedy string        `json:"remedy"`
+	Code   string         `json:"code"`
+	Kind   string         `json:"kind"`
+	Class  results.Class  `json:"class"`
+	Action results.Remedy `json:"action,omitempty"` // what apply does after a failure with this code
+	// IfCreated replaces Action when Azure had already created the machine resource.
+	IfCreated results.Remedy `json:"action_if_created,omitempty"`
+	Apply     string         `json:"apply"` // Action (and IfCreated) in words
+	Lang      string         `json:"lang"`
+	Title     string         `json:"title"`
+	Cause     string         `json:"cause"`
+	Remedy    string         `json:"remedy"`
 }
 
 func cmdCodes(ctx context.Context, e *env, args []string) int {
@@ -66,8 +71,9 @@ func cmdCodes(ctx context.Context, e *env, args []string) int {
 		}
 		title, cause, remedy := entry.Text(l)
 		labels := codeLabels(l)
-		fmt.Fprintf(e.stdout, "%s  %s\n%-9s %s\n%-9s %s\n%-9s %s\n", entry.Code, title,
-			labels[0]+":", results.ClassText(entry.Class, l), labels[1]+":", cause, labels[2]+":", remedy)
+		fmt.Fprintf(e.stdout, "%s  %s\n%-9s %s\n%-9s %s\n%-9s %s\n%-9s %s\n", entry.Code, title,
+			labels[0]+":", results.ClassText(entry.Class, l), labels[1]+":", cause, labels[2]+":", remedy,
+			labels[5]+":", entry.RemedyText(l))
 		return exitOK
 	}
 
@@ -81,10 +87,10 @@ func cmdCodes(ctx context.Context, e *env, args []string) int {
 	}
 	tw := tabwriter.NewWriter(e.stdout, 2, 8, 2, ' ', 0)
 	labels := codeLabels(l)
-	fmt.Fprintf(tw, "%s\t%s\t%s\n", strings.ToUpper(labels[3]), strings.ToUpper(labels[0]), strings.ToUpper(labels[4]))
+	fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", strings.ToUpper(labels[3]), strings.ToUpper(labels[0]), strings.ToUpper(labels[6]), strings.ToUpper(labels[4]))
 	for _, entry := range cat {
 		title, _, _ := entry.Text(l)
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", entry.Code, entry.Class, title)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", entry.Code, entry.Class, remedyShort(entry, l), title)
 	}
 	if err := tw.Flush(); err != nil {
 		fmt.Fprintf(e.stderr, "arcfleet codes: %v\n", err)
@@ -93,18 +99,32 @@ func cmdCodes(ctx context.Context, e *env, args []string) int {
 	return exitOK
 }
 
-// codeLabels are class, cause, fix, code, title in lang.
-func codeLabels(lang string) [5]string {
+// codeLabels are class, cause, fix, code, title, apply (what apply does), remedy in lang.
+func codeLabels(lang string) [7]string {
 	if lang == "sv" {
-		return [5]string{"Klass", "Orsak", "Lösning", "Kod", "Titel"}
+		return [7]string{"Klass", "Orsak", "Lösning", "Kod", "Titel", "Apply", "Åtgärd"}
 	}
-	return [5]string{"Class", "Cause", "Fix", "Code", "Title"}
+	return [7]string{"Class", "Cause", "Fix", "Code", "Title", "Apply", "Remedy"}
+}
+
+// remedyShort is an entry's remedy for the list: "retry", "none", or
+// "retry (reconnect if created)".
+func remedyShort(entry results.Entry, lang string) string {
+	s := entry.Action.String()
+	if entry.IfCreated != results.RemedyNone && entry.IfCreated != entry.Action {
+		when := " if created"
+		if lang == "sv" {
+			when = " om skapad"
+		}
+		s += " (" + entry.IfCreated.String() + when + ")"
+	}
+	return s
 }
 
 func toCodeJSON(entry results.Entry, lang string) codeJSON {
 	title, cause, remedy := entry.Text(lang)
-	return codeJSON{Code: entry.Code, Kind: entry.Kind(), Class: entry.Class, Action: entry.Action, Lang: lang,
-		Title: title, Cause: cause, Remedy: remedy}
+	return codeJSON{Code: entry.Code, Kind: entry.Kind(), Class: entry.Class, Action: entry.Action, IfCreated: entry.IfCreated,
+		Apply: entry.RemedyText(lang), Lang: lang, Title: title, Cause: cause, Remedy: remedy}
 }
 
 func writeJSON(e *env, v any) int {

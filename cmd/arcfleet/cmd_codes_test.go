@@ -30,14 +30,15 @@ func TestCodesCommand(t *testing.T) {
 		stderr   []string
 		noStdout bool
 	}{
-		{name: "one code", args: []string{"codes", "AZCM0041"}, stdout: []string{"AZCM0041  Invalid credentials", "Class:", "Cause:", "Fix:"}},
+		{name: "one code", args: []string{"codes", "AZCM0041"}, stdout: []string{"AZCM0041  Invalid credentials", "Class:", "Cause:", "Fix:", "Apply:    none:"}},
+		{name: "what apply does", args: []string{"codes", "AZCM0062"}, stdout: []string{"Apply:    retry:", "reconnect:"}},
 		{name: "short spelling", args: []string{"codes", "44"}, stdout: []string{"AZCM0044"}},
 		{name: "swedish", args: []string{"codes", "AZCM0044", "--lang", "sv"}, stdout: []string{"Resursnamnet används redan", "Orsak:", "Lösning:"}},
 		{name: "swedish from LANG", environ: map[string]string{"LANG": "sv_SE.UTF-8"}, args: []string{"codes", "AZCM0044"}, stdout: []string{"Orsak:"}},
 		{name: "flag overrides LANG", environ: map[string]string{"LANG": "sv_SE.UTF-8"}, args: []string{"codes", "--lang", "en", "AZCM0044"}, stdout: []string{"Cause:"}},
 		{name: "non-AZCM key", args: []string{"codes", "transport-host-key-changed"}, stdout: []string{"TRANSPORT-HOST-KEY-CHANGED", "known_hosts"}},
 		{name: "range member", args: []string{"codes", "AZCM0128"}, stdout: []string{"AZCM0128", "Linux installer"}},
-		{name: "list", args: []string{"codes"}, stdout: []string{"CODE", "AZCM0000", "AZCM0160", "MSG-GPO-PROFILE-DELETED", "AADSTS7000215", "TRANSPORT-AUTH"}},
+		{name: "list", args: []string{"codes"}, stdout: []string{"CODE", "REMEDY", "restart-agent-service", "retry (reconnect if created)", "AZCM0000", "AZCM0160", "MSG-GPO-PROFILE-DELETED", "AADSTS7000215", "TRANSPORT-AUTH"}},
 		{name: "unknown code", args: []string{"codes", "AZCM9999"}, exit: exitInvalid, noStdout: true, stderr: []string{`unknown code "AZCM9999"`, "arcfleet codes"}},
 		{name: "two codes", args: []string{"codes", "41", "44"}, exit: exitInvalid, noStdout: true},
 		{name: "bad lang", args: []string{"codes", "--lang", "de"}, exit: exitInvalid, noStdout: true, stderr: []string{"en or"}},
@@ -80,8 +81,16 @@ func TestCodesJSON(t *testing.T) {
 		t.Errorf("%d entries, catalog has %d", len(all), len(results.Catalog()))
 	}
 	for _, c := range all {
-		if c.Lang != "sv" || c.Title == "" || c.Cause == "" || c.Remedy == "" || c.Class == "" {
+		if c.Lang != "sv" || c.Title == "" || c.Cause == "" || c.Remedy == "" || c.Class == "" || c.Apply == "" {
 			t.Errorf("incomplete entry %+v", c)
+		}
+		// What codes says apply does is the knowledge base's remedy, which the
+		// executor's retry policy applies (TestRetryRemedyFromCatalog).
+		if c.Action != results.RemedyOf(c.Code, false) || c.Action.String() == "" {
+			t.Errorf("%s: action %q, knowledge base %q", c.Code, c.Action, results.RemedyOf(c.Code, false))
+		}
+		if created := results.RemedyOf(c.Code, true); created != c.Action && c.IfCreated != created {
+			t.Errorf("%s: action_if_created %q, knowledge base %q", c.Code, c.IfCreated, created)
 		}
 	}
 	code, out, _ = runCmd(t, nil, false, "codes", "AZCM0041", "--format", "json")

@@ -30,16 +30,23 @@ const (
 	remedyReconnect               // disconnect (falling back to --force-local-only), then connect
 )
 
+// remedies maps the knowledge base's remedies (the catalog declares one per
+// code; the inventory's retry.codes uses the same names) to the executor's.
+var remedies = map[results.Remedy]remedy{
+	results.RemedyNone:           remedyNone,
+	results.RemedyRetry:          remedyRetry,
+	results.RemedyRestartService: remedyRestart,
+	results.RemedyReconnect:      remedyReconnect,
+}
+
+// String is the remedy's knowledge-base name.
 func (r remedy) String() string {
-	switch r {
-	case remedyRetry:
-		return "retry"
-	case remedyRestart:
-		return "restart-agent-service"
-	case remedyReconnect:
-		return "reconnect"
+	for k, v := range remedies {
+		if v == r {
+			return k.String()
+		}
 	}
-	return "none"
+	return results.RemedyNone.String()
 }
 
 // failure is what the retry policy needs to know about one failed try.
@@ -112,17 +119,10 @@ func (p retryPolicy) decide(f failure, tries int) (r remedy, delay time.Duration
 	if override && o.MaxAttempts > 0 {
 		limit = o.MaxAttempts
 	}
-	r = p.defaultRemedy(f)
+	r = remedies[results.RemedyOf(causeCode(f), f.ResourceCreated)]
 	if override {
-		switch o.Action {
-		case "none":
-			r = remedyNone
-		case "retry":
-			r = remedyRetry
-		case "restart-agent-service":
-			r = remedyRestart
-		case "reconnect":
-			r = remedyReconnect
+		if name, ok := results.ParseRemedy(o.Action); ok {
+			r = remedies[name]
 		}
 	}
 	if r == remedyNone {
@@ -148,38 +148,15 @@ func (p retryPolicy) decide(f failure, tries int) (r remedy, delay time.Duration
 	return r, delay, ""
 }
 
-// defaultRemedy is arcfleet's retry behaviour by class (docs: agent-facts.md).
-func (p retryPolicy) defaultRemedy(f failure) remedy {
-	switch f.Class {
-	case results.ClassTransient:
-		return remedyRetry
-	case results.ClassTransport:
-		switch f.Transport {
-		case transport.Unreachable, transport.Lost, transport.Timeout:
-			return remedyRetry
-		}
-		return remedyNone // auth, host key, TLS, protocol: retrying cannot help
-	case results.ClassService:
-		return remedyRestart
-	case results.ClassAction:
-		switch f.Code {
-		case "AZCM0062":
-			if f.ResourceCreated {
-				return remedyReconnect
-			}
-			return remedyRetry
-		case "AZCM0081", "AZCM0067":
-			// AZCM0067 reaches the policy only when the host is not at the
-			// intended target (the executor finishes it as done otherwise).
-			return remedyReconnect
-		}
-		// Other action causes the knowledge base knows a remedy for
-		// (e.g. MSG-GPO-PROFILE-DELETED: the identity was removed, reconnect).
-		if e, ok := results.Lookup(f.Code); ok && e.Action == "reconnect" {
-			return remedyReconnect
-		}
+// causeCode is the knowledge-base code whose remedy applies to f: the code of
+// its transport kind when the try failed in transport (results owns that
+// table), else f.Code. The catalog's remedy for it is arcfleet's default.
+func causeCode(f failure) string {
+	if f.Transport != "" {
+		c, _ := results.TransportCode(string(f.Transport))
+		return c
 	}
-	return remedyNone
+	return f.Code
 }
 
 // retryAfterNote says, for messages, that a wait is the service's Retry-After.

@@ -1,6 +1,9 @@
 package executor
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -82,5 +85,64 @@ func TestBackoffCapAndJitter(t *testing.T) {
 	def := newRetryPolicy(inventory.Retry{})
 	if def.maxAttempts != DefaultMaxAttempts || def.base != DefaultBaseDelay || def.max != DefaultMaxDelay {
 		t.Errorf("defaults: %+v", def)
+	}
+}
+
+// The catalog owns the remedies: for every code it knows, with and without a
+// created resource, the policy's default is the catalog's remedy, under the
+// same name `arcfleet codes` shows.
+func TestRetryRemedyFromCatalog(t *testing.T) {
+	pol := newRetryPolicy(inventory.Retry{MaxAttempts: 5})
+	pol.jitter = func(d time.Duration) time.Duration { return d }
+	for _, r := range results.Remedies() {
+		if _, ok := remedies[r]; !ok {
+			t.Errorf("knowledge-base remedy %s has no executor remedy", r)
+		}
+	}
+	cat := results.Catalog()
+	if len(cat) < 100 {
+		t.Fatalf("catalog has %d entries", len(cat))
+	}
+	for _, e := range cat {
+		for _, created := range []bool{false, true} {
+			want := results.RemedyOf(e.Code, created)
+			got, _, why := pol.decide(failure{Code: e.Code, Class: e.Class, ResourceCreated: created}, 1)
+			if got != remedies[want] || got.String() != want.String() {
+				t.Errorf("%s (created %v): policy %s (%s), catalog %s", e.Code, created, got, why, want)
+			}
+		}
+	}
+	// A transport failure takes the remedy of its kind's code.
+	for _, k := range results.TransportKinds() {
+		code, _ := results.TransportCode(k)
+		got, _, _ := pol.decide(failure{Code: code, Class: results.ClassTransport, Transport: transport.Kind(k)}, 1)
+		if want := results.RemedyOf(code, false); got != remedies[want] {
+			t.Errorf("transport %s: policy %s, catalog %s", k, got, want)
+		}
+	}
+}
+
+// The inventory's retry.codes accepts every remedy name the knowledge base has
+// (and "none"), and the policy applies it in place of the catalog's.
+func TestRetryOverrideNames(t *testing.T) {
+	dir := t.TempDir()
+	for _, r := range results.Remedies() {
+		inv := "version: 1\nretry:\n  codes: {AZCM0044: {action: " + r.String() + "}}\nhosts:\n  - name: a\n"
+		path := filepath.Join(dir, "inv-"+r.String()+".yaml")
+		if err := os.WriteFile(path, []byte(inv), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		in, err := inventory.Load(path)
+		if err != nil && strings.Contains(err.Error(), "action") {
+			t.Errorf("inventory refuses remedy %q: %v", r, err)
+			continue
+		}
+		if in == nil {
+			t.Fatalf("inventory for %q: %v", r, err)
+		}
+		pol := newRetryPolicy(in.Retry)
+		if got, _, _ := pol.decide(failure{Code: "AZCM0044", Class: results.ClassAction}, 1); got != remedies[r] {
+			t.Errorf("override %s: policy %s", r, got)
+		}
 	}
 }

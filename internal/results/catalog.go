@@ -23,10 +23,13 @@ type Text struct {
 type Entry struct {
 	Code  string
 	Class Class
-	// Action is the remedy arcfleet can apply by itself when one fits the cause
-	// ("retry", "restart-agent-service", "reconnect"), else "". The executor's
-	// policy and the inventory's retry.codes may decide otherwise.
-	Action string
+	// Action is what arcfleet does by itself after a failure with this code (the
+	// executor's retry policy reads it through RemedyOf); RemedyNone when nothing
+	// it can do helps. The inventory's retry.codes may replace it.
+	Action Remedy
+	// IfCreated, when set, replaces Action when Azure had already created the
+	// machine resource before the failure (AZCM0062: remove it, then connect).
+	IfCreated Remedy
 	en, sv Text
 }
 

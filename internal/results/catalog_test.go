@@ -1,6 +1,7 @@
 package results
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -31,8 +32,13 @@ func TestCatalogEntriesComplete(t *testing.T) {
 		if !ok || got.Code != e.Code {
 			t.Errorf("Lookup(%q) = %q, %v", e.Code, got.Code, ok)
 		}
-		if e.Action != "" && e.Action != "retry" && e.Action != "restart-agent-service" && e.Action != "reconnect" {
-			t.Errorf("%s: unknown action %q", e.Code, e.Action)
+		if !slices.Contains(remedies, e.Action) || !slices.Contains(remedies, e.IfCreated) {
+			t.Errorf("%s: unknown remedy %q / %q", e.Code, e.Action, e.IfCreated)
+		}
+		for _, lang := range Languages {
+			if e.RemedyText(lang) == "" {
+				t.Errorf("%s: no remedy text in %s", e.Code, lang)
+			}
 		}
 	}
 }
@@ -159,5 +165,74 @@ func TestCatalogIsACopy(t *testing.T) {
 	c[0].Class = "tampered"
 	if Catalog()[0].Class == "tampered" {
 		t.Fatal("Catalog returned the package's own slice")
+	}
+}
+
+// The remedy arcfleet applies follows from the class: what a class promises
+// (ClassText) is what the catalog's remedies do.
+func TestCatalogRemedyFollowsClass(t *testing.T) {
+	for _, e := range Catalog() {
+		var want []Remedy
+		switch e.Class {
+		case ClassTransient:
+			want = []Remedy{RemedyRetry}
+			if e.Kind() == "arcfleet" {
+				// The executor's own outcomes (deadline, interrupt) end a run's
+				// host; resume, not the retry policy, continues it.
+				want = []Remedy{RemedyNone}
+			}
+		case ClassService:
+			want = []Remedy{RemedyRestartService}
+		case ClassAction:
+			want = remedies
+		case ClassTransport:
+			want = []Remedy{RemedyNone, RemedyRetry}
+		default: // success, credential, input, host, support: nothing arcfleet can do helps
+			want = []Remedy{RemedyNone}
+		}
+		if !slices.Contains(want, e.Action) {
+			t.Errorf("%s (class %s): remedy %s, want one of %v", e.Code, e.Class, e.Action, want)
+		}
+		if e.IfCreated != RemedyNone && e.Class != ClassAction {
+			t.Errorf("%s (class %s): a remedy for a created resource outside the action class", e.Code, e.Class)
+		}
+	}
+}
+
+func TestRemedyOf(t *testing.T) {
+	tests := []struct {
+		code    string
+		created bool
+		want    Remedy
+	}{
+		{"AZCM0011", false, RemedyRetry},
+		{"AZCM0064", false, RemedyRestartService},
+		{"AZCM0067", false, RemedyReconnect},
+		{"AZCM0062", false, RemedyRetry},
+		{"AZCM0062", true, RemedyReconnect},
+		{"AZCM0041", true, RemedyNone},
+		{"AZCM0128", false, RemedyNone}, // inside the Linux installer range
+		{"TRANSPORT-UNREACHABLE", false, RemedyRetry},
+		{"TRANSPORT-AUTH", false, RemedyNone},
+		{"NO-SUCH-CODE", false, RemedyNone},
+	}
+	for _, tt := range tests {
+		if got := RemedyOf(tt.code, tt.created); got != tt.want {
+			t.Errorf("RemedyOf(%s, %v) = %s, want %s", tt.code, tt.created, got, tt.want)
+		}
+	}
+	for _, r := range Remedies() {
+		if got, ok := ParseRemedy(r.String()); !ok || got != r {
+			t.Errorf("ParseRemedy(%q) = %q, %v", r.String(), got, ok)
+		}
+	}
+	for _, bad := range []string{"", "restart", "Retry"} {
+		if _, ok := ParseRemedy(bad); ok {
+			t.Errorf("ParseRemedy(%q) accepted", bad)
+		}
+	}
+	e, _ := Lookup("AZCM0062")
+	if en := e.RemedyText("en"); !strings.Contains(en, "retry") || !strings.Contains(en, "reconnect") {
+		t.Errorf("AZCM0062 remedy text %q names not both remedies", en)
 	}
 }
