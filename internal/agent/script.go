@@ -460,6 +460,10 @@ type AgentShow struct {
 	Location       string `json:"location"`
 	Cloud          string `json:"cloud"`
 	AgentVersion   string `json:"agentVersion"`
+	// CloudProvider is `show`'s "Cloud Provider" ("AzSHCI" on Azure Local). The
+	// text output's label is documented; the JSON key is the agent's camelCase of
+	// it (encoding/json matches keys case-insensitively). See decide.go.
+	CloudProvider string `json:"cloudProvider"`
 }
 
 // ParseProbe reads the probe step's stdout: the `show --json` object, then the
