@@ -92,15 +92,15 @@ var (
 	// A progress-bar redraw: "  40% [=====>     ]", " 40% |████   | (4/10)", "[====>   ] 40%".
 	reProgress = regexp.MustCompile(`^\s*(?:\d{1,3}(?:\.\d+)?\s?%\s*[\[|][^a-zA-Z\]|]*[\]|]?(?:\s*\(.*\))?|[\[|][=#>\-\s█▉▊▋▌▍▎▏░▒▓.]*[\]|]\s*(?:\d{1,3}(?:\.\d+)?\s?%)?)\s*$`)
 	reNoisy    = regexp.MustCompile(`(?i)\b(panic|error|fatal|fail(ed|ure)?|denied|forbidden|refused|unable|cannot|invalid|timed? ?out|unreachable)\b|level=(error|fatal)|^(ERROR|FATAL)\[`)
-	// The machine resource exists in Azure: the agent says it created it. (The
-	// "Creating resource ... Resource ID=" line comes before the request, so it proves nothing.)
 	// A Retry-After value: the header as agents and SDKs print it ("Retry-After: 17",
 	// "Retry-After:[17]", "retry-after=17"), in JSON ("Retry-After":"17",
 	// "retryAfter": 17) or in words ("retry after 17 seconds"). Group 1 is the
 	// separator, group 2 the number, group 3 an optional unit; an HTTP-date value
 	// is not matched.
 	reRetryAfter = regexp.MustCompile(`(?i)\bretry[-_ ]?after("?\s*[:=]?\s*\[?\s*"?\s*)(\d+(?:\.\d+)?)(?:\s*(milliseconds?|ms|seconds?|secs?|s|minutes?|mins?|m)\b)?`)
-	reCreated    = regexp.MustCompile(`(?i)\b(successfully created|created) (the )?(azure |arm |arc |hybridcompute )?(machine |server )?resource\b|resource\s+/subscriptions/\S+\s+(was|has been) created`)
+	// The machine resource exists in Azure: the agent says it created it. (The
+	// "Creating resource ... Resource ID=" line comes before the request, so it proves nothing.)
+	reCreated = regexp.MustCompile(`(?i)\b(successfully created|created) (the )?(azure |arm |arc |hybridcompute )?(machine |server )?resource\b|resource\s+/subscriptions/\S+\s+(was|has been) created`)
 )
 
 // evLine is one cleaned line of evidence.
@@ -110,11 +110,37 @@ type evLine struct {
 	score int // 3 decisive, 2 error-like, 1 other
 }
 
-// finding is a code or message key seen in the evidence.
+// finding is a code or message key seen in the evidence; the zero finding is
+// "none seen".
 type finding struct {
 	key  string
-	line int // index into lines
-	rank int // lower is stronger within its kind
+	rank int // message patterns: the pattern's index, lower is more specific
+}
+
+func (f finding) found() bool { return f.key != "" }
+
+// decodedText is a string value decoded from JSON output, scanned after the lines.
+type decodedText struct {
+	text string
+	line int // the line it came from, or -1 for stdout decoded as a whole
+}
+
+// scanner is one Classify call: the evidence's lines and what they showed. Each
+// method reads one source or kind of line; diagnose decides.
+type scanner struct {
+	m     *Masker
+	lines []evLine
+
+	marker   string  // knowledge-base key of arcfleet's script error marker, if any
+	exitLine finding // the last "Exit Code: AZCMnnnn" line
+	jsonCode finding // the code of the --json output
+	specific finding // the last specific AZCM code in the text
+	generic  finding // the last generic AZCM code in the text (genericCodes)
+	best     finding // the most specific message pattern matched
+	seen     []string
+	created  bool          // the output shows Azure created the machine resource
+	retry    time.Duration // the last Retry-After value seen
+	decoded  []decodedText // strings from JSON output, scanned after the lines
 }
 
 // Classify turns one attempt's evidence into a diagnosis: transport failures
@@ -125,189 +151,209 @@ type finding struct {
 // entry, and the evidence lines have every secret in ev.Secrets masked.
 func Classify(ev Evidence) Diagnosis {
 	m := NewMasker(ev.Secrets) // the secrets' forms, computed once per attempt
-	lines := gatherLines(ev, m)
-	var d Diagnosis
-
-	// What the output says.
-	var (
-		exitLine, jsonCode   finding
-		specific, generic    finding // last specific and last generic AZCM code in text
-		best                 = finding{rank: len(msgPatterns)}
-		marker               string
-		seen                 []string // every key, in order of appearance
-		resourceCreated      bool
-		extraText            []string // strings decoded from JSON output
-		extraLine            []int    // their line
-		haveExit, haveJSON   bool
-		haveSpec, haveGen    bool
-		haveBest, haveMarker bool
-		retryAfter           time.Duration // the last Retry-After value seen
-	)
-	note := func(key string) {
-		for _, k := range seen {
-			if k == key {
-				return
-			}
+	s := &scanner{m: m, lines: gatherLines(ev, m)}
+	for i := range s.lines {
+		if s.scriptMarker(i) {
+			continue
 		}
-		seen = append(seen, key)
+		s.jsonLine(i)
+		s.text(s.lines[i].text, i)
 	}
-	scan := func(text string, i int) {
-		lower := strings.ToLower(text)
-		if strings.Contains(lower, "exit code") {
-			if m := reExitCodeLine.FindAllStringSubmatch(text, -1); m != nil {
-				c := strings.ToUpper(m[len(m)-1][1])
-				if _, ok := Lookup(c); ok {
-					exitLine, haveExit = finding{key: c, line: i}, true
-					lines[i].score = 3
-				}
-			}
-		}
-		if strings.Contains(text, "AZCM") {
-			for _, c := range reAZCM.FindAllString(text, -1) {
-				if _, ok := Lookup(c); !ok {
-					continue
-				}
-				lines[i].score = 3
-				note(c)
-				switch {
-				case c == "AZCM0000":
-				case genericCodes[c]:
-					generic, haveGen = finding{key: c, line: i}, true
-				default:
-					specific, haveSpec = finding{key: c, line: i}, true
-				}
-			}
-		}
-		for r, p := range msgPatterns {
-			if p.needle != "" && !strings.Contains(lower, p.needle) {
-				continue
-			}
-			if p.re.MatchString(text) {
-				lines[i].score = 3
-				note(p.key)
-				if r < best.rank {
-					best, haveBest = finding{key: p.key, line: i, rank: r}, true
-				}
-			}
-		}
-		if strings.Contains(lower, "retry") {
-			if ra := parseRetryAfter(text); ra > 0 {
-				retryAfter = ra
-			}
-		}
-		if strings.Contains(lower, "created") && reCreated.MatchString(text) {
-			resourceCreated = true
-		}
-	}
-	for i := range lines {
-		t := lines[i].text
-		if lines[i].src != "transport" {
-			if rest, ok := strings.CutPrefix(strings.TrimSpace(t), ScriptErrorPrefix); ok {
-				name := strings.ToLower(strings.TrimSpace(rest))
-				if k, ok := scriptErrors[name]; ok {
-					marker = k
-				} else {
-					marker = "HOST-SCRIPT-ERROR"
-				}
-				haveMarker = true
-				lines[i].score = 3
-				continue
-			}
-		}
-		if lines[i].src == "stdout" && strings.HasPrefix(strings.TrimSpace(t), "{") {
-			if code, strs, rid := scanJSON(t); code != "" || len(strs) > 0 || rid {
-				if code != "" {
-					jsonCode, haveJSON = finding{key: code, line: i}, true
-					lines[i].score = 3
-				}
-				resourceCreated = resourceCreated || rid
-				for _, s := range strs {
-					extraText = append(extraText, s)
-					extraLine = append(extraLine, i)
-				}
-			}
-		}
-		scan(t, i)
-	}
-	// A pretty-printed JSON document spans lines: decode stdout as a whole too.
-	if code, strs, rid := scanJSON(strings.TrimSpace(ev.Stdout)); code != "" || rid || len(strs) > 0 {
-		if code != "" && !haveJSON {
-			jsonCode, haveJSON = finding{key: code, line: -1}, true
-		}
-		resourceCreated = resourceCreated || rid
-		for _, s := range strs {
-			extraText = append(extraText, m.Mask(s))
-			extraLine = append(extraLine, -1)
-		}
-	}
-	for k, s := range extraText {
+	s.jsonDocument(ev.Stdout)
+	for _, d := range s.decoded {
 		// JSON strings may hide escaped quotes from the raw-line patterns.
-		tmp := evLine{text: s}
-		lines = append(lines, tmp)
-		scan(s, len(lines)-1)
-		if extraLine[k] >= 0 && lines[len(lines)-1].score == 3 {
-			lines[extraLine[k]].score = 3
-		}
-		lines = lines[:len(lines)-1]
+		s.text(d.text, d.line)
 	}
+	return s.diagnose(ev)
+}
 
-	// What the output says, strongest first; a generic code only when nothing
-	// more specific was said.
-	var cands []string
-	if haveExit {
-		cands = append(cands, exitLine.key)
+// decisive marks line i (if it is one: decoded JSON may have none) as deciding the diagnosis.
+func (s *scanner) decisive(i int) {
+	if i >= 0 {
+		s.lines[i].score = 3
 	}
-	if haveJSON {
-		cands = append(cands, jsonCode.key)
+}
+
+// note records key as seen, once, in order of appearance.
+func (s *scanner) note(key string) {
+	if !slices.Contains(s.seen, key) {
+		s.seen = append(s.seen, key)
 	}
-	if haveSpec {
-		cands = append(cands, specific.key)
+}
+
+// scriptMarker reads line i as arcfleet's script error marker
+// ("#arcfleet:error: NAME" on the script's output, never in a transport message).
+func (s *scanner) scriptMarker(i int) bool {
+	l := &s.lines[i]
+	if l.src == "transport" {
+		return false
 	}
-	if haveBest {
-		cands = append(cands, best.key)
+	rest, ok := strings.CutPrefix(strings.TrimSpace(l.text), ScriptErrorPrefix)
+	if !ok {
+		return false
 	}
-	if haveGen {
-		cands = append(cands, generic.key)
+	s.marker = "HOST-SCRIPT-ERROR"
+	if k, ok := scriptErrors[strings.ToLower(strings.TrimSpace(rest))]; ok {
+		s.marker = k
 	}
-	textCode := ""
-	for _, c := range cands {
-		if !genericCodes[c] {
-			textCode = c
-			break
+	l.score = 3
+	return true
+}
+
+// jsonLine reads stdout line i as a JSON document (`--json` output on one line).
+func (s *scanner) jsonLine(i int) {
+	l := &s.lines[i]
+	if l.src != "stdout" || !strings.HasPrefix(strings.TrimSpace(l.text), "{") {
+		return
+	}
+	code, strs, rid := scanJSON(l.text)
+	if code != "" {
+		s.jsonCode = finding{key: code}
+		l.score = 3
+	}
+	s.created = s.created || rid
+	for _, t := range strs {
+		s.decoded = append(s.decoded, decodedText{t, i})
+	}
+}
+
+// jsonDocument decodes stdout as a whole: a pretty-printed JSON document spans lines.
+func (s *scanner) jsonDocument(stdout string) {
+	code, strs, rid := scanJSON(strings.TrimSpace(stdout))
+	if code != "" && !s.jsonCode.found() {
+		s.jsonCode = finding{key: code}
+	}
+	s.created = s.created || rid
+	for _, t := range strs {
+		s.decoded = append(s.decoded, decodedText{s.m.Mask(t), -1})
+	}
+}
+
+// text reads one line (or decoded JSON string) of what the agent, ARM or Entra
+// ID said; i is its line, or -1.
+func (s *scanner) text(text string, i int) {
+	lower := strings.ToLower(text)
+	s.exitCodeLine(text, lower, i)
+	s.azcmCodes(text, i)
+	s.messages(text, lower, i)
+	if strings.Contains(lower, "retry") {
+		if ra := parseRetryAfter(text); ra > 0 {
+			s.retry = ra
 		}
 	}
-	if textCode == "" && len(cands) > 0 {
-		textCode = cands[0]
+	if strings.Contains(lower, "created") && reCreated.MatchString(text) {
+		s.created = true
 	}
+}
 
+// exitCodeLine reads the agent's "Exit Code: AZCMnnnn" summary.
+func (s *scanner) exitCodeLine(text, lower string, i int) {
+	if !strings.Contains(lower, "exit code") {
+		return
+	}
+	m := reExitCodeLine.FindAllStringSubmatch(text, -1)
+	if m == nil {
+		return
+	}
+	if c := strings.ToUpper(m[len(m)-1][1]); known(c) {
+		s.exitLine = finding{key: c}
+		s.decisive(i)
+	}
+}
+
+// azcmCodes reads every AZCM code in the text.
+func (s *scanner) azcmCodes(text string, i int) {
+	if !strings.Contains(text, "AZCM") {
+		return
+	}
+	for _, c := range reAZCM.FindAllString(text, -1) {
+		if !known(c) {
+			continue
+		}
+		s.decisive(i)
+		s.note(c)
+		switch {
+		case c == "AZCM0000":
+		case genericCodes[c]:
+			s.generic = finding{key: c}
+		default:
+			s.specific = finding{key: c}
+		}
+	}
+}
+
+// messages matches the message patterns (msgPatterns), keeping the most specific.
+func (s *scanner) messages(text, lower string, i int) {
+	for r, p := range msgPatterns {
+		if p.needle != "" && !strings.Contains(lower, p.needle) {
+			continue
+		}
+		if p.re.MatchString(text) {
+			s.decisive(i)
+			s.note(p.key)
+			if !s.best.found() || r < s.best.rank {
+				s.best = finding{key: p.key, rank: r}
+			}
+		}
+	}
+}
+
+// textCode is what the output says, strongest first: the exit-code line, the
+// JSON code, a specific AZCM code, the best message; a generic code only when
+// nothing more specific was said.
+func (s *scanner) textCode() string {
+	var first string
+	for _, f := range []finding{s.exitLine, s.jsonCode, s.specific, s.best, s.generic} {
+		if !f.found() {
+			continue
+		}
+		if !genericCodes[f.key] {
+			return f.key
+		}
+		if first == "" {
+			first = f.key
+		}
+	}
+	return first
+}
+
+// diagnose decides the code and gathers the rest of the diagnosis.
+func (s *scanner) diagnose(ev Evidence) Diagnosis {
+	var d Diagnosis
 	switch {
 	case ev.Transport != "":
 		d.Code, _ = TransportCode(ev.Transport)
 	case ev.ExitCode == 0:
 		d.Code = "AZCM0000"
-	case haveMarker:
-		d.Code = marker
+	case s.marker != "":
+		d.Code = s.marker
 	default:
-		d.Code = decideExit(ev.ExitCode, textCode, seen)
-		d.ResourceCreated = resourceCreated
+		d.Code = decideExit(ev.ExitCode, s.textCode(), s.seen)
+		d.ResourceCreated = s.created
 	}
 	e, _ := Lookup(d.Code)
 	d.Code, d.Class = e.Code, e.Class
 
-	for _, k := range seen {
+	for _, k := range s.seen {
 		if k != d.Code && len(d.Related) < maxRelated {
 			d.Related = append(d.Related, k)
 		}
 	}
-	if haveBest && best.key != d.Code {
+	if s.best.found() && s.best.key != d.Code {
 		// The most specific message first: it is what a reader acts on.
-		d.Related = moveFirst(d.Related, best.key)
+		d.Related = moveFirst(d.Related, s.best.key)
 	}
 	if d.Class != ClassSuccess {
-		d.RetryAfter = retryAfter
+		d.RetryAfter = s.retry
 	}
-	d.Evidence = pickEvidence(lines, m)
+	d.Evidence = pickEvidence(s.lines, s.m)
 	return d
+}
+
+// known reports whether code has a catalog entry.
+func known(code string) bool {
+	_, ok := Lookup(code)
+	return ok
 }
 
 // parseRetryAfter returns the last sensible Retry-After value in text, capped at
