@@ -50,7 +50,7 @@ func BenchmarkDialKnownHosts(b *testing.B) {
 		}
 	}
 	// A file changed within the last seconds is compared byte for byte on
-	// each use (racyWindow); a real known_hosts file is older. Chtimes set
+	// each use (filecache.RacyWindow); a real known_hosts file is older. Chtimes set
 	// the change time to now.
 	time.Sleep(2100 * time.Millisecond)
 	for _, n := range sizes {

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/arcfleet/arcfleet/internal/transport"
+	"github.com/arcfleet/arcfleet/internal/transport/filecache"
 	xssh "golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 )
@@ -154,9 +155,9 @@ func (d *Dialer) learn(kh *khFile, hostname string, remote net.Addr, key xssh.Pu
 	}
 	defer unlockFile(f) //nolint:errcheck // closing releases it too
 
-	kh.mu.Lock()
-	defer kh.mu.Unlock()
-	db, err := kh.current()
+	l := kh.cache.Lock()
+	defer l.Unlock()
+	db, err := kh.current(l)
 	if err != nil {
 		return err
 	}
@@ -181,7 +182,7 @@ func (d *Dialer) learn(kh *khFile, hostname string, remote net.Addr, key xssh.Pu
 		}
 	}
 	if _, err := f.Write(written); err != nil {
-		kh.db = nil // a partial line may be on file: read it again next time
+		l.Drop() // a partial line may be on file: read it again next time
 		return fmt.Errorf("append host key to %s: %w", file, err)
 	}
 	if err := f.Sync(); err != nil {
@@ -189,10 +190,12 @@ func (d *Dialer) learn(kh *khFile, hostname string, remote net.Addr, key xssh.Pu
 	}
 	after, err := f.Stat()
 	if err != nil {
-		kh.db = nil
+		l.Drop()
 		return nil
 	}
-	kh.appended(stampOf(fi), stampOf(after), line, written)
+	// The db takes the line as the next line of the file (a newline written
+	// before it ends the previous last line, which the db has counted).
+	l.Appended(filecache.StampOf(fi), filecache.StampOf(after), written, func(db *khDB) { db.add([]byte(line)) })
 	return nil
 }
 

@@ -66,7 +66,7 @@ func TestReadKnown(t *testing.T) {
 		hostport string
 		line     int
 	}{{"10.0.0.1:22", 2}, {"10.0.0.1:2222", 3}, {"10.0.0.2:22", 0}} {
-		known, err := (&khFile{path: f}).known(tc.hostport)
+		known, err := (&knownHostsCache{}).file(f).known(tc.hostport)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -74,7 +74,7 @@ func TestReadKnown(t *testing.T) {
 			t.Errorf("%s: %+v, want line %d", tc.hostport, known, tc.line)
 		}
 	}
-	if known, err := (&khFile{path: filepath.Join(t.TempDir(), "missing")}).known("10.0.0.1:22"); err != nil || len(known) != 0 {
+	if known, err := (&knownHostsCache{}).file(filepath.Join(t.TempDir(), "missing")).known("10.0.0.1:22"); err != nil || len(known) != 0 {
 		t.Errorf("missing file: %v %v", known, err)
 	}
 }

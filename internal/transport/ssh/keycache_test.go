@@ -210,9 +210,7 @@ func TestKeyPassphrases(t *testing.T) {
 		}
 	}
 	// The cache's keys hold no passphrase.
-	d.keys.mu.Lock()
-	defer d.keys.mu.Unlock()
-	for id := range d.keys.files {
+	for id := range d.keys.files.All() {
 		if strings.Contains(fmt.Sprintf("%q %x", id.path, id.pass), keyPassSentinel) {
 			t.Fatalf("cache key holds the passphrase")
 		}

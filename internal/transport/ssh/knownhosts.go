@@ -8,12 +8,11 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
-	"os"
 	"strings"
-	"sync"
-	"time"
 
+	"github.com/arcfleet/arcfleet/internal/transport/filecache"
 	xssh "golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 )
@@ -393,91 +392,45 @@ func plainKeyBlob(k xssh.PublicKey) string {
 	return string(k.Marshal())
 }
 
-// racyWindow: a file changed less than this before it was read may change
-// again with the same size and timestamps (timestamps are kernel ticks, or
-// whole seconds on some file systems). Until it is older, each use compares
-// its content with what was parsed ("racy git").
-const racyWindow = 2 * time.Second
-
-// khFile caches one known_hosts file for a Dialer: parsed once, parsed again
-// when its size, timestamps or inode change, and kept current by the Dialer's
-// own accept-new appends. Every use of db holds mu.
+// khFile is one known_hosts file of a Dialer: parsed once, parsed again when
+// it changes (filecache), and kept current by the Dialer's own accept-new
+// appends, which change the db in place: every use of the db holds the
+// cache's lock. A missing file is an empty one (every host unknown).
 type khFile struct {
-	mu      sync.Mutex
-	path    string
-	db      *khDB
-	exists  bool
-	stamp   fileStamp // of the content db holds
-	trusted bool      // stamp was old enough when read: equal stamp, same content
-	raw     []byte    // that content, kept while not trusted
+	path  string
+	cache *filecache.Cache[*khDB]
 }
 
 // knownHostsCache holds the Dialer's known_hosts files by path.
 type knownHostsCache struct {
-	mu    sync.Mutex
-	files map[string]*khFile
+	files filecache.Map[string, *khFile]
 }
 
 func (c *knownHostsCache) file(path string) *khFile {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.files == nil {
-		c.files = map[string]*khFile{}
-	}
-	f := c.files[path]
-	if f == nil {
-		f = &khFile{path: path}
-		c.files[path] = f
-	}
-	return f
+	return c.files.Get(path, func() *khFile {
+		return &khFile{path: path, cache: filecache.NewOptional(func(data [][]byte) (*khDB, error) {
+			return parseKHDB(path, data[0])
+		}, path)}
+	})
 }
 
 // current returns the file's db, parsing the file again if it changed.
-// A missing file is an empty one (every host unknown). Call with mu held.
-func (f *khFile) current() (*khDB, error) {
-	now := time.Now()
-	fi, err := os.Stat(f.path)
-	if errors.Is(err, os.ErrNotExist) {
-		if f.db == nil || f.exists {
-			f.db, f.exists, f.raw = newKHDB(f.path), false, nil
-		}
-		return f.db, nil
-	}
+func (f *khFile) current(l *filecache.Locked[*khDB]) (*khDB, error) {
+	db, err := l.Get()
 	if err != nil {
-		f.db = nil
-		return nil, fmt.Errorf("read known_hosts %s: %w", f.path, err)
-	}
-	st := stampOf(fi)
-	same := f.db != nil && f.exists && st == f.stamp
-	if same && f.trusted {
-		return f.db, nil
-	}
-	data, err := os.ReadFile(f.path)
-	if err != nil {
-		f.db = nil
-		return nil, fmt.Errorf("read known_hosts %s: %w", f.path, err)
-	}
-	trusted := now.Sub(st.changed()) > racyWindow
-	if !same || !bytes.Equal(data, f.raw) {
-		db, err := parseKHDB(f.path, data)
-		if err != nil {
-			f.db = nil
-			return nil, err
+		if errors.As(err, new(*fs.PathError)) {
+			return nil, fmt.Errorf("read known_hosts %s: %w", f.path, err)
 		}
-		f.db = db
+		return nil, err // parseKHDB's, which names the file
 	}
-	f.exists, f.stamp, f.trusted, f.raw = true, st, trusted, nil
-	if !trusted {
-		f.raw = data
-	}
-	return f.db, nil
+	return db, nil
 }
 
 // known lists the lines on file for hostport.
 func (f *khFile) known(hostport string) ([]knownhosts.KnownKey, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	db, err := f.current()
+	l := f.cache.Lock()
+	defer l.Unlock()
+	db, err := f.current(l)
 	if err != nil {
 		return nil, err
 	}
@@ -486,28 +439,11 @@ func (f *khFile) known(hostport string) ([]knownhosts.KnownKey, error) {
 
 // check verifies key as knownhosts.New(path) would.
 func (f *khFile) check(hostname string, remote net.Addr, key xssh.PublicKey) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	db, err := f.current()
+	l := f.cache.Lock()
+	defer l.Unlock()
+	db, err := f.current(l)
 	if err != nil {
 		return err
 	}
 	return db.callback(hostname, remote, key)
-}
-
-// appended records that this process appended line to the file under flock,
-// taking it from stamp before to after by writing written (line, newline-ended,
-// maybe after a newline that ended the previous last line). If the cache did not
-// hold before's content, it is dropped and the file read again on next use.
-// Call with mu held.
-func (f *khFile) appended(before, after fileStamp, line string, written []byte) {
-	if f.db == nil || !f.exists || before != f.stamp {
-		f.db = nil
-		return
-	}
-	f.db.add([]byte(line))
-	f.stamp = after
-	if f.raw != nil {
-		f.raw = append(f.raw, written...)
-	}
 }

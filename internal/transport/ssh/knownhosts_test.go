@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arcfleet/arcfleet/internal/transport/filecache"
 	xssh "golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 )
@@ -207,6 +208,12 @@ func FuzzKHDB(f *testing.F) {
 	})
 }
 
+// cachedDB is the db the file's cache holds, without looking at the file.
+func (f *khFile) cachedDB() *khDB {
+	db, _ := f.cache.Cached()
+	return db
+}
+
 func writeKH(t testing.TB, file string, content string, mtime time.Time) {
 	t.Helper()
 	if err := os.WriteFile(file, []byte(content), 0o600); err != nil {
@@ -258,9 +265,9 @@ func TestKnownHostsCacheSeesChanges(t *testing.T) {
 			if err := check("10.0.0.1:22", k1); err != nil {
 				t.Fatalf("file created: %v", err)
 			}
-			db := f.db
-			if err := check("10.0.0.1:22", k1); err != nil || tc.mtime1 == old && f.db != db {
-				t.Fatalf("unchanged file: %v, parsed again: %v", err, f.db != db)
+			db := f.cachedDB()
+			if err := check("10.0.0.1:22", k1); err != nil || tc.mtime1 == old && f.cachedDB() != db {
+				t.Fatalf("unchanged file: %v, parsed again: %v", err, f.cachedDB() != db)
 			}
 			writeKH(t, file, line("10.0.0.1", k1)+line("10.0.0.2", k2), tc.mtime2)
 			if err := check("10.0.0.2:22", k2); err != nil {
@@ -309,13 +316,13 @@ func TestLearnKeepsCache(t *testing.T) {
 	if err := kh.check("10.0.0.1:22", remote, fx.keys[0]); err != nil {
 		t.Fatal(err)
 	}
-	db := kh.db
+	db := kh.cachedDB()
 	for i := 2; i <= 20; i++ {
 		if err := d.learn(kh, fmt.Sprintf("10.0.1.%d:22", i), remote, fx.keys[i%2]); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if kh.db != db {
+	if kh.cachedDB() != db {
 		t.Error("learning parsed the file again")
 	}
 	want, err := knownhosts.New(file)
@@ -363,7 +370,7 @@ func BenchmarkKnownHostsLookup(b *testing.B) {
 		files[n] = filepath.Join(b.TempDir(), "known_hosts")
 		writeKH(b, files[n], s.String(), old)
 	}
-	time.Sleep(racyWindow + 100*time.Millisecond) // settled: see racyWindow
+	time.Sleep(filecache.RacyWindow + 100*time.Millisecond) // settled: see filecache.RacyWindow
 	for _, n := range sizes {
 		b.Run(fmt.Sprintf("lines=%d", n), func(b *testing.B) {
 			c := &knownHostsCache{}

@@ -18,7 +18,6 @@
 package winrm
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -31,8 +30,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,6 +41,7 @@ import (
 	"github.com/masterzen/winrm/soap"
 
 	"github.com/arcfleet/arcfleet/internal/transport"
+	"github.com/arcfleet/arcfleet/internal/transport/filecache"
 )
 
 // Defaults for a zero Dialer.
@@ -667,132 +665,55 @@ func (e *certChangedError) Error() string {
 	return "server certificate changed within the connection: was " + e.was + ", now " + e.now
 }
 
-// racyWindow: a file changed less than this before it was read may change
-// again with the same size and modification time (timestamps are kernel
-// ticks, or whole seconds on some file systems). Until it is older, each use
-// compares its content with what was loaded.
-const racyWindow = 2 * time.Second
-
-// fileStamp identifies a version of a file without reading it.
-type fileStamp struct{ size, mtime int64 }
-
 // parseError is a file that was read but could not be used.
 type parseError struct{ err error }
 
 func (e *parseError) Error() string { return e.err.Error() }
 
-// tlsFiles caches what was loaded from one set of files (a CA file, or a
-// client certificate and its key). val is set only after a successful load:
-// failures are not cached. mu is held for the whole load, so parallel dials
-// load the files once.
-type tlsFiles struct {
-	mu      sync.Mutex
-	paths   []string
-	val     any
-	stamps  []fileStamp // of the content val was loaded from
-	trusted bool        // stamps were old enough when read: equal stamps, same content
-	raw     [][]byte    // that content, kept while not trusted
-}
-
-// tlsCache holds a Dialer's TLS material by file path. The parsed values are
-// shared read-only by the connections (x509.CertPool and tls.Certificate are
-// safe for concurrent use).
+// tlsCache holds a Dialer's TLS material by file path, each loaded once and
+// again when a file changes (filecache); a failed load is not cached. The
+// parsed values are shared read-only by the connections (x509.CertPool and
+// tls.Certificate are safe for concurrent use).
 type tlsCache struct {
-	mu    sync.Mutex
-	files map[string]*tlsFiles
-	loads int // files parsed (tests count them)
+	ca    filecache.Map[string, *filecache.Cache[*x509.CertPool]]
+	pairs filecache.Map[[2]string, *filecache.Cache[*tls.Certificate]]
 }
 
-func (c *tlsCache) entry(paths ...string) *tlsFiles {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.files == nil {
-		c.files = map[string]*tlsFiles{}
-	}
-	k := strings.Join(paths, "\x00")
-	e := c.files[k]
-	if e == nil {
-		e = &tlsFiles{paths: paths}
-		c.files[k] = e
-	}
-	return e
-}
-
+// loadCount is the files (CA files and key pairs) parsed (tests count them).
 func (c *tlsCache) loadCount() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.loads
+	n := 0
+	for _, f := range c.ca.All() {
+		n += f.Parses()
+	}
+	for _, f := range c.pairs.All() {
+		n += f.Parses()
+	}
+	return n
 }
 
+// caPool returns the pool of the CA file's certificates. Read errors come
+// back as os.Stat and os.ReadFile return them, parse errors as *parseError.
 func (c *tlsCache) caPool(path string) (*x509.CertPool, error) {
-	v, err := c.load(c.entry("ca", path), func(data [][]byte) (any, error) {
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(data[0]) {
-			return nil, errors.New("no PEM certificate")
-		}
-		return pool, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return v.(*x509.CertPool), nil
+	return c.ca.Get(path, func() *filecache.Cache[*x509.CertPool] {
+		return filecache.New(func(data [][]byte) (*x509.CertPool, error) {
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(data[0]) {
+				return nil, &parseError{errors.New("no PEM certificate")}
+			}
+			return pool, nil
+		}, path)
+	}).Get()
 }
 
+// keyPair returns the client certificate and its key, with errors as caPool's.
 func (c *tlsCache) keyPair(certFile, keyFile string) (*tls.Certificate, error) {
-	v, err := c.load(c.entry("pair", certFile, keyFile), func(data [][]byte) (any, error) {
-		cert, err := tls.X509KeyPair(data[0], data[1])
-		return &cert, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return v.(*tls.Certificate), nil
-}
-
-// load returns e's value, parsing its files again only when one changed.
-// Read errors come back as they are, parse errors as *parseError.
-func (c *tlsCache) load(e *tlsFiles, parse func([][]byte) (any, error)) (any, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	paths := e.paths[1:] // e.paths[0] is the kind
-	now := time.Now()
-	stamps := make([]fileStamp, len(paths))
-	trusted := true
-	for i, p := range paths {
-		fi, err := os.Stat(p)
-		if err != nil {
-			e.val, e.raw = nil, nil
-			return nil, err
-		}
-		stamps[i] = fileStamp{size: fi.Size(), mtime: fi.ModTime().UnixNano()}
-		trusted = trusted && now.Sub(fi.ModTime()) > racyWindow
-	}
-	same := e.val != nil && slices.Equal(stamps, e.stamps)
-	if same && e.trusted {
-		return e.val, nil
-	}
-	data := make([][]byte, len(paths))
-	for i, p := range paths {
-		var err error
-		if data[i], err = os.ReadFile(p); err != nil {
-			e.val, e.raw = nil, nil
-			return nil, err
-		}
-	}
-	if !same || !slices.EqualFunc(data, e.raw, bytes.Equal) {
-		e.val, e.raw = nil, nil
-		c.mu.Lock()
-		c.loads++
-		c.mu.Unlock()
-		v, err := parse(data)
-		if err != nil {
-			return nil, &parseError{err}
-		}
-		e.val = v
-	}
-	e.stamps, e.trusted, e.raw = stamps, trusted, nil
-	if !trusted {
-		e.raw = data
-	}
-	return e.val, nil
+	return c.pairs.Get([2]string{certFile, keyFile}, func() *filecache.Cache[*tls.Certificate] {
+		return filecache.New(func(data [][]byte) (*tls.Certificate, error) {
+			cert, err := tls.X509KeyPair(data[0], data[1])
+			if err != nil {
+				return nil, &parseError{err}
+			}
+			return &cert, nil
+		}, certFile, keyFile)
+	}).Get()
 }
