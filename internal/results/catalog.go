@@ -1,10 +1,10 @@
 package results
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -30,7 +30,7 @@ type Entry struct {
 	// IfCreated, when set, replaces Action when Azure had already created the
 	// machine resource before the failure (AZCM0062: remove it, then connect).
 	IfCreated Remedy
-	en, sv Text
+	en, sv    Text
 }
 
 // Text returns the entry's wording in lang ("sv" for Swedish; anything else English).
@@ -191,15 +191,10 @@ func ClassOf(code string) Class {
 // Catalog returns a copy of every entry: AZCM codes in numeric order (ranges at
 // their first code), then the non-AZCM causes grouped by kind.
 func Catalog() []Entry {
-	out := make([]Entry, len(catalog))
-	copy(out, catalog)
+	out := slices.Clone(catalog)
 	kindRank := map[string]int{"azcm": 0, "message": 1, "arm": 2, "aad": 3, "script": 4, "exit": 5, "transport": 6, "arcfleet": 7}
-	sort.SliceStable(out, func(i, j int) bool {
-		ki, kj := kindRank[out[i].Kind()], kindRank[out[j].Kind()]
-		if ki != kj {
-			return ki < kj
-		}
-		return out[i].Code < out[j].Code
+	slices.SortStableFunc(out, func(a, b Entry) int {
+		return cmp.Or(cmp.Compare(kindRank[a.Kind()], kindRank[b.Kind()]), strings.Compare(a.Code, b.Code))
 	})
 	return out
 }

@@ -1,11 +1,12 @@
 package results
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -409,10 +410,8 @@ func decideExit(exit int, textCode string, seen []string) string {
 		}
 	case exit >= 126 && exit <= 255:
 		c := fmt.Sprintf("AZCM%04d", exit)
-		for _, k := range seen {
-			if k == c {
-				return c // the output confirms an installer code
-			}
+		if slices.Contains(seen, c) {
+			return c // the output confirms an installer code
 		}
 		if textCode == "" {
 			switch {
@@ -440,18 +439,14 @@ func decideExit(exit int, textCode string, seen []string) string {
 	return "EXIT-UNKNOWN"
 }
 
+// moveFirst puts key at the front of list (once), keeping at most maxRelated.
 func moveFirst(list []string, key string) []string {
-	out := []string{key}
-	for _, k := range list {
-		if k != key {
-			out = append(out, k)
-		}
-	}
-	if len(out) > maxRelated {
-		out = out[:maxRelated]
-	}
-	return out
+	out := slices.Insert(slices.DeleteFunc(slices.Clone(list), func(k string) bool { return k == key }), 0, key)
+	return out[:min(len(out), maxRelated)]
 }
+
+// keySeparators are dropped from JSON keys before comparing them ("error_code" = "errorCode").
+var keySeparators = strings.NewReplacer("_", "", "-", "")
 
 // scanJSON decodes s when it is a JSON document and returns the AZCM code of its
 // code-like fields, every string value (for the message patterns), and whether a
@@ -469,15 +464,10 @@ func scanJSON(s string) (code string, strs []string, resourceID bool) {
 		if depth > 32 {
 			return
 		}
-		k := strings.ToLower(strings.NewReplacer("_", "", "-", "").Replace(key))
+		k := strings.ToLower(keySeparators.Replace(key))
 		switch x := v.(type) {
 		case map[string]any:
-			keys := make([]string, 0, len(x))
-			for kk := range x {
-				keys = append(keys, kk)
-			}
-			sort.Strings(keys) // deterministic: maps iterate randomly
-			for _, kk := range keys {
+			for _, kk := range slices.Sorted(maps.Keys(x)) { // deterministic: maps iterate randomly
 				walk(kk, x[kk], depth+1)
 			}
 		case []any:
@@ -522,8 +512,8 @@ func gatherLines(ev Evidence, m *Masker) []evLine {
 	var lines []evLine
 	add := func(src, raw string) {
 		s := clean(raw, m)
-		for _, l := range strings.Split(s, "\n") {
-			for _, seg := range strings.Split(l, "\r") {
+		for l := range strings.SplitSeq(s, "\n") {
+			for seg := range strings.SplitSeq(l, "\r") {
 				seg = strings.TrimRight(seg, " \t")
 				if strings.TrimSpace(seg) == "" || reProgress.MatchString(seg) {
 					continue
@@ -576,26 +566,20 @@ func clean(raw string, m *Masker) string {
 // order, without repeats, each prefixed with its source and cut to length.
 func pickEvidence(lines []evLine, m *Masker) []string {
 	idx := make([]int, 0, len(lines))
-	seen := make(map[string]bool, len(lines))
+	seen := make(map[evLine]bool, len(lines))
 	for i := len(lines) - 1; i >= 0; i-- { // keep the last of repeated lines
-		k := lines[i].src + "\x00" + lines[i].text
+		k := evLine{src: lines[i].src, text: lines[i].text}
 		if seen[k] {
 			continue
 		}
 		seen[k] = true
 		idx = append(idx, i)
 	}
-	sort.SliceStable(idx, func(a, b int) bool {
-		la, lb := lines[idx[a]], lines[idx[b]]
-		if la.score != lb.score {
-			return la.score > lb.score
-		}
-		return idx[a] > idx[b]
+	slices.SortStableFunc(idx, func(a, b int) int {
+		return cmp.Or(cmp.Compare(lines[b].score, lines[a].score), cmp.Compare(b, a))
 	})
-	if len(idx) > MaxEvidenceLines {
-		idx = idx[:MaxEvidenceLines]
-	}
-	sort.Ints(idx)
+	idx = idx[:min(len(idx), MaxEvidenceLines)]
+	slices.Sort(idx)
 	out := make([]string, 0, len(idx))
 	for _, i := range idx {
 		// Mask again after adding the prefix and after cutting: either could

@@ -2,9 +2,10 @@ package results
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"net/url"
-	"sort"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -118,7 +119,7 @@ func maskForms(secrets []string) []string {
 		add(strings.ReplaceAll(sec, `'`, `'\''`)) // sh single quotes
 		add(strings.ReplaceAll(sec, `'`, `''`))   // PowerShell single quotes
 	}
-	sort.SliceStable(forms, func(i, j int) bool { return len(forms[i]) > len(forms[j]) })
+	slices.SortStableFunc(forms, func(a, b string) int { return cmp.Compare(len(b), len(a)) })
 	return forms
 }
 

@@ -2,13 +2,15 @@ package results
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -218,11 +220,8 @@ func newView(r *Report, lang string) *view {
 		}
 		g.Hosts = append(g.Hosts, h.Name)
 	}
-	sort.SliceStable(v.groups, func(i, j int) bool {
-		if len(v.groups[i].Hosts) != len(v.groups[j].Hosts) {
-			return len(v.groups[i].Hosts) > len(v.groups[j].Hosts)
-		}
-		return v.groups[i].Key < v.groups[j].Key
+	slices.SortStableFunc(v.groups, func(a, b *group) int {
+		return cmp.Or(cmp.Compare(len(b.Hosts), len(a.Hosts)), strings.Compare(a.Key, b.Key))
 	})
 	return v
 }
@@ -231,21 +230,17 @@ func newView(r *Report, lang string) *view {
 func (v *view) otherOutcomes() []Outcome {
 	var out []Outcome
 	for o := range v.counts {
-		known := false
-		for _, k := range outcomeOrder {
-			known = known || o == k
-		}
-		if !known {
+		if !slices.Contains(outcomeOrder, o) {
 			out = append(out, o)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	slices.Sort(out)
 	return out
 }
 
 // allOutcomes is outcomeOrder followed by any unknown outcome values.
 func (v *view) allOutcomes() []Outcome {
-	return append(append([]Outcome{}, outcomeOrder...), v.otherOutcomes()...)
+	return slices.Concat(outcomeOrder, v.otherOutcomes())
 }
 
 // Exit codes of a run, one meaning each; cron, CI and Kubernetes act on them
