@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"strings"
 
 	"github.com/arcfleet/arcfleet/internal/transport"
@@ -20,12 +21,10 @@ import (
 func (c *conn) fail(op string, err error, ctx context.Context, started bool) *transport.Error {
 	e := &transport.Error{Host: c.name, Op: op, Err: err}
 	var (
-		ae    *authError
 		de    *dialError
 		fe    *wsmanFault
 		se    *statusError
 		pe    *protocolError
-		cc    *certChangedError
 		ua    x509.UnknownAuthorityError
 		he    x509.HostnameError
 		ci    x509.CertificateInvalidError
@@ -41,9 +40,9 @@ func (c *conn) fail(op string, err error, ctx context.Context, started bool) *tr
 		e.Kind, e.Err = transport.Canceled, ctx.Err()
 	case ctx.Err() != nil:
 		e.Kind, e.Err = transport.Timeout, ctx.Err()
-	case errors.As(err, &ae):
+	case errors.As(err, &se) && se.code == http.StatusUnauthorized:
 		e.Kind, e.Hint = transport.AuthFailed, authHint(c.auth)
-	case errors.As(err, &cc):
+	case errors.Is(err, errCertChanged):
 		e.Kind, e.Hint = transport.TLSFailed, "another certificate answered on reconnect; check for an interception proxy or a host that changed"
 	case errors.As(err, &ua):
 		e.Kind, e.Hint = transport.TLSFailed, "set winrm.ca_file to the PEM of the CA that signed the host's WinRM certificate"
@@ -107,3 +106,34 @@ func authHint(auth string) string {
 		return `check winrm.user (user, DOMAIN\user or user@domain) and the password; the host must allow Negotiate (winrm get winrm/config/service/auth)`
 	}
 }
+
+// statusError is an HTTP reply that is not a WS-Management one: 401 (the
+// credentials were refused) or another status without a SOAP body.
+type statusError struct {
+	code        int
+	contentType string
+	schemes     []string // WWW-Authenticate of a 401
+}
+
+func (e *statusError) Error() string {
+	switch {
+	case e.code != http.StatusUnauthorized:
+		return fmt.Sprintf("HTTP %d with content type %q, not a WS-Management reply", e.code, e.contentType)
+	case len(e.schemes) == 0:
+		return "HTTP 401: credentials refused"
+	}
+	return "HTTP 401: credentials refused (host offers " + strings.Join(e.schemes, ", ") + ")"
+}
+
+// protocolError is a reply that does not say what WS-Management says it must
+// (a Protocol error even while a command runs, where a broken link is Lost).
+type protocolError struct{ msg string }
+
+func (e *protocolError) Error() string { return e.msg }
+
+// dialError marks a failure to open the TCP connection.
+type dialError struct{ err error }
+
+func (e *dialError) Error() string { return e.err.Error() }
+
+func (e *dialError) Unwrap() error { return e.err }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -110,11 +111,11 @@ func TestClassify(t *testing.T) {
 	}{
 		{"caller-canceled", io.EOF, canceled, true, transport.Canceled},
 		{"caller-deadline", io.EOF, expired, true, transport.Timeout},
-		{"401", &authError{}, bg, false, transport.AuthFailed},
+		{"401", &statusError{code: 401}, bg, false, transport.AuthFailed},
 		{"unknown-authority", x509.UnknownAuthorityError{}, bg, false, transport.TLSFailed},
 		{"hostname", x509.HostnameError{Host: "x"}, bg, false, transport.TLSFailed},
 		{"expired-cert", x509.CertificateInvalidError{Reason: x509.Expired}, bg, false, transport.TLSFailed},
-		{"cert-changed", &certChangedError{"a", "b"}, bg, true, transport.TLSFailed},
+		{"cert-changed", fmt.Errorf("%w: was a, now b", errCertChanged), bg, true, transport.TLSFailed},
 		{"refused-at-dial", refused, bg, false, transport.Unreachable},
 		{"refused-mid-command", refused, bg, true, transport.Lost},
 		{"dns", &dialError{&net.DNSError{Err: "no such host", Name: "x", IsNotFound: true}}, bg, false, transport.Unreachable},
@@ -132,5 +133,22 @@ func TestClassify(t *testing.T) {
 				t.Fatalf("got %+v, want kind %s", e, tc.want)
 			}
 		})
+	}
+}
+
+// TestErrorTexts: the words of the errors a user sees.
+func TestErrorTexts(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{&statusError{code: 401}, "HTTP 401: credentials refused"},
+		{&statusError{code: 401, schemes: []string{"Negotiate", "Kerberos"}}, "HTTP 401: credentials refused (host offers Negotiate, Kerberos)"},
+		{&statusError{code: 500, contentType: "text/html"}, `HTTP 500 with content type "text/html", not a WS-Management reply`},
+		{fmt.Errorf("%w: was %s, now %s", errCertChanged, "SHA256:a", "SHA256:b"), "server certificate changed within the connection: was SHA256:a, now SHA256:b"},
+	} {
+		if got := tc.err.Error(); got != tc.want {
+			t.Errorf("got %q, want %q", got, tc.want)
+		}
 	}
 }
