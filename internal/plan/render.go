@@ -15,6 +15,7 @@ import (
 	"github.com/arcfleet/arcfleet/internal/agent"
 
 	"github.com/arcfleet/arcfleet/internal/inventory"
+	"github.com/arcfleet/arcfleet/internal/markdown"
 )
 
 // Render formats.
@@ -347,16 +348,16 @@ func renderMarkdown(w *bufio.Writer, v *view) error {
 	p := v.p
 	fmt.Fprintf(w, "# arcfleet plan: %s of %d hosts\n\n", p.Action, len(p.Hosts))
 	fmt.Fprintf(w, "| | |\n|---|---|\n")
-	fmt.Fprintf(w, "| Action | `%s`: %s |\n", p.Action, mdCell(actionSummary(p.Action)))
+	fmt.Fprintf(w, "| Action | `%s`: %s |\n", p.Action, markdown.Cell(actionSummary(p.Action)))
 	fmt.Fprintf(w, "| Hosts | %d (%d ready, **%d blocked**) |\n", len(p.Hosts), len(p.Hosts)-len(v.blocked), len(v.blocked))
-	fmt.Fprintf(w, "| By OS | %s |\n| By group | %s |\n", mdCell(renderCounts(v.osCount)), mdCell(renderCounts(v.groups)))
-	fmt.Fprintf(w, "| Inventory | `%s` |\n| Inventory digest | `%s` |\n", mdCell(p.Inventory), p.InventoryDigest)
+	fmt.Fprintf(w, "| By OS | %s |\n| By group | %s |\n", markdown.Cell(renderCounts(v.osCount)), markdown.Cell(renderCounts(v.groups)))
+	fmt.Fprintf(w, "| Inventory | %s |\n| Inventory digest | `%s` |\n", markdown.Cell(markdown.Code(p.Inventory)), p.InventoryDigest)
 	if p.Limit != "" {
-		fmt.Fprintf(w, "| Limit | `%s` |\n", mdCell(p.Limit))
+		fmt.Fprintf(w, "| Limit | %s |\n", markdown.Cell(markdown.Code(p.Limit)))
 	}
 	fmt.Fprintf(w, "| Made | %s (plan format %d) |\n\n", p.CreatedAt.UTC().Format(time.RFC3339), p.FormatVersion)
 	for _, wn := range v.warnings {
-		fmt.Fprintf(w, "> **⚠ WARNING: %s** (%s)\n>\n", mdCell(wn.what), mdCell(hostCount(wn.hosts, 20)))
+		fmt.Fprintf(w, "> **⚠ WARNING: %s** (%s)\n>\n", markdown.Cell(wn.what), markdown.Cell(hostCount(wn.hosts, 20)))
 	}
 	if len(v.warnings) > 0 {
 		w.WriteString("\n")
@@ -366,7 +367,7 @@ func renderMarkdown(w *bufio.Writer, v *view) error {
 		for _, hp := range v.blocked {
 			for _, f := range hp.Findings {
 				if !f.Warning {
-					fmt.Fprintf(w, "- `%s`\n", mdCode(f.String()))
+					fmt.Fprintf(w, "- %s\n", markdown.Code(f.String()))
 				}
 			}
 		}
@@ -381,7 +382,7 @@ func renderMarkdown(w *bufio.Writer, v *view) error {
 	}
 	w.WriteString("## Credentials\n\nBy reference only: `plan` reads no secret. Apply resolves each reference on this machine.\n\n")
 	for _, name := range sortedNames(p.Credentials) {
-		fmt.Fprintf(w, "- %s\n", mdCell(v.credRef(name)))
+		fmt.Fprintf(w, "- %s\n", markdown.Cell(v.credRef(name)))
 	}
 	w.WriteString("\n## Hosts\n\n")
 	w.WriteString("Steps are script ids (below) in order; `?` runs only if the step before it failed.\n\n")
@@ -400,24 +401,24 @@ func renderMarkdown(w *bufio.Writer, v *view) error {
 			flags = "**⚠ " + flags + "**"
 		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-			mdCell(h.Name), mdCell(hostAddr(h)), h.OS, hostTransport(h), mdCell(sub), mdCell(rg), mdCell(loc), mdCell(tenant), mdCell(cloud),
-			mdCell(name), mdCell(agent.AgentTags(h.Azure.Tags)), mdCell(h.Credential), v.stepIDs(hp), status, mdCell(flags))
+			markdown.Cell(h.Name), markdown.Cell(hostAddr(h)), h.OS, hostTransport(h), markdown.Cell(sub), markdown.Cell(rg), markdown.Cell(loc), markdown.Cell(tenant), markdown.Cell(cloud),
+			markdown.Cell(name), markdown.Cell(agent.AgentTags(h.Azure.Tags)), markdown.Cell(h.Credential), v.stepIDs(hp), status, markdown.Cell(flags))
 	}
 	w.WriteString("\n## Scripts\n\nEach distinct remote command once. The secret reaches the agent only in a `--config` file written from stdin\n" +
 		"into a directory only root/Administrators can read, removed afterwards in every case; it is never on a command line.\n")
 	for _, sc := range v.scripts {
 		users := v.users[sc.ID]
 		fmt.Fprintf(w, "\n### %s: %s on %s\n\n", sc.ID, sc.Step, scriptOS(sc))
-		fmt.Fprintf(w, "Used by %s\n\n", mdCell(hostCount(users, 20)))
-		fmt.Fprintf(w, "Command:\n\n%s\n", mdFence(commandLine(sc), "sh"))
+		fmt.Fprintf(w, "Used by %s\n\n", markdown.Cell(hostCount(users, 20)))
+		fmt.Fprintf(w, "Command:\n\n%s\n", markdown.CodeBlock(commandLine(sc), "sh"))
 		if in := stdinOf(p, sc.ID, v.ids); in != "" {
-			fmt.Fprintf(w, "\nStdin: %s\n", mdCell(in))
+			fmt.Fprintf(w, "\nStdin: %s\n", markdown.Cell(in))
 		}
 		lang := "sh"
 		if scriptOS(sc) == "windows" {
 			lang = "powershell"
 		}
-		fmt.Fprintf(w, "\nScript:\n\n%s\n", mdFence(readableScript(sc.Script), lang))
+		fmt.Fprintf(w, "\nScript:\n\n%s\n", markdown.CodeBlock(readableScript(sc.Script), lang))
 	}
 	return nil
 }
@@ -489,31 +490,6 @@ func indentLines(s, prefix string) string {
 	}
 	b.WriteString("\n")
 	return b.String()
-}
-
-// mdCell keeps a value inside one Markdown table cell.
-func mdCell(s string) string {
-	s = strings.ReplaceAll(s, "|", `\|`)
-	return strings.ReplaceAll(s, "\n", " ")
-}
-
-func mdCode(s string) string { return strings.ReplaceAll(s, "`", "'") }
-
-// fence wraps s in a code fence longer than any backtick run inside it.
-func mdFence(s, lang string) string {
-	n, run := 3, 0
-	for _, c := range s {
-		if c == '`' {
-			run++
-			if run >= n {
-				n = run + 1
-			}
-		} else {
-			run = 0
-		}
-	}
-	f := strings.Repeat("`", n)
-	return f + lang + "\n" + strings.TrimSuffix(s, "\n") + "\n" + f
 }
 
 func sortedNames[V any](m map[string]V) []string {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/arcfleet/arcfleet/internal/markdown"
 )
 
 // ReportFormats are the formats RenderReport writes.
@@ -328,31 +330,22 @@ func termSafe(s string) string {
 
 // --- markdown -------------------------------------------------------------------
 
-var mdEscaper = strings.NewReplacer(`\`, `\\`, "|", `\|`, "*", `\*`, "_", `\_`, "`", "\\`",
-	"<", "&lt;", ">", "&gt;", "[", `\[`, "]", `\]`, "#", `\#`)
-
-// md escapes untrusted text (host names, details) for Markdown.
-func md(s string) string { return mdEscaper.Replace(oneLine(s)) }
-
-// mdCell is catalog text in a table cell: it may use `code`, but no pipes or newlines.
-func mdCell(s string) string { return strings.ReplaceAll(oneLine(s), "|", `\|`) }
-
 func renderMarkdown(w *bufio.Writer, v *view) error {
 	r, lang := v.r, v.lang
-	fmt.Fprintf(w, "# %s\n\n", fmt.Sprintf(word(lang, "title"), md(r.Action)))
+	fmt.Fprintf(w, "# %s\n\n", fmt.Sprintf(word(lang, "title"), markdown.Escape(r.Action)))
 	fmt.Fprintf(w, "| | |\n|---|---|\n")
-	fmt.Fprintf(w, "| %s | %s |\n", word(lang, "run"), md(r.RunID))
+	fmt.Fprintf(w, "| %s | %s |\n", word(lang, "run"), markdown.Escape(r.RunID))
 	if r.Inventory != "" {
-		fmt.Fprintf(w, "| %s | %s |\n", word(lang, "inventory"), md(r.Inventory))
+		fmt.Fprintf(w, "| %s | %s |\n", word(lang, "inventory"), markdown.Escape(r.Inventory))
 	}
 	fmt.Fprintf(w, "| %s | %s |\n", word(lang, "started"), fmtTime(r.Started))
 	fmt.Fprintf(w, "| %s | %s (%s) |\n", word(lang, "finished"), fmtTime(r.Finished), v.runDuration())
 	fmt.Fprintf(w, "| %s | %d: %s |\n\n", word(lang, "hosts"), len(r.Hosts), v.outcomeSummary())
 	if r.Interrupted {
-		fmt.Fprintf(w, "> %s\n\n", md(word(lang, "interrupt")))
+		fmt.Fprintf(w, "> %s\n\n", markdown.Escape(word(lang, "interrupt")))
 	}
 	if len(r.BreakerOpen) > 0 {
-		fmt.Fprintf(w, "> %s\n\n", fmt.Sprintf(word(lang, "breaker"), md(strings.Join(r.BreakerOpen, ", "))))
+		fmt.Fprintf(w, "> %s\n\n", fmt.Sprintf(word(lang, "breaker"), markdown.Escape(strings.Join(r.BreakerOpen, ", "))))
 	}
 
 	if len(v.problems) == 0 {
@@ -362,14 +355,14 @@ func renderMarkdown(w *bufio.Writer, v *view) error {
 		for _, g := range v.groups {
 			code := ""
 			if g.Code != "" {
-				code = "**" + md(g.Code) + "**"
+				code = "**" + markdown.Escape(g.Code) + "**"
 			}
-			fmt.Fprintf(w, "- %s (%s: %s)", joinNonEmpty(code, mdCell(g.Title)), v.hostsWord(len(g.Hosts)), v.names(g.Hosts, md))
+			fmt.Fprintf(w, "- %s (%s: %s)", joinNonEmpty(code, markdown.Cell(g.Title)), v.hostsWord(len(g.Hosts)), v.names(g.Hosts, markdown.Escape))
 			if g.Cause != "" {
 				fmt.Fprintf(w, ": %s", mdText(g.Cause, g.Code))
 			}
 			if g.Remedy != "" {
-				fmt.Fprintf(w, " **%s:** %s", word(lang, "fix"), mdCell(g.Remedy))
+				fmt.Fprintf(w, " **%s:** %s", word(lang, "fix"), markdown.Cell(g.Remedy))
 			}
 			w.WriteString("\n")
 		}
@@ -379,30 +372,30 @@ func renderMarkdown(w *bufio.Writer, v *view) error {
 			word(lang, "host"), word(lang, "os"), word(lang, "action"), word(lang, "outcome"),
 			word(lang, "code"), word(lang, "attempts"), word(lang, "log"))
 		for _, h := range v.problems {
-			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", md(h.Name), md(h.OS), md(h.Action),
-				outcomeLabel(h.Outcome, lang), md(h.FinalCode), md(attemptsText(h)), mdCode(h.LogPath))
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", markdown.Escape(h.Name), markdown.Escape(h.OS), markdown.Escape(h.Action),
+				outcomeLabel(h.Outcome, lang), markdown.Escape(h.FinalCode), markdown.Escape(attemptsText(h)), markdown.Cell(markdown.Code(h.LogPath)))
 		}
 		for _, h := range v.problems {
 			title, cause, remedy := hostText(h, lang)
-			fmt.Fprintf(w, "\n### %s: %s", md(h.Name), outcomeLabel(h.Outcome, lang))
+			fmt.Fprintf(w, "\n### %s: %s", markdown.Escape(h.Name), outcomeLabel(h.Outcome, lang))
 			if h.FinalCode != "" {
-				fmt.Fprintf(w, ", %s", joinNonEmpty(md(h.FinalCode), mdCell(title)))
+				fmt.Fprintf(w, ", %s", joinNonEmpty(markdown.Escape(h.FinalCode), markdown.Cell(title)))
 			}
 			w.WriteString("\n\n")
 			if cause != "" {
 				fmt.Fprintf(w, "- %s: %s\n", word(lang, "cause"), mdText(cause, h.FinalCode))
 			}
 			if remedy != "" {
-				fmt.Fprintf(w, "- %s: %s\n", word(lang, "fix"), mdCell(remedy))
+				fmt.Fprintf(w, "- %s: %s\n", word(lang, "fix"), markdown.Cell(remedy))
 			}
 			if h.Detail != "" && h.Detail != cause {
-				fmt.Fprintf(w, "- %s: %s\n", word(lang, "detail"), md(h.Detail))
+				fmt.Fprintf(w, "- %s: %s\n", word(lang, "detail"), markdown.Escape(h.Detail))
 			}
 			if h.LogPath != "" {
-				fmt.Fprintf(w, "- %s: %s\n", word(lang, "log"), mdCode(h.LogPath))
+				fmt.Fprintf(w, "- %s: %s\n", word(lang, "log"), markdown.Code(h.LogPath))
 			}
 			if len(h.Evidence) > 0 {
-				fence := mdFence(h.Evidence)
+				fence := markdown.Fence(h.Evidence...)
 				fmt.Fprintf(w, "\n%stext\n", fence)
 				for _, l := range h.Evidence {
 					w.WriteString(termSafe(l))
@@ -418,7 +411,7 @@ func renderMarkdown(w *bufio.Writer, v *view) error {
 		fmt.Fprintf(w, "## %s\n\n", word(lang, "as_planned"))
 		for _, o := range []Outcome{OutcomeOK, OutcomeUnchanged} {
 			if names := v.fine[o]; len(names) > 0 {
-				fmt.Fprintf(w, "- %s (%d): %s\n", outcomeLabel(o, lang), len(names), v.names(names, md))
+				fmt.Fprintf(w, "- %s (%d): %s\n", outcomeLabel(o, lang), len(names), v.names(names, markdown.Escape))
 			}
 		}
 	}
@@ -429,49 +422,9 @@ func renderMarkdown(w *bufio.Writer, v *view) error {
 // (they may use `code`), else text from elsewhere (a host's detail), escaped.
 func mdText(s, code string) string {
 	if _, ok := Lookup(code); ok {
-		return mdCell(s)
+		return markdown.Cell(s)
 	}
-	return md(s)
-}
-
-// mdCode is s as inline code, with a fence longer than any backtick run inside.
-func mdCode(s string) string {
-	if s == "" {
-		return ""
-	}
-	s = oneLine(s)
-	ticks := strings.Repeat("`", longestRun(s, '`')+1)
-	pad := ""
-	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
-		pad = " "
-	}
-	return ticks + pad + s + pad + ticks
-}
-
-// mdFence is a code-block fence no evidence line can close early.
-func mdFence(lines []string) string {
-	n := 3
-	for _, l := range lines {
-		if r := longestRun(l, '`') + 1; r > n {
-			n = r
-		}
-	}
-	return strings.Repeat("`", n)
-}
-
-func longestRun(s string, c byte) int {
-	best, cur := 0, 0
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			cur++
-			if cur > best {
-				best = cur
-			}
-		} else {
-			cur = 0
-		}
-	}
-	return best
+	return markdown.Escape(s)
 }
 
 // --- json ------------------------------------------------------------------------

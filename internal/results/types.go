@@ -2,8 +2,9 @@
 // remedies in English and Swedish), the classifier that turns one attempt's
 // evidence into a diagnosis, and the report model with its renderers.
 //
-// It imports none of arcfleet's other packages: transport failures arrive as
-// plain kind strings.
+// It imports none of arcfleet's other packages (only the leaf package
+// internal/markdown, shared with the plan's renderer): transport failures
+// arrive as plain kind strings.
 package results
 
 import "time"
