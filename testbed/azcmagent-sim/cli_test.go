@@ -219,10 +219,47 @@ func TestScenarios(t *testing.T) {
 		{"gpo broken identity", "gpo_broken_identity: true", []step{
 			{[]string{"show"}, 0, "Agent Status                            : Connected"},
 			{connectArgs(), 67, "AZCM0067"},
-			{disconnectArgs(), 43, "managed identity certificate is gone"},
-			{[]string{"disconnect", "--force-local-only"}, 0, ""},
+			// The service principal signs the DELETE: a broken local identity does not stop it.
+			{disconnectArgs(), 0, "Deleting resource from Azure...               Correlation ID="},
 			{connectArgs(), 0, ""},
 			{disconnectArgs(), 0, "Disconnected machine from Azure"},
+		}},
+		{"force-local orphans the resource: the next connect collides", "initial: {status: Connected, resource_group: rg-arc, subscription_id: " + subID + "}", []step{
+			{[]string{"disconnect", "--force-local-only"}, 0, "the Azure resource is not deleted"},
+			{connectArgs(), 44, "AZCM0044: Resource Name Already Exists"},
+		}},
+		{"delete lock", "initial: {status: Connected}\ndelete_lock: true", []step{
+			{disconnectArgs(), 43, "INFO    Exit Code:  AZCM0043: Failed to Delete Resource\nINFO    For troubleshooting, see https://aka.ms/arc/azcmerror\nFATAL   RequestCorrelationId:"},
+			{disconnectArgs(), 43, "cannot perform delete operation because following scope(s) are locked: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/arc-sim-rg/providers/Microsoft.HybridCompute/machines/web01'. Please remove the lock and try again. Code: ScopeLocked httpStatusCode:409"},
+			{[]string{"show"}, 0, "Agent Status                            : Connected"},
+		}},
+		{"delete denied", "initial: {status: Connected}\ndelete_denied: true", []step{
+			{disconnectArgs(), 43, "does not have authorization to perform action 'Microsoft.HybridCompute/machines/delete' over scope '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/arc-sim-rg/providers/Microsoft.HybridCompute/machines/web01'"},
+			{disconnectArgs(), 43, "Code: AuthorizationFailed httpStatusCode:403"},
+		}},
+		{"resource deleted in Azure", "resource_deleted: true", []step{
+			{[]string{"show"}, 0, "Agent Status                            : Connected"},
+			{disconnectArgs(), 43, "was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix Code: ResourceNotFound httpStatusCode:404"},
+			{[]string{"disconnect", "--force-local-only"}, 0, ""},
+			{connectArgs(), 0, "Connected machine to Azure"},
+		}},
+		{"tls inspection", "tls_inspection: true", []step{
+			{connectArgs(), 1, `level=error msg="x509: certificate signed by unknown authority. Failed to Tls dialing agentserviceapi.guestconfiguration.azure.com"`},
+			{connectArgs("--json"), 1, `level=error msg="Failed to AzcmagentConnect ARM resource" Error="Get Resource Failed with Status Code: 403"`},
+		}},
+		{"private link scope required", "private_link_required: true", []step{
+			{connectArgs(), 26, "INFO    Exit Code:  AZCM0026: Network Error"},
+			{connectArgs("--log-stderr"), 26, "FATAL   Private Link Scope resource ID must be provided as endpoint gbl.his.arc.azure.com is configured private"},
+			{connectArgs("--private-link-scope", "/subscriptions/"+subID+"/resourceGroups/rg/providers/Microsoft.HybridCompute/privateLinkScopes/pls"), 0, "Connected machine to Azure"},
+		}},
+		{"not root", "not_root: true", []step{
+			{connectArgs(), 1, "You must be root to execute "},
+			{disconnectArgs(), 1, "You must be root to execute "},
+			{[]string{"show"}, 0, "Agent Status"},
+		}},
+		{"azure local", "initial: {status: Connected}\ncloud_provider: AzSHCI", []step{
+			{[]string{"show"}, 0, "Cloud Provider                          : AzSHCI"},
+			{[]string{"show", "--json"}, 0, `"cloudProvider": "AzSHCI"`},
 		}},
 		{"accept secret", "accept_secret_sha256: " + hex.EncodeToString(goodHash[:]), []step{
 			{connectArgs("-p", "wrong-secret"), 41, "AZCM0041: Invalid Credentials"},
@@ -235,7 +272,17 @@ func TestScenarios(t *testing.T) {
 		}},
 		{"created then fail", "created_then_fail: true", []step{
 			{connectArgs(), 62, "AZCM0062: Connect Failed"},
-			{connectArgs(), 0, ""},
+			{[]string{"show"}, 0, "Resource Id                             : /subscriptions/"},
+			{connectArgs(), 44, "AZCM0044"}, // the resource it created is in Azure
+			{disconnectArgs(), 0, "Disconnected machine from Azure"},
+			{connectArgs(), 0, "Connected machine to Azure"},
+		}},
+		{"connect fails after create, quietly", "connect_fails_after_create: true", []step{
+			{connectArgs(), 62, "Creating resource in Azure...                 Correlation ID="},
+			{[]string{"show", "--json"}, 0, `"status": "Disconnected",
+  "resourceId": "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg-arc/providers/Microsoft.HybridCompute/machines/web01"`},
+			{disconnectArgs(), 0, ""},
+			{connectArgs(), 0, "Connected machine to Azure"},
 		}},
 		{"throttled", "throttled: {retry_after: 1500ms, times: 2}", []step{
 			{connectArgs(), 62, "Status Code=429 Too Many Requests, Retry-After: 2 "},
@@ -303,6 +350,35 @@ func TestScenarios(t *testing.T) {
 			}
 			if tt.name == "created then fail" && !strings.Contains(h.readFile("log/azcmagent.log"), `msg="Created resource /subscriptions/`) {
 				t.Error("created_then_fail should log that the resource was created")
+			}
+			if tt.name == "connect fails after create, quietly" && strings.Contains(h.readFile("log/azcmagent.log"), "Created resource") {
+				t.Error("connect_fails_after_create must not say the resource was created")
+			}
+			var st State
+			if _, err := os.Stat(filepath.Join(h.root, "state.json")); err == nil {
+				if err := json.Unmarshal([]byte(h.readFile("state.json")), &st); err != nil {
+					t.Fatal(err)
+				}
+			}
+			switch tt.name {
+			case "created then fail", "connect fails after create, quietly", "resource deleted in Azure":
+				// The failed connect's resource was deleted by the disconnect (or
+				// was gone already): only the last connect's is in Azure.
+				if len(st.AzureResources) != 1 || st.AzureResources[0] != st.ResourceID || st.Status != statusConnected {
+					t.Errorf("Azure holds %v, the agent %s %s; want exactly its one resource", st.AzureResources, st.Status, st.ResourceID)
+				}
+			case "delete lock", "delete denied":
+				if len(st.AzureResources) != 1 || st.Status != statusConnected || st.SuccessfulDisconnects != 0 {
+					t.Errorf("a failed delete must leave everything as it was: %+v", st)
+				}
+			case "force-local orphans the resource: the next connect collides":
+				if len(st.AzureResources) != 1 || st.ResourceID != "" {
+					t.Errorf("the orphan stays in Azure, the agent holds nothing: %+v", st)
+				}
+			case "not root":
+				if st.Attempts["connect"] != 0 || st.Attempts["disconnect"] != 0 {
+					t.Errorf("the wrapper refused before the agent ran: %v", st.Attempts)
+				}
 			}
 		})
 	}

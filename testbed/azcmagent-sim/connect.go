@@ -180,6 +180,9 @@ func (s *sim) connect(ctx context.Context, c *console, in *invocation, h *HostSc
 		p.correlation = randomGUID()
 	}
 
+	if h.TLSInspection && !o.Crash && !o.Hang {
+		return tlsInspected(c)
+	}
 	c.info("Connecting machine to Azure... This might take a few minutes.")
 	c.debug(fmt.Sprintf("attempt %d; subscription-id=%s resource-group=%s location=%s cloud=%s resource-name=%s tenant-id=%s service-principal-id=%s authentication=%s",
 		attempt, p.sub, p.rg, p.location, p.cloud, p.name, p.auth.tenant, p.auth.spID, p.auth.kind()))
@@ -195,6 +198,12 @@ func (s *sim) connect(ctx context.Context, c *console, in *invocation, h *HostSc
 	c.progress(20)
 	if e := pause(ctx, time.Duration(o.Slow)/2); e != nil {
 		return c.fail(cmdConnect, e, o.ExitCodePrefix)
+	}
+	if h.PrivateLinkRequired && p.pls == "" {
+		// azure-docs issue 109136 (2023, GPO onboarding where a private link
+		// scope is in use), its azcmagent.log: the agent refuses to go on
+		// without --private-link-scope; AZCM0026 although nothing is down.
+		return c.failReal(cmdConnect, 26, "Network Error", "Private Link Scope resource ID must be provided as endpoint gbl.his.arc.azure.com is configured private")
 	}
 
 	id := resourceID(p.sub, p.rg, p.name)
@@ -214,12 +223,17 @@ func (s *sim) connect(ctx context.Context, c *console, in *invocation, h *HostSc
 	switch {
 	case h.ResourceExists:
 		return finishFail(c, cmdConnect, o, newErr(44, fmt.Sprintf("a resource named %s already exists in resource group %s: pass another --resource-name or delete the old resource", p.name, p.rg)))
+	case st.inAzure(id):
+		// This host's own leftover (a failed connect's resource, or one that
+		// `disconnect --force-local-only` orphaned): to Azure it is a name taken.
+		return finishFail(c, cmdConnect, o, newErr(44, fmt.Sprintf("a resource named %s already exists in resource group %s: pass another --resource-name or delete the old resource", p.name, p.rg)))
 	case h.SucceedAfterDisconnect && st.SuccessfulDisconnects == 0:
 		return finishFail(c, cmdConnect, o, newErr(81, "Error occurred while sending request for Device Authorization Code: Post https://login.windows.net/"+
 			p.auth.tenant+"/oauth2/devicecode?api-version=1.0: dial tcp: lookup login.windows.net: no such host "+
 			"(a Group Policy that deletes old user profiles may have removed the himds profile: disconnect, then connect again)"))
 	}
-	c.info(fmt.Sprintf("Creating resource in Azure... Correlation ID=%s Resource ID=%s", p.correlation, id))
+	// Padded as the real agent prints it (a Japanese support blog's console, 2024).
+	c.info(fmt.Sprintf("%-46sCorrelation ID=%s Resource ID=%s", "Creating resource in Azure...", p.correlation, id))
 	c.progress(60)
 	if t := h.Throttled; t != nil && attempt <= t.Times {
 		// ARM refuses the PUT before creating anything; the agent's generic
@@ -227,10 +241,22 @@ func (s *sim) connect(ctx context.Context, c *console, in *invocation, h *HostSc
 		return finishFail(c, cmdConnect, o, newErr(62, fmt.Sprintf("Failed to AzcmagentConnect ARM resource: PUT https://management.azure.com%s: Status Code=429 Too Many Requests, Retry-After: %d (Azure Resource Manager throttled this service principal: wait that long, then connect again; start fewer hosts per second)",
 			id, t.retryAfterSeconds())))
 	}
-	if h.CreatedThenFail && !st.CreatedThenFailDone {
+	if (h.CreatedThenFail || h.ConnectFailsAfterCreate) && !st.CreatedThenFailDone {
+		// Azure created the resource and the agent recorded the registration
+		// locally (show: Disconnected, with its resource id), then the connect
+		// failed. The resource stays in Azure until a disconnect deletes it.
 		st.CreatedThenFailDone = true
+		st.createInAzure(id)
+		st.Status = statusDisconnected
+		st.SubscriptionID, st.ResourceGroup, st.Location, st.Cloud = p.sub, p.rg, p.location, p.cloud
+		st.TenantID, st.ResourceName, st.ResourceID, st.CorrelationID = p.auth.tenant, p.name, id, p.correlation
 		if err := store.save(st); err != nil {
 			return c.fail(cmdConnect, newErr(69, err.Error()), o.ExitCodePrefix)
+		}
+		if h.ConnectFailsAfterCreate {
+			// Nothing in the output says the resource was created: only the
+			// "Creating resource in Azure..." line before the request.
+			return finishFail(c, cmdConnect, o, newErr(62, "an error occurred while connecting the machine to Azure: see azcmagent.log"))
 		}
 		c.log.write("info", "Created resource "+id, "")
 		return finishFail(c, cmdConnect, o, newErr(62, "an error occurred after the Azure resource "+id+" was created (configuring the local agent failed): delete the resource in Azure before retrying"))
@@ -253,6 +279,7 @@ func (s *sim) connect(ctx context.Context, c *console, in *invocation, h *HostSc
 	}
 	st.LastHeartbeat = s.now().UTC().Format(time.RFC3339)
 	st.SuccessfulConnects++
+	st.createInAzure(id)
 	if err := store.save(st); err != nil {
 		return c.fail(cmdConnect, newErr(69, err.Error()), o.ExitCodePrefix)
 	}
@@ -265,4 +292,19 @@ func (s *sim) connect(ctx context.Context, c *console, in *invocation, h *HostSc
 			CorrelationID: p.correlation})
 	}
 	return 0
+}
+
+// tlsInspected is a connect behind a TLS-inspecting proxy, as the agent printed
+// it in azure-docs issue 64707 (2020, console of the at-scale onboarding
+// script): the proxy re-signs agentserviceapi.guestconfiguration.azure.com with
+// a certificate the host does not trust, and the next ARM request is answered
+// 403 by the same proxy, not by Azure's RBAC. Logrus lines on stdout, no AZCM
+// code, exit 1 (with or without --json: that agent had none).
+func tlsInspected(c *console) int {
+	c.logrus(c.stdout, "info", "Onboarding Machine. It usually takes a few minutes to complete. Sometimes it may take longer depending on network and server load status.", "")
+	c.logrus(c.stdout, "info", "Check network connectivity to all endpoints...", "")
+	c.logrus(c.stdout, "error", "x509: certificate signed by unknown authority. Failed to Tls dialing agentserviceapi.guestconfiguration.azure.com", "")
+	c.logrus(c.stdout, "info", "For network endpoint issue, please review https://aka.ms/arcserver-network for details of required network access.", "")
+	c.logrus(c.stdout, "error", "Failed to AzcmagentConnect ARM resource", "Get Resource Failed with Status Code: 403")
+	return 1
 }

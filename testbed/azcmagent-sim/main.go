@@ -125,6 +125,12 @@ func (s *sim) dispatch(ctx context.Context, args []string) int {
 	if err != nil {
 		return c.fail(in.cmd, newErr(1, "simulator setup: "+err.Error()), false)
 	}
+	if needsRoot && scen.NotRoot {
+		// microsoft/azure_arc issue 570 (2021): the Linux agent's wrapper refuses a
+		// caller that is not root with this line on stdout, exit 1, no AZCM code.
+		c.line(s.stdout, "You must be root to execute "+os.Args[0])
+		return 1
+	}
 	switch in.cmd {
 	case cmdConnect:
 		return s.connect(ctx, c, in, scen)
@@ -183,7 +189,9 @@ func (s *sim) lockState(h *HostScenario) (*stateStore, *State, *simError) {
 }
 
 // seed fills a new host's state: Disconnected, or Connected when the scenario
-// says so (initial.status, or gpo_broken_identity, which needs an onboarded host).
+// says so (initial.status, or gpo_broken_identity and resource_deleted, which
+// need an onboarded host). A Connected host's resource exists in Azure, unless
+// resource_deleted says it was deleted there.
 func (s *sim) seed(st *State, h *HostScenario) {
 	st.Status = statusDisconnected
 	st.VMID = vmID(s.host)
@@ -191,7 +199,7 @@ func (s *sim) seed(st *State, h *HostScenario) {
 	if ini == nil {
 		ini = &Initial{}
 	}
-	if ini.Status != statusConnected && !h.GPOBrokenIdentity {
+	if ini.Status != statusConnected && !h.GPOBrokenIdentity && !h.ResourceDeleted {
 		return
 	}
 	pick := func(v, def string) string {
@@ -210,6 +218,9 @@ func (s *sim) seed(st *State, h *HostScenario) {
 	st.Tags = ini.Tags
 	st.ResourceID = resourceID(st.SubscriptionID, st.ResourceGroup, st.ResourceName)
 	st.LastHeartbeat = s.now().UTC().Format(time.RFC3339)
+	if !h.ResourceDeleted {
+		st.createInAzure(st.ResourceID)
+	}
 }
 
 // shortHost is the host name up to the first dot, the agent's default resource name.

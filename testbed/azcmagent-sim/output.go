@@ -194,11 +194,59 @@ func (l *agentLog) write(level, msg, errText string) {
 	if l == nil || l.f == nil {
 		return
 	}
+	l.f.WriteString(l.mask.mask(l.format(level, msg, errText)) + "\n")
+}
+
+// writeFields appends a logrus line with extra key="value" fields (pairs).
+func (l *agentLog) writeFields(level, msg string, fields ...string) {
+	if l == nil || l.f == nil {
+		return
+	}
+	l.f.WriteString(l.mask.mask(l.format(level, msg, "", fields...)) + "\n")
+}
+
+// format is one logrus text line: `time="..." level=L msg="..." [Error="..."]`.
+func (l *agentLog) format(level, msg, errText string, fields ...string) string {
 	s := fmt.Sprintf("time=%q level=%s msg=%s", l.now().UTC().Format(time.RFC3339), level, strconv.Quote(msg))
 	if errText != "" {
 		s += " Error=" + strconv.Quote(errText)
 	}
-	l.f.WriteString(l.mask.mask(s) + "\n")
+	for i := 0; i+1 < len(fields); i += 2 {
+		s += " " + fields[i] + "=" + strconv.Quote(fields[i+1])
+	}
+	return s
+}
+
+// logrus prints a logrus text line to stdout, as 2020 agents did on the
+// console, and appends the same line to the log.
+func (c *console) logrus(w io.Writer, level, msg, errText string) {
+	line := c.log.format(level, msg, errText)
+	c.line(w, line)
+	if c.log.f != nil {
+		c.log.f.WriteString(c.mask.mask(line) + "\n")
+	}
+}
+
+// failReal reports a failure the way agents of 2022-2025 print one in the
+// public outputs the real-agent scenarios quote (an Azure Local lab's
+// `azcmagent disconnect` with a delete lock, agent 1.40; azure-docs issue
+// 109136's azcmagent.log, 2023): `INFO    Exit Code:  AZCMnnnn: Title` (two
+// spaces), the troubleshooting link, then `FATAL   ` and the service's message;
+// the log gets the same lines in logrus form. title is the real agent's title
+// where one is public. With --json the error document follows on stdout.
+func (c *console) failReal(op string, code int, title, fatal string) int {
+	head := fmt.Sprintf("Exit Code:  %s: %s", codeName(code), title)
+	const help = "For troubleshooting, see https://aka.ms/arc/azcmerror"
+	c.line(c.humanOut(), "INFO    "+head)
+	c.line(c.humanOut(), "INFO    "+help)
+	c.line(c.errOut(), "FATAL   "+fatal)
+	c.log.write("info", head, "")
+	c.log.write("info", help, "")
+	c.log.write("fatal", fatal, "")
+	if c.json {
+		c.emitJSON(failureJSON(op, newErr(code, fatal)))
+	}
+	return code
 }
 
 func (l *agentLog) close() {

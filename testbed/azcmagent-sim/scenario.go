@@ -102,6 +102,20 @@ type HostScenario struct {
 	CreatedThenFail        bool      `yaml:"created_then_fail"`
 	ServiceDown            bool      `yaml:"service_down"`
 	Throttled              *Throttle `yaml:"throttled"`
+	// ConnectFailsAfterCreate: like CreatedThenFail, but the failure's output
+	// never says the resource was created (as real agents print AZCM0062).
+	ConnectFailsAfterCreate bool `yaml:"connect_fails_after_create"`
+
+	// Behaviours modelled on outputs real agents printed (README: "Real-agent
+	// scenarios"; each names its public source in the code that prints it).
+	TLSInspection       bool `yaml:"tls_inspection"`        // a TLS-inspecting proxy: x509 unknown authority, then 403
+	PrivateLinkRequired bool `yaml:"private_link_required"` // connect without --private-link-scope: AZCM0026
+	NotRoot             bool `yaml:"not_root"`              // connect/disconnect: "You must be root to execute ..." (exit 1)
+	DeleteLock          bool `yaml:"delete_lock"`           // disconnect: AZCM0043, ScopeLocked (409)
+	DeleteDenied        bool `yaml:"delete_denied"`         // disconnect: AZCM0043, AuthorizationFailed on the DELETE
+	ResourceDeleted     bool `yaml:"resource_deleted"`      // starts Connected, but its resource was deleted in Azure
+	// CloudProvider is what show reports as "Cloud Provider" (AzSHCI: Azure Local).
+	CloudProvider string `yaml:"cloud_provider"`
 
 	// Host-wide defaults for every command and failure.
 	Slow           duration `yaml:"slow"`
@@ -226,6 +240,12 @@ func (h *HostScenario) check() error {
 		if t.RetryAfter <= 0 {
 			return errors.New("throttled: retry_after must be positive, e.g. 2s")
 		}
+	}
+	if h.DeleteLock && h.DeleteDenied {
+		return errors.New("delete_lock and delete_denied: pick one reason the resource cannot be deleted")
+	}
+	if h.CreatedThenFail && h.ConnectFailsAfterCreate {
+		return errors.New("created_then_fail and connect_fails_after_create: pick one")
 	}
 	if h.Initial != nil {
 		switch h.Initial.Status {

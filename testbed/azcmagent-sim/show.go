@@ -34,6 +34,11 @@ type showJSON struct {
 	PrivateLinkScope  string            `json:"privateLinkScope"`
 	Tags              map[string]string `json:"tags"`
 	Services          []showService     `json:"services"`
+	// CloudProvider: "AzSHCI" on Azure Local. The text label "Cloud Provider"
+	// is real (Microsoft's Azure Local docs and an Azure Local lab show it); the
+	// JSON key is the agent's camelCase naming applied to it, not seen in
+	// public output.
+	CloudProvider string `json:"cloudProvider"`
 }
 
 func (s *sim) show(ctx context.Context, c *console, h *HostScenario) int {
@@ -61,6 +66,7 @@ func (s *sim) show(ctx context.Context, c *console, h *HostScenario) int {
 		return finishFail(c, cmdShow, o, e)
 	}
 	doc := showDoc(st)
+	doc.CloudProvider = h.CloudProvider
 	if c.json {
 		c.emitJSON(doc)
 		return 0
@@ -83,6 +89,7 @@ func (s *sim) show(ctx context.Context, c *console, h *HostScenario) int {
 	row("Using HTTPS Proxy", doc.HTTPSProxy)
 	row("Private Link Scope", doc.PrivateLinkScope)
 	row("Tags", formatTags(doc.Tags))
+	row("Cloud Provider", doc.CloudProvider)
 	c.line(s.stdout, "Dependent Service Status")
 	for _, sv := range doc.Services {
 		row("  "+sv.DisplayName, sv.Status)

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 )
 
@@ -47,6 +48,45 @@ type State struct {
 	SuccessfulDisconnects int            `json:"successfulDisconnects"`
 	// CreatedThenFailDone: the created_then_fail scenario has fired.
 	CreatedThenFailDone bool `json:"createdThenFailDone,omitempty"`
+
+	// AzureResources is "Azure" as far as this host is concerned: the machine
+	// resources its agent created and nobody deleted since. A successful
+	// connect adds one, disconnect deletes the one in the local state,
+	// `--force-local-only` deletes none (what it leaves is orphaned), and a
+	// connect whose resource id is here already fails AZCM0044. Tests read it
+	// here: the real agent has no such view.
+	AzureResources []string `json:"azureResources,omitempty"`
+}
+
+// inAzure reports whether the machine resource id exists in Azure (case-insensitively, as ARM compares ids).
+func (st *State) inAzure(id string) bool {
+	for _, r := range st.AzureResources {
+		if strings.EqualFold(r, id) {
+			return true
+		}
+	}
+	return false
+}
+
+// createInAzure adds id to Azure (once).
+func (st *State) createInAzure(id string) {
+	if !st.inAzure(id) {
+		st.AzureResources = append(st.AzureResources, id)
+	}
+}
+
+// deleteInAzure removes id from Azure.
+func (st *State) deleteInAzure(id string) {
+	out := st.AzureResources[:0]
+	for _, r := range st.AzureResources {
+		if !strings.EqualFold(r, id) {
+			out = append(out, r)
+		}
+	}
+	st.AzureResources = out
+	if len(out) == 0 {
+		st.AzureResources = nil
+	}
 }
 
 // stateStore is ROOT/state.json guarded by an flock on ROOT/state.json.lock, so
