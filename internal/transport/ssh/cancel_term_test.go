@@ -43,7 +43,7 @@ func TestCancelTermThenKill(t *testing.T) {
 			// The sleep runs in the background so the shell's trap runs at once.
 			script := fmt.Sprintf(`F=%s; %s; touch "$F"; sleep 1002.%s & wait`, file, tc.trap, tok)
 			go func() {
-				for i := 0; i < 200; i++ {
+				for range 200 {
 					if _, err := os.Stat(file); err == nil {
 						break
 					}

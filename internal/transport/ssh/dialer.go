@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -172,7 +173,7 @@ func (d *Dialer) dial(ctx context.Context, t transport.Target, depth int) (*conn
 		bufs:      &d.bufs,
 	}
 	go c.watch()
-	go c.keepalive(orDefault(t.KeepaliveInterval, transport.DefaultKeepaliveInterval), orDefaultInt(t.KeepaliveMax, transport.DefaultKeepaliveMax))
+	go c.keepalive(orDefault(t.KeepaliveInterval, transport.DefaultKeepaliveInterval), orDefault(t.KeepaliveMax, transport.DefaultKeepaliveMax))
 	return c, nil
 }
 
@@ -216,7 +217,7 @@ func (d *Dialer) authMethods(t transport.Target) ([]xssh.AuthMethod, func(), err
 	var methods []xssh.AuthMethod
 	if len(signers) > 0 || agentSigners != nil {
 		methods = append(methods, xssh.PublicKeysCallback(func() ([]xssh.Signer, error) {
-			out := append([]xssh.Signer(nil), signers...)
+			out := slices.Clone(signers)
 			if agentSigners != nil {
 				as, err := agentSigners()
 				if err != nil && len(out) == 0 {
@@ -324,14 +325,8 @@ func expandHome(p string) string {
 	return p
 }
 
-func orDefault(v, def time.Duration) time.Duration {
-	if v <= 0 {
-		return def
-	}
-	return v
-}
-
-func orDefaultInt(v, def int) int {
+// orDefault is v, or def when v is not positive (unset).
+func orDefault[T int | time.Duration](v, def T) T {
 	if v <= 0 {
 		return def
 	}

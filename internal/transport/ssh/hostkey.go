@@ -1,12 +1,14 @@
 package ssh
 
 import (
+	"cmp"
 	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/arcfleet/arcfleet/internal/transport"
@@ -206,7 +208,7 @@ func hostKeyAlgorithms(known []knownhosts.KnownKey) []string {
 	var algos []string
 	add := func(a ...string) {
 		for _, x := range a {
-			if !contains(algos, x) {
+			if !slices.Contains(algos, x) {
 				algos = append(algos, x)
 			}
 		}
@@ -222,18 +224,4 @@ func hostKeyAlgorithms(known []knownhosts.KnownKey) []string {
 	return algos
 }
 
-func contains(s []string, x string) bool {
-	for _, v := range s {
-		if v == x {
-			return true
-		}
-	}
-	return false
-}
-
-func portOr22(p int) int {
-	if p == 0 {
-		return 22
-	}
-	return p
-}
+func portOr22(p int) int { return cmp.Or(p, 22) }

@@ -82,8 +82,7 @@ func TestKeyParsedOnce(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
 	for range 8 {
-		wg.Add(1)
-		go func() { defer wg.Done(); errs <- tryDial(t, d, tg) }()
+		wg.Go(func() { errs <- tryDial(t, d, tg) })
 	}
 	wg.Wait()
 	close(errs)

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"slices"
 	"strings"
 
 	"github.com/arcfleet/arcfleet/internal/transport/filecache"
@@ -132,7 +133,7 @@ func (db *khDB) addLine(line []byte, n int) error {
 			}
 			keys = append(keys, addrKey(p.host, p.port))
 		}
-		if keys == nil && !hasPositive(l.pats) {
+		if keys == nil && !slices.ContainsFunc(l.pats, func(p khPattern) bool { return !p.negate }) {
 			// Only negations (or nothing): knownhosts never matches such a line.
 			db.lines = append(db.lines, l)
 			return nil
@@ -150,15 +151,6 @@ func (db *khDB) addLine(line []byte, n int) error {
 		}
 	}
 	return nil
-}
-
-func hasPositive(ps []khPattern) bool {
-	for _, p := range ps {
-		if !p.negate {
-			return true
-		}
-	}
-	return false
 }
 
 // parseKHLine is knownhosts' parseLine.
@@ -202,7 +194,7 @@ func nextWord(line []byte) (string, []byte) {
 // parsePatterns is knownhosts' newHostnameMatcher.
 func parsePatterns(pattern string) ([]khPattern, error) {
 	var ps []khPattern
-	for _, p := range strings.Split(pattern, ",") {
+	for p := range strings.SplitSeq(pattern, ",") {
 		if p == "" {
 			continue
 		}

@@ -181,7 +181,7 @@ func TestKHDBMatchesKnownhosts(t *testing.T) {
 		t.Run(fmt.Sprintf("line%02d", i), func(t *testing.T) { compareKH(t, fx, []byte(l+"\n")) })
 	}
 	r := mrand.New(mrand.NewPCG(1, 2))
-	for i := 0; i < 300; i++ {
+	for range 300 {
 		var b strings.Builder
 		for n := 1 + r.IntN(12); n > 0; n-- {
 			b.WriteString(fx.lines[r.IntN(len(fx.lines))])
@@ -364,7 +364,7 @@ func BenchmarkKnownHostsLookup(b *testing.B) {
 	old := time.Now().Add(-time.Hour)
 	for _, n := range sizes {
 		var s strings.Builder
-		for i := 0; i < n; i++ {
+		for i := range n {
 			s.WriteString(knownhosts.Line([]string{fmt.Sprintf("10.1.%d.%d", i/256, i%256)}, fx.keys[0]) + "\n")
 		}
 		files[n] = filepath.Join(b.TempDir(), "known_hosts")

@@ -102,7 +102,7 @@ func TestRun(t *testing.T) {
 
 	t.Run("one connection carries all commands", func(t *testing.T) {
 		seen := map[string]bool{}
-		for i := 0; i < 20; i++ {
+		for i := range 20 {
 			r := run(context.Background(), c, "echo ${SSH_CLIENT% *}", nil)
 			if r.err != nil || r.code != 0 {
 				t.Fatalf("run %d: %d %v", i, r.code, r.err)
@@ -246,7 +246,7 @@ func startAgent(t *testing.T, key string) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	for i := 0; i < 200; i++ {
+	for range 200 {
 		if _, err := os.Stat(sock); err == nil {
 			break
 		}
@@ -428,10 +428,8 @@ func TestAcceptNewParallel(t *testing.T) {
 
 	var wg sync.WaitGroup
 	errs := make(chan error, procs+inProc)
-	for p := 0; p < procs; p++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	for range procs {
+		wg.Go(func() {
 			cmd := exec.Command(os.Args[0], "-test.run=^TestHelperAcceptNew$")
 			cmd.Env = append(os.Environ(), "ARCFLEET_SSH_HELPER=1", "ARCFLEET_KH="+kh,
 				"ARCFLEET_KEY="+f.IdentityFile, "ARCFLEET_USER="+f.User,
@@ -439,14 +437,12 @@ func TestAcceptNewParallel(t *testing.T) {
 			if out, err := cmd.CombinedOutput(); err != nil {
 				errs <- fmt.Errorf("helper: %v: %s", err, out)
 			}
-		}()
+		})
 	}
-	for i := 0; i < inProc; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	for i := range inProc {
+		wg.Go(func() {
 			errs <- acceptNewDial(kh, f.IdentityFile, f.User, targets[i%len(targets)])
-		}()
+		})
 	}
 	wg.Wait()
 	close(errs)
@@ -512,13 +508,11 @@ func TestHelperAcceptNew(t *testing.T) {
 	fmt.Sscan(os.Getenv("ARCFLEET_N"), &n)
 	var wg sync.WaitGroup
 	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			if err := acceptNewDial(os.Getenv("ARCFLEET_KH"), os.Getenv("ARCFLEET_KEY"), os.Getenv("ARCFLEET_USER"), targets[i%len(targets)]); err != nil {
 				t.Error(err)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 }

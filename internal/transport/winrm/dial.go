@@ -153,10 +153,7 @@ func orDefault(d, def time.Duration) time.Duration {
 
 // isoSeconds formats d as an xs:duration in whole seconds (at least 1).
 func isoSeconds(d time.Duration) string {
-	s := int64(d / time.Second)
-	if s < 1 {
-		s = 1
-	}
+	s := max(int64(d/time.Second), 1)
 	return "PT" + strconv.FormatInt(s, 10) + "S"
 }
 

@@ -34,7 +34,7 @@ func (c *conn) fail(op string, err error, ctx context.Context, started bool) *tr
 		dns   *net.DNSError
 		ne    net.Error
 	)
-	hostPort := strings.TrimSuffix(strings.SplitN(c.url, "://", 2)[1], "/wsman")
+	_, hostPort, _ := strings.Cut(strings.TrimSuffix(c.url, "/wsman"), "://")
 	switch {
 	case ctx.Err() != nil && errors.Is(ctx.Err(), context.Canceled):
 		e.Kind, e.Err = transport.Canceled, ctx.Err()

@@ -70,13 +70,11 @@ func TestCAFileCached(t *testing.T) {
 	}
 	var wg sync.WaitGroup
 	for range 6 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			if err := tryDial(t, d, tg); err != nil {
 				t.Error(err)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	if n := d.tls.loadCount(); n != 5 {
