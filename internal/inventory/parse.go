@@ -20,6 +20,7 @@ import (
 type rawAzure struct {
 	tenantID, subscriptionID, resourceGroup, location, cloud val[string]
 	correlationID, privateLinkScope, nameTemplate            val[string]
+	allowAzureLocalDisconnect                                val[bool]
 }
 
 type rawSSH struct {
@@ -500,7 +501,7 @@ var templateRE = regexp.MustCompile(`\{[^{}]*\}`)
 func (d *dec) azure(n *yaml.Node, path, host string, l *layer, dir string) {
 	a := &l.azure
 	known := []string{"tenant_id", "subscription_id", "resource_group", "location", "cloud", "tags",
-		"correlation_id", "private_link_scope", "resource_name_template"}
+		"correlation_id", "private_link_scope", "resource_name_template", "allow_azure_local_disconnect"}
 	d.fields(n, path, host, known, func(key string, _, v *yaml.Node) bool {
 		p := join(path, key)
 		switch key {
@@ -518,6 +519,8 @@ func (d *dec) azure(n *yaml.Node, path, host string, l *layer, dir string) {
 			a.correlationID = d.str(v, p, host)
 		case "private_link_scope":
 			a.privateLinkScope = d.str(v, p, host)
+		case "allow_azure_local_disconnect":
+			a.allowAzureLocalDisconnect = d.boolean(v, p, host)
 		case "resource_name_template":
 			t := d.str(v, p, host)
 			for _, ph := range templateRE.FindAllString(t.v, -1) {

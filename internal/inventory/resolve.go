@@ -186,14 +186,15 @@ func resolveAzure(ch []*layer, h *Host) {
 		return pick(ch, func(l *layer) *val[string] { return f(&l.azure) }).v
 	}
 	h.Azure = Azure{
-		TenantID:             get(func(a *rawAzure) *val[string] { return &a.tenantID }),
-		SubscriptionID:       get(func(a *rawAzure) *val[string] { return &a.subscriptionID }),
-		ResourceGroup:        get(func(a *rawAzure) *val[string] { return &a.resourceGroup }),
-		Location:             get(func(a *rawAzure) *val[string] { return &a.location }),
-		Cloud:                get(func(a *rawAzure) *val[string] { return &a.cloud }),
-		CorrelationID:        get(func(a *rawAzure) *val[string] { return &a.correlationID }),
-		PrivateLinkScope:     get(func(a *rawAzure) *val[string] { return &a.privateLinkScope }),
-		ResourceNameTemplate: get(func(a *rawAzure) *val[string] { return &a.nameTemplate }),
+		TenantID:                  get(func(a *rawAzure) *val[string] { return &a.tenantID }),
+		SubscriptionID:            get(func(a *rawAzure) *val[string] { return &a.subscriptionID }),
+		ResourceGroup:             get(func(a *rawAzure) *val[string] { return &a.resourceGroup }),
+		Location:                  get(func(a *rawAzure) *val[string] { return &a.location }),
+		Cloud:                     get(func(a *rawAzure) *val[string] { return &a.cloud }),
+		CorrelationID:             get(func(a *rawAzure) *val[string] { return &a.correlationID }),
+		PrivateLinkScope:          get(func(a *rawAzure) *val[string] { return &a.privateLinkScope }),
+		ResourceNameTemplate:      get(func(a *rawAzure) *val[string] { return &a.nameTemplate }),
+		AllowAzureLocalDisconnect: pick(ch, func(l *layer) *val[bool] { return &l.azure.allowAzureLocalDisconnect }).v,
 	}
 	n := 0
 	for _, l := range ch {

@@ -74,6 +74,10 @@ type Azure struct {
 	PrivateLinkScope     string            `json:"private_link_scope,omitempty"`
 	ResourceNameTemplate string            `json:"resource_name_template,omitempty"`
 	Tags                 map[string]string `json:"tags,omitempty"`
+	// AllowAzureLocalDisconnect lets arcfleet disconnect (and so re-register) a
+	// host whose agent reports cloud provider AzSHCI (Azure Local), where the
+	// docs warn that disconnect can delete the machine itself. Off by default.
+	AllowAzureLocalDisconnect bool `json:"allow_azure_local_disconnect,omitempty"`
 }
 
 // SSH holds the resolved SSH login settings of one host.
