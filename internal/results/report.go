@@ -33,6 +33,9 @@ func (r *Report) MaskSecrets(secrets []string) {
 		for j := range h.Evidence {
 			h.Evidence[j] = Mask(h.Evidence[j], secrets)
 		}
+		for j := range h.Notes {
+			h.Notes[j] = Mask(h.Notes[j], secrets)
+		}
 	}
 }
 

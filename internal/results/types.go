@@ -91,6 +91,11 @@ type HostResult struct {
 	Detail    string    `json:"detail,omitempty"` // e.g. the drift target, the breaker's cause
 	Evidence  []string  `json:"evidence,omitempty"`
 	LogPath   string    `json:"log_path,omitempty"`
+	// Notes are what the operator should know whatever the outcome, recorded as
+	// the host ran: before a disconnect, what it deletes (the Azure resource and
+	// what goes with it, as the agent showed it); why arcfleet cleaned up after
+	// AZCM0062; a --force-local-only fallback. Kept for ok hosts too.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // Report is the outcome of a run.
