@@ -107,7 +107,9 @@ func ConnectStep(h *inventory.Host) Step { return buildStep(h, specFor(StepConne
 func DisconnectStep(h *inventory.Host) Step { return buildStep(h, specFor(StepDisconnect)) }
 
 // DisconnectLocalStep runs `azcmagent disconnect --force-local-only`, reconnect's
-// fallback when the resource is already gone or cannot be deleted; no credential.
+// fallback when the Azure resource is already gone, and the local clean-up before
+// re-registering an agent without registration (Decide); never while the resource
+// may still exist: that would orphan it. No credential.
 func DisconnectLocalStep(h *inventory.Host) Step {
 	s := buildStep(h, specFor(StepDisconnectLocal))
 	s.OnlyIf = OnlyIfPreviousFailed

@@ -4,7 +4,7 @@ package agent
 const (
 	ActionConnect    = "connect"
 	ActionDisconnect = "disconnect"
-	ActionReconnect  = "reconnect" // disconnect (falling back to --force-local-only), then connect
+	ActionReconnect  = "reconnect" // disconnect (--force-local-only only if the resource is already gone), then connect
 )
 
 // Step is one remote command of a host's plan.

@@ -250,8 +250,8 @@ hosts:
 			if exCount(h, agent.StepDisconnect) != 0 || exCount(h, agent.StepConnect) != 1 {
 				t.Errorf("%s: attempts %+v", h.Name, h.Attempts)
 			}
-		default: // GPO-broken identity: disconnect fails, --force-local-only, connect
-			if local != 1 || exCount(h, agent.StepConnect) != 1 {
+		default: // GPO-broken identity: the service principal's disconnect deletes the resource, then connect
+			if exCount(h, agent.StepDisconnect) != 1 || local != 0 || exCount(h, agent.StepConnect) != 1 {
 				t.Errorf("%s: attempts %+v", h.Name, h.Attempts)
 			}
 		}

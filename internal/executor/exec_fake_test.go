@@ -32,6 +32,7 @@ type exHost struct {
 	applyHang  map[string]bool        // step applies its effect, then blocks (crash mid-action)
 	echoStdin  bool                   // print stdin to stdout and stderr (secret leak bait)
 	delay      time.Duration          // every step takes this long
+	failOut    map[string]string      // per step: what a failed run prints after its AZCM line
 	runs       map[string]int         // step -> runs
 	stdins     map[string][]string    // step -> stdin fed
 	starts     map[string][]time.Time // step -> start times
@@ -174,6 +175,9 @@ func (c *exConn) Run(ctx context.Context, cmd string, stdin io.Reader, stdout, s
 	}
 	if exit != 0 {
 		fmt.Fprintf(stdout, "AZCM%04d: Fake Failure\n", exit)
+		if s := h.failOut[step]; s != "" {
+			fmt.Fprintln(stdout, s)
+		}
 	}
 	fmt.Fprintf(stderr, "%s\ntime=\"2024-01-01T00:00:00Z\" level=info msg=\"fake %s exit %d\"\n", agent.AgentLogMarker, step, exit)
 	return exit, nil

@@ -42,6 +42,8 @@ type hostRun struct {
 	lastCode string
 	// token: a start-rate token is held for the next agent action.
 	token bool
+	// show is the probe the current try decided on: what a disconnect deletes.
+	show agent.AgentShow
 }
 
 // tryOutcome is how one try of a host (dial, probe, act) ended.
@@ -77,6 +79,7 @@ func (r *run) runHost(ctx context.Context, i int) {
 		hr.lastAct = pr.lastAct
 		hr.tries = pr.tries
 		hr.res.Attempts = append([]results.Attempt(nil), pr.attempts...)
+		hr.res.Notes = append([]string(nil), pr.notes...)
 	}
 	defer hr.closeConn()
 	r.record(journalRecord{Event: evStarted, Host: hr.h.Name})
@@ -234,112 +237,13 @@ func (hr *hostRun) try(ctx context.Context, rem remedy) tryOutcome {
 	return hr.act(ctx, seq)
 }
 
-// decide turns the probe's view of the agent into the steps to run, or a final outcome.
-func (hr *hostRun) decide(s agent.AgentShow, rem remedy) ([]string, tryOutcome) {
-	action := hr.r.p.Action
-	connected := strings.EqualFold(s.Status, "Connected")
-	registered := connected || s.ResourceID != "" || strings.EqualFold(s.Status, "Expired")
-	at := hr.atTarget(s)
-	done := func(why string) ([]string, tryOutcome) {
-		o := results.OutcomeUnchanged
-		code := ""
-		if hr.lastAct != "" {
-			o, code = results.OutcomeOK, "AZCM0000"
-			why = "found " + why + " after acting"
-		}
-		return nil, tryOutcome{final: true, outcome: o, detail: why, diag: results.Diagnosis{Code: code, Class: results.ClassSuccess}}
-	}
-	switch {
-	case action == agent.ActionConnect && connected && at && (rem != remedyReconnect || hr.lastCode == "AZCM0067"):
-		// AZCM0067 ("already connected") at the intended target is success, not a reason to reconnect.
-		return done("already connected to " + hr.intended())
-	case action == agent.ActionReconnect && connected && at && hr.lastAct == agent.StepConnect:
-		return done("connected to " + hr.intended())
-	case action == agent.ActionDisconnect && !registered:
-		return done("already disconnected")
-	}
-	if registered && !at {
-		// Never disconnect someone else's resource: report both targets.
-		return nil, tryOutcome{final: true, outcome: results.OutcomeBlocked, diag: results.Diagnosis{Code: codeDrift, Class: results.ClassAction},
-			detail: fmt.Sprintf("drift: the agent is %s to %s, the inventory wants %s; fix: disconnect it there or change the inventory", strings.ToLower(s.Status), showTarget(s), hr.intended())}
-	}
-	switch action {
-	case agent.ActionConnect:
-		if rem == remedyReconnect {
-			return []string{agent.StepDisconnect, agent.StepConnect}, tryOutcome{}
-		}
-		if registered { // at the target but not Connected (Expired)
-			return nil, tryOutcome{final: true, outcome: results.OutcomeBlocked, diag: results.Diagnosis{Code: codeExpired, Class: results.ClassAction},
-				detail: fmt.Sprintf("the agent's status is %s at the intended target %s; fix: run --action reconnect", s.Status, hr.intended())}
-		}
-		return []string{agent.StepConnect}, tryOutcome{}
-	case agent.ActionDisconnect:
-		return []string{agent.StepDisconnect}, tryOutcome{}
-	default: // reconnect
-		if registered || rem == remedyReconnect {
-			return []string{agent.StepDisconnect, agent.StepConnect}, tryOutcome{}
-		}
-		return []string{agent.StepConnect}, tryOutcome{}
-	}
-}
-
 // intendedTenant is the host's tenant, or its credential's.
 func (hr *hostRun) intendedTenant() string { return hr.r.tenantOf(hr.i) }
 
-func (hr *hostRun) intended() string {
-	a := hr.h.Azure
-	return fmt.Sprintf("subscription %s, resource group %s, location %s, tenant %s", a.SubscriptionID, a.ResourceGroup, a.Location, hr.intendedTenant())
-}
-
-func showTarget(s agent.AgentShow) string {
-	return fmt.Sprintf("subscription %s, resource group %s, location %s, tenant %s", s.SubscriptionID, s.ResourceGroup, s.Location, s.TenantID)
-}
-
-// atTarget: the agent's registration matches the intended subscription, resource
-// group, location and tenant (Azure ids and names compare case-insensitively;
-// locations also without spaces, as ARM does). Subscription and resource group
-// missing from the show output are read from the resource id; a tenant or
-// location the agent does not report is not counted as a difference, but a
-// subscription or resource group that cannot be known is: arcfleet never acts on
-// a registration it cannot place.
-func (hr *hostRun) atTarget(s agent.AgentShow) bool {
-	a := hr.h.Azure
-	sub, rg := s.SubscriptionID, s.ResourceGroup
-	if idSub, idRG := parseResourceID(s.ResourceID); sub == "" || rg == "" {
-		if sub == "" {
-			sub = idSub
-		}
-		if rg == "" {
-			rg = idRG
-		}
-	}
-	loc := func(v string) string { return strings.ToLower(strings.ReplaceAll(v, " ", "")) }
-	eq := func(got, want string) bool { return want == "" || strings.EqualFold(got, want) }
-	known := func(got, want string) bool { return got == "" || eq(got, want) }
-	return eq(sub, a.SubscriptionID) && eq(rg, a.ResourceGroup) &&
-		(a.Location == "" || s.Location == "" || loc(s.Location) == loc(a.Location)) && known(s.TenantID, hr.intendedTenant())
-}
-
-// parseResourceID reads subscription and resource group from an ARM resource id
-// (/subscriptions/SUB/resourceGroups/RG/providers/...); "" for what it lacks.
-func parseResourceID(id string) (sub, rg string) {
-	parts := strings.Split(strings.Trim(id, "/"), "/")
-	for k := 0; k+1 < len(parts); k += 2 {
-		switch strings.ToLower(parts[k]) {
-		case "subscriptions":
-			sub = parts[k+1]
-		case "resourcegroups":
-			rg = parts[k+1]
-		case "providers":
-			return sub, rg
-		}
-	}
-	return sub, rg
-}
-
-// act runs the agent steps in order. A failed `disconnect` before a `connect`
-// (reconnect) falls back to `disconnect --force-local-only` when the failure says
-// the resource is gone or the local identity is broken.
+// act runs the agent steps in order. Before a `disconnect` it records what that
+// deletes; a failed one before a `connect` (reconnect) falls back to
+// `disconnect --force-local-only` only when the failure says the Azure resource
+// is already gone (reregister.go).
 func (hr *hostRun) act(ctx context.Context, seq []string) tryOutcome {
 	var last stepOut
 	for k, name := range seq {
@@ -353,12 +257,15 @@ func (hr *hostRun) act(ctx context.Context, seq []string) tryOutcome {
 				return tryOutcome{final: true, outcome: results.OutcomeNotStarted, detail: why, diag: results.Diagnosis{Code: codeBreakerOpen, Class: results.ClassOf(codeBreakerOpen)}}
 			}
 		}
+		if name == agent.StepDisconnect {
+			hr.note(lossNote(hr.show))
+		}
 		o := hr.runStep(ctx, hr.step(name), true)
 		last = o
 		if o.ok() {
 			continue
 		}
-		if name == agent.StepDisconnect && k+1 < len(seq) && localFallback(o) {
+		if name == agent.StepDisconnect && k+1 < len(seq) && hr.localFallback(o) {
 			lo := hr.runStep(ctx, hr.step(agent.StepDisconnectLocal), true)
 			last = lo
 			if lo.ok() {
@@ -366,24 +273,12 @@ func (hr *hostRun) act(ctx context.Context, seq []string) tryOutcome {
 			}
 			return stepFailure(lo, agent.StepDisconnectLocal)
 		}
+		if name == agent.StepDisconnect {
+			return hr.disconnectFailure(o)
+		}
 		return stepFailure(o, name)
 	}
 	return tryOutcome{final: true, outcome: results.OutcomeOK, diag: last.diag, detail: ""}
-}
-
-// localFallback: a disconnect failure that --force-local-only resolves (the
-// resource is gone, or the local identity/certificate is broken). Not for a
-// transport failure (retry), a transient one (retry), or a credential or input
-// one (a force-local reset would leave the Azure resource orphaned).
-func localFallback(o stepOut) bool {
-	if o.kind != "" {
-		return false
-	}
-	switch o.diag.Class {
-	case results.ClassTransient, results.ClassCredential, results.ClassInput, results.ClassTransport:
-		return false
-	}
-	return true
 }
 
 func stepFailure(o stepOut, step string) tryOutcome {

@@ -264,40 +264,7 @@ func TestCanaryFailedCode(t *testing.T) {
 	}
 }
 
-// atTarget places a registration the show output describes only partly: the
-// resource id gives subscription and resource group; a missing tenant or
-// location is no drift; Azure names compare case-insensitively.
-func TestAtTarget(t *testing.T) {
-	p := exPlan(agent.ActionConnect, "h")
-	r, err := newRun(exExecutor(newExFleet()), p, "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.creds["sp"] = &credSecret{cred: p.Credentials["sp"]}
-	hr := r.newHostRun(0)
-	rid := "/subscriptions/SUB-1/resourceGroups/RG-1/providers/Microsoft.HybridCompute/machines/h"
-	tests := []struct {
-		name string
-		s    agent.AgentShow
-		want bool
-	}{
-		{"all given", agent.AgentShow{SubscriptionID: "sub-1", ResourceGroup: "rg-1", Location: "westeurope", TenantID: "tenant-1"}, true},
-		{"case and spaces", agent.AgentShow{SubscriptionID: "SUB-1", ResourceGroup: "RG-1", Location: "West Europe", TenantID: "TENANT-1"}, true},
-		{"no tenant", agent.AgentShow{SubscriptionID: "sub-1", ResourceGroup: "rg-1", Location: "westeurope"}, true},
-		{"no location", agent.AgentShow{SubscriptionID: "sub-1", ResourceGroup: "rg-1", TenantID: "tenant-1"}, true},
-		{"only resource id", agent.AgentShow{ResourceID: rid}, true},
-		{"resource id elsewhere", agent.AgentShow{ResourceID: "/subscriptions/sub-2/resourceGroups/rg-1/providers/x/y/h"}, false},
-		{"nothing known", agent.AgentShow{Status: "Connected"}, false},
-		{"other tenant", agent.AgentShow{SubscriptionID: "sub-1", ResourceGroup: "rg-1", TenantID: "tenant-2"}, false},
-		{"other location", agent.AgentShow{SubscriptionID: "sub-1", ResourceGroup: "rg-1", Location: "eastus"}, false},
-		{"other group", agent.AgentShow{ResourceID: rid, ResourceGroup: "rg-9"}, false},
-	}
-	for _, tc := range tests {
-		if got := hr.atTarget(tc.s); got != tc.want {
-			t.Errorf("%s: atTarget = %v, want %v", tc.name, got, tc.want)
-		}
-	}
-}
+// (agent.TestAtTarget covers how a partly described registration is placed.)
 
 // End to end: an agent whose show output lacks tenant and location is found
 // already connected, not reported as drift.

@@ -100,8 +100,10 @@ func TestApplyOutcomes(t *testing.T) {
 	if inv.Outcome != results.OutcomeBlocked || f.dials["invalid"] != 0 || inv.FinalCode != "AZCM0017" {
 		t.Errorf("host with findings: %s %s dials %d; want blocked, never dialed", inv.Outcome, inv.FinalCode, f.dials["invalid"])
 	}
-	if c := f.runsOf("cert-0081", agent.StepDisconnect); c != 1 {
-		t.Errorf("AZCM0081: disconnect ran %d times, want 1 (disconnect, then connect again)", c)
+	// Nothing registered: the re-registration clears local leftovers with
+	// --force-local-only (nothing in Azure to orphan), then connects.
+	if d, l := f.runsOf("cert-0081", agent.StepDisconnect), f.runsOf("cert-0081", agent.StepDisconnectLocal); d != 0 || l != 1 {
+		t.Errorf("AZCM0081: disconnect ran %d times, disconnect --force-local-only %d; want 0 and 1, then connect again", d, l)
 	}
 	if got := rep.ExitCode(); got != 3 {
 		t.Errorf("ExitCode = %d, want 3", got)
@@ -136,17 +138,23 @@ func TestApplyDisconnect(t *testing.T) {
 
 func TestApplyReconnect(t *testing.T) {
 	f := newExFleet()
-	at := exHost{status: "Connected", sub: "sub-1", rg: "rg-1", loc: "westeurope", ten: "tenant-1", resourceID: "/r"}
-	gpo := at
-	gpo.exits = map[string][]int{agent.StepDisconnect: {63}} // identity broken: SP disconnect fails
-	f.add("gpo", &gpo)
+	at := exHost{status: "Connected", sub: "sub-1", rg: "rg-1", loc: "westeurope", ten: "tenant-1", resourceID: "/subscriptions/sub-1/resourceGroups/rg-1/providers/Microsoft.HybridCompute/machines/m"}
+	failing := func(exit int, out string) *exHost {
+		h := at
+		h.exits = map[string][]int{agent.StepDisconnect: {exit}}
+		h.failOut = map[string]string{agent.StepDisconnect: out}
+		return &h
+	}
+	// Real agents' delete failures (the simulator's real-agent scenarios quote their sources).
+	f.add("gone", failing(43, "FATAL   RequestCorrelationId:c Message: The Resource 'Microsoft.HybridCompute/machines/m' under resource group 'rg-1' was not found. Code: ResourceNotFound httpStatusCode:404"))
+	f.add("locked", failing(43, "FATAL   RequestCorrelationId:c Message: The scope '/s' cannot perform delete operation because following scope(s) are locked: '/s'. Please remove the lock and try again. Code: ScopeLocked httpStatusCode:409"))
+	f.add("denied", failing(43, `time="t" level=debug msg="Delete ARM Resource Response" Body="{\"error\":{\"code\":\"AuthorizationFailed\",\"message\":\"The client 'x' with object id 'x' does not have authorization to perform action 'Microsoft.HybridCompute/machines/delete'\"}}"`))
+	f.add("unknown", failing(63, "")) // nothing says the resource is gone
 	plain := at
 	f.add("plain", &plain)
 	f.add("fresh", &exHost{})
-	badSecret := at
-	badSecret.exits = map[string][]int{agent.StepDisconnect: {41}}
-	f.add("bad", &badSecret)
-	rep, err := exExecutor(f).Apply(context.Background(), exPlan(agent.ActionReconnect, "gpo", "plain", "fresh", "bad"), t.TempDir())
+	f.add("bad", failing(41, ""))
+	rep, err := exExecutor(f).Apply(context.Background(), exPlan(agent.ActionReconnect, "gone", "locked", "denied", "unknown", "plain", "fresh", "bad"), t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,16 +162,20 @@ func TestApplyReconnect(t *testing.T) {
 		host                 string
 		outcome              results.Outcome
 		disc, local, connect int
+		detail               string
 	}{
-		{"gpo", results.OutcomeOK, 1, 1, 1},
-		{"plain", results.OutcomeOK, 1, 0, 1},
-		{"fresh", results.OutcomeOK, 0, 0, 1},
-		{"bad", results.OutcomeFailed, 1, 0, 0}, // no force-local reset on a credential failure: it would orphan the resource
+		{"gone", results.OutcomeOK, 1, 1, 1, ""},
+		{"locked", results.OutcomeFailed, 1, 0, 0, "fix: remove the lock"},
+		{"denied", results.OutcomeFailed, 1, 0, 0, "Azure Connected Machine Resource Administrator"},
+		{"unknown", results.OutcomeFailed, 1, 0, 0, "did not fall back to `disconnect --force-local-only`"},
+		{"plain", results.OutcomeOK, 1, 0, 1, ""},
+		{"fresh", results.OutcomeOK, 0, 0, 1, ""},
+		{"bad", results.OutcomeFailed, 1, 0, 0, ""}, // no force-local reset on a credential failure: it would orphan the resource
 	}
 	for _, tc := range tests {
 		h := exResult(rep, tc.host)
-		if h.Outcome != tc.outcome {
-			t.Errorf("%s: %s (%s), want %s", tc.host, h.Outcome, h.Detail, tc.outcome)
+		if h.Outcome != tc.outcome || !strings.Contains(h.Detail, tc.detail) {
+			t.Errorf("%s: %s (%s), want %s with %q", tc.host, h.Outcome, h.Detail, tc.outcome, tc.detail)
 		}
 		got := [3]int{f.runsOf(tc.host, agent.StepDisconnect), f.runsOf(tc.host, agent.StepDisconnectLocal), f.runsOf(tc.host, agent.StepConnect)}
 		if got != [3]int{tc.disc, tc.local, tc.connect} {
@@ -172,6 +184,20 @@ func TestApplyReconnect(t *testing.T) {
 		if tc.outcome == results.OutcomeOK && f.hosts[tc.host].status != "Connected" {
 			t.Errorf("%s: ends %s", tc.host, f.hosts[tc.host].status)
 		}
+		if tc.outcome == results.OutcomeFailed && tc.disc == 1 && f.hosts[tc.host].status != "Connected" {
+			t.Errorf("%s: a failed disconnect must leave the host as it was, it is %s", tc.host, f.hosts[tc.host].status)
+		}
+		// Before any disconnect, the report says what it deletes.
+		if tc.disc > 0 && (len(h.Notes) == 0 || !strings.Contains(h.Notes[0], "before disconnect") || !strings.Contains(h.Notes[0], at.resourceID) ||
+			!strings.Contains(h.Notes[0], "extensions, licence settings") || !strings.Contains(h.Notes[0], "--machine-name m")) {
+			t.Errorf("%s: notes %q, want what the disconnect deletes", tc.host, h.Notes)
+		}
+	}
+	if n := exResult(rep, "gone").Notes; len(n) != 2 || !strings.Contains(n[1], "already gone (ResourceNotFound)") {
+		t.Errorf("gone: notes %q, want the force-local fallback said", n)
+	}
+	if n := exResult(rep, "fresh").Notes; len(n) != 0 {
+		t.Errorf("fresh: notes %q, want none (nothing deleted)", n)
 	}
 }
 

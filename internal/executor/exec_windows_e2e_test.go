@@ -514,14 +514,15 @@ func TestE2EWindowsOnboarding(t *testing.T) {
 		},
 		{
 			name: "reconnect-gpo-broken", scenario: "{gpo_broken_identity: true, initial: " + connected + "}", action: agent.ActionReconnect, auth: "ntlm",
-			want: want{results.OutcomeOK, "AZCM0000", map[string]int{agent.StepProbe: 1, agent.StepDisconnect: 1, agent.StepDisconnectLocal: 1, agent.StepConnect: 1}},
+			want: want{results.OutcomeOK, "AZCM0000", map[string]int{agent.StepProbe: 1, agent.StepDisconnect: 1, agent.StepConnect: 1}},
 			check: func(t *testing.T, h *winHost, inv inventory.Host, res results.HostResult, _ *cmdDialer, _ []simRecord) {
-				if res.Attempts[1].Code != "AZCM0043" {
-					t.Errorf("disconnect: %+v, want AZCM0043 (identity broken)", res.Attempts[1])
+				// The service principal signs the DELETE: a broken local identity does not stop it.
+				if res.Attempts[1].Code != "AZCM0000" {
+					t.Errorf("disconnect: %+v, want AZCM0000", res.Attempts[1])
 				}
 				s := connectedAtTarget(t, h, inv)
-				if s.SuccessfulConnects != 1 || s.Attempts["force_local"] != 1 {
-					t.Errorf("agent: %d connects, %d force-local disconnects", s.SuccessfulConnects, s.Attempts["force_local"])
+				if s.SuccessfulConnects != 1 || s.Attempts["force_local"] != 0 {
+					t.Errorf("agent: %d connects, %d force-local disconnects; want 1 and none (it would orphan the resource)", s.SuccessfulConnects, s.Attempts["force_local"])
 				}
 			},
 		},

@@ -22,6 +22,7 @@ const (
 	VerdictAlreadyConnected    = "already-connected"
 	VerdictAlreadyDisconnected = "already-disconnected" // disconnect of a host that is not connected: no change
 	VerdictDrift               = "drift"
+	VerdictAzureLocal          = "azure-local" // refused: it would disconnect an Azure Local machine (agent.Decide)
 	VerdictUnreachable         = "unreachable"
 	VerdictHostKey             = "host-key"
 	VerdictAuth                = "auth"
@@ -188,6 +189,8 @@ func (r *run) probeHost(ctx context.Context, i int) *plan.Probe {
 		pr.Verdict = VerdictAlreadyConnected
 	case t.final && t.diag.Code == codeDrift:
 		pr.Verdict = VerdictDrift
+	case t.final && t.diag.Code == codeAzureLocal:
+		pr.Verdict = VerdictAzureLocal
 	case t.final:
 		pr.Verdict = VerdictError
 	case len(seq) == 2:

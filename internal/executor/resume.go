@@ -22,13 +22,14 @@ type priorHost struct {
 	lastAct     string         // last agent action step begun: the host may have been acted on
 	tries       int            // failed tries so far: the retry cap counts across runs
 	open        *journalRecord // an attempt begun but never ended (arcfleet was killed in it)
+	notes       []string       // the report's notes so far (evNote)
 }
 
 // result is the report line of finished host i of plan.
 func (p *priorHost) result(plan *plan.Plan, i int) results.HostResult {
 	f := p.final
 	return results.HostResult{Name: f.Host, OS: plan.Hosts[i].Host.OS, Action: plan.Action, Outcome: f.Outcome, Attempts: p.attempts,
-		FinalCode: f.Code, Class: f.Class, Detail: f.Detail, Evidence: f.Evidence, LogPath: f.LogPath}
+		FinalCode: f.Code, Class: f.Class, Detail: f.Detail, Evidence: f.Evidence, LogPath: f.LogPath, Notes: p.notes}
 }
 
 // retryable: the host finished for a cause the user can fix and then retry
@@ -83,6 +84,8 @@ func priorFromJournal(p *plan.Plan, recs []journalRecord) ([]*priorHost, error) 
 			ph.open = &r
 		case evRetry:
 			ph.tries = max(ph.tries, rec.Try)
+		case evNote:
+			ph.notes = append(ph.notes, rec.Detail)
 		case evAttemptEnd:
 			ph.open = nil
 			if rec.Step != "dial" || rec.Code != "" {

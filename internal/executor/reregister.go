@@ -1,0 +1,221 @@
+package executor
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/arcfleet/arcfleet/internal/agent"
+	"github.com/arcfleet/arcfleet/internal/results"
+)
+
+// Safe re-registration (docs/remediation.md):
+//   - before a disconnect runs, the host's report records what it deletes: the
+//     Azure resource as the agent shows it, and what goes with it;
+//   - a failed delete falls back to `disconnect --force-local-only` only when
+//     the failure says the resource is already gone; a delete lock or a
+//     credential without delete rights leaves the host as it was, with the fix;
+//   - Azure Local machines are not disconnected unless the inventory allows it
+//     (agent.Decide).
+
+// codeAzureLocal: refused to disconnect an Azure Local machine (results' catalog explains it).
+const codeAzureLocal = "ARCF-AZURE-LOCAL"
+
+// evNote is the journal event of a report note (Detail: the note). It is
+// written before the step it describes runs, so a resume's report keeps it.
+const evNote = "note"
+
+// target is where the inventory wants the host registered.
+func (hr *hostRun) target() agent.Target {
+	a := hr.h.Azure
+	return agent.Target{SubscriptionID: a.SubscriptionID, ResourceGroup: a.ResourceGroup, Location: a.Location, TenantID: hr.intendedTenant()}
+}
+
+// decide turns the probe's view of the agent into the steps to run, or a
+// final outcome, by agent.Decide's rules. It keeps the probe for act: what a
+// disconnect is about to delete.
+func (hr *hostRun) decide(s agent.AgentShow, rem remedy) ([]string, tryOutcome) {
+	hr.show = s
+	d := agent.Decide(s, agent.Situation{Action: hr.r.p.Action, Want: hr.target(), Reregister: rem == remedyReconnect,
+		LastCode: hr.lastCode, LastAct: hr.lastAct, AllowAzureLocal: hr.h.Azure.AllowAzureLocalDisconnect})
+	blocked := func(code string) ([]string, tryOutcome) {
+		return nil, tryOutcome{final: true, outcome: results.OutcomeBlocked, detail: d.Reason, diag: results.Diagnosis{Code: code, Class: results.ClassOf(code)}}
+	}
+	switch d.Verdict {
+	case agent.VerdictUnchanged:
+		o, code, why := results.OutcomeUnchanged, "", d.Reason
+		if hr.lastAct != "" {
+			o, code = results.OutcomeOK, "AZCM0000"
+			why = "found " + why + " after acting"
+		}
+		return nil, tryOutcome{final: true, outcome: o, detail: why, diag: results.Diagnosis{Code: code, Class: results.ClassSuccess}}
+	case agent.VerdictDrift:
+		// Never disconnect someone else's resource: report both targets.
+		return blocked(codeDrift)
+	case agent.VerdictExpired:
+		return blocked(codeExpired)
+	case agent.VerdictAzureLocal:
+		return blocked(codeAzureLocal)
+	}
+	if d.Reason != "" {
+		hr.note(d.Reason)
+	}
+	return d.Steps, tryOutcome{}
+}
+
+// note records text in the host's report (Notes) and, durably, in the journal.
+func (hr *hostRun) note(text string) {
+	text = hr.mask(text)
+	hr.res.Notes = append(hr.res.Notes, text)
+	hr.r.record(journalRecord{Event: evNote, Host: hr.h.Name, Detail: text})
+}
+
+// lossNote says what `azcmagent disconnect` is about to delete, from what the
+// agent showed. The agent lists neither extensions nor licences without
+// stopping its extension manager (`azcmagent extension list` requires it),
+// which would interrupt extension work, so arcfleet does not; the note says
+// where to look instead.
+func lossNote(s agent.AgentShow) string {
+	id := s.ResourceID
+	sub, rg, name := agent.ParseResourceID(id)
+	if name == "" {
+		name = s.ResourceName
+	}
+	if rg == "" {
+		rg = s.ResourceGroup
+	}
+	if sub == "" {
+		sub = s.SubscriptionID
+	}
+	what := "the machine's Azure resource"
+	if id != "" {
+		what = "the Azure resource " + id
+	} else if name != "" {
+		what = fmt.Sprintf("the Azure resource %s in resource group %s", name, rg)
+	}
+	var shown []string
+	add := func(k, v string) {
+		if v != "" {
+			shown = append(shown, k+" "+v)
+		}
+	}
+	add("status", s.Status)
+	add("subscription", sub)
+	add("resource group", rg)
+	add("location", s.Location)
+	add("tenant", s.TenantID)
+	add("cloud", s.Cloud)
+	add("cloud provider", s.CloudProvider)
+	add("agent", s.AgentVersion)
+	look := "in the Azure portal"
+	if name != "" && rg != "" {
+		look = fmt.Sprintf("with `az connectedmachine extension list -g %s --machine-name %s` and the machine's licence profile", rg, name)
+	}
+	return fmt.Sprintf("before disconnect: `azcmagent disconnect` deletes %s (the agent showed %s); its extensions, licence settings (ESU and other licence profiles) and its managed identity with the identity's role assignments go with it, and the next connect creates a new resource with a new identity. The agent cannot list extensions or licences without stopping its extension manager, so they are not listed here: review them %s",
+		what, strings.Join(shown, ", "), look)
+}
+
+// deleteVerdict is what a failed `azcmagent disconnect` says about the Azure resource.
+type deleteVerdict int
+
+const (
+	deleteUnknown deleteVerdict = iota // nothing says: the resource may still exist
+	deleteGone                         // already deleted (ResourceNotFound)
+	deleteLocked                       // a delete lock kept it (ScopeLocked)
+	deleteDenied                       // the credential may not delete it (AuthorizationFailed)
+)
+
+// Knowledge-base keys (results' classifier puts them in Diagnosis.Code or
+// Related) and, where the classifier has no key for a case, the ARM error code
+// in the diagnosis' evidence lines: ARM's codes are stable identifiers.
+var (
+	lockedKeys = []string{"ARM-SCOPE-LOCKED"}
+	deniedKeys = []string{"ARM-AUTHORIZATION-FAILED", "MSG-MISSING-ROLE"}
+	goneKeys   = []string{"ARM-RESOURCE-NOT-FOUND"}
+
+	reLocked = regexp.MustCompile(`\bScopeLocked\b|following scope\(s\) are locked`)
+	reDenied = regexp.MustCompile(`\bAuthorizationFailed\b|(?i)does not have authorization to perform action '?Microsoft\.HybridCompute/machines/delete`)
+	reGone   = regexp.MustCompile(`\b(ResourceNotFound|ResourceGroupNotFound)\b`)
+)
+
+// deleteVerdictOf reads a failed disconnect's diagnosis. "Still exists"
+// (locked, denied) wins over "gone": arcfleet falls back to a local-only reset
+// only when nothing says the resource is still there.
+func deleteVerdictOf(d results.Diagnosis) deleteVerdict {
+	has := func(keys []string, re *regexp.Regexp) bool {
+		if slices.Contains(keys, d.Code) || slices.ContainsFunc(d.Related, func(k string) bool { return slices.Contains(keys, k) }) {
+			return true
+		}
+		return slices.ContainsFunc(d.Evidence, re.MatchString)
+	}
+	switch {
+	case has(lockedKeys, reLocked):
+		return deleteLocked
+	case has(deniedKeys, reDenied):
+		return deleteDenied
+	case has(goneKeys, reGone):
+		return deleteGone
+	}
+	return deleteUnknown
+}
+
+// localFallback: a failed disconnect before a connect (reconnect) may fall back
+// to `disconnect --force-local-only` only when the Azure resource is already
+// gone; a local-only reset while it still exists would orphan it, and the next
+// connect would collide with it (AZCM0044) or create a second identity.
+func (hr *hostRun) localFallback(o stepOut) bool {
+	if o.kind != "" || deleteVerdictOf(o.diag) != deleteGone {
+		return false
+	}
+	hr.note(fmt.Sprintf("disconnect found the Azure resource %s already gone (ResourceNotFound): cleared the agent's local state with `azcmagent disconnect --force-local-only`", idOrMachine(hr.show)))
+	return true
+}
+
+// disconnectFailure is the outcome of a failed disconnect that did not fall
+// back: a lock or a missing delete right ends the host failed with the fix and
+// the host left as it was (not retried: only a change in Azure helps); a gone
+// resource of a plain disconnect names the local-only reset; otherwise the
+// retry policy decides, and the detail says why arcfleet did not reset locally.
+func (hr *hostRun) disconnectFailure(o stepOut) tryOutcome {
+	t := stepFailure(o, agent.StepDisconnect)
+	if o.kind != "" {
+		return t
+	}
+	id := idOrMachine(hr.show)
+	left := "arcfleet left the host as it was (still registered) and did not run `disconnect --force-local-only`, which would orphan the resource for the next connect to collide with"
+	switch deleteVerdictOf(o.diag) {
+	case deleteLocked:
+		t.final, t.outcome = true, results.OutcomeFailed
+		if k := firstKnown(lockedKeys, o.diag); k != "" {
+			t.diag.Code, t.diag.Class = k, results.ClassOf(k)
+		}
+		t.detail += fmt.Sprintf(": a delete lock (ScopeLocked) on %s or its resource group kept it, so it still exists; %s; fix: remove the lock (Azure portal: Locks of the resource or its resource group; `az lock list --resource %s`), then run again", id, left, id)
+	case deleteDenied:
+		t.final, t.outcome = true, results.OutcomeFailed
+		t.detail += fmt.Sprintf(": the credential may not delete %s (AuthorizationFailed), so it still exists; %s; fix: give the service principal the Azure Connected Machine Resource Administrator (or Contributor) role on it, or delete the resource in Azure yourself, then run again", id, left)
+	case deleteGone:
+		t.final, t.outcome = true, results.OutcomeFailed
+		t.detail += fmt.Sprintf(": the Azure resource %s is already gone (ResourceNotFound); fix: clear the agent's local state with `azcmagent disconnect --force-local-only` on the host", id)
+	default:
+		t.detail += ": nothing in the output says the Azure resource is gone, so arcfleet did not fall back to `disconnect --force-local-only` (it would orphan the resource)"
+	}
+	return t
+}
+
+// firstKnown is the first of keys the diagnosis names that the catalog knows, or "".
+func firstKnown(keys []string, d results.Diagnosis) string {
+	for _, k := range keys {
+		if _, ok := results.Lookup(k); ok && (d.Code == k || slices.Contains(d.Related, k)) {
+			return k
+		}
+	}
+	return ""
+}
+
+func idOrMachine(s agent.AgentShow) string {
+	if s.ResourceID != "" {
+		return s.ResourceID
+	}
+	return "the machine's Azure resource"
+}
