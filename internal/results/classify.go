@@ -52,37 +52,68 @@ type msgPattern struct {
 	key    string
 	needle string // lower-case text every match contains: a cheap test before the regexp
 	re     *regexp.Regexp
+	// network: the host's own network, TLS, proxy or DNS failed. Such a cause
+	// is never the shared credential's: it replaces a credential-class code
+	// unless the output also holds a sure sign against the credential (below).
+	network bool
+	// weak: a credential-class match that does not prove the credential at
+	// fault (an HTTP 403 without Azure's error code may come from a proxy).
+	// Every other credential-class match is a sure sign: Entra ID or Azure
+	// Resource Manager said in its own words what is wrong with it.
+	weak bool
+	// refines are the codes this message replaces as the diagnosis even when
+	// the exit status or an "Exit Code:" line names them: it says why they happened.
+	refines []string
 }
 
+// msgPatterns, most specific first.
 var msgPatterns = []msgPattern{
-	{"AADSTS7000222", "aadsts7000222", regexp.MustCompile(`\bAADSTS7000222\b`)},
-	{"AADSTS7000215", "aadsts7000215", regexp.MustCompile(`\bAADSTS7000215\b`)},
-	{"AADSTS700016", "aadsts700016", regexp.MustCompile(`\bAADSTS700016\b`)},
-	{"AADSTS90002", "aadsts90002", regexp.MustCompile(`\bAADSTS90002\b`)},
-	{"MSG-INVALID-CLIENT-SECRET", "invalid client secret", regexp.MustCompile(`(?i)invalid client secret`)},
-	{"MSG-APP-NOT-FOUND", "application with identifier", regexp.MustCompile(`(?i)application with identifier .{0,80}(was not|wasn't|not) found in the directory`)},
-	{"MSG-MISSING-ROLE", "microsoft.hybridcompute/machines/read", regexp.MustCompile(`(?i)does not have authorization to perform action '?Microsoft\.HybridCompute/machines/read`)},
-	{"MSG-PROVIDER-NOT-REGISTERED", "registered to use namespace", regexp.MustCompile(`(?i)(is not|isn't) registered to use namespace '?Microsoft\.HybridCompute`)},
-	{"ARM-MISSING-SUBSCRIPTION-REGISTRATION", "missingsubscriptionregistration", regexp.MustCompile(`\bMissingSubscriptionRegistration\b`)},
-	{"ARM-AUTHORIZATION-FAILED", "authorization", regexp.MustCompile(`\bAuthorizationFailed\b|(?i)does not have authorization to perform action`)},
-	{"ARM-THROTTLED", "", regexp.MustCompile(`(?i)too ?many ?requests|status ?code\s*[=:]\s*429\b|httpStatusCode:\s*429\b|\bthrottl`)},
-	{"MSG-GPO-PROFILE-DELETED", "no such host", regexp.MustCompile(`(?i)lookup login\.windows\.net.{0,40}no such host`)},
-	{"MSG-DEVICE-CODE-FORBIDDEN", "network is forbidden", regexp.MustCompile(`(?i)network is forbidden`)},
-	{"MSG-DEVICE-CODE-UNREACHABLE", "network is unreachable", regexp.MustCompile(`(?i)(devicecode|device authorization code).{0,300}network is unreachable`)},
-	{"MSG-SPN-TOKEN-FORBIDDEN", "forbidden", regexp.MustCompile(`(?i)(refresh request|oauth2/(v2\.0/)?token)\S*.{0,200}\bforbidden\b`)},
-	{"MSG-ARM-FORBIDDEN", "management.azure.com", regexp.MustCompile(`(?i)management\.azure\.com/\S*:?\s+forbidden\b`)},
-	{"ARM-AUTHORIZATION-FAILED", "403", regexp.MustCompile(`(?i)status ?code\s*[=:]\s*403\b|httpStatusCode:\s*403\b`)},
-	{"HOST-SUDO-PASSWORD", "sudo:", regexp.MustCompile(`(?i)sudo: (a password is required|a terminal is required|no tty present)`)},
-	{"HOST-SUDO-DENIED", "is not", regexp.MustCompile(`(?i)is not in the sudoers file|is not allowed to (run sudo|execute)`)},
-	{"HOST-AGENT-MISSING", "azcmagent", regexp.MustCompile(`(?i)azcmagent(\.exe)?'?:? (command )?not found|azcmagent\S*: no such file or directory|'?azcmagent(\.exe)?'? is not recognized as`)},
-	// Old agents' wording for conditions newer agents give a code (simulator "old" mode).
-	{"AZCM0018", "run as", regexp.MustCompile(`(?i)permission denied: run as root|must be run as (root|administrator)`)},
-	{"AZCM0061", "40342", regexp.MustCompile(`(?i)(127\.0\.0\.1|localhost):40342\S*:? connect: connection refused`)},
-	{"AZCM0064", "40342", regexp.MustCompile(`(?i)(127\.0\.0\.1|localhost):40342.{0,200}(deadline exceeded|timeout)`)},
-	{"AZCM0012", "invalid access token", regexp.MustCompile(`(?i)invalid access token`)},
-	{"AZCM0067", "already connected", regexp.MustCompile(`(?i)machine is already connected`)},
-	{"AZCM0044", "already exists", regexp.MustCompile(`(?i)resource (with the same name )?already exists`)},
-	{"AZCM0026", "", regexp.MustCompile(`(?i)network is unreachable|no route to host`)},
+	// Entra ID's and Azure Resource Manager's own words about the credential.
+	{key: "AADSTS7000222", needle: "aadsts7000222", re: regexp.MustCompile(`\bAADSTS7000222\b`)},
+	{key: "AADSTS7000215", needle: "aadsts7000215", re: regexp.MustCompile(`\bAADSTS7000215\b`)},
+	{key: "AADSTS700016", needle: "aadsts700016", re: regexp.MustCompile(`\bAADSTS700016\b`)},
+	{key: "AADSTS90002", needle: "aadsts90002", re: regexp.MustCompile(`\bAADSTS90002\b`)},
+	{key: "MSG-INVALID-CLIENT-SECRET", needle: "invalid client secret", re: regexp.MustCompile(`(?i)invalid client secret`)},
+	{key: "MSG-APP-NOT-FOUND", needle: "application with identifier", re: regexp.MustCompile(`(?i)application with identifier .{0,80}(was not|wasn't|not) found in the directory`)},
+	{key: "MSG-MISSING-ROLE", needle: "microsoft.hybridcompute/machines/read", re: regexp.MustCompile(`(?i)does not have authorization to perform action '?Microsoft\.HybridCompute/machines/read`)},
+	{key: "MSG-PROVIDER-NOT-REGISTERED", needle: "registered to use namespace", re: regexp.MustCompile(`(?i)(is not|isn't) registered to use namespace '?Microsoft\.HybridCompute`)},
+	{key: "ARM-MISSING-SUBSCRIPTION-REGISTRATION", needle: "missingsubscriptionregistration", re: regexp.MustCompile(`\bMissingSubscriptionRegistration\b`)},
+	// Azure Resource Manager about this host's resource (a lock, its name).
+	{key: "ARM-SCOPE-LOCKED", needle: "lock", re: regexp.MustCompile(`\bScopeLocked\b|(?i)following scope\(s\) are locked`),
+		refines: []string{"AZCM0042", "AZCM0043", "AZCM0062", "AZCM0063"}},
+	{key: "ARM-RESERVED-RESOURCE-NAME", needle: "reserved", re: regexp.MustCompile(`\bReservedResourceName\b|(?i)is a trademarked or reserved word`),
+		refines: []string{"AZCM0042", "AZCM0062"}},
+	{key: "ARM-AUTHORIZATION-FAILED", needle: "authorization", re: regexp.MustCompile(`\bAuthorizationFailed\b|(?i)does not have authorization to perform action`),
+		refines: []string{"AZCM0043", "AZCM0063"}}, // a disconnect's DELETE refused: the role, shared by the credential
+	// The agent about this host's own network, TLS, proxy and DNS.
+	{key: "MSG-PRIVATE-LINK-SCOPE-REQUIRED", needle: "private", re: regexp.MustCompile(`(?i)private link scope resource id must be provided|no indication of private link scope but found private endpoint`),
+		refines: []string{"AZCM0026"}},
+	{key: "MSG-TLS-INSPECTION", needle: "x509", re: regexp.MustCompile(`(?i)x509: certificate signed by unknown authority|x509: certificate is not trusted`), network: true},
+	{key: "ARM-THROTTLED", re: regexp.MustCompile(`(?i)too ?many ?requests|status ?code\s*[=:]\s*429\b|httpStatusCode:\s*429\b|\bthrottl`)},
+	{key: "MSG-PROXY-UNREACHABLE", needle: "proxyconnect", re: regexp.MustCompile(`(?i)proxyconnect tcp:.{0,300}(refused|no connection could be made|no such host|timeout|timed out|unreachable|no route to host)`), network: true},
+	{key: "MSG-DEVICE-CODE-FORBIDDEN", needle: "network is forbidden", re: regexp.MustCompile(`(?i)network is forbidden`), network: true},
+	{key: "MSG-DEVICE-CODE-UNREACHABLE", needle: "network is unreachable", re: regexp.MustCompile(`(?i)(devicecode|device authorization code).{0,300}network is unreachable`), network: true},
+	{key: "MSG-DNS-LOOKUP-FAILED", needle: "no such host", re: regexp.MustCompile(`(?i)lookup \S+.{0,80}no such host`), network: true},
+	{key: "MSG-SPN-TOKEN-FORBIDDEN", needle: "forbidden", re: regexp.MustCompile(`(?i)(refresh request|oauth2/(v2\.0/)?token)\S*.{0,200}\bforbidden\b`), network: true},
+	{key: "MSG-ARM-FORBIDDEN", needle: "management.azure.com", re: regexp.MustCompile(`(?i)management\.azure\.com/\S*:?\s+forbidden\b`), network: true},
+	// azcmagent check's table: "https://ENDPOINT  |false  |...".
+	{key: "MSG-ENDPOINTS-UNREACHABLE", needle: "false", re: regexp.MustCompile(`(?i)^\s*https://\S+\s*\|\s*false\s*\|`), network: true},
+	{key: "ARM-AUTHORIZATION-FAILED", needle: "403", re: regexp.MustCompile(`(?i)status ?code\s*[=:]\s*403\b|httpStatusCode:\s*403\b`), weak: true},
+	{key: "HOST-SUDO-PASSWORD", needle: "sudo:", re: regexp.MustCompile(`(?i)sudo: (a password is required|a terminal is required|no tty present)`)},
+	{key: "HOST-SUDO-DENIED", needle: "is not", re: regexp.MustCompile(`(?i)is not in the sudoers file|is not allowed to (run sudo|execute)`)},
+	// Installers and wrappers: the first failure before "azcmagent not found".
+	{key: "MSG-AZURE-VM", needle: "azure virtual machine", re: regexp.MustCompile(`(?i)(cannot|can't|can not) install .{0,80}on an azure virtual machine`)},
+	{key: "AZCM0148", needle: "download", re: regexp.MustCompile(`(?i)installation failed: download failed|failed to download .{0,120}AzureConnectedMachineAgent\.msi`)},
+	{key: "HOST-AGENT-MISSING", needle: "azcmagent", re: regexp.MustCompile(`(?i)azcmagent(\.exe)?'?:? (command )?not found|azcmagent\S*: no such file or directory|'?azcmagent(\.exe)?'? is not recognized as`)},
+	// Old agents' wording for conditions newer agents give a code.
+	{key: "AZCM0018", needle: "run as", re: regexp.MustCompile(`(?i)permission denied: run as root|must be run as (root|administrator)`)},
+	{key: "AZCM0018", needle: "must be root", re: regexp.MustCompile(`(?i)you must be root to execute`)}, // 2021 agents' Linux wrapper
+	{key: "AZCM0061", needle: "40342", re: regexp.MustCompile(`(?i)(127\.0\.0\.1|localhost):40342\S*:? connect: connection refused`)},
+	{key: "AZCM0064", needle: "40342", re: regexp.MustCompile(`(?i)(127\.0\.0\.1|localhost):40342.{0,200}(deadline exceeded|timeout)`)},
+	{key: "AZCM0012", needle: "invalid access token", re: regexp.MustCompile(`(?i)invalid access token`)},
+	{key: "AZCM0067", needle: "already connected", re: regexp.MustCompile(`(?i)machine is already connected`)},
+	{key: "AZCM0044", needle: "already exists", re: regexp.MustCompile(`(?i)resource (with the same name )?already exists`)},
+	{key: "AZCM0026", re: regexp.MustCompile(`(?i)network is unreachable|no route to host`), network: true},
 }
 
 var (
@@ -101,7 +132,19 @@ var (
 	reRetryAfter = regexp.MustCompile(`(?i)\bretry[-_ ]?after("?\s*[:=]?\s*\[?\s*"?\s*)(\d+(?:\.\d+)?)(?:\s*(milliseconds?|ms|seconds?|secs?|s|minutes?|mins?|m)\b)?`)
 	// The machine resource exists in Azure: the agent says it created it. (The
 	// "Creating resource ... Resource ID=" line comes before the request, so it proves nothing.)
-	reCreated = regexp.MustCompile(`(?i)\b(successfully created|created) (the )?(azure |arm |arc |hybridcompute )?(machine |server )?resource\b|resource\s+/subscriptions/\S+\s+(was|has been) created`)
+	// Lines that look like a failure and are none: the agent's best-effort
+	// registration of resource providers, which the onboarding role may not do
+	// (a 403 AuthorizationFailed in a debug line before a successful connect).
+	reBenign = regexp.MustCompile(`(?i)failed to register resource provider`)
+	// "no such host" for a sign-in endpoint (the seed's footnote 1).
+	reLoginDNS = regexp.MustCompile(`(?i)lookup (login\.windows\.net|login\.microsoftonline\.com)\S*:? no such host`)
+	// The agent's identity is gone: its managed identity certificate cannot be
+	// found or downloaded (with "no such host" for a sign-in endpoint: the
+	// Group Policy that deletes old profiles removed the himds profile).
+	reIdentityGone = regexp.MustCompile(`(?i)(managed identity|himds|identity) certificate.{0,120}(not found|cannot find|could not be found|missing|does not exist|no such file)|failed to (load|read|open|find|download) (the )?(managed identity|himds|identity) certificate|failed to download managed identity certificate|ServiceProfiles\\+himds.{0,160}(cannot find|not found|no such file)`)
+	// Azure no longer has the resource the agent tried to delete.
+	reResourceGone = regexp.MustCompile(`\bResourceNotFound\b|(?i)httpStatusCode:\s*404\b`)
+	reCreated      = regexp.MustCompile(`(?i)\b(successfully created|created) (the )?(azure |arm |arc |hybridcompute )?(machine |server )?resource\b|resource\s+/subscriptions/\S+\s+(was|has been) created`)
 )
 
 // evLine is one cleaned line of evidence.
@@ -142,6 +185,13 @@ type scanner struct {
 	created  bool          // the output shows Azure created the machine resource
 	retry    time.Duration // the last Retry-After value seen
 	decoded  []decodedText // strings from JSON output, scanned after the lines
+
+	hits     []int   // indexes into msgPatterns of every pattern matched, each once
+	network  finding // the most specific message about the host's own network
+	sure     bool    // Entra ID or ARM blamed the credential in its own words
+	loginDNS bool    // "no such host" for a sign-in endpoint
+	identity bool    // the agent's managed identity certificate is gone
+	gone     bool    // Azure no longer has the resource (ResourceNotFound)
 }
 
 // Classify turns one attempt's evidence into a diagnosis: transport failures
@@ -245,6 +295,15 @@ func (s *scanner) text(text string, i int) {
 	if strings.Contains(lower, "created") && reCreated.MatchString(text) {
 		s.created = true
 	}
+	if strings.Contains(lower, "no such host") && reLoginDNS.MatchString(text) {
+		s.loginDNS = true
+	}
+	if strings.Contains(lower, "certificate") && reIdentityGone.MatchString(text) {
+		s.identity = true
+	}
+	if (strings.Contains(text, "ResourceNotFound") || strings.Contains(text, "404")) && reResourceGone.MatchString(text) {
+		s.gone = true
+	}
 }
 
 // exitCodeLine reads the agent's "Exit Code: AZCMnnnn" summary.
@@ -283,18 +342,33 @@ func (s *scanner) azcmCodes(text string, i int) {
 	}
 }
 
-// messages matches the message patterns (msgPatterns), keeping the most specific.
+// messages matches the message patterns (msgPatterns), keeping the most
+// specific, the most specific about the host's network, and whether any is a
+// sure sign against the credential. A benign line (reBenign) matches none.
 func (s *scanner) messages(text, lower string, i int) {
+	if strings.Contains(lower, "register") && reBenign.MatchString(text) {
+		return
+	}
 	for r, p := range msgPatterns {
 		if p.needle != "" && !strings.Contains(lower, p.needle) {
 			continue
 		}
-		if p.re.MatchString(text) {
-			s.decisive(i)
-			s.note(p.key)
-			if !s.best.found() || r < s.best.rank {
-				s.best = finding{key: p.key, rank: r}
-			}
+		if !p.re.MatchString(text) {
+			continue
+		}
+		s.decisive(i)
+		s.note(p.key)
+		if !slices.Contains(s.hits, r) {
+			s.hits = append(s.hits, r)
+		}
+		if !s.best.found() || r < s.best.rank {
+			s.best = finding{key: p.key, rank: r}
+		}
+		if p.network && (!s.network.found() || r < s.network.rank) {
+			s.network = finding{key: p.key, rank: r}
+		}
+		if !p.weak && ClassOf(p.key) == ClassCredential {
+			s.sure = true
 		}
 	}
 }
@@ -329,8 +403,15 @@ func (s *scanner) diagnose(ev Evidence) Diagnosis {
 	case s.marker != "":
 		d.Code = s.marker
 	default:
-		d.Code = decideExit(ev.ExitCode, s.textCode(), s.seen)
+		base := decideExit(ev.ExitCode, s.textCode(), s.seen)
+		d.Code = s.refine(base)
+		if d.Code != base && !slices.Contains(s.seen, base) {
+			s.seen = append(s.seen, base) // the agent's own code stays in Related
+		}
 		d.ResourceCreated = s.created
+		disconnect := base == "AZCM0043" || base == "AZCM0063" || slices.Contains(s.seen, "AZCM0043") || slices.Contains(s.seen, "AZCM0063")
+		d.DeleteRefused = disconnect && (s.hit("ARM-SCOPE-LOCKED") || s.hit("ARM-AUTHORIZATION-FAILED"))
+		d.ResourceGone = disconnect && s.gone && !d.DeleteRefused
 	}
 	e, _ := Lookup(d.Code)
 	d.Code, d.Class = e.Code, e.Class
@@ -340,15 +421,68 @@ func (s *scanner) diagnose(ev Evidence) Diagnosis {
 			d.Related = append(d.Related, k)
 		}
 	}
-	if s.best.found() && s.best.key != d.Code {
+	if first := s.best.key; first != "" && first != d.Code {
+		if s.gpo() && d.Code != gpoKey {
+			first = gpoKey
+		}
 		// The most specific message first: it is what a reader acts on.
-		d.Related = moveFirst(d.Related, s.best.key)
+		d.Related = moveFirst(d.Related, first)
 	}
 	if d.Class != ClassSuccess {
 		d.RetryAfter = s.retry
 	}
 	d.Evidence = pickEvidence(s.lines, s.m)
 	return d
+}
+
+// gpoKey is the seed's footnote 1: the himds profile, and with it the agent's
+// identity, deleted by a Group Policy. It shows as "no such host" for
+// login.windows.net, which plain DNS failures print too.
+const gpoKey = "MSG-GPO-PROFILE-DELETED"
+
+// gpo: the output shows both halves of the footnote: "no such host" for a
+// sign-in endpoint and the agent's identity gone (its certificate missing, or
+// AZCM0081, the agent's code for it). "no such host" alone is DNS.
+func (s *scanner) gpo() bool {
+	return s.loginDNS && (s.identity || slices.Contains(s.seen, "AZCM0081"))
+}
+
+// hit reports whether a message pattern for key matched.
+func (s *scanner) hit(key string) bool {
+	return slices.ContainsFunc(s.hits, func(r int) bool { return msgPatterns[r].key == key })
+}
+
+// refine is code, or what the messages say more precisely, by three rules:
+//   - a message that refines code replaces it (ScopeLocked behind AZCM0043, a
+//     missing Private Link Scope behind AZCM0026, ...), the most specific first;
+//   - a credential-class code stands only on a sure sign against the credential
+//     (Entra ID's or ARM's own words) when the host's own network, TLS, proxy or
+//     DNS failed: the circuit breaker must not stop a fleet for one host's proxy;
+//   - "no such host" for a sign-in endpoint is the Group Policy's deleted
+//     profile only with evidence that the agent's identity is gone.
+//
+// Throttling is left as decideExit found it.
+func (s *scanner) refine(code string) string {
+	if code == throttled {
+		return code
+	}
+	ranks := slices.Sorted(slices.Values(s.hits))
+	for _, r := range ranks {
+		if slices.Contains(msgPatterns[r].refines, code) {
+			code = msgPatterns[r].key
+			break
+		}
+	}
+	if ClassOf(code) == ClassCredential && !s.sure && s.network.found() {
+		code = s.network.key
+	}
+	if s.gpo() {
+		s.note(gpoKey)
+		if code == "MSG-DNS-LOOKUP-FAILED" || genericCodes[code] {
+			code = gpoKey
+		}
+	}
+	return code
 }
 
 // known reports whether code has a catalog entry.
@@ -588,4 +722,10 @@ func pickEvidence(lines []evLine, m *Masker) []string {
 		out = append(out, m.Mask(l))
 	}
 	return out
+}
+
+// Has reports whether the diagnosis names key, as its code or among the related
+// codes (e.g. d.Has("AZCM0043") after a disconnect refused by a lock).
+func (d Diagnosis) Has(key string) bool {
+	return d.Code == key || slices.Contains(d.Related, key)
 }

@@ -25,6 +25,13 @@ type classifyCase struct {
 	evidence []string // each must occur in some evidence line
 	// retryAfter is Diagnosis.RetryAfter ("retry-after: 17s"; absent = 0).
 	retryAfter time.Duration
+	// class and remedy, when given, state what the case expects of the code's
+	// catalog entry: the class (the breaker opens only on credential) and what
+	// arcfleet does (results.RemedyOf).
+	class  Class
+	remedy string
+	// deleteRefused and resourceGone are Diagnosis.DeleteRefused and ResourceGone.
+	deleteRefused, resourceGone bool
 }
 
 func loadClassifyCases(t testing.TB) []classifyCase {
@@ -66,6 +73,20 @@ func loadClassifyCases(t testing.TB) []classifyCase {
 				c.created = v == "true"
 			case "evidence":
 				c.evidence = append(c.evidence, v)
+			case "class":
+				c.class = Class(v)
+				if !ValidClass(c.class) {
+					t.Fatalf("%s:%d: unknown class %q", f, n+1, v)
+				}
+			case "remedy":
+				if _, ok := ParseRemedy(v); !ok {
+					t.Fatalf("%s:%d: unknown remedy %q", f, n+1, v)
+				}
+				c.remedy = v
+			case "delete-refused":
+				c.deleteRefused = v == "true"
+			case "resource-gone":
+				c.resourceGone = v == "true"
 			case "retry-after":
 				c.retryAfter, err = time.ParseDuration(v)
 				if err != nil {
@@ -123,6 +144,17 @@ func TestClassifyCorpus(t *testing.T) {
 			}
 			if d.ResourceCreated != c.created {
 				t.Errorf("resource created %v, want %v", d.ResourceCreated, c.created)
+			}
+			if c.class != "" && d.Class != c.class {
+				t.Errorf("class %s, want %s", d.Class, c.class)
+			}
+			if c.remedy != "" {
+				if r := RemedyOf(d.Code, d.ResourceCreated); r.String() != c.remedy {
+					t.Errorf("remedy %s, want %s", r, c.remedy)
+				}
+			}
+			if d.DeleteRefused != c.deleteRefused || d.ResourceGone != c.resourceGone {
+				t.Errorf("delete refused %v, resource gone %v; want %v, %v", d.DeleteRefused, d.ResourceGone, c.deleteRefused, c.resourceGone)
 			}
 			if d.RetryAfter != c.retryAfter {
 				t.Errorf("retry after %v, want %v", d.RetryAfter, c.retryAfter)

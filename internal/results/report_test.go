@@ -60,7 +60,10 @@ func fixtureReport() *Report {
 	d := Classify(Evidence{Transport: "host-key-changed", TransportMsg: "jump01: handshake: host-key-changed: key mismatch (remove line 12 of /root/.ssh/known_hosts)"})
 	add(HostResult{Name: "jump01", OS: "linux", Action: "connect", Outcome: OutcomeFailed, FinalCode: d.Code, Class: d.Class, Evidence: d.Evidence,
 		Attempts: []Attempt{attempt(1, "probe", d.Code, 0, 80*time.Millisecond, "jump01")}, LogPath: "hosts/jump01/attempt-1.log"})
-	d = Classify(Evidence{ExitCode: 1, Stdout: "FATAL[0000] Failed to acquire authorization token device flow: Error occurred while sending request for Device Authorization Code: Post https://login.windows.net/t/oauth2/devicecode?api-version=1.0:  dial tcp lookup login.windows.net: no such host.\n"})
+	// The Group Policy's deleted himds profile: "no such host" for the sign-in
+	// endpoint and the identity's certificate gone (without the second line it is plain DNS).
+	d = Classify(Evidence{ExitCode: 1, Stdout: "FATAL[0000] Failed to acquire authorization token device flow: Error occurred while sending request for Device Authorization Code: Post https://login.windows.net/t/oauth2/devicecode?api-version=1.0:  dial tcp lookup login.windows.net: no such host.\n",
+		AgentLog: []string{`level=error msg="Failed to load the managed identity certificate" Error="open C:\\Windows\\ServiceProfiles\\himds\\AppData\\Local\\AzureConnectedMachineAgent\\Certs\\myCert.cer: The system cannot find the path specified."`}})
 	add(HostResult{Name: "fs01", OS: "windows", Action: "connect", Outcome: OutcomeFailed, FinalCode: d.Code, Class: d.Class, Evidence: d.Evidence,
 		Attempts: []Attempt{
 			attempt(1, "connect", d.Code, 1, 12*time.Second, "fs01"),

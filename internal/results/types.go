@@ -54,6 +54,15 @@ type Diagnosis struct {
 	// RetryAfter is the wait the service asked for (an HTTP Retry-After value in
 	// the output, e.g. with ARM's 429), capped at MaxRetryAfter; 0 = none given.
 	RetryAfter time.Duration `json:"retry_after_ns,omitempty"`
+	// DeleteRefused: a disconnect failed (AZCM0043/AZCM0063) because Azure
+	// refused to delete the machine resource (a lock: ScopeLocked; a missing
+	// permission: AuthorizationFailed), so the resource still exists and
+	// `disconnect --force-local-only` would orphan it.
+	DeleteRefused bool `json:"delete_refused,omitempty"`
+	// ResourceGone: a disconnect failed because Azure no longer has the machine
+	// resource (ResourceNotFound, HTTP 404): only the local state is left, and
+	// `disconnect --force-local-only` removes it.
+	ResourceGone bool `json:"resource_gone,omitempty"`
 }
 
 // Outcome is how a host ended.
