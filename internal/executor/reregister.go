@@ -2,7 +2,6 @@ package executor
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -126,35 +125,21 @@ const (
 	deleteDenied                       // the credential may not delete it (AuthorizationFailed)
 )
 
-// Knowledge-base keys (results' classifier puts them in Diagnosis.Code or
-// Related) and, where the classifier has no key for a case, the ARM error code
-// in the diagnosis' evidence lines: ARM's codes are stable identifiers.
-var (
-	lockedKeys = []string{"ARM-SCOPE-LOCKED"}
-	deniedKeys = []string{"ARM-AUTHORIZATION-FAILED", "MSG-MISSING-ROLE"}
-	goneKeys   = []string{"ARM-RESOURCE-NOT-FOUND"}
+// lockedKeys name a delete lock among the diagnosis' codes (results' knowledge base).
+var lockedKeys = []string{"ARM-SCOPE-LOCKED"}
 
-	reLocked = regexp.MustCompile(`\bScopeLocked\b|following scope\(s\) are locked`)
-	reDenied = regexp.MustCompile(`\bAuthorizationFailed\b|(?i)does not have authorization to perform action '?Microsoft\.HybridCompute/machines/delete`)
-	reGone   = regexp.MustCompile(`\b(ResourceNotFound|ResourceGroupNotFound)\b`)
-)
-
-// deleteVerdictOf reads a failed disconnect's diagnosis. "Still exists"
-// (locked, denied) wins over "gone": arcfleet falls back to a local-only reset
-// only when nothing says the resource is still there.
+// deleteVerdictOf reads a failed disconnect's diagnosis: results' classifier
+// says whether Azure refused the delete (DeleteRefused: a lock or a missing
+// permission; the resource still exists) or no longer has the resource
+// (ResourceGone). "Still exists" wins: arcfleet resets locally only when
+// nothing says the resource is still there.
 func deleteVerdictOf(d results.Diagnosis) deleteVerdict {
-	has := func(keys []string, re *regexp.Regexp) bool {
-		if slices.Contains(keys, d.Code) || slices.ContainsFunc(d.Related, func(k string) bool { return slices.Contains(keys, k) }) {
-			return true
-		}
-		return slices.ContainsFunc(d.Evidence, re.MatchString)
-	}
 	switch {
-	case has(lockedKeys, reLocked):
+	case d.DeleteRefused && (slices.Contains(lockedKeys, d.Code) || slices.ContainsFunc(d.Related, func(k string) bool { return slices.Contains(lockedKeys, k) })):
 		return deleteLocked
-	case has(deniedKeys, reDenied):
+	case d.DeleteRefused:
 		return deleteDenied
-	case has(goneKeys, reGone):
+	case d.ResourceGone:
 		return deleteGone
 	}
 	return deleteUnknown

@@ -31,6 +31,7 @@ func TestClassifySimulator(t *testing.T) {
 	sum := sha256.Sum256([]byte("the-right-secret"))
 	connect := []string{"connect", "-s", "00000000-0000-0000-0000-000000000001", "-g", "rg", "-l", "westeurope",
 		"-t", "00000000-0000-0000-0000-000000000002", "-i", "00000000-0000-0000-0000-000000000003", "-p", secret}
+	disconnect := []string{"disconnect", "-i", "00000000-0000-0000-0000-000000000003", "-p", secret}
 	type simCase struct {
 		name     string
 		scenario string
@@ -39,25 +40,43 @@ func TestClassifySimulator(t *testing.T) {
 		created  bool
 		related  string        // must be among Related
 		after    time.Duration // Retry-After the diagnosis must carry
+		args     []string      // the command; nil = connect
+		refused  bool          // Diagnosis.DeleteRefused
+		gone     bool          // Diagnosis.ResourceGone
 	}
 	tests := []simCase{
-		{"wrong secret", "accept_secret_sha256: " + hex.EncodeToString(sum[:]), nil, "AZCM0041", false, "", 0},
-		{"wrong secret json", "accept_secret_sha256: " + hex.EncodeToString(sum[:]), []string{"--json"}, "AZCM0041", false, "", 0},
-		{"wrong secret old agent", "accept_secret_sha256: " + hex.EncodeToString(sum[:]) + "\nold_format: true", nil, "MSG-INVALID-CLIENT-SECRET", false, "", 0},
-		{"name taken", "resource_exists: true", nil, "AZCM0044", false, "", 0},
-		{"name taken, Exit Code prefix", "resource_exists: true\nexit_code_prefix: true", []string{"--log-stderr"}, "AZCM0044", false, "", 0},
-		{"name taken old agent", "resource_exists: true\nold_format: true", nil, "AZCM0044", false, "", 0},
-		{"created then failed", "created_then_fail: true", nil, "AZCM0062", true, "", 0},
-		{"group policy", "succeed_after_disconnect: true", nil, "AZCM0081", false, "MSG-GPO-PROFILE-DELETED", 0},
-		{"service down", "service_down: true", nil, "AZCM0064", false, "", 0},
-		{"network", "connect: {code: AZCM0026}", []string{"--json", "--log-stderr"}, "AZCM0026", false, "", 0},
-		{"network old agent", "connect: {code: AZCM0026}\nold_format: true", nil, "AZCM0026", false, "", 0},
-		{"crash", "connect: {crash: true}", nil, "AZCM0002", false, "", 0},
-		{"success", "", nil, "AZCM0000", false, "", 0},
+		{name: "wrong secret", scenario: "accept_secret_sha256: " + hex.EncodeToString(sum[:]), want: "AZCM0041"},
+		{name: "wrong secret json", scenario: "accept_secret_sha256: " + hex.EncodeToString(sum[:]), flags: []string{"--json"}, want: "AZCM0041"},
+		{name: "wrong secret old agent", scenario: "accept_secret_sha256: " + hex.EncodeToString(sum[:]) + "\nold_format: true", want: "MSG-INVALID-CLIENT-SECRET"},
+		{name: "name taken", scenario: "resource_exists: true", want: "AZCM0044"},
+		{name: "name taken, Exit Code prefix", scenario: "resource_exists: true\nexit_code_prefix: true", flags: []string{"--log-stderr"}, want: "AZCM0044"},
+		{name: "name taken old agent", scenario: "resource_exists: true\nold_format: true", want: "AZCM0044"},
+		{name: "created then failed", scenario: "created_then_fail: true", want: "AZCM0062", created: true},
+		{name: "group policy", scenario: "succeed_after_disconnect: true", want: "AZCM0081", related: "MSG-GPO-PROFILE-DELETED"},
+		{name: "service down", scenario: "service_down: true", want: "AZCM0064"},
+		{name: "network", scenario: "connect: {code: AZCM0026}", flags: []string{"--json", "--log-stderr"}, want: "AZCM0026"},
+		{name: "network old agent", scenario: "connect: {code: AZCM0026}\nold_format: true", want: "AZCM0026"},
+		{name: "crash", scenario: "connect: {crash: true}", want: "AZCM0002"},
+		{name: "success", scenario: "", want: "AZCM0000"},
+	}
+	// The real agents' outputs the simulator copies (issue 13).
+	for _, flags := range [][]string{nil, {"--json"}} {
+		mode := strings.Join(flags, " ")
+		tests = append(tests,
+			simCase{name: "TLS inspection " + mode, scenario: "tls_inspection: true", flags: flags, want: "MSG-TLS-INSPECTION", related: "ARM-AUTHORIZATION-FAILED"},
+			simCase{name: "private link scope required " + mode, scenario: "private_link_required: true", flags: flags, want: "MSG-PRIVATE-LINK-SCOPE-REQUIRED"},
+			simCase{name: "not root " + mode, scenario: "not_root: true", flags: flags, want: "AZCM0018"},
+			simCase{name: "delete lock " + mode, scenario: "initial: {status: Connected}\ndelete_lock: true", flags: flags, args: disconnect,
+				want: "ARM-SCOPE-LOCKED", related: "AZCM0043", refused: true},
+			simCase{name: "delete denied " + mode, scenario: "initial: {status: Connected}\ndelete_denied: true", flags: flags, args: disconnect,
+				want: "ARM-AUTHORIZATION-FAILED", related: "AZCM0043", refused: true},
+			simCase{name: "resource deleted in Azure " + mode, scenario: "resource_deleted: true", flags: flags, args: disconnect,
+				want: "AZCM0043", gone: true},
+		)
 	}
 	// Azure throttling (HTTP 429 with Retry-After), in every output mode.
 	for _, flags := range [][]string{nil, {"--json"}, {"--log-stderr"}, {"--json", "--log-stderr"}} {
-		tests = append(tests, simCase{"throttled " + strings.Join(flags, " "), "throttled: {retry_after: 2s, times: 1}", flags, "ARM-THROTTLED", false, "", 2 * time.Second})
+		tests = append(tests, simCase{name: "throttled " + strings.Join(flags, " "), scenario: "throttled: {retry_after: 2s, times: 1}", flags: flags, want: "ARM-THROTTLED", after: 2 * time.Second})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -65,7 +84,11 @@ func TestClassifySimulator(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(root, "scenario.yaml"), []byte(tt.scenario+"\n"), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			cmd := exec.Command(sim, append(append([]string{}, connect...), tt.flags...)...)
+			args := tt.args
+			if args == nil {
+				args = connect
+			}
+			cmd := exec.Command(sim, append(append([]string{}, args...), tt.flags...)...)
 			cmd.Env = append(os.Environ(), "AZCMAGENT_SIM_ROOT="+root, "AZCMAGENT_SIM_HOST=web01", "AZCMAGENT_SIM_NO_ROOT=1")
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -84,6 +107,9 @@ func TestClassifySimulator(t *testing.T) {
 			if d.Code != tt.want || d.ResourceCreated != tt.created || d.RetryAfter != tt.after {
 				t.Fatalf("exit %d: %s (created %v, retry after %v), want %s (created %v, retry after %v)\nrelated %v\nstdout:\n%s\nstderr:\n%s\nlog:\n%s",
 					exit, d.Code, d.ResourceCreated, d.RetryAfter, tt.want, tt.created, tt.after, d.Related, stdout.String(), stderr.String(), logData)
+			}
+			if d.DeleteRefused != tt.refused || d.ResourceGone != tt.gone {
+				t.Errorf("delete refused %v, resource gone %v; want %v, %v\nevidence:\n  %s", d.DeleteRefused, d.ResourceGone, tt.refused, tt.gone, strings.Join(d.Evidence, "\n  "))
 			}
 			if tt.related != "" && !strings.Contains(strings.Join(d.Related, " "), tt.related) {
 				t.Errorf("related %v lacks %s", d.Related, tt.related)
