@@ -395,6 +395,7 @@ func (s *scanner) textCode() string {
 // diagnose decides the code and gathers the rest of the diagnosis.
 func (s *scanner) diagnose(ev Evidence) Diagnosis {
 	var d Diagnosis
+	replaced := "" // the code a message refined away (the agent's own, kept in Related)
 	switch {
 	case ev.Transport != "":
 		d.Code, _ = TransportCode(ev.Transport)
@@ -404,9 +405,8 @@ func (s *scanner) diagnose(ev Evidence) Diagnosis {
 		d.Code = s.marker
 	default:
 		base := decideExit(ev.ExitCode, s.textCode(), s.seen)
-		d.Code = s.refine(base)
-		if d.Code != base && !slices.Contains(s.seen, base) {
-			s.seen = append(s.seen, base) // the agent's own code stays in Related
+		if d.Code = s.refine(base); d.Code != base {
+			replaced = base
 		}
 		d.ResourceCreated = s.created
 		disconnect := base == "AZCM0043" || base == "AZCM0063" || slices.Contains(s.seen, "AZCM0043") || slices.Contains(s.seen, "AZCM0063")
@@ -427,6 +427,12 @@ func (s *scanner) diagnose(ev Evidence) Diagnosis {
 		}
 		// The most specific message first: it is what a reader acts on.
 		d.Related = moveFirst(d.Related, first)
+	}
+	if replaced != "" && !slices.Contains(d.Related, replaced) {
+		// Then the agent's own code the diagnosis refines.
+		at := min(1, len(d.Related))
+		d.Related = slices.Insert(d.Related, at, replaced)
+		d.Related = d.Related[:min(len(d.Related), maxRelated)]
 	}
 	if d.Class != ClassSuccess {
 		d.RetryAfter = s.retry
