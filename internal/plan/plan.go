@@ -59,8 +59,9 @@ func (h *HostPlan) Blocked() bool {
 
 // Probe is what `plan --probe` saw on a host, and the fingerprint apply checks.
 type Probe struct {
-	// Verdict: "connect", "disconnect", "already-connected", "drift", "unreachable",
-	// "host-key", "auth", "error".
+	// Verdict: "connect", "disconnect", "reconnect", "already-connected",
+	// "already-disconnected", "drift", "azure-local" (refused: an Azure Local
+	// machine), "unreachable", "host-key", "auth", "error".
 	Verdict      string    `json:"verdict"`
 	Detail       string    `json:"detail,omitempty"`
 	HostKey      string    `json:"host_key,omitempty"` // transport.Conn.Fingerprint()

@@ -218,9 +218,9 @@ func actionSummary(action string) string {
 	case agent.ActionConnect:
 		return "probe, then connect"
 	case agent.ActionDisconnect:
-		return "probe, then disconnect (deletes the Azure resource)"
+		return "probe, then disconnect (deletes the Azure resource: its extensions, licence settings and managed identity role assignments go with it; refused on Azure Local unless allowed)"
 	case agent.ActionReconnect:
-		return "probe, disconnect (if it fails: disconnect --force-local-only), then connect"
+		return "probe, disconnect (deletes the Azure resource: its extensions, licence settings and managed identity role assignments go with it; disconnect --force-local-only only if the resource is already gone; refused on Azure Local unless allowed), then connect"
 	}
 	return action
 }
