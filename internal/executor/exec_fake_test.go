@@ -33,6 +33,9 @@ type exHost struct {
 	echoStdin  bool                   // print stdin to stdout and stderr (secret leak bait)
 	delay      time.Duration          // every step takes this long
 	failOut    map[string]string      // per step: what a failed run prints after its AZCM line
+	// failRegisters: a failed connect leaves the agent registered at the
+	// target, not Connected (AZCM0062 after Azure created the resource).
+	failRegisters bool
 	runs       map[string]int         // step -> runs
 	stdins     map[string][]string    // step -> stdin fed
 	starts     map[string][]time.Time // step -> start times
@@ -151,6 +154,10 @@ func (c *exConn) Run(ctx context.Context, cmd string, stdin io.Reader, stdout, s
 		fmt.Fprintf(stdout, "%s\n%sazcmagent version 1.50.0\n", b, agent.AgentVersionMarker)
 		return 0, nil
 	case agent.StepConnect:
+		if exit != 0 && exit != 67 && h.failRegisters && h.status != "Connected" {
+			h.status, h.sub, h.rg, h.loc, h.ten = "Disconnected", "sub-1", "rg-1", "westeurope", "tenant-1"
+			h.resourceID = "/subscriptions/sub-1/resourceGroups/rg-1/providers/Microsoft.HybridCompute/machines/" + c.name
+		}
 		// A scripted 67 plays a host that got connected meanwhile (another run won the race).
 		if exit == 0 || exit == 67 {
 			if h.status == "Connected" {

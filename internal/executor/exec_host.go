@@ -78,6 +78,7 @@ func (r *run) runHost(ctx context.Context, i int) {
 		hr.n = pr.lastAttempt
 		hr.lastAct = pr.lastAct
 		hr.tries = pr.tries
+		hr.lastCode = pr.lastCode
 		hr.res.Attempts = append([]results.Attempt(nil), pr.attempts...)
 		hr.res.Notes = append([]string(nil), pr.notes...)
 	}

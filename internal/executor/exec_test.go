@@ -547,3 +547,51 @@ func TestApplyRefusesUsedRunDir(t *testing.T) {
 		t.Errorf("second Apply in the same dir: %v", err)
 	}
 }
+
+// AZCM0062 that left the agent registered: the registration is this host's
+// own failed connect's, so arcfleet disconnects (deletes it) and connects
+// again; without a registration it only connects again. Also across a resume:
+// the failed try's code comes from the journal.
+func TestConnect0062CleanUp(t *testing.T) {
+	f := newExFleet()
+	f.add("left", &exHost{exits: map[string][]int{agent.StepConnect: {62}}, failRegisters: true})
+	f.add("nothing", &exHost{exits: map[string][]int{agent.StepConnect: {62}}})
+	rep, err := exExecutor(f).Apply(context.Background(), exPlan(agent.ActionConnect, "left", "nothing"), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		host                 string
+		connect, disc, local int
+	}{{"left", 2, 1, 0}, {"nothing", 2, 0, 0}} {
+		h := exResult(rep, tc.host)
+		got := [3]int{f.runsOf(tc.host, agent.StepConnect), f.runsOf(tc.host, agent.StepDisconnect), f.runsOf(tc.host, agent.StepDisconnectLocal)}
+		if h.Outcome != results.OutcomeOK || got != [3]int{tc.connect, tc.disc, tc.local} {
+			t.Errorf("%s: %s (%s) connect/disconnect/force-local %v, want ok after %v", tc.host, h.Outcome, h.Detail, got, [3]int{tc.connect, tc.disc, tc.local})
+		}
+	}
+	if n := exResult(rep, "left").Notes; len(n) != 2 || !strings.Contains(n[0], "AZCM0062") || !strings.Contains(n[1], "before disconnect") {
+		t.Errorf("left: notes %q", n)
+	}
+
+	// One attempt per run: the clean-up happens in the resume.
+	f = newExFleet()
+	f.add("left", &exHost{exits: map[string][]int{agent.StepConnect: {62}}, failRegisters: true})
+	p := exPlan(agent.ActionConnect, "left")
+	p.Retry.MaxAttempts = 1
+	dir := t.TempDir()
+	x := exExecutor(f)
+	if _, err := x.Apply(context.Background(), p, dir); err != nil {
+		t.Fatal(err)
+	}
+	x = exExecutor(f)
+	x.RetryFailed = true
+	rep, err = x.Resume(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := exResult(rep, "left")
+	if h.Outcome != results.OutcomeOK || f.runsOf("left", agent.StepDisconnect) != 1 || f.hosts["left"].status != "Connected" {
+		t.Errorf("resume: %s %s (%s), disconnect ran %d times; want ok after removing the failed connect's registration", h.Outcome, h.FinalCode, h.Detail, f.runsOf("left", agent.StepDisconnect))
+	}
+}

@@ -23,6 +23,7 @@ type priorHost struct {
 	tries       int            // failed tries so far: the retry cap counts across runs
 	open        *journalRecord // an attempt begun but never ended (arcfleet was killed in it)
 	notes       []string       // the report's notes so far (evNote)
+	lastCode    string         // the code of the last failed try (agent.Situation.LastCode)
 }
 
 // result is the report line of finished host i of plan.
@@ -84,6 +85,7 @@ func priorFromJournal(p *plan.Plan, recs []journalRecord) ([]*priorHost, error) 
 			ph.open = &r
 		case evRetry:
 			ph.tries = max(ph.tries, rec.Try)
+			ph.lastCode = rec.Code
 		case evNote:
 			ph.notes = append(ph.notes, rec.Detail)
 		case evAttemptEnd:
@@ -95,6 +97,9 @@ func priorFromJournal(p *plan.Plan, recs []journalRecord) ([]*priorHost, error) 
 			ph.closeOpen()
 			ph.done = true
 			ph.final = rec
+			if rec.Outcome == results.OutcomeFailed {
+				ph.lastCode = rec.Code
+			}
 		}
 	}
 	for _, ph := range prior {
