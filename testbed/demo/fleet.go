@@ -170,9 +170,10 @@ func Start(ctx context.Context, o Options) (f *Fleet, err error) {
 		return nil, errors.New("demo: no hosts")
 	}
 	f = &Fleet{Dir: o.Dir, Hosts: o.Hosts, secrets: map[string]string{}}
+	started := f // the returns below set f to nil before this runs
 	defer func() {
 		if err != nil {
-			f.Close()
+			started.Close()
 			f = nil
 		}
 	}()
