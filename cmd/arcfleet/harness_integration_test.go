@@ -25,9 +25,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arcfleet/arcfleet/internal/inventory"
 	"github.com/arcfleet/arcfleet/internal/results"
 	"github.com/arcfleet/arcfleet/testbed/sshtest"
 	"github.com/arcfleet/arcfleet/testbed/winrmtest"
+	"github.com/arcfleet/arcfleet/testbed/wintwin"
 )
 
 // Sentinel secrets: the SP secret, a wrong SP secret (breaker) and the WinRM
@@ -182,9 +184,10 @@ func startFleet(t *testing.T, prefix string, nLinux, nWin int) *e2eFleet {
 	return f
 }
 
-// startWindows starts WinRM test servers (HTTPS, one CA, NTLM) whose host
-// emulation runs the simulator; the inventory gives the agent and its log as
-// absolute POSIX paths, which the Windows scripts' sh twin uses as they are.
+// startWindows starts WinRM test servers (HTTPS, one CA, NTLM). They cannot run
+// PowerShell: for each Windows step arcfleet will send (the inventory gives the
+// agent and its log as absolute POSIX paths) they run the same step rendered
+// for Linux (testbed/wintwin), which uses those paths as they are.
 func (f *e2eFleet) startWindows(prefix string, n int) {
 	t := f.t
 	f.winDir = t.TempDir()
@@ -197,7 +200,7 @@ func (f *e2eFleet) startWindows(prefix string, n int) {
 		t.Fatal(err)
 	}
 	bin := filepath.Join(f.winDir, "bin")
-	agent, err := sshtest.InstallAgent(bin, f.sim) // the Windows scripts' sh twin finds it on PATH
+	agent, err := sshtest.InstallAgent(bin, f.sim) // with the systemctl shim the restart step's twin needs
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,8 +221,13 @@ func (f *e2eFleet) startWindows(prefix string, n int) {
 		}
 		s := winrmtest.Start(t, winrmtest.Options{HTTPS: true, CA: ca, User: "arcfleet", Password: e2eWinRMPasswd,
 			Auth: []string{"ntlm"}, Env: env, Dir: root})
+		a := inventory.Agent{Path: agent, Log: filepath.Join(root, "log", "azcmagent.log")}
+		// writeInventory gives the host these agent paths: its commands are these steps'.
+		if err := wintwin.Register(s, inventory.Host{Name: name, OS: "windows", Agent: a}, a); err != nil {
+			t.Fatal(err)
+		}
 		f.Hosts = append(f.Hosts, &e2eHost{Name: name, Windows: true, Root: root, Address: s.Host, Port: s.Port,
-			Agent: agent, Log: filepath.Join(root, "log", "azcmagent.log"), srv: s})
+			Agent: a.Path, Log: a.Log, srv: s})
 	}
 }
 

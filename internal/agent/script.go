@@ -39,9 +39,6 @@ const (
 	ErrorMarker = results.ScriptErrorPrefix + " "
 	// AgentVersionMarker starts the probe's stdout line with `azcmagent version`.
 	AgentVersionMarker = "#arcfleet:agent-version: "
-	// EmulateShMarker starts the Windows script's comment line that carries the
-	// base64 POSIX sh twin run by the WinRM test server's host emulation.
-	EmulateShMarker = "#arcfleet-emulate-sh: "
 )
 
 // Exit codes of the scripts' own failures (the agent's exit code passes through otherwise).
@@ -62,7 +59,7 @@ const (
 )
 
 // stepSpec is the OS-neutral description of one step; both OS renderings come
-// from it so the Windows script and its emulated sh twin cannot drift apart.
+// from it, so a step's Linux and Windows scripts cannot drift apart.
 type stepSpec struct {
 	name   string
 	args   []string // agent arguments before the common flags; nil: not an agent run
@@ -130,7 +127,7 @@ func buildStep(h *inventory.Host, sp stepSpec) Step {
 		st.Command = encodePowerShell(st.Script)
 		return st
 	}
-	st.Script = shScript(h, sp, false)
+	st.Script = shScript(h, sp)
 	if h.SSH.Become == "sudo" && sp.name != StepProbe {
 		// The guard kills the root-side script when sudo dies: on cancel the
 		// login user cannot signal root processes, so only sudo would die.
@@ -145,10 +142,14 @@ func ShQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// psQuote quotes s as a PowerShell literal string.
+// psQuote quotes s as a PowerShell literal string. PowerShell ends a
+// single-quoted string at the typographic single quotes U+2018-U+201B as well
+// as at ', and reads any of them doubled as one.
 func psQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+	return "'" + psQuoter.Replace(s) + "'"
 }
+
+var psQuoter = strings.NewReplacer("'", "''", "\u2018", "\u2018\u2018", "\u2019", "\u2019\u2019", "\u201a", "\u201a\u201a", "\u201b", "\u201b\u201b")
 
 // sudoWrapper runs its first argument (the script) as root through `sudo -n`,
 // naming a missing NOPASSWD rule instead of hanging on a prompt. The whole script
@@ -174,25 +175,16 @@ func shCommand(h *inventory.Host, sp stepSpec, script string) string {
 	return "sh -c " + ShQuote(script)
 }
 
-// shScript renders the POSIX sh script of a step. emulate renders the twin of a
-// Windows script for the WinRM test server: Windows paths and sudo do not apply.
-func shScript(h *inventory.Host, sp stepSpec, emulate bool) string {
+// shScript renders the POSIX sh script of a step.
+func shScript(h *inventory.Host, sp stepSpec) string {
 	var b strings.Builder
-	if !emulate { // the twin rides base64 inside a length-limited Windows command line
-		fmt.Fprintf(&b, "# arcfleet %s\n", sp.name)
-	}
+	fmt.Fprintf(&b, "# arcfleet %s\n", sp.name)
 	b.WriteString("set -u\n")
 	if sp.args == nil {
 		b.WriteString("exec systemctl restart himdsd\n")
 		return b.String()
 	}
 	agent, log := h.Agent.Path, h.Agent.Log
-	if emulate && !strings.HasPrefix(agent, "/") {
-		agent = ""
-	}
-	if emulate && !strings.HasPrefix(log, "/") {
-		log = ""
-	}
 	if agent != "" {
 		fmt.Fprintf(&b, "A=%s\n", ShQuote(agent))
 	} else {
@@ -205,12 +197,7 @@ func shScript(h *inventory.Host, sp stepSpec, emulate bool) string {
 		return b.String()
 	}
 	if log == "" {
-		if emulate {
-			// The simulator keeps its log under AZCMAGENT_SIM_ROOT; only the test twin looks there.
-			log = "${AZCMAGENT_SIM_ROOT:-/var/opt/azcmagent}/log/azcmagent.log"
-		} else {
-			log = LinuxAgentLog
-		}
+		log = LinuxAgentLog
 		fmt.Fprintf(&b, "L=\"%s\"\n", log)
 	} else {
 		fmt.Fprintf(&b, "L=%s\n", ShQuote(log))
@@ -223,9 +210,7 @@ func shScript(h *inventory.Host, sp stepSpec, emulate bool) string {
 	args := strings.Join(sp.args, " ")
 	if sp.config {
 		b.WriteString("umask 077\nT=${TMPDIR:-/tmp}\n")
-		if !emulate {
-			b.WriteString(shSweep)
-		}
+		b.WriteString(shSweep)
 		// The EXIT trap is set first: a signal that lands once mktemp has made the
 		// directory still removes it. The name carries this shell's PID for the sweep.
 		b.WriteString("D=\ntrap '[ -z \"$D\" ] || rm -rf \"$D\"' EXIT\n")
@@ -245,14 +230,12 @@ func shScript(h *inventory.Host, sp stepSpec, emulate bool) string {
 	return b.String()
 }
 
-// psScript renders the PowerShell script of a step, ending with the comment line
-// that carries its sh twin for the WinRM test server's emulation.
+// psScript renders the PowerShell script of a step.
 func psScript(h *inventory.Host, sp stepSpec) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# arcfleet %s\n", sp.name)
 	if sp.args == nil {
 		fmt.Fprintf(&b, "try{Restart-Service -Name himds -Force -ErrorAction Stop;exit 0}catch{[Console]::Error.WriteLine('%srestart-failed');[Console]::Error.WriteLine($_);exit 1}\n", ErrorMarker)
-		writeEmulation(&b, h, sp)
 		return b.String()
 	}
 	// No $ErrorActionPreference='Stop': it would turn the agent's stderr into
@@ -267,7 +250,6 @@ func psScript(h *inventory.Host, sp stepSpec) string {
 	if sp.name == StepProbe {
 		b.WriteString("& $A show --json\n$R=$LASTEXITCODE\n")
 		fmt.Fprintf(&b, "$v=& $A version 2>$null|Select-Object -First 1\nWrite-Output \"%s$v\"\nexit $R\n", AgentVersionMarker)
-		writeEmulation(&b, h, sp)
 		return b.String()
 	}
 	if h.Agent.Log != "" {
@@ -300,14 +282,7 @@ func psScript(h *inventory.Host, sp stepSpec) string {
 	// PowerShell variable names ignore case: $g and $q must not be $S/$R.
 	b.WriteString("if(Test-Path -LiteralPath $L){$g=[IO.File]::Open($L,'Open','Read','ReadWrite');if($g.Length -lt $B){$B=0};$g.Position=$B;$q=New-Object IO.StreamReader($g);$E.Write($q.ReadToEnd());$q.Close()}\n")
 	b.WriteString("exit $R\n")
-	writeEmulation(&b, h, sp)
 	return b.String()
-}
-
-func writeEmulation(b *strings.Builder, h *inventory.Host, sp stepSpec) {
-	b.WriteString(EmulateShMarker)
-	b.WriteString(base64.StdEncoding.EncodeToString([]byte(shScript(h, sp, true))))
-	b.WriteString("\n")
 }
 
 // encodePowerShell is the command line that runs script with Windows PowerShell:
@@ -340,20 +315,6 @@ func DecodePowerShell(cmd string) (string, error) {
 		u[i] = uint16(raw[2*i]) | uint16(raw[2*i+1])<<8
 	}
 	return string(utf16.Decode(u)), nil
-}
-
-// EmulatedSh returns the POSIX sh twin carried by a Windows script, or "" when none.
-func EmulatedSh(psScript string) (string, error) {
-	for _, line := range strings.Split(psScript, "\n") {
-		if rest, ok := strings.CutPrefix(strings.TrimRight(line, "\r"), EmulateShMarker); ok {
-			raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(rest))
-			if err != nil {
-				return "", fmt.Errorf("%s line is not base64: %w", strings.TrimSpace(EmulateShMarker), err)
-			}
-			return string(raw), nil
-		}
-	}
-	return "", nil
 }
 
 // agentConfig is the --config file: keys are the agent's long flag names, in the

@@ -408,43 +408,6 @@ func TestLinuxRestartService(t *testing.T) {
 	}
 }
 
-// TestWindowsEmulationTwinRuns runs the sh twin carried by each Windows script
-// the way the WinRM test server does, with the simulator's log location.
-func TestWindowsEmulationTwinRuns(t *testing.T) {
-	t.Parallel()
-	for _, name := range []string{StepConnect, StepDisconnect, StepDisconnectLocal, StepProbe} {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			f := newFakeHost(t)
-			root := filepath.Dir(filepath.Dir(f.log))
-			if err := os.WriteFile(f.log, []byte(preLog), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			h := &inventory.Host{Name: "w1", OS: "windows"}
-			st := buildStep(h, specFor(name))
-			ps, err := DecodePowerShell(st.Command)
-			if err != nil || ps != st.Script {
-				t.Fatalf("command does not decode to the script: %v", err)
-			}
-			twin, err := EmulatedSh(ps)
-			if err != nil || twin == "" {
-				t.Fatalf("no twin: %v", err)
-			}
-			r := f.run(t, twin, StepInput(st, h, testCred(), sentinel), "FAKE_EXIT=67", "AZCMAGENT_SIM_ROOT="+root)
-			if r.exit != 67 {
-				t.Fatalf("exit %d, want 67; stderr %s", r.exit, r.stderr)
-			}
-			if name == StepProbe {
-				return
-			}
-			if _, lines := SplitOutput(r.stderr); strings.Join(lines, "\n") != strings.Join(wantAppended, "\n") {
-				t.Errorf("log lines %q", lines)
-			}
-			f.assertTmpEmpty(t)
-		})
-	}
-}
-
 // TestSweepRemovesOnlyDeadRunsDirs: the connect script's sweep of config dirs
 // left by runs that could not clean up (SIGKILL, reboot) removes a dir only when
 // the shell PID in its name is gone or it is over 24 hours old, and only the
@@ -602,12 +565,19 @@ func TestInterruptedConnectLeavesNoConfig(t *testing.T) {
 		}
 		s := winrmtest.Start(t, winrmtest.Options{HTTPS: true, Env: []string{
 			"PATH=" + bin + ":/usr/bin:/bin", "AZCMAGENT_SIM_ROOT=" + root, "AZCMAGENT_SIM_HOST=w1", "AZCMAGENT_SIM_NO_ROOT=1"}})
+		win := &inventory.Host{Name: "w1", OS: "windows", Azure: m1Azure}
+		// The server cannot run PowerShell: for the Windows connect command it runs
+		// the step rendered for Linux, with the simulator's log (testbed/wintwin
+		// does this for every step; this package's tests cannot import it).
+		lin := *win
+		lin.OS, lin.Agent = "linux", inventory.Agent{Log: filepath.Join(root, "log", "azcmagent.log")}
+		s.Register(ConnectStep(win).Command, ConnectStep(&lin).Script)
 		c, err := (&winrm.Dialer{}).Dial(context.Background(), s.Target("w1", "ntlm"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { c.Close() })
-		return host{"w1", c, &inventory.Host{Name: "w1", OS: "windows", Azure: m1Azure}, s.TempDir}
+		return host{"w1", c, win, s.TempDir}
 	}
 	for _, tc := range []struct {
 		name    string

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"unicode/utf16"
 
 	"github.com/arcfleet/arcfleet/internal/inventory"
 	"github.com/arcfleet/arcfleet/internal/results"
@@ -26,13 +27,6 @@ func TestGoldenScripts(t *testing.T) {
 		var b strings.Builder
 		for _, st := range append(HostSteps(h, ActionReconnect), RestartServiceStep(h)) {
 			fmt.Fprintf(&b, "===== step %s (only_if %q, stdin %q)\n--- command\n%s\n--- script\n%s", st.Name, st.OnlyIf, st.Stdin, st.Command, st.Script)
-			if h.OS == "windows" {
-				twin, err := EmulatedSh(st.Script)
-				if err != nil {
-					t.Fatal(err)
-				}
-				fmt.Fprintf(&b, "--- emulated sh twin\n%s", twin)
-			}
 		}
 		checkGolden(t, "scripts/"+name+".golden", []byte(b.String()))
 	}
@@ -132,16 +126,71 @@ func TestWindowsCommands(t *testing.T) {
 				}
 				seen[strings.ToLower(m[1])] = m[1]
 			}
-			twin, err := EmulatedSh(st.Script)
-			if err != nil || !strings.HasPrefix(twin, "set -u\n") {
-				t.Errorf("%s %s: bad sh twin %q (%v)", name, st.Name, twin, err)
+		}
+	}
+	// An agent path far longer than the inventory allows makes the command too
+	// long: Build blocks the host.
+	h := &inventory.Host{Name: "long", OS: "windows", Agent: inventory.Agent{Path: `C:\` + strings.Repeat("x", 4000) + `\azcmagent.exe`}}
+	if f := CommandLengthFindings(h, HostSteps(h, ActionConnect)); len(f) == 0 {
+		t.Error("no finding for a command over the limit")
+	}
+}
+
+// TestWindowsCommandHeadroom: with the longest agent.path and agent.log the
+// inventory accepts, made of the characters that grow most in the script
+// (quotes PowerShell doubles, characters outside the BMP), every Windows
+// command stays under 90% of cmd.exe's limit.
+func TestWindowsCommandHeadroom(t *testing.T) {
+	const limit = MaxWindowsCommand * 9 / 10
+	n := inventory.MaxWindowsAgentPath - len(`C:\`)
+	agentFindings := func(a inventory.Agent) int {
+		h := inventory.Host{Name: "w", OS: "windows", Transport: "winrm", Agent: a}
+		k := 0
+		for _, f := range inventory.Validate(&inventory.Inventory{}, []*inventory.Host{&h}, ActionConnect) {
+			if f.Code == inventory.CodeAgentPath {
+				k++
+			}
+		}
+		return k
+	}
+	longest := 0
+	for _, c := range []string{"'", "‘", "’", "‚", "‛", "x", "\U0001F600"} {
+		k := n / len(utf16.Encode([]rune(c)))
+		a := inventory.Agent{Path: `C:\` + strings.Repeat(c, k), Log: `D:\` + strings.Repeat(c, k)}
+		if got := agentFindings(a); got != 0 {
+			t.Fatalf("%q: the inventory refuses %d of the values this test takes for the longest it accepts", c, got)
+		}
+		if got := agentFindings(inventory.Agent{Path: a.Path + c, Log: a.Log + c}); got != 2 {
+			t.Fatalf("%q: the inventory accepts values longer than this test's (%d findings, want 2)", c, got)
+		}
+		h := &inventory.Host{Name: "w", OS: "windows", Agent: a}
+		for _, st := range append(HostSteps(h, ActionReconnect), RestartServiceStep(h)) {
+			longest = max(longest, len(st.Command))
+			if len(st.Command) > limit {
+				t.Errorf("%q: the %s command is %d characters with the longest agent paths, over 90%% (%d) of cmd.exe's %d",
+					c, st.Name, len(st.Command), limit, MaxWindowsCommand)
+			}
+			if got, err := DecodePowerShell(st.Command); err != nil || got != st.Script {
+				t.Errorf("%q %s: command does not decode to the script (%v)", c, st.Name, err)
 			}
 		}
 	}
-	// A long agent path makes the command too long: Build blocks the host.
-	h := &inventory.Host{Name: "long", OS: "windows", Agent: inventory.Agent{Path: `C:\` + strings.Repeat("x", 400) + `\azcmagent.exe`}}
-	if f := CommandLengthFindings(h, HostSteps(h, ActionConnect)); len(f) == 0 {
-		t.Error("no finding for a command over the limit")
+	t.Logf("longest Windows command with the longest agent paths: %d characters (limit %d)", longest, MaxWindowsCommand)
+}
+
+// TestPSQuote: PowerShell ends a single-quoted string at the typographic
+// single quotes too, so psQuote doubles all five.
+func TestPSQuote(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                 "''",
+		`C:\Arc's agent`:   `'C:\Arc''s agent'`,
+		"a\u2018b\u2019c":  "'a\u2018\u2018b\u2019\u2019c'",
+		"\u201a\u201b$x`n": "'\u201a\u201a\u201b\u201b$x`n'",
+		"\u201c\"":         "'\u201c\"'", // double quotes are literal in single quotes
+	} {
+		if got := psQuote(in); got != want {
+			t.Errorf("psQuote(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
 

@@ -23,12 +23,14 @@ import (
 	"github.com/arcfleet/arcfleet/internal/transport/winrm"
 	"github.com/arcfleet/arcfleet/testbed/sshtest"
 	"github.com/arcfleet/arcfleet/testbed/winrmtest"
+	"github.com/arcfleet/arcfleet/testbed/wintwin"
 )
 
 // End-to-end for Windows hosts: arcfleet's real Windows steps (PowerShell sent
 // as -EncodedCommand) through the executor and the real transport/winrm client
-// to testbed/winrmtest servers over HTTPS with a test CA, whose host emulation
-// runs each script's sh twin against the agent simulator. What the emulation
+// to testbed/winrmtest servers over HTTPS with a test CA. The servers cannot run
+// PowerShell: for each Windows step's command line they run the same step as
+// rendered for Linux (testbed/wintwin) against the agent simulator. What this
 // cannot show (PowerShell itself) is listed in testbed/winrmtest/README.md.
 
 // winPassword is every test WinRM server's password: a second sentinel that
@@ -95,7 +97,7 @@ func (w *winEnv) start(t *testing.T, name string, opts winrmtest.Options) *winHo
 			t.Fatal(err)
 		}
 	}
-	// The restart step's sh twin runs `systemctl restart himdsd` (Restart-Service
+	// The restart step's Linux twin runs `systemctl restart himdsd` (Restart-Service
 	// himds on Windows); InstallAgent's shim hands it to the simulator.
 	if _, err := sshtest.InstallAgent(bin, w.sim); err != nil {
 		t.Fatal(err)
@@ -115,11 +117,16 @@ func (w *winEnv) start(t *testing.T, name string, opts winrmtest.Options) *winHo
 		"AZCMAGENT_SIM_NO_ROOT=1",
 	}
 	h.srv = winrmtest.Start(t, opts)
+	// Every Windows step of invHost (agent at the Windows defaults) runs its
+	// Linux twin: the simulator found on PATH, its log under the host's root.
+	if err := wintwin.Register(h.srv, inventory.Host{Name: name, OS: "windows"}, inventory.Agent{Log: filepath.Join(h.root, "log", "azcmagent.log")}); err != nil {
+		t.Fatal(err)
+	}
 	return h
 }
 
 // invHost is the inventory host that reaches h over WinRM with auth, the
-// agent at the Windows default path (the twin finds it on PATH).
+// agent at the Windows default paths (the server's twins find the simulator).
 func (h *winHost) invHost(auth string) inventory.Host {
 	return inventory.Host{Name: h.name, Address: h.srv.Host, Port: h.srv.Port, OS: "windows", Transport: "winrm", Credential: "sp",
 		Azure: inventory.Azure{SubscriptionID: e2eSub, ResourceGroup: e2eRG, Location: "westeurope", TenantID: e2eTenant,
@@ -351,10 +358,18 @@ func noSecretUnder(t *testing.T, dir string, secrets ...string) int {
 }
 
 // checkSentCommands: every command line sent to host is an arcfleet
-// PowerShell -EncodedCommand whose script carries an sh twin, and neither the
-// line, the script nor the twin holds a secret. It returns the decoded scripts.
+// PowerShell -EncodedCommand, exactly one of the host's steps (nothing added
+// for the test server), and neither the line nor the script holds a secret.
+// It returns the decoded scripts.
 func checkSentCommands(t *testing.T, d *cmdDialer, host string, secrets ...string) []string {
 	t.Helper()
+	win := inventory.Host{Name: host, OS: "windows"}
+	stepCommands := map[string]bool{agent.RestartServiceStep(&win).Command: true}
+	for _, a := range []string{agent.ActionConnect, agent.ActionDisconnect, agent.ActionReconnect} {
+		for _, st := range agent.HostSteps(&win, a) {
+			stepCommands[st.Command] = true
+		}
+	}
 	var scripts []string
 	for _, cmd := range d.sent(host) {
 		ps, err := agent.DecodePowerShell(cmd)
@@ -362,12 +377,11 @@ func checkSentCommands(t *testing.T, d *cmdDialer, host string, secrets ...strin
 			t.Errorf("%s: sent %.60q: %v", host, cmd, err)
 			continue
 		}
-		sh, err := agent.EmulatedSh(ps)
-		if err != nil || sh == "" {
-			t.Errorf("%s: script without an sh twin (%v)", host, err)
+		if !stepCommands[cmd] {
+			t.Errorf("%s: sent a command that is none of a Windows host's steps:\n%s", host, ps)
 		}
 		for _, s := range secrets {
-			if strings.Contains(cmd+ps+sh, s) {
+			if strings.Contains(cmd+ps, s) {
 				t.Errorf("%s: secret in a command line sent over WinRM", host)
 			}
 		}
@@ -485,17 +499,16 @@ func TestE2EWindowsOnboarding(t *testing.T) {
 				if restarts != 1 {
 					t.Errorf("the simulator recorded %d service restarts, want 1", restarts)
 				}
-				// The restart sent is the plan's: Restart-Service himds, whose twin
-				// is the systemctl restart the shim hands to the simulator.
+				// The restart sent is the plan's: Restart-Service himds (its Linux
+				// twin's systemctl restart is handed to the simulator by the shim).
 				var found bool
 				for _, ps := range checkSentCommands(t, d, h.name, execSentinel, winPassword) {
 					if !strings.Contains(ps, "# arcfleet "+agent.StepRestartService) {
 						continue
 					}
 					found = true
-					sh, _ := agent.EmulatedSh(ps)
-					if !strings.Contains(ps, "Restart-Service -Name himds -Force") || !strings.Contains(sh, "systemctl restart himdsd") {
-						t.Errorf("restart script:\n%s\ntwin:\n%s", ps, sh)
+					if !strings.Contains(ps, "Restart-Service -Name himds -Force") {
+						t.Errorf("restart script:\n%s", ps)
 					}
 				}
 				if !found {

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -20,6 +21,16 @@ const (
 	CodeCredential       = "ARCF0007" // service principal settings unusable
 	CodeAction           = "ARCF0008" // unknown action
 	CodePrivateLink      = "ARCF0009" // private_link_scope is not a resource ID
+	CodeAgentPath        = "ARCF0010" // agent.path or agent.log longer than the host's OS allows
+)
+
+// Longest agent.path and agent.log: a Windows path fits MAX_PATH (260 UTF-16
+// code units with the terminating NUL), a Linux path PATH_MAX (4096 bytes with
+// the NUL). Within these, every Windows command stays well under cmd.exe's
+// command-line limit (internal/agent tests it with the longest values).
+const (
+	MaxWindowsAgentPath = 259  // UTF-16 code units
+	MaxLinuxAgentPath   = 4095 // bytes
 )
 
 // Azure's limits on tags (learn.microsoft.com/azure/azure-resource-manager/management/tag-resources).
@@ -117,6 +128,7 @@ func Validate(inv *Inventory, hosts []*Host, action string) []Finding {
 		} else if c := h.Azure.Cloud; c != "" && !contains(Clouds(), c) {
 			add(posOf(w, func(l *layer) *val[string] { return &l.azure.cloud }), "AZCM0014", fmt.Sprintf("unsupported cloud %q", c), cloudFix(c))
 		}
+		validateAgent(h, w, add)
 		switch h.Transport {
 		case "ssh":
 			validateSSH(h, w, add, warn)
@@ -233,6 +245,35 @@ func validateAzure(h *Host, w where, rc map[string]string, add, warn report) {
 			pos = w.tagPos(p.Tag)
 		}
 		add(pos, "AZCM0013", p.Msg, p.Fix)
+	}
+}
+
+// AgentPathLen is the length of an agent.path or agent.log value as the host's
+// OS counts it: UTF-16 code units on Windows, bytes elsewhere.
+func AgentPathLen(os, p string) int {
+	if os == "windows" {
+		return len(utf16.Encode([]rune(p)))
+	}
+	return len(p)
+}
+
+func validateAgent(h *Host, w where, add report) {
+	max, unit, limit := MaxLinuxAgentPath, "bytes", "PATH_MAX"
+	if h.OS == "windows" {
+		max, unit, limit = MaxWindowsAgentPath, "characters", "MAX_PATH"
+	}
+	for _, f := range []struct {
+		key, v string
+		get    func(*layer) *val[string]
+	}{
+		{"agent.path", h.Agent.Path, func(l *layer) *val[string] { return &l.agent.path }},
+		{"agent.log", h.Agent.Log, func(l *layer) *val[string] { return &l.agent.log }},
+	} {
+		if n := AgentPathLen(h.OS, f.v); n > max {
+			add(posOf(w, f.get), CodeAgentPath,
+				fmt.Sprintf("%s is %d %s, longer than the %d a %s path can have (%s)", f.key, n, unit, max, h.OS, limit),
+				fmt.Sprintf("install the agent (or point %s) at a path of at most %d %s", f.key, max, unit))
+		}
 	}
 }
 

@@ -58,6 +58,16 @@ func TestValidate(t *testing.T) {
 		{name: "private link scope", host: "    azure: {private_link_scope: /subscriptions/s/resourceGroups/rg/providers/Microsoft.HybridCompute/privateLinkScopes/pls}\n"},
 		{name: "ssh password login", host: "    ssh: {password: {env: PW}, identity_file: \"\"}\n"},
 		{name: "ssh agent login", src: strings.Replace(vbase, "identity_file: /k", "use_agent: true", 1)},
+		{name: "longest linux agent paths", host: "    agent: {path: /" + strings.Repeat("p", MaxLinuxAgentPath-1) + ", log: /" + strings.Repeat("l", MaxLinuxAgentPath-1) + "}\n"},
+		{name: "longest windows agent paths", host: "    os: windows\n    winrm: {https: true}\n    agent: {path: 'C:\\" + strings.Repeat("’", MaxWindowsAgentPath-3) + "', log: 'D:\\" + strings.Repeat("😀", (MaxWindowsAgentPath-3)/2) + "'}\n"},
+
+		// ARCF0010 agent path length.
+		{name: "windows agent path too long", host: "    os: windows\n    winrm: {https: true}\n    agent:\n      path: C:\\" + strings.Repeat("x", MaxWindowsAgentPath-2) + "\n", want: []string{
+			`inv.yaml:18:13: ARCF0010 h: agent.path is 260 characters, longer than the 259 a windows path can have (MAX_PATH); fix: install the agent (or point agent.path) at a path of at most 259 characters`}},
+		{name: "windows agent log too long in UTF-16", host: "    os: windows\n    winrm: {https: true}\n    agent: {log: 'D:\\" + strings.Repeat("😀", (MaxWindowsAgentPath-1)/2) + "'}\n", want: []string{
+			`inv.yaml:17:18: ARCF0010 h: agent.log is 261 characters, longer than the 259 a windows path can have (MAX_PATH); fix: install the agent (or point agent.log) at a path of at most 259 characters`}},
+		{name: "linux agent log too long, from defaults", src: strings.Replace(vbase, "  credential: sp\n", "  credential: sp\n  agent: {log: /"+strings.Repeat("l", MaxLinuxAgentPath)+"}\n", 1), want: []string{
+			`inv.yaml:11:16: ARCF0010 h: agent.log is 4096 bytes, longer than the 4095 a linux path can have (PATH_MAX); fix: install the agent (or point agent.log) at a path of at most 4095 bytes`}},
 		{name: "ssh fingerprint", host: "    ssh: {host_key_policy: fingerprint, fingerprint: SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8}\n"},
 		{name: "winrm https ntlm", host: "    os: windows\n"},
 		{name: "winrm cert", host: "    os: windows\n    winrm: {auth: cert, cert_file: c.pem, key_file: k.pem}\n"},

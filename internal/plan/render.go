@@ -242,21 +242,6 @@ func hostCount(names []string, n int) string {
 	return fmt.Sprintf("%d %s: %s", len(names), noun, hostList(names, n))
 }
 
-// readableScript is the script a reviewer reads: the emulation line's base64
-// (a copy of the same steps in sh, for arcfleet's WinRM test server) is summarised.
-func readableScript(s string) string {
-	var b strings.Builder
-	for _, line := range strings.SplitAfter(s, "\n") {
-		if rest, ok := strings.CutPrefix(line, agent.EmulateShMarker); ok {
-			fmt.Fprintf(&b, "%s... (%d base64 chars: the same steps as POSIX sh, run only by arcfleet's WinRM test server; a comment to PowerShell)\n",
-				agent.EmulateShMarker, len(strings.TrimSpace(rest)))
-			continue
-		}
-		b.WriteString(line)
-	}
-	return b.String()
-}
-
 // commandLine describes the exact command around the script shown below it.
 func commandLine(sc PlanScript) string {
 	if strings.HasPrefix(sc.Command, "powershell.exe ") {
@@ -339,7 +324,7 @@ func renderTable(w *bufio.Writer, v *view) error {
 		if in := stdinOf(p, sc.ID, v.ids); in != "" {
 			fmt.Fprintf(w, "stdin: %s\n", in)
 		}
-		w.WriteString(indentLines(readableScript(sc.Script), "  | "))
+		w.WriteString(indentLines(sc.Script, "  | "))
 	}
 	return nil
 }
@@ -418,7 +403,7 @@ func renderMarkdown(w *bufio.Writer, v *view) error {
 		if scriptOS(sc) == "windows" {
 			lang = "powershell"
 		}
-		fmt.Fprintf(w, "\nScript:\n\n%s\n", markdown.CodeBlock(readableScript(sc.Script), lang))
+		fmt.Fprintf(w, "\nScript:\n\n%s\n", markdown.CodeBlock(sc.Script, lang))
 	}
 	return nil
 }

@@ -28,12 +28,14 @@ import (
 	"golang.org/x/crypto/ssh/knownhosts"
 	"gopkg.in/yaml.v3"
 
+	"github.com/arcfleet/arcfleet/internal/inventory"
 	"github.com/arcfleet/arcfleet/internal/results"
 	"github.com/arcfleet/arcfleet/internal/transport"
 	"github.com/arcfleet/arcfleet/internal/transport/ssh"
 	"github.com/arcfleet/arcfleet/internal/transport/winrm"
 	"github.com/arcfleet/arcfleet/testbed/sshtest"
 	"github.com/arcfleet/arcfleet/testbed/winrmtest"
+	"github.com/arcfleet/arcfleet/testbed/wintwin"
 )
 
 // Environment variables the demo inventory references for its secrets. They are
@@ -263,6 +265,12 @@ func Start(ctx context.Context, o Options) (f *Fleet, err error) {
 				return nil, fmt.Errorf("demo: host %s: %w", h.Name, err)
 			}
 			f.win = append(f.win, s)
+			// The server cannot run PowerShell: each Windows step of the
+			// inventory's host (agent at the Windows defaults) runs the same
+			// step rendered for Linux, with the simulator's log.
+			if err := wintwin.Register(s, inventory.Host{Name: h.Name, OS: "windows"}, inventory.Agent{Log: filepath.Join(root, "log", "azcmagent.log")}); err != nil {
+				return nil, fmt.Errorf("demo: host %s: %w", h.Name, err)
+			}
 			addrs[i] = hostAddr{s.Host, s.Port, root}
 		case o.InProcessAgent:
 			slow, err := scenarioSlow(h.Scenario, o.DefaultScenario)

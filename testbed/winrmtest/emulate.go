@@ -1,17 +1,13 @@
 package winrmtest
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"path"
 	"strings"
 )
-
-// EmulateMarker starts the line of a PowerShell script that tells this server
-// which POSIX sh script stands in for it: "#arcfleet-emulate-sh: BASE64".
-// To PowerShell the line is a comment, so the same script runs unchanged on a
-// real Windows host.
-const EmulateMarker = "#arcfleet-emulate-sh:"
 
 // launch says how the server runs one command line.
 type launch struct {
@@ -19,13 +15,46 @@ type launch struct {
 	refuse string // when non-empty: do not run; fail with exit code 1 and this on stderr
 }
 
+// digest is the key of a registered command line: the SHA-256 of the line
+// without surrounding blanks (as the server assembles it from the request).
+func digest(cmdline string) [sha256.Size]byte {
+	return sha256.Sum256([]byte(strings.TrimSpace(cmdline)))
+}
+
+// Register makes the server run sh (a POSIX sh script, with /bin/sh -c) in
+// place of the exact command line command, whatever that is: this is how a
+// PowerShell command, which the server cannot run, gets behaviour. The
+// command line sent to a real Windows host carries nothing for the test.
+// A later Register of the same command line replaces the script. Safe for
+// concurrent use.
+func (s *Server) Register(command, sh string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.scripts == nil {
+		s.scripts = map[[sha256.Size]byte]string{}
+	}
+	s.scripts[digest(command)] = sh
+}
+
+// registered returns the script registered for cmdline.
+func (s *Server) registered(cmdline string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sh, ok := s.scripts[digest(cmdline)]
+	return sh, ok
+}
+
 // emulate maps a WinRM command line to what this Linux server runs:
-//   - `powershell.exe ... -EncodedCommand B64` (also pwsh, -enc, -ec, -e): B64 is
-//     base64 of a UTF-16LE script; if the script has an EmulateMarker line, its
-//     payload (base64 of a POSIX sh script) is run; otherwise the command is
-//     refused, since the server cannot run PowerShell.
+//   - a command line registered (Server.Register): its sh script;
+//   - any other PowerShell command line (powershell.exe, pwsh, with or without
+//     path): refused, since the server cannot run PowerShell; with
+//     -EncodedCommand (also -enc, -ec, -e) the message names the decoded
+//     script's first line;
 //   - any other command line is run as-is with /bin/sh -c (not cmd.exe semantics).
-func emulate(cmdline string) launch {
+func emulate(cmdline string, registered func(string) (string, bool)) launch {
+	if sh, ok := registered(cmdline); ok {
+		return launch{script: sh}
+	}
 	fields := strings.Fields(cmdline)
 	if len(fields) == 0 {
 		return launch{refuse: "winrmtest: empty command line"}
@@ -37,6 +66,8 @@ func emulate(cmdline string) launch {
 	default:
 		return launch{script: cmdline}
 	}
+	sum := digest(cmdline)
+	refuse := fmt.Sprintf("winrmtest: cannot run PowerShell, and no sh script is registered for this command line (sha256 %s; see Server.Register)", hex.EncodeToString(sum[:8]))
 	for i := 1; i < len(fields); i++ {
 		f := strings.ToLower(fields[i])
 		if !strings.HasPrefix(f, "-") && !strings.HasPrefix(f, "/") {
@@ -52,10 +83,11 @@ func emulate(cmdline string) launch {
 			if err != nil {
 				return launch{refuse: "winrmtest: " + err.Error()}
 			}
-			return emulateScript(script)
+			first, _, _ := strings.Cut(strings.TrimLeft(script, "\r\n"), "\n")
+			return launch{refuse: fmt.Sprintf("%s: script %.80q", refuse, strings.TrimRight(first, "\r"))}
 		}
 	}
-	return launch{refuse: "winrmtest: cannot run PowerShell; send the script as -EncodedCommand with an " + EmulateMarker + " line"}
+	return launch{refuse: refuse}
 }
 
 // decodeEncodedCommand reverses PowerShell's -EncodedCommand: base64 of UTF-16LE.
@@ -71,29 +103,8 @@ func decodeEncodedCommand(b64 string) (string, error) {
 	return s, nil
 }
 
-func emulateScript(ps string) launch {
-	for _, line := range strings.Split(ps, "\n") {
-		rest, ok := strings.CutPrefix(strings.TrimSpace(line), EmulateMarker)
-		if !ok {
-			continue
-		}
-		sh, err := base64.StdEncoding.DecodeString(strings.TrimSpace(rest))
-		if err != nil {
-			return launch{refuse: fmt.Sprintf("winrmtest: %s payload is not base64: %v", EmulateMarker, err)}
-		}
-		return launch{script: string(sh)}
-	}
-	return launch{refuse: "winrmtest: cannot run PowerShell and the script has no " + EmulateMarker + " line"}
-}
-
 // EncodePowerShell builds the command line a Windows client sends for script:
 // `powershell.exe -NoProfile -NonInteractive -EncodedCommand B64` (B64 = base64 of UTF-16LE).
 func EncodePowerShell(script string) string {
 	return "powershell.exe -NoProfile -NonInteractive -EncodedCommand " + base64.StdEncoding.EncodeToString(utf16le(script))
-}
-
-// EmulationLine returns the PowerShell comment line that makes this server run
-// sh in place of the script that carries it.
-func EmulationLine(sh string) string {
-	return EmulateMarker + " " + base64.StdEncoding.EncodeToString([]byte(sh))
 }

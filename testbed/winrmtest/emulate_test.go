@@ -3,37 +3,45 @@ package winrmtest
 import (
 	"encoding/base64"
 	"strings"
+	"sync"
 	"testing"
-	"unicode/utf8"
 )
 
 func TestEmulate(t *testing.T) {
-	sh := "echo hi; cat"
-	line := EmulationLine(sh)
-	enc := base64.StdEncoding.EncodeToString(utf16le("$x = 1\r\n" + line + "\r\nWrite-Output $x"))
+	const sh = "echo hi; cat"
+	ps := "# arcfleet connect\r\n$x = 1\r\nWrite-Output $x"
+	enc := base64.StdEncoding.EncodeToString(utf16le(ps))
+	s := &Server{}
+	for _, c := range []string{
+		EncodePowerShell(ps),
+		"powershell.exe -EncodedCommand " + enc,
+		"  pwsh -e " + enc + "\n", // blanks around the line do not count
+		"echo registered",         // any command line can be registered
+	} {
+		s.Register(c, sh)
+	}
 	for _, tc := range []struct {
 		name, cmdline string
 		script        string
 		refuse        string // substring
 	}{
 		{"plain-sh", "echo 'a b' | tr a b", "echo 'a b' | tr a b", ""},
-		{"arcfleet-shape", EncodePowerShell("$x = 1\n" + line), sh, ""},
-		{"crlf-script", "powershell.exe -EncodedCommand " + enc, sh, ""},
-		{"abbrev-enc", "PowerShell.EXE -NoProfile -enc " + enc, sh, ""},
-		{"abbrev-e", "pwsh -e " + enc, sh, ""},
-		{"abbrev-ec", "powershell -ec " + enc, sh, ""},
-		{"full-path", `"C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe" -EncodedCommand ` + enc, sh, ""},
-		{"masterzen-shape", "powershell.exe -EncodedCommand " + base64.StdEncoding.EncodeToString(utf16le("$ProgressPreference = 'SilentlyContinue';"+"\n"+line)), sh, ""},
-		{"no-marker", EncodePowerShell("Write-Output 1"), "", "cannot run PowerShell"},
+		{"registered-sh", "echo registered", sh, ""},
+		{"arcfleet-shape", EncodePowerShell(ps), sh, ""},
+		{"registered-other-shape", "powershell.exe -EncodedCommand " + enc, sh, ""},
+		{"registered-trimmed", "pwsh -e " + enc, sh, ""},
+		{"unregistered-abbrev", "PowerShell.EXE -NoProfile -enc " + enc, "", `no sh script is registered for this command line (sha256 `},
+		{"names-first-line", "powershell -ec " + enc, "", `script "# arcfleet connect"`},
+		{"full-path", `"C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe" -EncodedCommand ` + enc, "", "cannot run PowerShell"},
+		{"other-script", EncodePowerShell(ps + " "), "", "cannot run PowerShell"},
 		{"command-flag", "powershell.exe -Command Get-Date", "", "cannot run PowerShell"},
 		{"missing-value", "powershell.exe -EncodedCommand", "", "without a value"},
 		{"not-base64", "powershell.exe -EncodedCommand %%%", "", "not base64"},
 		{"odd-utf16", "powershell.exe -EncodedCommand " + base64.StdEncoding.EncodeToString([]byte("abc")), "", "UTF-16LE"},
-		{"bad-payload", EncodePowerShell(EmulateMarker + " %%%"), "", "payload is not base64"},
 		{"empty", "   ", "", "empty command line"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			l := emulate(tc.cmdline)
+			l := emulate(tc.cmdline, s.registered)
 			if tc.refuse != "" {
 				if !strings.Contains(l.refuse, tc.refuse) {
 					t.Fatalf("refuse %q, want it to contain %q (script %q)", l.refuse, tc.refuse, l.script)
@@ -45,19 +53,44 @@ func TestEmulate(t *testing.T) {
 			}
 		})
 	}
+	// A later Register replaces the script.
+	s.Register("echo registered", "exit 3")
+	if l := emulate("echo registered", s.registered); l.script != "exit 3" {
+		t.Errorf("after a second Register: %+v", l)
+	}
+}
+
+func TestRegisterConcurrent(t *testing.T) {
+	s := &Server{}
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 100; j++ {
+				c := EncodePowerShell(strings.Repeat("x", j))
+				s.Register(c, "exit 0")
+				if l := emulate(c, s.registered); l.script != "exit 0" {
+					t.Errorf("%+v", l)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 func FuzzEmulate(f *testing.F) {
 	f.Add("echo hi")
-	f.Add(EncodePowerShell(EmulationLine("exit 3")))
+	f.Add(EncodePowerShell("exit 3"))
 	f.Add("powershell -e AAAA")
-	f.Fuzz(func(t *testing.T, s string) {
-		_ = emulate(s) // any command line: no panic
-		// Round trip: a script wrapped the way arcfleet wraps it comes back intact.
-		if utf8.ValidString(s) {
-			if l := emulate(EncodePowerShell("# x\n" + EmulationLine(s) + "\n")); l.refuse != "" || l.script != s {
-				t.Fatalf("round trip of %q: %+v", s, l)
-			}
+	f.Fuzz(func(t *testing.T, c string) {
+		s := &Server{}
+		_ = emulate(c, s.registered) // any command line: no panic
+		// Whatever the command line, a registered one runs its script.
+		s.Register(c, "exit 7")
+		if l := emulate(c, s.registered); l.refuse != "" || l.script != "exit 7" {
+			t.Fatalf("registered %q: %+v", c, l)
 		}
 	})
 }

@@ -2,15 +2,17 @@
 // MS-WSMV 3.1.4 (the Windows Remote Shell operations over WS-Management):
 // Create, Command, Receive (long-poll, OperationTimeout fault), Send, Signal and
 // Delete, with Basic, NTLMv2 and client-certificate authentication over HTTP or
-// HTTPS. It runs commands on this Linux machine: a PowerShell -EncodedCommand
-// that carries an "#arcfleet-emulate-sh: BASE64" line runs that POSIX sh
-// script (arcfleet's Windows host emulation); any other command line runs with
-// /bin/sh -c. See README.md for what it does not cover.
+// HTTPS. It runs commands on this Linux machine: a command line registered
+// with Server.Register (a PowerShell command, say) runs the POSIX sh script
+// registered for it (arcfleet's Windows host emulation); other PowerShell
+// command lines are refused; any other command line runs with /bin/sh -c.
+// See README.md for what it does not cover.
 package winrmtest
 
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"crypto/tls"
 	"encoding/base64"
@@ -94,6 +96,7 @@ type Server struct {
 	shells   map[string]*shell
 	hangConn map[net.Conn]struct{}
 	counts   map[string]int
+	scripts  map[[sha256.Size]byte]string // Register: command line digest -> sh script
 }
 
 // Start starts a server for a test and closes it when the test ends.
@@ -539,7 +542,7 @@ func (s *Server) command(w http.ResponseWriter, req *request) {
 	}
 	id := newID()
 	var c *command
-	if l := emulate(line); l.refuse != "" {
+	if l := emulate(line, s.registered); l.refuse != "" {
 		c = refusedCommand(id, l.refuse)
 	} else {
 		var err error

@@ -173,14 +173,15 @@ func TestEmulation(t *testing.T) {
 	t.Setenv("WINRMTEST_OUTER", "leaked") // Options.Env is the host's whole environment
 	s := start(t, winrmtest.Options{Env: []string{"PATH=/usr/bin:/bin", "AZCMAGENT_SIM_ROOT=/sim/win1"}})
 	c := dial(t, &Dialer{}, target(s, "ntlm"))
-	ps := "$ErrorActionPreference = 'Stop'\r\n" + winrmtest.EmulationLine(`echo "root=$AZCMAGENT_SIM_ROOT ${WINRMTEST_OUTER-unset}"; cat; exit 5`) + "\r\nWrite-Output 'real PowerShell path'\r\n"
-	code, out, _, err := run(t, c, winrmtest.EncodePowerShell(ps), []byte("from stdin\n"))
+	ps := winrmtest.EncodePowerShell("$ErrorActionPreference = 'Stop'\r\nWrite-Output 'real PowerShell path'\r\n")
+	s.Register(ps, `echo "root=$AZCMAGENT_SIM_ROOT ${WINRMTEST_OUTER-unset}"; cat; exit 5`)
+	code, out, _, err := run(t, c, ps, []byte("from stdin\n"))
 	if err != nil || code != 5 || out != "root=/sim/win1 unset\nfrom stdin\n" {
 		t.Fatalf("code %d out %q err %v", code, out, err)
 	}
 	code, _, errs, err := run(t, c, winrmtest.EncodePowerShell("Write-Output 'hi'"), nil)
 	if err != nil || code != 1 || !strings.Contains(errs, "cannot run PowerShell") {
-		t.Fatalf("PowerShell without the emulation line: code %d stderr %q err %v", code, errs, err)
+		t.Fatalf("PowerShell with no sh script registered: code %d stderr %q err %v", code, errs, err)
 	}
 }
 
