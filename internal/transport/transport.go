@@ -21,8 +21,21 @@ type Conn interface {
 	// Run runs cmd on the host, feeding it stdin (nil for none) and streaming its
 	// output to stdout and stderr. It returns the remote exit code. A non-zero exit
 	// is not an error: err is non-nil only when the command's outcome is unknown
-	// (a *Error of kind Lost, Timeout, ...). When ctx ends, the remote command is
-	// killed before Run returns.
+	// (a *Error of kind Lost, Timeout, ...).
+	//
+	// When ctx ends before the command does, Run returns a *Error of kind
+	// Canceled or Timeout (ctx's) whose Hint says what is known of the command.
+	// A command that had ended when ctx did is reported as if ctx had not ended.
+	//   - SSH: Run asks sshd to send SIGTERM to the command's process group, best
+	//     effort (sshd refuses for root logins; a login user's signal does not
+	//     reach root processes under sudo), waits about a second at most for
+	//     the session to end, closes it and returns. Unless the hint reports
+	//     the session's exit status, the command may still be running: a
+	//     caller that must be sure stops it with a separate command; the Conn
+	//     stays usable for that.
+	//   - WinRM: Run sends Ctrl+C, then Signal terminate (or, failing that,
+	//     deletes the shell) before it returns; the hint says when that could
+	//     not be confirmed.
 	Run(ctx context.Context, cmd string, stdin io.Reader, stdout, stderr io.Writer) (exitCode int, err error)
 	// Fingerprint identifies the host's authenticated identity: the SSH host key
 	// ("SHA256:..."), or the WinRM server certificate ("SHA256:..."; "" over HTTP).

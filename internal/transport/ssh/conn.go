@@ -19,12 +19,12 @@ const copyBufSize = 4 << 10
 
 // conn is one SSH connection; each Run opens a session on it.
 type conn struct {
-	t         transport.Target
-	client    *xssh.Client
-	jump      *conn // closed with this connection
-	fp        string
-	killGrace time.Duration
-	bufs      *sync.Pool // the Dialer's output copy buffers (*[]byte of copyBufSize)
+	t        transport.Target
+	client   *xssh.Client
+	jump     *conn // closed with this connection
+	fp       string
+	stopWait time.Duration
+	bufs     *sync.Pool // the Dialer's output copy buffers (*[]byte of copyBufSize)
 
 	done    chan struct{} // closed when the SSH connection has ended, for any reason
 	closing atomic.Bool   // Close was called: the end is not a loss
@@ -189,7 +189,6 @@ func (c *conn) Run(ctx context.Context, cmd string, stdin io.Reader, stdout, std
 	}
 	waitc := make(chan error, 1)
 	go func() { waitc <- sess.Wait() }()
-
 	select {
 	case err := <-waitc:
 		drained()
@@ -200,7 +199,17 @@ func (c *conn) Run(ctx context.Context, cmd string, stdin io.Reader, stdout, std
 		return c.result(err)
 	case <-ctx.Done():
 	}
-	return -1, c.stop(ctx, sess, waitc)
+	select {
+	case err := <-waitc:
+		if err == nil || errors.As(err, new(*xssh.ExitError)) {
+			// The command ended as ctx did, before any signal: that is its outcome.
+			drained()
+			return c.result(err)
+		}
+		waitc <- err // ended without an exit status: stop reports it
+	default:
+	}
+	return -1, c.stop(ctx, sess, waitc, drained)
 }
 
 // copyOut copies one output stream of a command to w with a pooled buffer.
@@ -215,43 +224,78 @@ func (c *conn) copyOut(w io.Writer, r io.Reader, done chan<- struct{}) {
 	done <- struct{}{}
 }
 
-// stop ends a canceled command and returns Run's error. OpenSSH (>= 7.9)
-// delivers a session signal with killpg to the session's process group
-// (verified on 9.2); a bare close would leave the command running.
-// SIGTERM first: arcfleet's scripts trap it, stop the agent and remove their
-// --config file, which holds the secret; SIGKILL cannot be trapped and would
-// leave that file on the host's disk. SIGKILL follows when the command has not
-// ended within the kill grace, so Run returns within killGrace+killConfirm.
-func (c *conn) stop(ctx context.Context, sess *xssh.Session, waitc <-chan error) error {
-	ended := func(d time.Duration) (confirmed, gone bool) {
-		t := time.NewTimer(d)
-		defer t.Stop()
+// mayRun ends the hint of a canceled Run whose command was not seen to end.
+const mayRun = "the command may still be running on the host; the caller must stop it"
+
+// stop ends Run for a canceled command and returns its error, within about
+// stopWait of the cancel. It asks sshd to send SIGTERM to the session's
+// process group, best effort: arcfleet's scripts trap it, stop the agent and
+// remove their --config file, which holds the secret. sshd refuses session
+// signals for root logins ("session signalling requires privilege
+// separation") and before OpenSSH 7.9, and a signal from the login user does
+// not reach processes that run as root under sudo. So stop waits no longer than
+// stopWait for the session to end, then closes it (the channel, and its slot
+// in sshd's MaxSessions once the processes are gone) and returns. The hint
+// says what is known: the exit status when the session ended, else that the
+// command may still run. Stopping it for sure is the caller's job, with a
+// separate command (a new session on this connection stays usable).
+func (c *conn) stop(ctx context.Context, sess *xssh.Session, waitc <-chan error, drained func()) error {
+	timer := time.NewTimer(c.stopWait)
+	defer timer.Stop()
+	replyc := make(chan bool, 1)
+	go func() {
+		// want_reply: sshd answers whether it delivered the signal.
+		ok, err := sess.SendRequest("signal", true, xssh.Marshal(struct{ Signal string }{string(xssh.SIGTERM)}))
+		replyc <- ok && err == nil
+	}()
+	var (
+		werr           error
+		ended, gone    bool
+		reply, refused bool
+	)
+wait:
+	for {
 		select {
-		case <-waitc: // the session ended: sshd saw the process group die
-			return true, false
+		case werr = <-waitc:
+			ended = true
+			break wait
 		case <-c.done:
-			return false, true
-		case <-t.C:
-			return false, false
+			gone = true
+			break wait
+		case ok := <-replyc:
+			reply, refused = true, !ok
+			if refused {
+				break wait
+			}
+			replyc = nil
+		case <-timer.C:
+			break wait
 		}
-	}
-	how := "SIGTERM"
-	_ = sess.Signal(xssh.SIGTERM) // a refusal shows as no confirmation below
-	confirmed, gone := ended(c.killGrace)
-	if !confirmed && !gone {
-		how = "SIGTERM, then SIGKILL after " + c.killGrace.String()
-		_ = sess.Signal(xssh.SIGKILL)
-		confirmed, _ = ended(killConfirm)
 	}
 	sess.Close()
 	e := ctxError(ctx, c.t.Name, "run").(*transport.Error)
+	var ee *xssh.ExitError
 	switch {
-	case confirmed:
-		e.Hint = "the command was stopped (" + how + " to its process group)"
+	case ended && (werr == nil || errors.As(werr, &ee)):
+		drained()
+		status, sig := 0, ""
+		if ee != nil {
+			status, sig = ee.ExitStatus(), ee.Signal()
+		}
+		if sig != "" {
+			sig = ", signal " + sig
+		}
+		e.Hint = fmt.Sprintf("SIGTERM was sent to the command's process group; the session then ended with exit status %d%s", status, sig)
+	case ended:
+		e.Hint = "the session ended without an exit status after SIGTERM was sent: " + mayRun
 	case gone:
-		e.Hint = "the connection ended while the command was being stopped (SIGTERM sent): check the host for a leftover process"
+		e.Hint = "the connection ended while the command was being stopped (SIGTERM sent): the command may still be running on the host; check it for leftover processes"
+	case refused:
+		e.Hint = "sshd refused to signal the command (it does for root logins, and before OpenSSH 7.9): " + mayRun
+	case reply:
+		e.Hint = fmt.Sprintf("SIGTERM was delivered to the command's process group, but the session did not end within %v (a process that ignores SIGTERM, runs as another user under sudo, or left the process group): %s", c.stopWait, mayRun)
 	default:
-		e.Hint = fmt.Sprintf("the host did not confirm the command's end within %v of SIGTERM and %v of SIGKILL: processes running as another user (sudo) or in another process group may still run", c.killGrace, killConfirm)
+		e.Hint = fmt.Sprintf("the host did not answer the SIGTERM request within %v: %s", c.stopWait, mayRun)
 	}
 	return e
 }

@@ -26,13 +26,14 @@ import (
 // maxJumps bounds a chain of jump hosts (and so a Jump cycle).
 const maxJumps = 4
 
-// DefaultKillGrace is how long a canceled command gets to end on SIGTERM
-// (running its cleanup traps) before it is sent SIGKILL.
+// DefaultKillGrace is how long a canceled command should get to end on
+// SIGTERM (running its cleanup traps) before it is sent SIGKILL, by the
+// caller that stops it (see transport.Conn.Run: Run itself does not wait so long).
 const DefaultKillGrace = 3 * time.Second
 
-// killConfirm is how long Run waits for the host to confirm the end of a
-// command sent SIGKILL before it closes the session and returns.
-const killConfirm = time.Second
+// DefaultStopWait is how long a canceled Run waits, after asking for SIGTERM,
+// for the session to end before it closes the session and returns.
+const DefaultStopWait = time.Second
 
 // Dialer opens SSH connections. The zero value is ready to use; use one Dialer
 // for a whole run: it reads each known_hosts file and parses (decrypts) each
@@ -42,10 +43,10 @@ const killConfirm = time.Second
 type Dialer struct {
 	// AgentSocket is the ssh-agent socket used for Target.UseAgent; "" means $SSH_AUTH_SOCK.
 	AgentSocket string
-	// KillGrace is how long a canceled Run lets the command end after SIGTERM
-	// before sending SIGKILL (0: DefaultKillGrace). Run returns at most about
-	// KillGrace plus one second after the cancel.
-	KillGrace time.Duration
+	// StopWait is how long a canceled Run waits, after asking sshd to send
+	// SIGTERM to the command's process group, for the session to end before
+	// it closes the session and returns (0: DefaultStopWait).
+	StopWait time.Duration
 
 	khMu sync.Mutex      // known_hosts appends in this process; flock covers other processes
 	kh   knownHostsCache // known_hosts files parsed once per run, not once per dial
@@ -164,13 +165,13 @@ func (d *Dialer) dial(ctx context.Context, t transport.Target, depth int) (*conn
 	_ = raw.SetDeadline(time.Time{})
 
 	c := &conn{
-		t:         t,
-		client:    xssh.NewClient(cc, chans, reqs),
-		jump:      jump,
-		fp:        xssh.FingerprintSHA256(hk.seen),
-		done:      make(chan struct{}),
-		killGrace: orDefault(d.KillGrace, DefaultKillGrace),
-		bufs:      &d.bufs,
+		t:        t,
+		client:   xssh.NewClient(cc, chans, reqs),
+		jump:     jump,
+		fp:       xssh.FingerprintSHA256(hk.seen),
+		done:     make(chan struct{}),
+		stopWait: orDefault(d.StopWait, DefaultStopWait),
+		bufs:     &d.bufs,
 	}
 	go c.watch()
 	go c.keepalive(orDefault(t.KeepaliveInterval, transport.DefaultKeepaliveInterval), orDefault(t.KeepaliveMax, transport.DefaultKeepaliveMax))
