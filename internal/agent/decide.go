@@ -3,6 +3,7 @@ package agent
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // The decision rules: what to do with a host, given what its agent shows
@@ -130,6 +131,11 @@ type Situation struct {
 	LastAct string
 	// AllowAzureLocal is the host's azure.allow_azure_local_disconnect.
 	AllowAzureLocal bool
+	// Run names this run on the host (its lease), and Started is when it began:
+	// a reconnect that another run completed on the host since then is not
+	// repeated (two overlapping re-registration jobs).
+	Run     string
+	Started time.Time
 }
 
 // Decision is what to do with a host.
@@ -176,6 +182,10 @@ func Decide(s AgentShow, sit Situation) Decision {
 		return unchanged("already connected to " + sit.Want.String())
 	case sit.Action == ActionReconnect && connected && at && sit.LastAct == StepConnect:
 		return unchanged("connected to " + sit.Want.String())
+	case sit.Action == ActionReconnect && connected && at && sit.LastAct == "" && s.Last.Step == StepConnect && s.Last.Exit == 0 &&
+		s.Last.Run != "" && s.Last.Run != sit.Run && !s.Last.At.Before(sit.Started.Truncate(time.Second)):
+		return unchanged(fmt.Sprintf("re-registered by another run (%s) at %s, after this run began; not repeated: connected to %s",
+			s.Last.Run, s.Last.At.Format(time.RFC3339), sit.Want))
 	case sit.Action == ActionDisconnect && !registered:
 		return unchanged("already disconnected")
 	}

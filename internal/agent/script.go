@@ -10,7 +10,6 @@ import (
 
 	"github.com/arcfleet/arcfleet/internal/inventory"
 	"github.com/arcfleet/arcfleet/internal/results"
-	sshtransport "github.com/arcfleet/arcfleet/internal/transport/ssh"
 )
 
 // Step names.
@@ -20,6 +19,8 @@ const (
 	StepDisconnect      = "disconnect"
 	StepDisconnectLocal = "disconnect-local"
 	StepRestartService  = "restart-agent-service"
+	// StepStop ends an action step the controller gave up on (timeout, interrupt).
+	StepStop = "stop"
 )
 
 // OnlyIfPreviousFailed marks a fallback step run only when the step before it failed.
@@ -76,6 +77,8 @@ func specFor(name string) stepSpec {
 		return stepSpec{name: name, args: []string{"disconnect"}, config: true}
 	case StepDisconnectLocal:
 		return stepSpec{name: name, args: []string{"disconnect", "--force-local-only"}}
+	case StepStop:
+		return stepSpec{name: name}
 	}
 	return stepSpec{name: StepRestartService}
 }
@@ -117,8 +120,14 @@ func DisconnectLocalStep(h *inventory.Host) Step {
 // the service class of errors.
 func RestartServiceStep(h *inventory.Host) Step { return buildStep(h, specFor(StepRestartService)) }
 
+// StopStep stops an action step on the host and removes its private directory;
+// its stdin (StopInput) names them. Shown in the plan's recovery steps.
+func StopStep(h *inventory.Host) Step { return buildStep(h, specFor(StepStop)) }
+
 func buildStep(h *inventory.Host, sp stepSpec) Step {
 	st := Step{Name: sp.name}
+	// Stdin is the config (the plan shows it with the secret by reference);
+	// every step also reads the header line Input puts before it.
 	if sp.config {
 		st.Stdin = "agent config (JSON), written to a private --config file and removed afterwards"
 	}
@@ -127,12 +136,7 @@ func buildStep(h *inventory.Host, sp stepSpec) Step {
 		st.Command = encodePowerShell(st.Script)
 		return st
 	}
-	st.Script = shScript(h, sp)
-	if h.SSH.Become == "sudo" && sp.name != StepProbe {
-		// The guard kills the root-side script when sudo dies: on cancel the
-		// login user cannot signal root processes, so only sudo would die.
-		st.Script = sshtransport.SudoGuard + st.Script
-	}
+	st.Script = shStepScript(h, sp)
 	st.Command = shCommand(h, sp, st.Script)
 	return st
 }
@@ -396,11 +400,11 @@ func SplitOutput(stderr string) (agentStderr string, logLines []string) {
 		if strings.HasSuffix(stderr, AgentLogMarker) {
 			i = len(stderr) - len(AgentLogMarker)
 		} else {
-			return stderr, nil
+			return withoutOwnMarkers(stderr), nil
 		}
 	}
 	// The marker need not start a line: the agent's stderr may lack a final newline.
-	agentStderr = stderr[:i]
+	agentStderr = withoutOwnMarkers(stderr[:i])
 	rest := strings.TrimPrefix(stderr[i+len(AgentLogMarker):], "\n")
 	rest = strings.TrimSuffix(rest, "\n")
 	if rest == "" {
@@ -427,6 +431,11 @@ type AgentShow struct {
 	// text output's label is documented; the JSON key is the agent's camelCase of
 	// it (encoding/json matches keys case-insensitively). See decide.go.
 	CloudProvider string `json:"cloudProvider"`
+
+	// Not the agent's: what the probe found of arcfleet's host lock
+	// (hostlock.go). Busy is the owner record of another live operation.
+	Busy string   `json:"-"`
+	Last LastStep `json:"-"`
 }
 
 // ParseProbe reads the probe step's stdout: the `show --json` object, then the
@@ -441,6 +450,8 @@ func ParseProbe(stdout string) (AgentShow, error) {
 	if err := dec.Decode(&s); err != nil {
 		return AgentShow{}, fmt.Errorf("probe: `azcmagent show --json` printed invalid JSON (%v): %q", err, clipText(stdout[start:], 120))
 	}
+	s.Busy = Busy(stdout[:start])
+	s.Last, _ = ParseLast(stdout[:start])
 	if s.AgentVersion == "" {
 		for _, line := range strings.Split(stdout, "\n") {
 			if v, ok := strings.CutPrefix(strings.TrimRight(line, "\r"), AgentVersionMarker); ok {
@@ -465,4 +476,19 @@ func clipText(s string, n int) string {
 		return s
 	}
 	return s[:n] + "..."
+}
+
+// withoutOwnMarkers drops the lines the scripts print about themselves
+// (hostlock.go), which are not the agent's output.
+func withoutOwnMarkers(s string) string {
+	if !strings.Contains(s, StartedMarker) && !strings.Contains(s, BusyMarker) {
+		return s
+	}
+	var b strings.Builder
+	for line := range strings.Lines(s) {
+		if !strings.HasPrefix(line, StartedMarker) && !strings.HasPrefix(line, BusyMarker) {
+			b.WriteString(line)
+		}
+	}
+	return b.String()
 }

@@ -102,7 +102,12 @@ func (f *fakeHost) start(t *testing.T, cmd string, stdin []byte, env ...string) 
 	// sshd gives each session its own process group; so must the tests, or the
 	// sudo guard's `kill -KILL 0` could reach the test binary's group.
 	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	c.Env = append([]string{"PATH=" + f.bin + ":/usr/bin:/bin", "TMPDIR=" + f.tmp, "FAKE_OUT=" + f.out, "FAKE_LOG=" + f.log}, env...)
+	c.Env = append([]string{"PATH=" + f.bin + ":/usr/bin:/bin", "TMPDIR=" + f.tmp, "FAKE_OUT=" + f.out, "FAKE_LOG=" + f.log,
+		"ARCFLEET_STATE_DIR=" + filepath.Join(f.dir, "state")}, env...)
+	// As the executor feeds it: the header line, then the config, if any.
+	if !strings.Contains(cmd, "# arcfleet "+StepStop+"\n") {
+		stdin = Input("agent-test", time.Minute, 0, stdin)
+	}
 	if stdin != nil {
 		c.Stdin = bytes.NewReader(stdin)
 	}
@@ -492,7 +497,13 @@ func TestLinuxConnectSIGKILLSweptByNextRun(t *testing.T) {
 	c, so, se := f.start(t, ConnectStep(h).Command, AgentConfig(h, testCred(), sentinel), "FAKE_WAIT=1")
 	waitFile(t, filepath.Join(f.out, "ready"))
 	cfg := f.read(t, "cfgpath")
+	// As a crash of the host's processes would: the script's group (with its
+	// watchdog) and the agent's own group (the step starts it with setsid).
+	agentPID, _ := strconv.Atoi(f.read(t, "pid"))
 	if err := syscall.Kill(-c.Process.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(-agentPID, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	waitResult(t, c, so, se)
@@ -631,7 +642,7 @@ func TestInterruptedConnectLeavesNoConfig(t *testing.T) {
 			}
 			var stderr bytes.Buffer
 			start := time.Now()
-			_, err := hs.conn.Run(ctx, st.Command, bytes.NewReader(StepInput(st, hs.h, testCred(), sentinel)), io.Discard, &stderr)
+			_, err := hs.conn.Run(ctx, st.Command, bytes.NewReader(Input("agent-test", time.Minute, 0, StepInput(st, hs.h, testCred(), sentinel))), io.Discard, &stderr)
 			took := time.Since(start)
 			cfg, ok := <-seen
 			if !ok {

@@ -35,6 +35,8 @@ const (
 	codeInterrupted  = "ARCF-INTERRUPTED"   // the run was interrupted before or while the host ran
 	codeJournal      = "ARCF-JOURNAL"       // not started: the journal could not be written
 	codeProbeOutput  = "ARCF-PROBE-OUTPUT"  // the agent's show output could not be read
+	codeHostBusy     = "ARCF-HOST-BUSY"     // another operation held the host past the wait
+	codeCleanup      = "ARCF-CLEANUP"       // a stopped step's clean-up on the host was not confirmed
 )
 
 // Run-directory file names.
@@ -75,6 +77,9 @@ type Executor struct {
 	Burst    int
 	Canary   int           // the first N hosts run alone; the rest start only if all of them succeed
 	Timeout  time.Duration // per attempt (dial, or one remote step), default 15m
+	// BusyWait bounds the wait for a host another operation holds; default:
+	// Timeout plus the stop grace and the watchdog's margin.
+	BusyWait time.Duration
 	Deadline time.Duration // whole run, 0 = none: hosts not started by then end not-started, no retry starts after it
 	Events   func(Event)   // progress; called from many goroutines; may be nil
 	Now      func() time.Time
@@ -169,6 +174,7 @@ type run struct {
 	creds   map[string]*credSecret // by credential name
 	secrets []string               // every resolved SP secret, masked everywhere
 	masker  *results.Masker        // masks secrets; set once they are resolved
+	lockID  string                 // this run's name on the hosts (hostLockID)
 
 	res   []results.HostResult // by plan index; each written only by its host's goroutine
 	prior []*priorHost         // by plan index, from the journal on Resume; nil entries on Apply
@@ -254,7 +260,7 @@ func (r *run) journalErr() error {
 }
 
 func newRun(x *Executor, p *plan.Plan, runDir string, j *journal) (*run, error) {
-	r := &run{x: x, p: p, runDir: runDir, j: j, started: x.now(), hosts: p.HostLookup()}
+	r := &run{x: x, p: p, runDir: runDir, j: j, started: x.now(), hosts: p.HostLookup(), lockID: hostLockID(runDir)}
 	r.policy = newRetryPolicy(p.Retry)
 	if x.jitter != nil {
 		r.policy.jitter = x.jitter

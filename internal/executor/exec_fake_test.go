@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,19 +27,19 @@ type exHost struct {
 	sub, rg    string
 	loc, ten   string
 	resourceID string
-	dialFail   []transport.Kind       // the first dials fail with these kinds
-	exits      map[string][]int       // per step: exit codes of successive runs; then 0
-	hang       map[string]bool        // step blocks until its context ends
-	applyHang  map[string]bool        // step applies its effect, then blocks (crash mid-action)
-	echoStdin  bool                   // print stdin to stdout and stderr (secret leak bait)
-	delay      time.Duration          // every step takes this long
-	failOut    map[string]string      // per step: what a failed run prints after its AZCM line
+	dialFail   []transport.Kind  // the first dials fail with these kinds
+	exits      map[string][]int  // per step: exit codes of successive runs; then 0
+	hang       map[string]bool   // step blocks until its context ends
+	applyHang  map[string]bool   // step applies its effect, then blocks (crash mid-action)
+	echoStdin  bool              // print stdin to stdout and stderr (secret leak bait)
+	delay      time.Duration     // every step takes this long
+	failOut    map[string]string // per step: what a failed run prints after its AZCM line
 	// failRegisters: a failed connect leaves the agent registered at the
 	// target, not Connected (AZCM0062 after Azure created the resource).
 	failRegisters bool
-	runs       map[string]int         // step -> runs
-	stdins     map[string][]string    // step -> stdin fed
-	starts     map[string][]time.Time // step -> start times
+	runs          map[string]int         // step -> runs
+	stdins        map[string][]string    // step -> stdin fed
+	starts        map[string][]time.Time // step -> start times
 }
 
 type exFleet struct {
@@ -163,8 +164,11 @@ func (c *exConn) Run(ctx context.Context, cmd string, stdin io.Reader, stdout, s
 			if h.status == "Connected" {
 				exit = 67
 			} else {
+				// Stdin: the header line, then the config up to agent.InputEnd.
+				_, body, _ := strings.Cut(string(in), "\n")
+				body, _, _ = strings.Cut(body, agent.InputEnd)
 				var cfg map[string]string
-				_ = json.Unmarshal(in, &cfg)
+				_ = json.Unmarshal([]byte(body), &cfg)
 				h.status, h.sub, h.rg, h.loc, h.ten = "Connected", cfg["subscription-id"], cfg["resource-group"], cfg["location"], cfg["tenant-id"]
 				h.resourceID = "/subscriptions/" + h.sub + "/resourceGroups/" + h.rg + "/providers/Microsoft.HybridCompute/machines/" + c.name
 			}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -44,6 +43,14 @@ type hostRun struct {
 	token bool
 	// show is the probe the current try decided on: what a disconnect deletes.
 	show agent.AgentShow
+	// unknown names an action step whose connection was lost while it ran: its
+	// outcome is unknown until a probe sees the host again (resolveUnknown).
+	unknown string
+	// resolved says how the host's probe resolved such a step, for the report.
+	resolved string
+	// leaseNext: the action step about to run has another of this run's steps
+	// after it, so it keeps the host for this run when it ends.
+	leaseNext bool
 }
 
 // tryOutcome is how one try of a host (dial, probe, act) ended.
@@ -55,6 +62,7 @@ type tryOutcome struct {
 	kind    transport.Kind
 	created bool // AZCM0062: the output shows the Azure resource was created
 	cut     bool // the run's deadline ended the try's last attempt
+	busy    string // another operation held the host, so the action did not start: its owner
 }
 
 // stepOut is one remote step's result.
@@ -65,7 +73,9 @@ type stepOut struct {
 	stdout  string
 	diag    results.Diagnosis
 	logPath string
-	cut     bool // ended by the run's deadline
+	cut     bool   // ended by the run's deadline
+	busy    string // another operation held the host: its owner record
+	stopped string // how the controller stopped the step on the host
 }
 
 func (s stepOut) ok() bool {
@@ -157,6 +167,11 @@ func (hr *hostRun) loop(ctx context.Context) tryOutcome {
 		if t.cut {
 			return hr.deadlineCut(t)
 		}
+		if hr.res.Leftover != "" {
+			// A stopped step may still run there: never start another beside it.
+			t.diag = results.Diagnosis{Code: codeCleanup, Class: results.ClassOf(codeCleanup), Evidence: t.diag.Evidence}
+			return failed(t, "not retried: clean-up on the host was not confirmed")
+		}
 		hr.tries++
 		tries := hr.tries
 		next, delay, why := r.policy.decide(failure{Code: t.diag.Code, Class: t.diag.Class, Transport: t.kind, ResourceCreated: t.created,
@@ -223,19 +238,39 @@ func (hr *hostRun) try(ctx context.Context, rem remedy) tryOutcome {
 			return stepFailure(o, agent.StepRestartService)
 		}
 	}
-	po := hr.runStep(ctx, hr.step(agent.StepProbe), false)
-	if !po.ok() {
-		return stepFailure(po, agent.StepProbe)
+	// Probe, wait while another operation holds the host, decide, act; again
+	// when another operation took the host between the probe and the action.
+	for round := 0; ; round++ {
+		po := hr.runStep(ctx, hr.step(agent.StepProbe), false)
+		if !po.ok() {
+			return stepFailure(po, agent.StepProbe)
+		}
+		show, err := agent.ParseProbe(po.stdout)
+		if err != nil {
+			return tryOutcome{final: true, outcome: results.OutcomeFailed, detail: hr.mask(err.Error()), diag: results.Diagnosis{Code: codeProbeOutput, Class: results.ClassOf(codeProbeOutput)}}
+		}
+		if show.Busy != "" {
+			var t tryOutcome
+			var ok bool
+			if show, t, ok = hr.waitNotBusy(ctx, show); !ok {
+				return t
+			}
+		}
+		hr.resolveUnknown(show)
+		seq, t := hr.decide(show, rem)
+		if t.final {
+			return t
+		}
+		t = hr.act(ctx, seq)
+		if t.busy == "" {
+			return t
+		}
+		if round >= maxBusyRounds {
+			return tryOutcome{final: true, outcome: results.OutcomeFailed, diag: results.Diagnosis{Code: codeHostBusy, Class: results.ClassOf(codeHostBusy)},
+				detail: fmt.Sprintf("another operation took the host %d times before this one could start, last %s", round+1, agent.DescribeOwner(t.busy))}
+		}
+		hr.r.emit(Event{Kind: EventWarning, Host: hr.h.Name, Message: "another operation took the host before this one could start: " + agent.DescribeOwner(t.busy)})
 	}
-	show, err := agent.ParseProbe(po.stdout)
-	if err != nil {
-		return tryOutcome{final: true, outcome: results.OutcomeFailed, detail: hr.mask(err.Error()), diag: results.Diagnosis{Code: codeProbeOutput, Class: results.ClassOf(codeProbeOutput)}}
-	}
-	seq, t := hr.decide(show, rem)
-	if t.final {
-		return t
-	}
-	return hr.act(ctx, seq)
 }
 
 // intendedTenant is the host's tenant, or its credential's.
@@ -258,16 +293,22 @@ func (hr *hostRun) act(ctx context.Context, seq []string) tryOutcome {
 				return tryOutcome{final: true, outcome: results.OutcomeNotStarted, detail: why, diag: results.Diagnosis{Code: codeBreakerOpen, Class: results.ClassOf(codeBreakerOpen)}}
 			}
 		}
+		prevAct := hr.lastAct
 		if name == agent.StepDisconnect {
 			hr.note(lossNote(hr.show))
 		}
+		hr.leaseNext = k+1 < len(seq)
 		o := hr.runStep(ctx, hr.step(name), true)
+		if o.busy != "" {
+			hr.lastAct = prevAct // the other operation acted, not this one
+			return tryOutcome{busy: o.busy, diag: o.diag, detail: "another operation holds the host: " + agent.DescribeOwner(o.busy)}
+		}
 		last = o
 		if o.ok() {
 			continue
 		}
 		if name == agent.StepDisconnect && k+1 < len(seq) && hr.localFallback(o) {
-			lo := hr.runStep(ctx, hr.step(agent.StepDisconnectLocal), true)
+			lo := hr.runStep(ctx, hr.step(agent.StepDisconnectLocal), true) // hr.leaseNext still holds: connect follows
 			last = lo
 			if lo.ok() {
 				continue
@@ -318,6 +359,8 @@ func (hr *hostRun) step(name string) agent.Step {
 		return agent.DisconnectStep(hr.h)
 	case agent.StepDisconnectLocal:
 		return agent.DisconnectLocalStep(hr.h)
+	case agent.StepStop:
+		return agent.StopStep(hr.h)
 	}
 	return agent.RestartServiceStep(hr.h)
 }
@@ -391,14 +434,14 @@ func (hr *hostRun) runStep(ctx context.Context, st agent.Step, action bool) step
 	if alog != nil {
 		alog.writeLine("# ", fmt.Appendf(nil, "arcfleet %s %s attempt %d started %s", name, st.Name, n, start.UTC().Format(time.RFC3339Nano)))
 	}
-	var stdin io.Reader
-	if in := agent.StepInput(st, hr.h, hr.cs.cred, hr.cs.secret); in != nil {
-		stdin = bytes.NewReader(in)
-	}
 	outW := &streamWriter{log: alog, prefix: "stdout| "}
 	errW := &streamWriter{log: alog, prefix: "stderr| "}
 	actx, cancel, cut := r.attemptContext(ctx)
-	exit, err := hr.conn.Run(actx, st.Command, stdin, outW, errW)
+	var attempt time.Duration
+	if dl, ok := actx.Deadline(); ok {
+		attempt = dl.Sub(r.x.now())
+	}
+	exit, err := hr.conn.Run(actx, st.Command, bytes.NewReader(hr.stepInput(st, attempt)), outW, errW)
 	kind := transport.Kind("")
 	if err != nil {
 		kind = errKind(ctx, actx, err)
@@ -408,6 +451,12 @@ func (hr *hostRun) runStep(ctx context.Context, st agent.Step, action bool) step
 	outW.flush()
 	errW.flush()
 	o.stdout = outW.text()
+	if action && err != nil {
+		hr.afterLostStep(st.Name, kind, errW.text(), alog, &o)
+	}
+	if action && err == nil {
+		o.busy = agent.Busy(errW.text())
+	}
 	agentErr, logLines := agent.SplitOutput(errW.text())
 	ev := results.Evidence{ExitCode: exit, Stdout: o.stdout, Stderr: agentErr, AgentLog: logLines, Secrets: hr.secrets}
 	if err != nil {
@@ -418,6 +467,9 @@ func (hr *hostRun) runStep(ctx context.Context, st agent.Step, action bool) step
 			o.errMsg += fmt.Sprintf(" (run deadline %s reached)", r.x.Deadline)
 		case kind == transport.Timeout && !strings.Contains(o.errMsg, "timeout"):
 			o.errMsg += fmt.Sprintf(" (attempt timeout %s)", r.x.timeout())
+		}
+		if o.stopped != "" {
+			o.errMsg += "; " + o.stopped
 		}
 		ev.ExitCode, ev.Transport, ev.TransportMsg = -1, string(kind), o.errMsg
 	}
@@ -432,8 +484,8 @@ func (hr *hostRun) runStep(ctx context.Context, st agent.Step, action bool) step
 			r.emit(Event{Kind: EventWarning, Host: name, Message: fmt.Sprintf("log %s: %v", logRel, cerr)})
 		}
 	}
-	if err != nil {
-		hr.closeConn() // the outcome is unknown: redial before the next step
+	if err != nil && !strings.HasPrefix(o.stopped, "stopped") {
+		hr.closeConn() // the connection's state is unknown: redial before the next step
 	}
 	att := results.Attempt{N: n, Step: st.Name, Code: o.diag.Code, ExitCode: o.exit, Started: start, Duration: dur, LogPath: logRel}
 	hr.res.Attempts = append(hr.res.Attempts, att)
@@ -485,6 +537,15 @@ func (hr *hostRun) openLog(rel string) *attemptLog {
 func (r *run) finish(hr *hostRun, t tryOutcome) {
 	res := hr.res
 	res.Outcome = t.outcome
+	if hr.unknown != "" && t.outcome != results.OutcomeOK && t.outcome != results.OutcomeUnchanged {
+		t.detail = fmt.Sprintf("the outcome of %s on the host is unknown: the connection was lost while it ran and the host could not be probed since; check it (azcmagent show) before acting again; last: %s", hr.unknown, t.detail)
+	}
+	if hr.resolved != "" {
+		t.detail = strings.TrimPrefix(t.detail+"; "+hr.resolved, "; ")
+	}
+	if res.Leftover != "" {
+		t.detail = strings.TrimPrefix(t.detail+"; remove on the host: "+res.Leftover, "; ")
+	}
 	res.Detail = hr.mask(t.detail)
 	res.FinalCode = t.diag.Code
 	res.Class = t.diag.Class

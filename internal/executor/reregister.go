@@ -37,7 +37,7 @@ func (hr *hostRun) target() agent.Target {
 func (hr *hostRun) decide(s agent.AgentShow, rem remedy) ([]string, tryOutcome) {
 	hr.show = s
 	d := agent.Decide(s, agent.Situation{Action: hr.r.p.Action, Want: hr.target(), Reregister: rem == remedyReconnect,
-		LastCode: hr.lastCode, LastAct: hr.lastAct, AllowAzureLocal: hr.h.Azure.AllowAzureLocalDisconnect})
+		LastCode: hr.lastCode, LastAct: hr.lastAct, AllowAzureLocal: hr.h.Azure.AllowAzureLocalDisconnect, Run: hr.r.lockID, Started: hr.r.started})
 	blocked := func(code string) ([]string, tryOutcome) {
 		return nil, tryOutcome{final: true, outcome: results.OutcomeBlocked, detail: d.Reason, diag: results.Diagnosis{Code: code, Class: results.ClassOf(code)}}
 	}

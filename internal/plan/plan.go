@@ -39,7 +39,8 @@ type HostPlan struct {
 	Host     inventory.Host      `json:"host"`
 	Steps    []agent.Step        `json:"steps"`
 	Findings []inventory.Finding `json:"findings,omitempty"` // any non-warning finding: blocked, apply skips the host
-	// Recovery holds the steps apply may run between attempts (restart-agent-service),
+	// Recovery holds the steps apply may run between attempts (restart-agent-service)
+	// or after one (stop: a timed-out or interrupted step ended on the host),
 	// so a reviewer sees every command that can reach the host.
 	Recovery []agent.Step `json:"recovery,omitempty"`
 	// Probe is set by `plan --probe`.

@@ -64,7 +64,7 @@ func Build(inv *inventory.Inventory, hosts []*inventory.Host, action, limit stri
 		k := shapeKey{h.OS, h.Transport, h.Agent.Path, h.Agent.Log, h.SSH.Become, action}
 		sh := shapes[k]
 		if sh == nil {
-			sh = &shape{steps: agent.HostSteps(h, action), recovery: []agent.Step{agent.RestartServiceStep(h)}}
+			sh = &shape{steps: agent.HostSteps(h, action), recovery: []agent.Step{agent.RestartServiceStep(h), agent.StopStep(h)}}
 			shapes[k] = sh
 		}
 		hp := HostPlan{Host: *h, Steps: append([]agent.Step(nil), sh.steps...), Recovery: sh.recovery}

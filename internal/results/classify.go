@@ -40,6 +40,10 @@ var scriptErrors = map[string]string{
 	"config-write-failed":    "HOST-CONFIG-WRITE-FAILED",
 	"setup-failed":           "HOST-SETUP-FAILED",
 	"restart-failed":         "HOST-RESTART-FAILED",
+	"no-input":               "HOST-SETUP-FAILED",
+	"state-dir-failed":       "HOST-STATE-DIR-FAILED",
+	"util-linux-missing":     "HOST-UTIL-LINUX-MISSING",
+	"bad-stop-input":         "HOST-SETUP-FAILED",
 }
 
 // genericCodes only say "something failed"; the seed tells the reader to look at

@@ -105,6 +105,10 @@ type HostResult struct {
 	// what goes with it, as the agent showed it); why arcfleet cleaned up after
 	// AZCM0062; a --force-local-only fallback. Kept for ok hosts too.
 	Notes []string `json:"notes,omitempty"`
+	// Leftover is what arcfleet stopped on the host but could not confirm gone
+	// (a private directory that may hold the secret, a running agent): the
+	// operator must remove it. Detail says so too.
+	Leftover string `json:"leftover,omitempty"`
 }
 
 // Report is the outcome of a run.

@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"bufio"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
@@ -215,11 +216,22 @@ func (h *lightHost) run(cmd string, ch xssh.Channel, abort <-chan struct{}) uint
 		fmt.Fprintf(ch, "%s\n%sazcmagent version 1.50.03036.1885\n", b, agent.AgentVersionMarker)
 		return 0
 	case strings.Contains(cmd, "# arcfleet connect\n"):
-		// The config (with the secret) arrives on stdin, as the real script's `cat` reads it.
-		b, err := io.ReadAll(io.LimitReader(ch, 1<<20))
+		// The header line, then the config (with the secret) up to agent.InputEnd,
+		// as the real script reads them.
+		// Stdin may stay open after that: read lines, never to EOF.
+		var cfg strings.Builder
+		br := bufio.NewReader(io.LimitReader(ch, 1<<20))
+		_, err := br.ReadString('\n')
+		for err == nil {
+			var line string
+			if line, err = br.ReadString('\n'); err == nil && strings.TrimSuffix(line, "\n") == agent.InputEnd {
+				break
+			}
+			cfg.WriteString(line)
+		}
 		var c agentConfig
 		if err == nil {
-			err = json.Unmarshal(b, &c)
+			err = json.Unmarshal([]byte(cfg.String()), &c)
 		}
 		if err != nil {
 			fmt.Fprintf(ch.Stderr(), "%ssetup-failed: stdin\n", agent.ErrorMarker)

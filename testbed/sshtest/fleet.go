@@ -310,7 +310,12 @@ func (h *Host) prepare() error {
 		return err
 	}
 	// The simulator writes state and logs here as the (non-root) login user.
-	for _, d := range []string{h.Root, filepath.Dir(h.AgentLog)} {
+	// So does arcfleet's host lock (on a real host, root-owned /var/lib/arcfleet).
+	state := filepath.Join(h.Dir, "arcfleet-state")
+	if err := os.MkdirAll(state, 0o755); err != nil {
+		return err
+	}
+	for _, d := range []string{h.Root, filepath.Dir(h.AgentLog), state} {
 		if err := os.Chmod(d, 0o777); err != nil {
 			return err
 		}
@@ -411,6 +416,9 @@ func (h *Host) env() [][2]string {
 		{"AZCMAGENT_SIM_HOST", h.Name},
 		{"AZCMAGENT_SIM_RECORD", h.fleet.RecordFile},
 		{"TMPDIR", h.TmpDir},
+		// The hosts share this machine's file system: each gets its own
+		// arcfleet state directory (host lock, owner and last-step records).
+		{"ARCFLEET_STATE_DIR", filepath.Join(h.Dir, "arcfleet-state")},
 	}
 	if o.Login == LoginTest {
 		env = append(env, [2]string{"AZCMAGENT_SIM_NO_ROOT", "1"})
@@ -572,6 +580,36 @@ func (h *Host) Pid() int {
 	}
 	return h.cmd.Process.Pid
 }
+
+// KillSSHD kills only the host's sshd processes (the listener and every
+// session's sshd), as a crash or an upgrade of sshd would: clients see their
+// connections drop, and the commands those sessions started live on,
+// re-parented to init. Start brings sshd back.
+func (h *Host) KillSSHD() error {
+	h.mu.Lock()
+	cmd, exited := h.cmd, h.exited
+	h.cmd = nil
+	h.mu.Unlock()
+	if cmd == nil {
+		return nil
+	}
+	var sshd []int
+	for _, p := range procTree(cmd.Process.Pid) {
+		if b, err := os.ReadFile("/proc/" + strconv.Itoa(p) + "/comm"); err == nil && strings.TrimSpace(string(b)) == "sshd" {
+			sshd = append(sshd, p)
+		}
+	}
+	signalAll(sshd, syscall.SIGKILL)
+	select {
+	case <-exited:
+		return nil
+	case <-time.After(10 * time.Second):
+		return fmt.Errorf("%s: sshd (pid %d) did not die of SIGKILL", h.Name, cmd.Process.Pid)
+	}
+}
+
+// Start starts a stopped or killed host again at the same address and key.
+func (h *Host) Start() error { return h.start(false) }
 
 // Restart kills the host and starts it again at the same address; with
 // newHostKey it gets a new host key first (the fleet's known_hosts keeps the old

@@ -228,7 +228,7 @@ func (c *command) kill() {
 
 // commandEnv is a command's environment: the host's (Options.Env, or this
 // process's when nil), TMPDIR=tmp unless Options.Env sets one, and then the
-// variables the client set on the shell.
+// variables the client set on the shell. ARCFLEET_STATE_DIR likewise.
 func commandEnv(host []string, tmp string, shellEnv []string) []string {
 	env := append([]string{}, host...)
 	if host == nil {
@@ -236,6 +236,11 @@ func commandEnv(host []string, tmp string, shellEnv []string) []string {
 	}
 	if _, ok := lookupEnv(host, "TMPDIR"); !ok {
 		env = append(env, "TMPDIR="+tmp) // a later entry wins in exec
+	}
+	// Each server is its own host: its own arcfleet state (host lock), beside
+	// its TMPDIR, unless Options.Env sets one.
+	if _, ok := lookupEnv(host, "ARCFLEET_STATE_DIR"); !ok {
+		env = append(env, "ARCFLEET_STATE_DIR="+tmp+"-arcfleet-state")
 	}
 	return append(env, shellEnv...)
 }

@@ -1,0 +1,167 @@
+package agent
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/arcfleet/arcfleet/internal/inventory"
+)
+
+// The POSIX sh scripts of the Linux steps. Why they look the way they do:
+//
+//   - OpenSSH refuses session signals for root logins, and closing a session
+//     signals nothing, so the controller cannot stop a command by signal. Every
+//     action step therefore says where it runs (StartedMarker) and the
+//     controller stops it with the stop step over a new session.
+//   - The controller may vanish (SIGKILL, power loss, partition): a watchdog in
+//     the step stops the agent and removes the private directory (the secret)
+//     once the step has lived WATCHDOG seconds. It does not stop the agent when
+//     the connection drops: a connect that can finish should finish, and a later
+//     probe reads what it did.
+//   - The agent runs in its own process group (setsid) so the step can stop it
+//     with everything it started, and writes to files in the private directory,
+//     not to the session: a session that dies must not kill it with SIGPIPE.
+//   - The lock (hostlock.go) is on fd 9, inherited by the agent and closed in the
+//     watchdog: held while the script or the agent lives.
+
+// shLockDir finds the state directory and opens the lock on fd 9 (mode 0644:
+// the unprivileged probe may test it).
+const shLockDir = `S=${ARCFLEET_STATE_DIR:-` + DefaultStateDir + `}
+command -v flock >/dev/null && command -v setsid >/dev/null || { echo '` + ErrorMarker + `util-linux-missing' >&2; echo 'flock and setsid (util-linux) are needed' >&2; exit ` + exitSetup + `; }
+umask 022
+{ mkdir -p "$S" && exec 9>>"$S/lock"; } 2>/dev/null || { echo '` + ErrorMarker + `state-dir-failed' >&2; echo "$S" >&2; exit ` + exitSetup + `; }
+`
+
+// shLeaseCheck prints the owner record and exits when another run holds the
+// host's lease (its step ended less than leaseAfter seconds ago, or its watchdog
+// time has not passed), on file descriptor FD, exiting with EXIT.
+const shLeaseCheck = `N=$(date +%s)
+O=$(cat "$S/owner" 2>/dev/null) || O=
+case " $O " in *" run=$I "*) ;; *) U=${O##*until=}; U=${U%% *}; case $U in ''|*[!0-9]*) U=0;; esac
+[ "$U" -gt "$N" ] && { echo "` + BusyMarker + `$O" >&FD; exit EXIT; };; esac
+`
+
+func leaseCheck(fd, exit string) string {
+	return strings.NewReplacer("FD", fd, "EXIT", exit).Replace(shLeaseCheck)
+}
+
+const exitSetup = "125"
+
+// shHeader reads the stdin header: I (run) and W (watchdog seconds).
+const shHeader = `IFS=' ' read -r _ I W K _ || { echo '` + ErrorMarker + `no-input' >&2; exit ` + exitSetup + `; }
+case $W in ''|*[!0-9]*) W=900;; esac
+case ${K:-} in ''|*[!0-9]*) K=0;; esac
+`
+
+func shAgentLines(h *inventory.Host) string {
+	if h.Agent.Path != "" {
+		return fmt.Sprintf("A=%s\n", ShQuote(h.Agent.Path))
+	}
+	return fmt.Sprintf("A=$(command -v azcmagent 2>/dev/null) || A=%s\n", LinuxAgentFallback)
+}
+
+// shStepScript renders the POSIX sh script of a step.
+func shStepScript(h *inventory.Host, sp stepSpec) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# arcfleet %s\nset -u\n", sp.name)
+	switch sp.name {
+	case StepProbe:
+		shProbe(&b, h)
+		return b.String()
+	case StepStop:
+		shStop(&b)
+		return b.String()
+	}
+	if sp.args != nil {
+		b.WriteString(shAgentLines(h))
+		fmt.Fprintf(&b, "[ -x \"$A\" ] || { echo '%sagent-not-found' >&2; exit %d; }\n", ErrorMarker, ExitAgentNotFound)
+	}
+	b.WriteString(shHeader)
+	b.WriteString(shLockDir)
+	fmt.Fprintf(&b, "flock -w 5 9 || { echo \"%s$(cat \"$S/owner\" 2>/dev/null)\" >&2; exit %s; }\n", BusyMarker, exitSetup)
+	b.WriteString(leaseCheck("2", exitSetup))
+	fmt.Fprintf(&b, "echo \"run=$I step=%s pid=$$ since=$N until=$((N + W))\" >\"$S/owner\"\n", sp.name)
+	log := h.Agent.Log
+	if log == "" {
+		log = LinuxAgentLog
+	}
+	fmt.Fprintf(&b, "L=%s\n", ShQuote(log))
+	// Remember the log's size: after the run, exactly the appended lines are shown.
+	// Its first bytes too: a log rotated or truncated during the run is shown whole.
+	b.WriteString("B=$(wc -c 2>/dev/null <\"$L\") || B=0\nB=$((B))\nN=$((B < 128 ? B : 128))\nH=$(head -c $N \"$L\" 2>/dev/null | cksum)\n")
+	// P: the agent's process group; D: the private directory.
+	// A lost session must not kill the script before it has cleaned up.
+	b.WriteString("P=\nD=\ntrap '' PIPE\n")
+	// g relays the agent's output and removes the directory; on exit, however
+	// the script ends, g runs and the end is recorded (the lease then lasts K
+	// seconds, for this run's next step).
+	b.WriteString("g(){ [ -n \"$D\" ] && { rm -f \"$D/config.json\"; cat \"$D/out\" 2>/dev/null; cat \"$D/err\" >&2 2>/dev/null; rm -rf \"$D\"; D=; }; }\n")
+	fmt.Fprintf(&b, "trap 'R=$?; g; umask 022; M=$(date +%%s); echo \"run=$I step=%s exit=$R at=$M\" >\"$S/last\"; echo \"run=$I step=%s pid= since=$M until=$((M + K))\" >\"$S/owner\"' EXIT\n", sp.name, sp.name)
+	// On a signal: stop the agent's group and exit (the EXIT trap cleans up).
+	b.WriteString("k(){ [ -n \"$P\" ] && kill -TERM -\"$P\" 2>/dev/null; exit $1; }\n")
+	b.WriteString("trap 'k 129' HUP\ntrap 'k 130' INT\ntrap 'k 143' TERM\n")
+	b.WriteString("umask 077\nT=${TMPDIR:-/tmp}\n")
+	b.WriteString(shSweep)
+	fmt.Fprintf(&b, "D=$(mktemp -d \"$T/arcfleet.$$.XXXXXX\") || { echo '%smktemp-failed' >&2; exit %d; }\n", ErrorMarker, ExitSetupFailed)
+	fmt.Fprintf(&b, "echo \"%spid=$$ pg= dir=$D\" >&2\n", StartedMarker)
+	var run string
+	switch {
+	case sp.args == nil: // restart-agent-service
+		run = "systemctl restart himdsd"
+	case sp.config:
+		// The config lines up to InputEnd: read and printf are shell builtins,
+		// so the secret is in no process's arguments.
+		fmt.Fprintf(&b, "while IFS= read -r l && [ \"$l\" != '%s' ]; do printf '%%s\\n' \"$l\"; done >\"$D/%s\" || { echo '%sconfig-write-failed' >&2; exit %d; }\n",
+			InputEnd, configFileName, ErrorMarker, ExitSetupFailed)
+		run = fmt.Sprintf("\"$A\" %s --config \"$D/%s\" --json --log-stderr", strings.Join(sp.args, " "), configFileName)
+	default:
+		run = fmt.Sprintf("\"$A\" %s --json --log-stderr", strings.Join(sp.args, " "))
+	}
+	fmt.Fprintf(&b, "setsid %s </dev/null >\"$D/out\" 2>\"$D/err\" &\nP=$!\n", run)
+	fmt.Fprintf(&b, "echo \"%spid=$$ pg=$P dir=$D\" >&2\n", StartedMarker)
+	// The watchdog bounds the agent's life on the host by W seconds, then stops
+	// the script and the agent's group.
+	// It follows the agent, not the script: a script killed outright (SIGKILL)
+	// leaves the agent bounded all the same, and the directory removed.
+	fmt.Fprintf(&b, "( trap '' HUP INT TERM; exec 9>&-; i=0; while [ $i -lt \"$W\" ] && kill -0 \"$P\" 2>/dev/null; do sleep 1; i=$((i + 1)); done\n"+
+		"if kill -0 \"$P\" 2>/dev/null; then kill -TERM $$ 2>/dev/null; kill -TERM -\"$P\"; j=0; while [ $j -lt %d ] && kill -0 -\"$P\" 2>/dev/null; do sleep 1; j=$((j + 1)); done; kill -KILL -\"$P\" 2>/dev/null; fi\n"+
+		"kill -0 $$ 2>/dev/null || rm -rf \"$D\" ) </dev/null >/dev/null 2>&1 &\nQ=$!\n", int(StopGrace.Seconds()))
+	// The agent runs in the background so a signal interrupts `wait` at once.
+	b.WriteString("wait \"$P\"\nR=$?\nP=\nkill -KILL \"$Q\" 2>/dev/null\ng\n")
+	fmt.Fprintf(&b, "echo '%s' >&2\n", AgentLogMarker)
+	b.WriteString("if [ -r \"$L\" ]; then\nZ=$(wc -c <\"$L\")\n{ [ \"$((Z))\" -lt \"$B\" ] || [ \"$(head -c $N \"$L\" | cksum)\" != \"$H\" ]; } && B=0\ntail -c +$((B + 1)) \"$L\" >&2\nfi\nexit $R\n")
+	return b.String()
+}
+
+// shProbe: read-only, unprivileged: the lock and lease, the last step, the
+// agent's state and version.
+func shProbe(b *strings.Builder, h *inventory.Host) {
+	b.WriteString(shAgentLines(h))
+	fmt.Fprintf(b, "[ -x \"$A\" ] || { echo '%sagent-not-found' >&2; exit %d; }\n", ErrorMarker, ExitAgentNotFound)
+	b.WriteString("IFS=' ' read -r _ I W _ || I=\nS=${ARCFLEET_STATE_DIR:-" + DefaultStateDir + "}\n")
+	b.WriteString("if [ -r \"$S/lock\" ] && command -v flock >/dev/null; then\n")
+	fmt.Fprintf(b, "if ! flock -n \"$S/lock\" true 2>/dev/null; then echo \"%s$(cat \"$S/owner\" 2>/dev/null)\"; else (\n", BusyMarker)
+	b.WriteString(leaseCheck("1", "0"))
+	b.WriteString(") fi\nfi\n")
+	fmt.Fprintf(b, "[ -r \"$S/last\" ] && echo \"%s$(cat \"$S/last\")\"\n", LastMarker)
+	b.WriteString("\"$A\" show --json </dev/null\nR=$?\n")
+	fmt.Fprintf(b, "printf '%s%%s\\n' \"$(\"$A\" version 2>/dev/null </dev/null | head -n 1)\"\nexit $R\n", AgentVersionMarker)
+}
+
+// shStop ends an action step the controller gave up on (stdin: "PID GROUP DIR",
+// from its StartedMarker): TERM to the script (its trap stops the agent and
+// removes the directory) and to the agent's group, KILL after StopGrace, then
+// the directory is removed and the result confirmed. A free lock means nothing
+// of the step is left running, so a PID reused since is never signalled.
+func shStop(b *strings.Builder) {
+	fmt.Fprintf(b, "read -r Z G D || exit %s\ncase \"$Z\" in ''|*[!0-9]*) exit %s;; esac\ncase \"$G\" in *[!0-9]*) exit %s;; 0) G=;; esac\n", exitSetup, exitSetup, exitSetup)
+	fmt.Fprintf(b, "case \"$D\" in /*/arcfleet.*) ;; *) echo '%sbad-stop-input' >&2; exit %s;; esac\n", ErrorMarker, exitSetup)
+	b.WriteString("S=${ARCFLEET_STATE_DIR:-" + DefaultStateDir + "}\n")
+	b.WriteString("a(){ ! flock -n \"$S/lock\" true 2>/dev/null && { kill -0 \"$Z\" || { [ -n \"$G\" ] && kill -0 -\"$G\"; }; } 2>/dev/null; }\n")
+	b.WriteString("if a; then kill -TERM \"$Z\" 2>/dev/null; [ -n \"$G\" ] && kill -TERM -\"$G\" 2>/dev/null\n")
+	fmt.Fprintf(b, "i=0; while [ $i -lt %d ] && a; do sleep 1; i=$((i + 1)); done\n", int(StopGrace.Seconds()))
+	b.WriteString("a && { [ -n \"$G\" ] && kill -KILL -\"$G\"; kill -KILL \"$Z\"; sleep 1; } 2>/dev/null\nfi\n")
+	b.WriteString("rm -rf \"$D\" 2>/dev/null\n")
+	fmt.Fprintf(b, "if a; then echo \"%srunning pid $Z, process group $G\"; exit 1; fi\n", StopMarker)
+	fmt.Fprintf(b, "[ -e \"$D\" ] && { echo \"%sleft $D\"; exit 1; }\necho '%sclean'\n", StopMarker, StopMarker)
+}
