@@ -62,7 +62,7 @@ func RemedyOf(code string, created bool) Remedy {
 
 // remedyText says in lang what arcfleet does for r, as `arcfleet codes` shows it.
 var remedyText = map[Remedy][2]string{
-	RemedyNone:           {"none: not retried; the host is reported failed with the fix below", "ingen: försöks inte igen; värden rapporteras som misslyckad med lösningen nedan"},
+	RemedyNone:           {"none: not retried; the host is reported failed with this fix", "ingen: försöks inte igen; värden rapporteras som misslyckad med denna lösning"},
 	RemedyRetry:          {"retry: the same step again after a growing delay (at least the service's Retry-After), up to the attempt limit", "nytt försök: samma steg igen efter en växande väntetid (minst tjänstens Retry-After), upp till gränsen för antal försök"},
 	RemedyRestartService: {"restart-agent-service: arcfleet restarts the agent service, waits, then tries again, up to the attempt limit", "restart-agent-service: arcfleet startar om agenttjänsten, väntar och försöker sedan igen, upp till gränsen för antal försök"},
 	RemedyReconnect:      {"reconnect: arcfleet disconnects the agent, then connects it again", "reconnect: arcfleet kopplar från agenten och ansluter den sedan igen"},
