@@ -87,6 +87,19 @@ var words = map[string][2]string{ // key: {en, sv}
 	"os":         {"OS", "OS"},
 	"action":     {"Action", "Åtgärd"},
 	"more_md":    {"Evidence per host: arcfleet report RUN_DIR --format markdown", "Bevis per värd: arcfleet report RUN_DIR --format markdown"},
+	"notes":      {"Notes", "Anteckningar"},
+	"notes_line": {"Notes on %s (e.g. what a disconnect deleted): arcfleet report RUN_DIR --format markdown", "Anteckningar om %s (t.ex. vad en frånkoppling tog bort): arcfleet report RUN_DIR --format markdown"},
+}
+
+// noted are the hosts with notes, in report order.
+func (v *view) noted() []*HostResult {
+	var out []*HostResult
+	for i := range v.r.Hosts {
+		if len(v.r.Hosts[i].Notes) > 0 {
+			out = append(out, &v.r.Hosts[i])
+		}
+	}
+	return out
 }
 
 func word(lang, key string) string {
@@ -245,6 +258,13 @@ func renderTable(w *bufio.Writer, v *view, color bool) error {
 	}
 	if len(r.BreakerOpen) > 0 {
 		fmt.Fprintln(w, paint(ansiRed, fmt.Sprintf(word(lang, "breaker"), termSafe(strings.Join(r.BreakerOpen, ", ")))))
+	}
+	if noted := v.noted(); len(noted) > 0 {
+		names := make([]string, len(noted))
+		for i, h := range noted {
+			names[i] = h.Name
+		}
+		fmt.Fprintln(w, fmt.Sprintf(word(lang, "notes_line"), v.hostsWord(len(names))+" ("+v.names(names, termSafe)+")"))
 	}
 	if len(v.problems) == 0 {
 		fmt.Fprintf(w, "\n%s\n", paint(ansiGreen, word(lang, "no_problem")))
@@ -412,6 +432,17 @@ func renderMarkdown(w *bufio.Writer, v *view) error {
 		for _, o := range []Outcome{OutcomeOK, OutcomeUnchanged} {
 			if names := v.fine[o]; len(names) > 0 {
 				fmt.Fprintf(w, "- %s (%d): %s\n", outcomeLabel(o, lang), len(names), v.names(names, markdown.Escape))
+			}
+		}
+	}
+	// Notes whatever the outcome: what a re-registration deleted must reach
+	// the reader for hosts that ended ok too.
+	if noted := v.noted(); len(noted) > 0 {
+		fmt.Fprintf(w, "\n## %s\n\n", word(lang, "notes"))
+		for _, h := range noted {
+			fmt.Fprintf(w, "- %s (%s):\n", markdown.Escape(h.Name), outcomeLabel(h.Outcome, lang))
+			for _, n := range h.Notes {
+				fmt.Fprintf(w, "  - %s\n", markdown.Escape(n))
 			}
 		}
 	}
