@@ -63,9 +63,13 @@ func (hr *hostRun) decide(s agent.AgentShow, rem remedy) ([]string, tryOutcome) 
 	return d.Steps, tryOutcome{}
 }
 
-// note records text in the host's report (Notes) and, durably, in the journal.
+// note records text in the host's report (Notes) and, durably, in the journal;
+// once: a step tried again (another operation held the host, a retry) says it again.
 func (hr *hostRun) note(text string) {
 	text = hr.mask(text)
+	if slices.Contains(hr.res.Notes, text) {
+		return
+	}
 	hr.res.Notes = append(hr.res.Notes, text)
 	hr.r.record(journalRecord{Event: evNote, Host: hr.h.Name, Detail: text})
 }
