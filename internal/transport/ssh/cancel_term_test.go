@@ -46,8 +46,9 @@ func TestCancelTerm(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			// The sleep runs in the background so the shell's trap runs at
-			// once; $$ is the session's process group, as the caller stops it.
-			script := fmt.Sprintf(`F=%s; %s; touch "$F"; echo $$; sleep 1002.%s & wait`, file, tc.trap, tok)
+			// once, and has started when the test cancels (on the pid line);
+			// $$ is the session's process group, as the caller stops it.
+			script := fmt.Sprintf(`F=%s; %s; touch "$F"; sleep 1002.%s & echo $$; wait`, file, tc.trap, tok)
 			pgid := make(chan string, 1)
 			out := &lineWriter{line: func(l string) {
 				select {

@@ -117,7 +117,8 @@ func TestRun(t *testing.T) {
 	t.Run("stdin 1 MB round trip", func(t *testing.T) {
 		in := make([]byte, 1<<20)
 		rand.Read(in)
-		r := run(context.Background(), c, "cat", bytes.NewReader(in))
+		// head reads what was sent: stdin stays open until the command exits.
+		r := run(context.Background(), c, fmt.Sprintf("head -c %d", len(in)), bytes.NewReader(in))
 		if r.err != nil || r.code != 0 {
 			t.Fatalf("cat: %d %v %s", r.code, r.err, r.errOut)
 		}
@@ -134,6 +135,26 @@ func TestRun(t *testing.T) {
 		}
 		if r.out != strings.Repeat("o", 3000000) || r.errOut != strings.Repeat("e", 3000000) {
 			t.Fatalf("stdout %d bytes, stderr %d bytes, want 3000000 each of o and e", len(r.out), len(r.errOut))
+		}
+	})
+
+	t.Run("stdin held open until the command exits", func(t *testing.T) {
+		// After its input, the command's stdin stays open (no EOF) while it
+		// runs: a reader of it ("stdin-closed" once it sees EOF) is still
+		// blocked when the command prints "exiting". sshd closes it when the
+		// command exits, so the reader ends then and the session with it:
+		// Run returns the exit code at once. (fd 3: a background job's own
+		// stdin is /dev/null.)
+		start := time.Now()
+		r := run(context.Background(), c, `read a; echo "got $a"; exec 3<&0; (cat <&3 >/dev/null; echo stdin-closed) & sleep 0.5; echo exiting; exit 3`, strings.NewReader("x\n"))
+		if r.err != nil || r.code != 3 {
+			t.Fatalf("got %d %v %q, want exit 3", r.code, r.err, r.errOut)
+		}
+		if want := "got x\nexiting\nstdin-closed\n"; r.out != want {
+			t.Errorf("stdout %q, want %q (stdin closed before the command exited?)", r.out, want)
+		}
+		if d := time.Since(start); d > 5*time.Second { // 0.5 s of sleep; a margin for a loaded machine
+			t.Errorf("Run returned after %v", d)
 		}
 	})
 
@@ -705,16 +726,17 @@ func TestCancelUnderSudo(t *testing.T) {
 			c := dial(t, &ssh.Dialer{}, f.Hosts[0].Target())
 			tok := fmt.Sprintf("%d", time.Now().UnixNano()%1000000)
 			t.Cleanup(func() { exec.Command("pkill", "-f", "sleep 100[89]\\."+tok).Run() })
-			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			// 2 s: time for sudo to start the script on a loaded machine.
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
 			start := time.Now()
-			r := run(ctx, c, sudo(tc.guard+"id -u; sleep 1008."+tok+" & sleep 1009."+tok+"; echo done"), nil)
+			r := run(ctx, c, sudo(tc.guard+"sleep 1008."+tok+" & id -u; sleep 1009."+tok+"; echo done"), nil)
 			te := checkErr(t, r.err, transport.Timeout)
 			if r.out != "0\n" {
 				t.Errorf("script did not run as root: %q %q", r.out, r.errOut)
 			}
 			// The stop wait is 1 s; allow for a loaded machine.
-			if d := time.Since(start); d > 300*time.Millisecond+ssh.DefaultStopWait+3*time.Second {
+			if d := time.Since(start); d > 2*time.Second+ssh.DefaultStopWait+3*time.Second {
 				t.Errorf("Run returned after %v", d)
 			}
 			// The guard may have ended the session within the wait, which
