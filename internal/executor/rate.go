@@ -2,73 +2,59 @@ package executor
 
 import (
 	"context"
-	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // tokenBucket paces agent actions (connect/disconnect starts): Azure throttles
 // writes per service principal, so the start rate is limited separately from
-// concurrency. It holds at most burst tokens and refills at rate per second.
+// concurrency. The bucket is golang.org/x/time/rate's Limiter; this wrapper
+// reads the executor's clock and sleeps with its sleep function, so tests can
+// drive it, and gives a reservation back when its caller will not act.
 type tokenBucket struct {
-	rate  float64 // tokens per second; <= 0 means unlimited
-	burst float64
+	lim   *rate.Limiter // nil: unlimited
 	now   func() time.Time
 	sleep func(ctx context.Context, d time.Duration) error
-
-	mu     sync.Mutex
-	tokens float64
-	last   time.Time
 }
 
-// newTokenBucket returns a bucket that starts full. burst is clamped to 1..rate
-// (a rate below 1 per second still lets one action through at a time).
-func newTokenBucket(rate float64, burst int, now func() time.Time, sleep func(context.Context, time.Duration) error) *tokenBucket {
-	b := float64(burst)
-	if b < 1 {
-		b = 1
+// newTokenBucket returns a bucket of rate tokens per second that starts full.
+// burst is clamped to 1..rate (a rate below 1 per second still lets one action
+// through at a time); rate <= 0 means unlimited.
+func newTokenBucket(r float64, burst int, now func() time.Time, sleep func(context.Context, time.Duration) error) *tokenBucket {
+	b := &tokenBucket{now: now, sleep: sleep}
+	if r <= 0 {
+		return b
 	}
-	if rate >= 1 && b > rate {
-		b = rate
+	burst = max(burst, 1)
+	if r < 1 {
+		burst = 1
+	} else if float64(burst) > r {
+		burst = int(r)
 	}
-	if rate < 1 {
-		b = 1
-	}
-	return &tokenBucket{rate: rate, burst: b, now: now, sleep: sleep, tokens: b, last: now()}
+	b.lim = rate.NewLimiter(rate.Limit(r), burst)
+	return b
 }
 
 // Wait takes one token, sleeping until one is available or ctx ends.
 // Each caller reserves its token up front (the balance may go negative), so
 // waiters are served in arrival order and never exceed the rate together.
+// A caller whose ctx ends while it waits gives its reservation back.
 func (b *tokenBucket) Wait(ctx context.Context) error {
-	if b == nil || b.rate <= 0 {
+	if b == nil || b.lim == nil {
 		return ctx.Err()
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	b.mu.Lock()
 	now := b.now()
-	if el := now.Sub(b.last).Seconds(); el > 0 {
-		b.tokens += el * b.rate
-		if b.tokens > b.burst {
-			b.tokens = b.burst
-		}
-	}
-	b.last = now
-	b.tokens--
-	var wait time.Duration
-	if b.tokens < 0 {
-		wait = time.Duration(-b.tokens / b.rate * float64(time.Second))
-	}
-	b.mu.Unlock()
+	res := b.lim.ReserveN(now, 1) // burst >= 1: always OK
+	wait := res.DelayFrom(now)
 	if wait <= 0 {
 		return nil
 	}
 	if err := b.sleep(ctx, wait); err != nil {
-		// Give the reserved token back: this caller will not act.
-		b.mu.Lock()
-		b.tokens++
-		b.mu.Unlock()
+		res.CancelAt(b.now())
 		return err
 	}
 	return nil
