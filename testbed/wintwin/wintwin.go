@@ -28,7 +28,7 @@ type Twin struct {
 }
 
 // Twins renders every step arcfleet can send to the Windows host win (the
-// steps of every action and the service restart), each with its twin: the
+// steps of every action, the service restart and the stop), each with its twin: the
 // step rendered for a copy of win with OS linux and agent sim. sim.Path ""
 // finds azcmagent on PATH; sim.Log should be the simulator's log,
 // AZCMAGENT_SIM_ROOT/log/azcmagent.log ("" is the real agent's Linux default).
@@ -55,7 +55,8 @@ func Twins(win inventory.Host, sim inventory.Agent) ([]Twin, error) {
 	return out, nil
 }
 
-// steps lists each distinct step of h once: every action's, then the restart.
+// steps lists each distinct step of h once: every action's, then the restart
+// and the stop step (which ends a step the controller gave up on).
 func steps(h *inventory.Host) []agent.Step {
 	var out []agent.Step
 	seen := map[string]bool{}
@@ -67,7 +68,7 @@ func steps(h *inventory.Host) []agent.Step {
 			}
 		}
 	}
-	return append(out, agent.RestartServiceStep(h))
+	return append(out, agent.RestartServiceStep(h), agent.StopStep(h))
 }
 
 // Register registers with r the twin of every Windows step of win (Twins).

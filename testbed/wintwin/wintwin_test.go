@@ -42,10 +42,11 @@ func TestTwins(t *testing.T) {
 				sent[s.Command] = s.Name
 			}
 		}
-		rs := agent.RestartServiceStep(&win)
-		sent[rs.Command] = rs.Name
-		if len(r) != len(sent) || len(r) != 5 {
-			t.Errorf("%s: %d twins for %d distinct commands, want 5", win.Name, len(r), len(sent))
+		for _, s := range []agent.Step{agent.RestartServiceStep(&win), agent.StopStep(&win)} {
+			sent[s.Command] = s.Name
+		}
+		if len(r) != len(sent) || len(r) != 6 {
+			t.Errorf("%s: %d twins for %d distinct commands, want 6", win.Name, len(r), len(sent))
 		}
 		for cmd, name := range sent {
 			sh, ok := r[cmd]
@@ -56,7 +57,7 @@ func TestTwins(t *testing.T) {
 			if !strings.HasPrefix(sh, "# arcfleet "+name+"\n") {
 				t.Errorf("%s %s: twin %.60q is not the step's Linux script", win.Name, name, sh)
 			}
-			if name != agent.StepRestartService && !strings.Contains(sh, "command -v azcmagent") {
+			if name != agent.StepRestartService && name != agent.StepStop && !strings.Contains(sh, "command -v azcmagent") {
 				t.Errorf("%s %s: twin does not find the simulator on PATH:\n%s", win.Name, name, sh)
 			}
 			if (name == agent.StepConnect || name == agent.StepDisconnect) && !strings.Contains(sh, agent.ShQuote(sim.Log)) {
@@ -105,7 +106,8 @@ func TestTwinsRunOnServer(t *testing.T) {
 	run := func(st agent.Step) (int, string, string) {
 		t.Helper()
 		var out, errb bytes.Buffer
-		code, err := c.Run(ctx, st.Command, bytes.NewReader(agent.StepInput(st, &win, cred, secret)), &out, &errb)
+		in := agent.Input("twin-test", time.Minute, 0, agent.StepInput(st, &win, cred, secret))
+		code, err := c.Run(ctx, st.Command, bytes.NewReader(in), &out, &errb)
 		if err != nil {
 			t.Fatalf("%s: %v", st.Name, err)
 		}
