@@ -11,12 +11,17 @@ import (
 // controller stop what it started. One owner: the scripts (sh.go, ps.go) write
 // these markers and files, the executor reads them through the functions here.
 //
-// Every step reads one header line on stdin, "arcfleet RUN WATCHDOG LEASE": RUN
+// Every step reads one header line on stdin, "arcfleet RUN WATCHDOG LEASE SEEN": RUN
 // names the run (the host's lease belongs to it), WATCHDOG is how many seconds
 // the step may live on the host before it stops itself (the attempt's timeout
 // plus a margin), LEASE how many seconds after its end the host stays this
-// run's (Lease when another step of the run follows, else 0). Steps with a --config file then read the file's lines up to a line
-// InputEnd. Stdin may stay open after that: no script reads further.
+// run's (Lease when another step of the run follows, else 0), SEEN the host's
+// last-step record as this run's probe saw it: when another run's step has
+// ended since, the action step refuses (BusyMarker) and the executor probes and
+// decides again, so two runs that probed at once do not both act. Steps with a --config file then read the file's lines up to a line
+// InputEnd. No script reads further, and none takes EOF on stdin for "the
+// controller is gone": a dropped connection must not kill a connect that can
+// still finish (the watchdog bounds it instead).
 //
 // Linux: the lock is flock(1) on STATE/lock, where STATE is $ARCFLEET_STATE_DIR
 // or DefaultStateDir. The script holds it on fd 9 and the agent inherits it, so
@@ -58,12 +63,12 @@ const (
 
 // Input is the stdin of a step: the header line, then the --config lines (if
 // any) and InputEnd. runID is reduced to characters safe for the scripts.
-func Input(runID string, watchdog, lease time.Duration, config []byte) []byte {
+func Input(runID string, watchdog, lease time.Duration, seen LastStep, config []byte) []byte {
 	secs := int(watchdog / time.Second)
 	if secs < 1 {
 		secs = 1
 	}
-	b := fmt.Appendf(nil, "arcfleet %s %d %d\n", SafeRunID(runID), secs, int(lease/time.Second))
+	b := fmt.Appendf(nil, "arcfleet %s %d %d %s\n", SafeRunID(runID), secs, int(lease/time.Second), seen.key())
 	if config != nil {
 		b = append(b, config...)
 		if len(config) > 0 && config[len(config)-1] != '\n' {
@@ -159,6 +164,15 @@ type LastStep struct {
 	Step string
 	Exit int
 	At   time.Time
+}
+
+// key is how an action step recognises the record its run's probe saw:
+// "RUN@UNIXTIME", or "-" for none.
+func (l LastStep) key() string {
+	if l.Run == "" {
+		return "-"
+	}
+	return fmt.Sprintf("%s@%d", l.Run, l.At.Unix())
 }
 
 // ParseLast reads the probe's LastMarker line.

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -133,7 +134,7 @@ func buildStep(h *inventory.Host, sp stepSpec) Step {
 	}
 	if h.OS == "windows" {
 		st.Script = psScript(h, sp)
-		st.Command = encodePowerShell(st.Script)
+		st.Command = encodePowerShell(psLoader(sp.name, st.Script))
 		return st
 	}
 	st.Script = shStepScript(h, sp)
@@ -238,6 +239,10 @@ func shScript(h *inventory.Host, sp stepSpec) string {
 func psScript(h *inventory.Host, sp stepSpec) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# arcfleet %s\n", sp.name)
+	if sp.name == StepStop {
+		psStop(&b)
+		return b.String()
+	}
 	if sp.args == nil {
 		fmt.Fprintf(&b, "try{Restart-Service -Name himds -Force -ErrorAction Stop;exit 0}catch{[Console]::Error.WriteLine('%srestart-failed');[Console]::Error.WriteLine($_);exit 1}\n", ErrorMarker)
 		return b.String()
@@ -252,6 +257,7 @@ func psScript(h *inventory.Host, sp stepSpec) string {
 	}
 	fmt.Fprintf(&b, "if(-not(Test-Path -LiteralPath $A -PathType Leaf)){$E.WriteLine('%sagent-not-found');exit %d}\n", ErrorMarker, ExitAgentNotFound)
 	if sp.name == StepProbe {
+		psProbeLock(&b)
 		b.WriteString("& $A show --json\n$R=$LASTEXITCODE\n")
 		fmt.Fprintf(&b, "$v=& $A version 2>$null|Select-Object -First 1\nWrite-Output \"%s$v\"\nexit $R\n", AgentVersionMarker)
 		return b.String()
@@ -269,18 +275,23 @@ func psScript(h *inventory.Host, sp stepSpec) string {
 		// no finally): arcfleet.PID.* whose PID is gone, anything over 24 hours old.
 		// A live PID keeps its directory, so a concurrent run is never touched.
 		b.WriteString("Get-ChildItem -LiteralPath $T -Filter 'arcfleet.*' -Directory -EA 0|?{$k=$_.Name.Split('.')[1];($k -match '^[0-9]+$' -and -not(Get-Process -Id $k -EA 0)) -or $_.LastWriteTime -lt (Get-Date).AddHours(-24)}|Remove-Item -Recurse -Force -EA 0\n")
+		psLockAction(&b, sp.name)
 		b.WriteString("$D=Join-Path $T ('arcfleet.'+$PID+'.'+[guid]::NewGuid().ToString('N'))\n$R=1\n")
 		// One finally covers the directory from its creation: PowerShell runs it on
 		// Ctrl+C (the WinRM client sends ctrl_c before terminate) and on exit.
 		b.WriteString("try{\ntry{\n")
 		// SYSTEM and Administrators only, inheritance from TEMP cut off.
-		b.WriteString("$S=New-Object Security.AccessControl.DirectorySecurity\n$S.SetAccessRuleProtection($true,$false)\n")
-		b.WriteString("foreach($i in 'S-1-5-18','S-1-5-32-544'){$S.AddAccessRule((New-Object Security.AccessControl.FileSystemAccessRule((New-Object Security.Principal.SecurityIdentifier $i),'FullControl','ContainerInherit,ObjectInherit','None','Allow')))}\n")
-		fmt.Fprintf(&b, "[void][IO.Directory]::CreateDirectory($D,$S)\n$F=Join-Path $D '%s'\n[IO.File]::WriteAllText($F,[Console]::In.ReadToEnd())\n", configFileName)
+		b.WriteString("$Y=New-Object Security.AccessControl.DirectorySecurity\n$Y.SetAccessRuleProtection($true,$false)\n")
+		b.WriteString("foreach($sid in 'S-1-5-18','S-1-5-32-544'){$Y.AddAccessRule((New-Object Security.AccessControl.FileSystemAccessRule((New-Object Security.Principal.SecurityIdentifier $sid),'FullControl','ContainerInherit,ObjectInherit','None','Allow')))}\n")
+		fmt.Fprintf(&b, "[void][IO.Directory]::CreateDirectory($D,$Y)\n$E.WriteLine(\"%spid=$PID pg= dir=$D\")\n", StartedMarker)
+		psWatchdog(&b)
+		// The config lines up to InputEnd; stdin may stay open after them.
+		fmt.Fprintf(&b, "$F=Join-Path $D '%s';$c=New-Object Text.StringBuilder\nwhile(($ln=[Console]::In.ReadLine()) -ne $null -and $ln -ne '%s'){[void]$c.AppendLine($ln)}\n[IO.File]::WriteAllText($F,$c.ToString())\n", configFileName, InputEnd)
 		fmt.Fprintf(&b, "}catch{$E.WriteLine('%ssetup-failed');$E.WriteLine($_.Exception.GetType().Name);Remove-Item $D -Recurse -Force -EA 0;exit %d}\n", ErrorMarker, ExitSetupFailed)
-		fmt.Fprintf(&b, "& $A %s --config $F --json --log-stderr\n$R=$LASTEXITCODE\n}finally{Remove-Item $D -Recurse -Force -EA 0}\n", args)
+		fmt.Fprintf(&b, "& $A %s --config $F --json --log-stderr\n$R=$LASTEXITCODE\n}finally{Remove-Item $D -Recurse -Force -EA 0;%s}\n", args, psEnd(sp.name))
 	} else {
-		fmt.Fprintf(&b, "& $A %s --json --log-stderr\n$R=$LASTEXITCODE\n", args)
+		psLockAction(&b, sp.name)
+		fmt.Fprintf(&b, "$R=1\ntry{& $A %s --json --log-stderr\n$R=$LASTEXITCODE\n}finally{%s}\n", args, psEnd(sp.name))
 	}
 	fmt.Fprintf(&b, "$E.WriteLine('%s')\n", AgentLogMarker)
 	// PowerShell variable names ignore case: $g and $q must not be $S/$R.
@@ -288,6 +299,58 @@ func psScript(h *inventory.Host, sp stepSpec) string {
 	b.WriteString("exit $R\n")
 	return b.String()
 }
+
+// ScriptEnd ends a Windows step's script on its stdin (psLoader).
+const ScriptEnd = "#arcfleet:script-end"
+
+// psLoader is the whole of a Windows step's command line: it reads the step's
+// script from stdin up to ScriptEnd, refuses it unless its SHA-256 is the one
+// the plan recorded, and runs it, which then reads the rest of stdin (header,
+// config), all as UTF-8. The script itself would not fit: cmd.exe, which WinRM's shell runs
+// the command line with, takes at most MaxWindowsCommand characters, and
+// -EncodedCommand's base64 of UTF-16 makes a script 2.7 times longer.
+func psLoader(step, script string) string {
+	return fmt.Sprintf("# arcfleet %s\n[Console]::InputEncoding=New-Object Text.UTF8Encoding $false\n$t=New-Object Text.StringBuilder\nwhile(($l=[Console]::In.ReadLine()) -ne $null -and $l -ne '%s'){[void]$t.Append($l).Append(\"`n\")}\n$t=\"$t\"\nif(([BitConverter]::ToString([Security.Cryptography.SHA256]::Create().ComputeHash([Text.Encoding]::UTF8.GetBytes($t))) -replace '-') -ne '%s'){[Console]::Error.WriteLine('%sscript-digest');exit %d}\n& ([ScriptBlock]::Create($t))\n",
+		step, ScriptEnd, ScriptDigest(script), ErrorMarker, ExitSetupFailed)
+}
+
+// LoaderDigest returns the step name and script digest a Windows command's
+// loader carries (psLoader), for checks that the command runs exactly st.Script.
+func LoaderDigest(cmd string) (step, digest string, err error) {
+	text, err := DecodePowerShell(cmd)
+	if err != nil {
+		return "", "", err
+	}
+	first, _, _ := strings.Cut(text, "\n")
+	step, ok := strings.CutPrefix(first, "# arcfleet ")
+	i := strings.Index(text, "-replace '-') -ne '")
+	if !ok || i < 0 {
+		return "", "", fmt.Errorf("not an arcfleet loader")
+	}
+	digest, _, _ = strings.Cut(text[i+len("-replace '-') -ne '"):], "'")
+	return step, digest, nil
+}
+
+// ScriptDigest is the digest a loader checks for script.
+func ScriptDigest(script string) string {
+	return fmt.Sprintf("%X", sha256.Sum256([]byte(script)))
+}
+
+// StepStdin is what a step is fed: for a Windows step its script and
+// ScriptEnd first (psLoader), then in.
+func StepStdin(st Step, in []byte) []byte {
+	if !strings.HasPrefix(st.Command, psCommandPrefix) {
+		return in
+	}
+	b := make([]byte, 0, len(st.Script)+len(ScriptEnd)+2+len(in))
+	b = append(b, st.Script...)
+	if !strings.HasSuffix(st.Script, "\n") {
+		b = append(b, '\n')
+	}
+	return append(append(append(b, ScriptEnd...), '\n'), in...)
+}
+
+const psCommandPrefix = "powershell.exe -NoProfile -NonInteractive -EncodedCommand "
 
 // encodePowerShell is the command line that runs script with Windows PowerShell:
 // -EncodedCommand takes base64 of UTF-16LE, which sidesteps cmd.exe quoting.
@@ -298,12 +361,13 @@ func encodePowerShell(script string) string {
 		buf[2*i] = byte(c)
 		buf[2*i+1] = byte(c >> 8)
 	}
-	return "powershell.exe -NoProfile -NonInteractive -EncodedCommand " + base64.StdEncoding.EncodeToString(buf)
+	return psCommandPrefix + base64.StdEncoding.EncodeToString(buf)
 }
 
-// DecodePowerShell returns the script of a command made by encodePowerShell.
+// DecodePowerShell returns the text of a command made by encodePowerShell: a
+// Windows step's loader (psLoader), which names the step and its script's digest.
 func DecodePowerShell(cmd string) (string, error) {
-	const prefix = "powershell.exe -NoProfile -NonInteractive -EncodedCommand "
+	const prefix = psCommandPrefix
 	if !strings.HasPrefix(cmd, prefix) {
 		return "", fmt.Errorf("not an arcfleet PowerShell command (want prefix %q)", prefix)
 	}

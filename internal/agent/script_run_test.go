@@ -106,7 +106,7 @@ func (f *fakeHost) start(t *testing.T, cmd string, stdin []byte, env ...string) 
 		"ARCFLEET_STATE_DIR=" + filepath.Join(f.dir, "state")}, env...)
 	// As the executor feeds it: the header line, then the config, if any.
 	if !strings.Contains(cmd, "# arcfleet "+StepStop+"\n") {
-		stdin = Input("agent-test", time.Minute, 0, stdin)
+		stdin = Input("agent-test", time.Minute, 0, LastStep{}, stdin)
 	}
 	if stdin != nil {
 		c.Stdin = bytes.NewReader(stdin)
@@ -642,7 +642,7 @@ func TestInterruptedConnectLeavesNoConfig(t *testing.T) {
 			}
 			var stderr bytes.Buffer
 			start := time.Now()
-			_, err := hs.conn.Run(ctx, st.Command, bytes.NewReader(Input("agent-test", time.Minute, 0, StepInput(st, hs.h, testCred(), sentinel))), io.Discard, &stderr)
+			_, err := hs.conn.Run(ctx, st.Command, bytes.NewReader(Input("agent-test", time.Minute, 0, LastStep{}, StepInput(st, hs.h, testCred(), sentinel))), io.Discard, &stderr)
 			took := time.Since(start)
 			cfg, ok := <-seen
 			if !ok {

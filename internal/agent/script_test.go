@@ -114,9 +114,8 @@ func TestWindowsCommands(t *testing.T) {
 			if len(st.Command) > MaxWindowsCommand {
 				t.Errorf("%s %s: command is %d chars, over cmd.exe's %d", name, st.Name, len(st.Command), MaxWindowsCommand)
 			}
-			got, err := DecodePowerShell(st.Command)
-			if err != nil || got != st.Script {
-				t.Errorf("%s %s: command does not decode to the script (%v)", name, st.Name, err)
+			if step, digest, err := LoaderDigest(st.Command); err != nil || step != st.Name || digest != ScriptDigest(st.Script) {
+				t.Errorf("%s %s: the command's loader does not name the step and its script's digest (%s %s %v)", name, st.Name, step, digest, err)
 			}
 			// PowerShell variables ignore case: $s and $S are one variable.
 			seen := map[string]string{}
@@ -128,10 +127,10 @@ func TestWindowsCommands(t *testing.T) {
 			}
 		}
 	}
-	// An agent path far longer than the inventory allows makes the command too
-	// long: Build blocks the host.
-	h := &inventory.Host{Name: "long", OS: "windows", Agent: inventory.Agent{Path: `C:\` + strings.Repeat("x", 4000) + `\azcmagent.exe`}}
-	if f := CommandLengthFindings(h, HostSteps(h, ActionConnect)); len(f) == 0 {
+	// The script travels on stdin, so agent paths no longer lengthen the
+	// command; a command over the limit is still blocked.
+	h := &inventory.Host{Name: "long", OS: "windows"}
+	if f := CommandLengthFindings(h, []Step{{Name: StepConnect, Command: strings.Repeat("x", MaxWindowsCommand+1)}}); len(f) == 0 {
 		t.Error("no finding for a command over the limit")
 	}
 }
@@ -170,8 +169,8 @@ func TestWindowsCommandHeadroom(t *testing.T) {
 				t.Errorf("%q: the %s command is %d characters with the longest agent paths, over 90%% (%d) of cmd.exe's %d",
 					c, st.Name, len(st.Command), limit, MaxWindowsCommand)
 			}
-			if got, err := DecodePowerShell(st.Command); err != nil || got != st.Script {
-				t.Errorf("%q %s: command does not decode to the script (%v)", c, st.Name, err)
+			if _, digest, err := LoaderDigest(st.Command); err != nil || digest != ScriptDigest(st.Script) {
+				t.Errorf("%q %s: the command's loader does not carry the script's digest (%v)", c, st.Name, err)
 			}
 		}
 	}

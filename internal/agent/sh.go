@@ -48,7 +48,7 @@ func leaseCheck(fd, exit string) string {
 const exitSetup = "125"
 
 // shHeader reads the stdin header: I (run) and W (watchdog seconds).
-const shHeader = `IFS=' ' read -r _ I W K _ || { echo '` + ErrorMarker + `no-input' >&2; exit ` + exitSetup + `; }
+const shHeader = `IFS=' ' read -r _ I W K V _ || { echo '` + ErrorMarker + `no-input' >&2; exit ` + exitSetup + `; }
 case $W in ''|*[!0-9]*) W=900;; esac
 case ${K:-} in ''|*[!0-9]*) K=0;; esac
 `
@@ -80,6 +80,10 @@ func shStepScript(h *inventory.Host, sp stepSpec) string {
 	b.WriteString(shLockDir)
 	fmt.Fprintf(&b, "flock -w 5 9 || { echo \"%s$(cat \"$S/owner\" 2>/dev/null)\" >&2; exit %s; }\n", BusyMarker, exitSetup)
 	b.WriteString(leaseCheck("2", exitSetup))
+	// Another run's step that ended after this run's probe (V: the last-step
+	// record the probe saw, RUN@AT or -) changed the host: decide again.
+	fmt.Fprintf(&b, "X=$(cat \"$S/last\" 2>/dev/null) || X=\nr=${X#run=}; r=${r%%%% *}; a=${X##*at=}; a=${a%%%% *}\n"+
+		"[ -n \"$X\" ] && [ \"$r\" != \"$I\" ] && [ \"$r@$a\" != \"${V:--}\" ] && { echo \"%schanged since the probe: $X\" >&2; exit %s; }\n", BusyMarker, exitSetup)
 	fmt.Fprintf(&b, "echo \"run=$I step=%s pid=$$ since=$N until=$((N + W))\" >\"$S/owner\"\n", sp.name)
 	log := h.Agent.Log
 	if log == "" {

@@ -74,9 +74,9 @@ type Executor struct {
 	Concurrency int                         // hosts in flight at once; default 50
 	Rate        float64                     // agent actions started per second, 0 = unlimited
 	// Burst is the token bucket's size for Rate (default 1: actions evenly spaced), at most Rate.
-	Burst    int
-	Canary   int           // the first N hosts run alone; the rest start only if all of them succeed
-	Timeout  time.Duration // per attempt (dial, or one remote step), default 15m
+	Burst   int
+	Canary  int           // the first N hosts run alone; the rest start only if all of them succeed
+	Timeout time.Duration // per attempt (dial, or one remote step), default 15m
 	// BusyWait bounds the wait for a host another operation holds; default:
 	// Timeout plus the stop grace and the watchdog's margin.
 	BusyWait time.Duration

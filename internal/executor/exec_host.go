@@ -60,8 +60,8 @@ type tryOutcome struct {
 	detail  string
 	diag    results.Diagnosis
 	kind    transport.Kind
-	created bool // AZCM0062: the output shows the Azure resource was created
-	cut     bool // the run's deadline ended the try's last attempt
+	created bool   // AZCM0062: the output shows the Azure resource was created
+	cut     bool   // the run's deadline ended the try's last attempt
 	busy    string // another operation held the host, so the action did not start: its owner
 }
 

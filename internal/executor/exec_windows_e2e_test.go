@@ -364,11 +364,11 @@ func noSecretUnder(t *testing.T, dir string, secrets ...string) int {
 func checkSentCommands(t *testing.T, d *cmdDialer, host string, secrets ...string) []string {
 	t.Helper()
 	win := inventory.Host{Name: host, OS: "windows"}
-	stepCommands := map[string]bool{agent.RestartServiceStep(&win).Command: true}
-	for _, a := range []string{agent.ActionConnect, agent.ActionDisconnect, agent.ActionReconnect} {
-		for _, st := range agent.HostSteps(&win, a) {
-			stepCommands[st.Command] = true
-		}
+	// A Windows command is a loader that runs the step's script, read from
+	// stdin, only if its digest is the plan's: the script is the plan's.
+	stepScripts := map[string]string{}
+	for _, st := range append(agent.HostSteps(&win, agent.ActionReconnect), agent.RestartServiceStep(&win), agent.StopStep(&win)) {
+		stepScripts[st.Command] = st.Script
 	}
 	var scripts []string
 	for _, cmd := range d.sent(host) {
@@ -377,15 +377,19 @@ func checkSentCommands(t *testing.T, d *cmdDialer, host string, secrets ...strin
 			t.Errorf("%s: sent %.60q: %v", host, cmd, err)
 			continue
 		}
-		if !stepCommands[cmd] {
+		script, ok := stepScripts[cmd]
+		if !ok {
 			t.Errorf("%s: sent a command that is none of a Windows host's steps:\n%s", host, ps)
 		}
+		if _, digest, err := agent.LoaderDigest(cmd); err != nil || digest != agent.ScriptDigest(script) {
+			t.Errorf("%s: the command's loader does not check its step's script (%v)", host, err)
+		}
 		for _, s := range secrets {
-			if strings.Contains(cmd+ps, s) {
-				t.Errorf("%s: secret in a command line sent over WinRM", host)
+			if strings.Contains(cmd+ps+script, s) {
+				t.Errorf("%s: secret in a command line or script sent over WinRM", host)
 			}
 		}
-		scripts = append(scripts, ps)
+		scripts = append(scripts, script)
 	}
 	return scripts
 }

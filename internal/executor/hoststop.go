@@ -63,14 +63,11 @@ func (x *Executor) busyWait() time.Duration {
 // stepInput is what a step reads on stdin: the header (run, watchdog), then
 // the --config lines for connect and disconnect.
 func (hr *hostRun) stepInput(st agent.Step, attempt time.Duration) []byte {
-	if st.Name == agent.StepStop {
-		return nil
-	}
 	var lease time.Duration
 	if hr.leaseNext {
 		lease = agent.Lease
 	}
-	return agent.Input(hr.r.lockID, attempt+watchdogGrace, lease, agent.StepInput(st, hr.h, hr.cs.cred, hr.cs.secret))
+	return agent.StepStdin(st, agent.Input(hr.r.lockID, attempt+watchdogGrace, lease, hr.show.Last, agent.StepInput(st, hr.h, hr.cs.cred, hr.cs.secret)))
 }
 
 // stopRemote ends a step the controller gave up on (timeout, interrupt): the
@@ -83,7 +80,7 @@ func (hr *hostRun) stopRemote(s agent.Started, log *attemptLog) (clean bool, lef
 	st := hr.step(agent.StepStop)
 	run := func() (string, error) {
 		var out, errb bytes.Buffer
-		_, err := hr.conn.Run(ctx, st.Command, bytes.NewReader(agent.StopInput(s)), &out, &errb)
+		_, err := hr.conn.Run(ctx, st.Command, bytes.NewReader(agent.StepStdin(st, agent.StopInput(s))), &out, &errb)
 		if log != nil {
 			for _, l := range strings.Split(strings.TrimRight(out.String()+errb.String(), "\n"), "\n") {
 				log.writeLine("stop| ", []byte(l))

@@ -44,6 +44,8 @@ var scriptErrors = map[string]string{
 	"state-dir-failed":       "HOST-STATE-DIR-FAILED",
 	"util-linux-missing":     "HOST-UTIL-LINUX-MISSING",
 	"bad-stop-input":         "HOST-SETUP-FAILED",
+	"watchdog-failed":        "HOST-WATCHDOG-FAILED",
+	"script-digest":          "HOST-SCRIPT-DIGEST",
 }
 
 // genericCodes only say "something failed"; the seed tells the reader to look at

@@ -23,17 +23,11 @@ type Conn interface {
 	// is not an error: err is non-nil only when the command's outcome is unknown
 	// (a *Error of kind Lost, Timeout, ...).
 	//
-	// Stdin differs by transport. A nil stdin is an empty one, at EOF at once.
-	//   - SSH: once a non-nil stdin is exhausted, the remote stdin is NOT closed:
-	//     the command sees EOF on it only when the session ends, when the
-	//     controller is gone (connection lost, arcfleet killed) or when the
-	//     command itself has exited. A remote script can so treat EOF on stdin
-	//     as "the controller is gone"; it must not read stdin to its end
-	//     (`cat`) expecting EOF after the input, but read what it was sent
-	//     (a line, a terminator, a length). sshd closes the command's stdin
-	//     when the command exits, so the session still ends then.
-	//   - WinRM: stdin is sent in full and then closed (End="true"): the
-	//     command sees EOF after the input, as today.
+	// Stdin is sent in full and then closed: the command sees EOF after the
+	// input (a nil stdin is an empty one). A command does not learn from its
+	// stdin that the controller is gone; arcfleet's steps bound themselves by
+	// a watchdog instead (internal/agent/hostlock.go), so that a connect whose
+	// connection dropped may still finish.
 	//
 	// When ctx ends before the command does, Run returns a *Error of kind
 	// Canceled or Timeout (ctx's) whose Hint says what is known of the command.

@@ -155,7 +155,7 @@ func TestServerCancelAndClose(t *testing.T) {
 	defer cancel()
 	_, _, _, err := runCmd(ctx, c, "sleep 1003."+tok+" & sleep 1004."+tok+"; echo", nil)
 	var te *transport.Error
-	if !errors.As(err, &te) || te.Kind != transport.Timeout || !strings.Contains(te.Hint, "stopped") {
+	if !errors.As(err, &te) || te.Kind != transport.Timeout || !strings.Contains(te.Hint, "session then ended") {
 		t.Fatalf("got %v, want a confirmed kill at timeout", err)
 	}
 	pgrepGone(t, "sleep 100[34]\\."+tok)
@@ -304,4 +304,32 @@ func TestServerSessionGoneTermFirst(t *testing.T) {
 func exists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
+}
+
+// TestServerClosesStdinAtExit: as sshd does, the server closes a command's
+// stdin once the command has exited, though the client keeps its side open:
+// Run returns the exit status, and a background child reading stdin sees EOF.
+func TestServerClosesStdinAtExit(t *testing.T) {
+	keyFile, key := clientKey(t)
+	s := newServer(t, sshtest.ServerConfig{AuthorizedKeys: []xssh.PublicKey{key.PublicKey()}, Env: []string{"PATH=/usr/bin:/bin"}})
+	c := dialT(t, target(s, keyFile))
+	out := filepath.Join(t.TempDir(), "eof")
+	pr, pw := io.Pipe() // never closed by the test: the client's stdin stays open
+	defer pw.Close()
+	go pw.Write([]byte("input\n"))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := fmt.Sprintf(`{ cat >/dev/null; echo eof >%s; } </dev/stdin >/dev/null 2>&1 & read -r l; echo "got $l"; exit 3`, out)
+	code, o, e, err := runCmd(ctx, c, cmd, pr)
+	if err != nil || code != 3 || o != "got input\n" {
+		t.Fatalf("Run = %d %q %q %v, want exit 3 and the input", code, o, e, err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if b, _ := os.ReadFile(out); string(b) == "eof\n" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the background reader of stdin saw no EOF within 10 s of the command's exit")
+		}
+	}
 }

@@ -50,7 +50,9 @@ func Twins(win inventory.Host, sim inventory.Agent) ([]Twin, error) {
 		if w.Command == l.Command {
 			return nil, fmt.Errorf("wintwin: step %s: the Windows command is the Linux one", w.Name)
 		}
-		out = append(out, Twin{Step: w.Name, Command: w.Command, Sh: l.Script})
+		// The Windows command reads its script from stdin first (agent.StepStdin):
+		// the twin skips it, as the command's loader consumes it, then runs the step.
+		out = append(out, Twin{Step: w.Name, Command: w.Command, Sh: skipScript + l.Script})
 	}
 	return out, nil
 }
@@ -70,6 +72,9 @@ func steps(h *inventory.Host) []agent.Step {
 	}
 	return append(out, agent.RestartServiceStep(h), agent.StopStep(h))
 }
+
+// skipScript reads stdin up to agent.ScriptEnd.
+const skipScript = "while IFS= read -r l && [ \"$l\" != '" + agent.ScriptEnd + "' ]; do :; done\n"
 
 // Register registers with r the twin of every Windows step of win (Twins).
 func Register(r Registrar, win inventory.Host, sim inventory.Agent) error {

@@ -157,7 +157,7 @@ func (c *conn) Run(ctx context.Context, cmd string, stdin io.Reader, stdout, std
 	if err != nil {
 		return -1, &transport.Error{Kind: transport.Protocol, Host: c.t.Name, Op: "run", Err: err}
 	}
-	var in io.Writer
+	var in io.WriteCloser
 	if stdin != nil {
 		// Our own copy, not Session.Stdin: Wait would block on a stdin reader
 		// that never ends even after the command has exited.
@@ -172,11 +172,10 @@ func (c *conn) Run(ctx context.Context, cmd string, stdin io.Reader, stdout, std
 		return -1, &transport.Error{Kind: transport.Protocol, Host: c.t.Name, Op: "run", Err: fmt.Errorf("start command: %w", err)}
 	}
 	if in != nil {
-		// The remote stdin stays open once stdin is exhausted, until the
-		// command exits (see transport.Conn.Run): no EOF is sent. sshd closes
-		// the command's end when the command exits, so the session still ends
-		// then (TestStdinHeldOpen).
-		go io.Copy(in, stdin) //nolint:errcheck // the command may exit without reading it all
+		go func() {
+			io.Copy(in, stdin) //nolint:errcheck // the command may exit without reading it all
+			in.Close()
+		}()
 	}
 	copied := make(chan struct{}, 2)
 	go c.copyOut(outGate, outPipe, copied)

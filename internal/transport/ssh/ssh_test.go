@@ -117,8 +117,7 @@ func TestRun(t *testing.T) {
 	t.Run("stdin 1 MB round trip", func(t *testing.T) {
 		in := make([]byte, 1<<20)
 		rand.Read(in)
-		// head reads what was sent: stdin stays open until the command exits.
-		r := run(context.Background(), c, fmt.Sprintf("head -c %d", len(in)), bytes.NewReader(in))
+		r := run(context.Background(), c, "cat", bytes.NewReader(in))
 		if r.err != nil || r.code != 0 {
 			t.Fatalf("cat: %d %v %s", r.code, r.err, r.errOut)
 		}
@@ -138,23 +137,11 @@ func TestRun(t *testing.T) {
 		}
 	})
 
-	t.Run("stdin held open until the command exits", func(t *testing.T) {
-		// After its input, the command's stdin stays open (no EOF) while it
-		// runs: a reader of it ("stdin-closed" once it sees EOF) is still
-		// blocked when the command prints "exiting". sshd closes it when the
-		// command exits, so the reader ends then and the session with it:
-		// Run returns the exit code at once. (fd 3: a background job's own
-		// stdin is /dev/null.)
-		start := time.Now()
-		r := run(context.Background(), c, `read a; echo "got $a"; exec 3<&0; (cat <&3 >/dev/null; echo stdin-closed) & sleep 0.5; echo exiting; exit 3`, strings.NewReader("x\n"))
-		if r.err != nil || r.code != 3 {
-			t.Fatalf("got %d %v %q, want exit 3", r.code, r.err, r.errOut)
-		}
-		if want := "got x\nexiting\nstdin-closed\n"; r.out != want {
-			t.Errorf("stdout %q, want %q (stdin closed before the command exited?)", r.out, want)
-		}
-		if d := time.Since(start); d > 5*time.Second { // 0.5 s of sleep; a margin for a loaded machine
-			t.Errorf("Run returned after %v", d)
+	t.Run("stdin closed after the input", func(t *testing.T) {
+		// A reader of stdin to its end (cat) sees EOF once the input is sent.
+		r := run(context.Background(), c, "cat; echo eof", strings.NewReader("x\n"))
+		if r.err != nil || r.code != 0 || r.out != "x\neof\n" {
+			t.Fatalf("got %d %v %q %q, want x, then eof", r.code, r.err, r.out, r.errOut)
 		}
 	})
 
@@ -631,12 +618,14 @@ func TestCancelKillsRemote(t *testing.T) {
 		ctx  func() (context.Context, context.CancelFunc)
 		want transport.Kind
 	}{
+		// 1.5 s: both sleeps have started, also on a loaded machine (a SIGTERM
+		// between a child's fork and its exec is lost in the shell's handler).
 		{"deadline", func() (context.Context, context.CancelFunc) {
-			return context.WithTimeout(context.Background(), 400*time.Millisecond)
+			return context.WithTimeout(context.Background(), 1500*time.Millisecond)
 		}, transport.Timeout},
 		{"cancel", func() (context.Context, context.CancelFunc) {
 			ctx, cancel := context.WithCancel(context.Background())
-			time.AfterFunc(400*time.Millisecond, cancel)
+			time.AfterFunc(1500*time.Millisecond, cancel)
 			return ctx, cancel
 		}, transport.Canceled},
 	} {
@@ -649,7 +638,7 @@ func TestCancelKillsRemote(t *testing.T) {
 			start := time.Now()
 			r := run(ctx, c, fmt.Sprintf("sleep 1001.%s & sleep 1000.%s; echo done", tok, tok), nil)
 			te := checkErr(t, r.err, tc.want)
-			if d := time.Since(start); d > 2*time.Second {
+			if d := time.Since(start); d > 5*time.Second {
 				t.Errorf("Run returned after %v", d)
 			}
 			if !strings.Contains(te.Hint, "SIGTERM was sent to the command's process group; the session then ended with exit status 143, signal TERM") {

@@ -1,0 +1,75 @@
+package agent
+
+import (
+	"fmt"
+	"strings"
+)
+
+// The PowerShell half of the host-side protocol (hostlock.go). What differs
+// from Linux, and why:
+//   - The lock is the file %ProgramData%\arcfleet\lock opened with no sharing
+//     by the step's PowerShell; Windows releases it when that process ends,
+//     however it ends. The agent is its child: WinRM terminates a shell's
+//     processes together (job object) when the shell is deleted.
+//   - The watchdog is a scheduled task, not a child process: a child would be
+//     terminated with the shell's other processes when WinRM deletes the shell,
+//     while a controller that vanished without deleting it leaves the shell
+//     running until WinRM's idle timeout (hours). The task, registered before
+//     the config is written, kills the step's process tree at its deadline
+//     (checking the process's start time, so a reused PID is left alone),
+//     removes the private directory and unregisters itself; a step that ends
+//     normally unregisters it.
+//   - No signals: the stop step kills the step's process tree at once
+//     (taskkill /T /F) and removes the directory.
+// PowerShell variable names ignore case: every name here is distinct from the
+// step script's ($A agent, $B/$L log, $D dir, $E stderr, $F config, $T temp,
+// $R exit, $Y ACL...), which is why some are longer than one letter.
+// The WinRM test server cannot run PowerShell: these scripts are reviewed, not
+// run, here (README, "What the tests cannot show").
+
+// psHeader reads the stdin header into $I (run), $W (watchdog s), $K (lease s),
+// $seen (last-step record the probe saw).
+const psHeader = "$h=[Console]::In.ReadLine();if(!$h){$h='a - 900 0 -'};$null,$I,$W,$K,$seen=$h.Split(' ')\n$S=\"$env:ProgramData\\arcfleet\";$O=\"$S\\owner\";$N=[DateTimeOffset]::Now.ToUnixTimeSeconds()\n"
+
+// psLease: another run's live lease (its until time not passed).
+const psLease = "$own=\"$(gc $O -EA 0)\";$busy=$own -notmatch \"run=$I \" -and $own -match 'until=(\\d+)' -and [long]$Matches[1] -gt $N\n"
+
+// psProbeLock: the probe's view of the lock, the lease and the last step.
+func psProbeLock(b *strings.Builder) {
+	b.WriteString(psHeader + psLease)
+	fmt.Fprintf(b, "if(Test-Path \"$S\\lock\"){try{([IO.File]::Open(\"$S\\lock\",'Open','Read','None')).Close()}catch{$busy=1}}\nif($busy){'%s'+$own}\n", BusyMarker)
+	fmt.Fprintf(b, "if(Test-Path \"$S\\last\"){'%s'+(gc \"$S\\last\")}\n", LastMarker)
+}
+
+// psLockAction takes the lock for an action step, refuses another run's lease
+// or a host changed since the probe, and records the owner.
+func psLockAction(b *strings.Builder, step string) {
+	b.WriteString(psHeader)
+	fmt.Fprintf(b, "try{[void](md $S -Force);$X=[IO.File]::Open(\"$S\\lock\",'OpenOrCreate','ReadWrite','None')}catch [IO.IOException]{$E.WriteLine('%s'+(gc $O -EA 0));exit %s}catch{$E.WriteLine('%sstate-dir-failed');$E.WriteLine($S);exit %s}\n",
+		BusyMarker, exitSetup, ErrorMarker, exitSetup)
+	b.WriteString(psLease)
+	fmt.Fprintf(b, "if($busy){$E.WriteLine('%s'+$own);exit %s}\n", BusyMarker, exitSetup)
+	fmt.Fprintf(b, "$lst=\"$(gc \"$S\\last\" -EA 0)\";if($lst -match '^run=(\\S+) .*at=(\\d+)' -and $Matches[1] -ne $I -and \"$($Matches[1])@$($Matches[2])\" -ne $seen){$E.WriteLine('%schanged since the probe: '+$lst);exit %s}\n", BusyMarker, exitSetup)
+	fmt.Fprintf(b, "sc $O \"run=$I step=%s pid=$PID since=$N until=$($N+$W)\"\n", step)
+}
+
+// psWatchdog registers the scheduled task that bounds the step by $W seconds.
+func psWatchdog(b *strings.Builder) {
+	b.WriteString("$task=\"arcfleet-$PID\";$st=(Get-Process -Id $PID).StartTime.Ticks\n")
+	b.WriteString("$c=\"if((Get-Process -Id $PID -EA 0).StartTime.Ticks -eq $st){taskkill /T /F /PID $PID};rd -LiteralPath '$D' -Recurse -Force -EA 0;Unregister-ScheduledTask $task -Confirm:`$false\"\n")
+	fmt.Fprintf(b, "try{Register-ScheduledTask $task -Action (New-ScheduledTaskAction powershell.exe \"-NoProfile -EncodedCommand $([Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($c)))\") -Trigger (New-ScheduledTaskTrigger -Once -At (Get-Date).AddSeconds([int]$W)) -User SYSTEM -Force|Out-Null}catch{$E.WriteLine('%swatchdog-failed');$E.WriteLine($_);exit %s}\n",
+		ErrorMarker, exitSetup)
+}
+
+// psEnd records the end and releases the lease, the watchdog and the lock.
+func psEnd(step string) string {
+	return fmt.Sprintf("Unregister-ScheduledTask $task -Confirm:$false -EA 0;$M=[DateTimeOffset]::Now.ToUnixTimeSeconds();sc \"$S\\last\" \"run=$I step=%s exit=$R at=$M\";sc $O \"run=$I step=%s pid= since=$M until=$($M+$K)\";$X.Close()", step, step)
+}
+
+// psStop: the stop step (stdin "PID GROUP DIR").
+func psStop(b *strings.Builder) {
+	fmt.Fprintf(b, "$Z,$G,$D=[Console]::In.ReadLine().Split(' ')\nif($D -notmatch '\\\\arcfleet\\.[0-9]+\\.'){[Console]::Error.WriteLine('%sbad-stop-input');exit %s}\n", ErrorMarker, exitSetup)
+	b.WriteString("$p={Get-Process -Id $Z -EA 0|?{$_.ProcessName -eq 'powershell'}}\nif(&$p){taskkill /T /F /PID $Z|Out-Null;Start-Sleep 1}\n")
+	b.WriteString("Unregister-ScheduledTask \"arcfleet-$Z\" -Confirm:$false -EA 0\nrd -LiteralPath $D -Recurse -Force -EA 0\n")
+	fmt.Fprintf(b, "if(&$p){'%srunning pid '+$Z;exit 1}\nif(Test-Path -LiteralPath $D){'%sleft '+$D;exit 1}\n'%sclean'\n", StopMarker, StopMarker, StopMarker)
+}
