@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -46,14 +47,19 @@ func TestCancelTerm(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			// The sleep runs in the background so the shell's trap runs at
-			// once, and has started when the test cancels (on the pid line);
-			// $$ is the session's process group, as the caller stops it.
+			// once. The test cancels once it runs as sleep: a SIGTERM between
+			// its fork and its exec would be caught by the shell's trap
+			// handler, copied into the child, and lost. $$ is the session's
+			// process group, as the caller stops it.
 			script := fmt.Sprintf(`F=%s; %s; touch "$F"; sleep 1002.%s & echo $$; wait`, file, tc.trap, tok)
 			pgid := make(chan string, 1)
 			out := &lineWriter{line: func(l string) {
 				select {
 				case pgid <- l:
-					cancel()
+					go func() {
+						waitProc(t, "^sleep 1002\\."+tok)
+						cancel()
+					}()
 				default:
 				}
 			}}
@@ -131,6 +137,17 @@ func TestCancelRootLogin(t *testing.T) {
 			}
 		}
 	}
+}
+
+// waitProc waits (up to 10 s) until a process's command line matches pattern.
+func waitProc(t *testing.T, pattern string) {
+	for range 500 {
+		if exec.Command("pgrep", "-f", pattern).Run() == nil {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Errorf("no process matches %q", pattern)
 }
 
 // alive reports whether process pid exists and is not a zombie (the test
