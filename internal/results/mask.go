@@ -3,10 +3,13 @@ package results
 import (
 	"bytes"
 	"cmp"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"net/url"
 	"slices"
 	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -118,9 +121,49 @@ func maskForms(secrets []string) []string {
 		add(jsonEscape(sec, false))
 		add(strings.ReplaceAll(sec, `'`, `'\''`)) // sh single quotes
 		add(strings.ReplaceAll(sec, `'`, `''`))   // PowerShell single quotes
+		add(strings.ToUpper(sec))
+		add(strings.ToLower(sec))
+		// Encodings a wrapper or a debug dump may print: hex, and base64 of the
+		// bytes or of UTF-16LE (PowerShell's -EncodedCommand), wherever the
+		// secret sits in the encoded stream.
+		for _, f := range encodedForms(sec) {
+			add(f)
+		}
 	}
 	slices.SortStableFunc(forms, func(a, b string) int { return cmp.Compare(len(b), len(a)) })
 	return forms
+}
+
+// minEncodedForm is the shortest encoded form worth masking: shorter cores of
+// short secrets would mask innocent text.
+const minEncodedForm = 8
+
+// encodedForms returns sec in hex (both cases) and the parts of its base64
+// (standard and URL alphabets, of its bytes and of UTF-16LE) that are the same
+// wherever it starts in a longer encoded stream: base64 turns 3 bytes into 4
+// characters, so each of the 3 alignments has its own stable core.
+func encodedForms(sec string) []string {
+	out := []string{hex.EncodeToString([]byte(sec)), strings.ToUpper(hex.EncodeToString([]byte(sec)))}
+	u := utf16.Encode([]rune(sec))
+	wide := make([]byte, 2*len(u))
+	for i, c := range u {
+		wide[2*i], wide[2*i+1] = byte(c), byte(c>>8)
+	}
+	for _, raw := range [][]byte{[]byte(sec), wide} {
+		for pad := range 3 {
+			in := append(make([]byte, pad), raw...)
+			for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding} {
+				s := strings.TrimRight(enc.EncodeToString(in), "=")
+				// Characters touching the padding bytes or the unknown next bytes vary.
+				start := (pad*8 + 5) / 6
+				end := len(in) * 8 / 6
+				if end-start >= minEncodedForm {
+					out = append(out, s[start:end])
+				}
+			}
+		}
+	}
+	return out
 }
 
 // jsonEscape is sec as it appears inside a JSON string, without the quotes.
