@@ -229,6 +229,7 @@ func (s *Server) session(ch xssh.Channel, reqs <-chan *xssh.Request) {
 	defer ch.Close()
 	var cmd *exec.Cmd
 	exited := make(chan *os.ProcessState, 1)
+	drained := make(chan struct{}) // the command's stdout and stderr are at EOF
 	for {
 		select {
 		case req, ok := <-reqs:
@@ -246,7 +247,7 @@ func (s *Server) session(ch xssh.Channel, reqs <-chan *xssh.Request) {
 					req.Reply(false, nil)
 					continue
 				}
-				c, err := s.start(ch, p.Command, exited)
+				c, err := s.start(ch, p.Command, exited, drained)
 				if err != nil {
 					req.Reply(false, nil)
 					fmt.Fprintf(ch.Stderr(), "arcfleet-sshtest: %v\n", err)
@@ -273,8 +274,24 @@ func (s *Server) session(ch xssh.Channel, reqs <-chan *xssh.Request) {
 				}
 			}
 		case st := <-exited:
+			// As sshd: the exit status goes as soon as the command has exited,
+			// the channel closes once its output is at EOF (a background child
+			// holding stdout keeps it open, as with sshd).
 			sendExit(ch, st)
-			return
+			for {
+				select {
+				case <-drained:
+					return
+				case req, ok := <-reqs:
+					if !ok {
+						syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // what is left of the group
+						return
+					}
+					if req.WantReply {
+						req.Reply(false, nil)
+					}
+				}
+			}
 		}
 	}
 }
@@ -299,54 +316,74 @@ func stopGroup(pg int, exited <-chan *os.ProcessState) {
 	<-exited
 }
 
-// start runs command with sh -c in a new process group; when it has exited and
-// its output is drained, its state is sent on exited.
-func (s *Server) start(ch xssh.Channel, command string, exited chan<- *os.ProcessState) (*exec.Cmd, error) {
+// start runs command with sh -c in a new process group. As sshd does, once the
+// command (the shell) has exited its stdin is closed, even while the client
+// keeps its side open, and its state is sent on exited; drained is closed when
+// its stdout and stderr are at EOF (every process holding them has gone).
+func (s *Server) start(ch xssh.Channel, command string, exited chan<- *os.ProcessState, drained chan<- struct{}) (*exec.Cmd, error) {
 	cmd := exec.Command("/bin/sh", "-c", command)
 	cmd.Env, cmd.Dir = s.cfg.Env, s.cfg.Dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return nil, err
+	// os.Pipe rather than cmd.*Pipe: Wait then returns when the process exits,
+	// not when its output ends, and stdin is closed when this server says.
+	var parent, child []*os.File
+	for range 3 {
+		r, w, err := os.Pipe()
+		if err != nil {
+			closeAll(parent, child)
+			return nil, err
+		}
+		if len(parent) == 0 { // stdin: the child reads
+			parent, child = append(parent, w), append(child, r)
+		} else {
+			parent, child = append(parent, r), append(child, w)
+		}
 	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		return nil, err
-	}
+	stdin, stdout, stderr := parent[0], parent[1], parent[2]
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = child[0], child[1], child[2]
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
+		closeAll(parent, child)
 		return nil, errors.New("server closed")
 	}
-	err = cmd.Start()
+	err := cmd.Start()
 	if err == nil {
 		s.pgids[cmd.Process.Pid] = true
 	}
 	s.mu.Unlock()
+	closeAll(nil, child) // the command's ends now belong to it
 	if err != nil {
+		closeAll(parent, nil)
 		return nil, err
 	}
 	go func() {
-		io.Copy(stdin, ch) // until the client's EOF; not waited for
+		io.Copy(stdin, ch) // until the client's EOF, or the close below
 		stdin.Close()
 	}()
 	go func() {
 		var wg sync.WaitGroup
 		wg.Add(2)
-		go func() { defer wg.Done(); io.Copy(ch, stdout) }()
-		go func() { defer wg.Done(); io.Copy(ch.Stderr(), stderr) }()
+		go func() { defer wg.Done(); io.Copy(ch, stdout); stdout.Close() }()
+		go func() { defer wg.Done(); io.Copy(ch.Stderr(), stderr); stderr.Close() }()
 		wg.Wait()
+		close(drained)
+	}()
+	go func() {
 		cmd.Wait()
+		stdin.Close() // a blocked write fails; the copy above ends on its next read
 		s.mu.Lock()
 		delete(s.pgids, cmd.Process.Pid)
 		s.mu.Unlock()
 		exited <- cmd.ProcessState
 	}()
 	return cmd, nil
+}
+
+func closeAll(a, b []*os.File) {
+	for _, f := range append(a, b...) {
+		f.Close()
+	}
 }
 
 // sendExit reports the command's end as OpenSSH does: exit-status, or
