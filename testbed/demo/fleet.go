@@ -345,6 +345,9 @@ func (f *Fleet) hostEnv(bin, tmp, root, name string) []string {
 		"AZCMAGENT_SIM_HOST=" + name,
 		"AZCMAGENT_SIM_NO_ROOT=1",
 		"AZCMAGENT_SIM_SCENARIO=" + f.Scenario,
+		// The host's own arcfleet state (host lock, last step), not the
+		// machine's /var/lib/arcfleet: each simulated host is a host.
+		"ARCFLEET_STATE_DIR=" + filepath.Join(root, "arcfleet-state"),
 	}
 	if f.RecordFile != "" {
 		env = append(env, "AZCMAGENT_SIM_RECORD="+f.RecordFile)
