@@ -72,7 +72,7 @@ func TestBuild(t *testing.T) {
 		if hp.Steps[2].OnlyIf != agent.OnlyIfPreviousFailed || hp.Steps[1].OnlyIf != "" {
 			t.Errorf("%s: only disconnect-local is a fallback: %+v", name, hp.Steps)
 		}
-		if len(hp.Recovery) != 1 || hp.Recovery[0].Name != agent.StepRestartService {
+		if len(hp.Recovery) != 2 || hp.Recovery[0].Name != agent.StepRestartService || hp.Recovery[1].Name != agent.StepStop {
 			t.Errorf("%s recovery %+v", name, hp.Recovery)
 		}
 	}
