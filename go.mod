@@ -6,11 +6,11 @@ require (
 	github.com/Azure/go-ntlmssp v0.1.1
 	github.com/masterzen/winrm v0.0.0-20211231115050-232efb40349e
 	github.com/schollz/progressbar/v3 v3.19.1
+	go.yaml.in/yaml/v3 v3.0.6
 	golang.org/x/crypto v0.59.0
 	golang.org/x/sync v0.25.0
 	golang.org/x/term v0.48.0
 	golang.org/x/time v0.16.0
-	gopkg.in/yaml.v3 v3.0.1
 )
 
 require (

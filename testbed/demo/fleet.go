@@ -24,9 +24,9 @@ import (
 	"strings"
 	"time"
 
+	"go.yaml.in/yaml/v3"
 	xssh "golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
-	"gopkg.in/yaml.v3"
 
 	"github.com/arcfleet/arcfleet/internal/inventory"
 	"github.com/arcfleet/arcfleet/internal/results"
