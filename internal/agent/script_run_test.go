@@ -54,7 +54,8 @@ echo "agent stderr line" >&2
 echo '{"status":"done"}'
 : >"$O/ready"
 if [ -n "${FAKE_WAIT:-}" ]; then
-  while [ ! -e "$O/release" ]; do sleep 0.02; done
+  # Bounded: a fake agent a test failed to stop must not outlive it for long.
+  i=0; while [ ! -e "$O/release" ] && [ $i -lt 3000 ]; do sleep 0.02; i=$((i + 1)); done
 fi
 exit ${FAKE_EXIT:-0}
 `
