@@ -32,7 +32,7 @@ func targetFor(h *inventory.Host, hosts func(string) *inventory.Host, lookupEnv 
 		t.User, t.IdentityFile, t.UseAgent = s.User, s.IdentityFile, s.UseAgent
 		t.KnownHostsFile, t.HostKeyPolicy, t.Fingerprint = s.KnownHosts, s.HostKeyPolicy, s.Fingerprint
 		if t.Port == 0 {
-			t.Port = 22
+			t.Port = inventory.DefaultSSHPort
 		}
 		if t.Password, err = resolveSecret("host "+h.Name, "ssh.password", s.Password, lookupEnv); err != nil {
 			return transport.Target{}, err
@@ -69,9 +69,9 @@ func targetFor(h *inventory.Host, hosts func(string) *inventory.Host, lookupEnv 
 		t.CAFile, t.TLSServerName, t.Auth = w.CAFile, w.TLSServerName, w.Auth
 		t.CertFile, t.KeyFile = w.CertFile, w.KeyFile
 		if t.Port == 0 {
-			t.Port = 5986
+			t.Port = inventory.DefaultWinRMPort
 			if !w.HTTPS {
-				t.Port = 5985
+				t.Port = inventory.DefaultWinRMHTTPPort
 			}
 		}
 		if t.Password, err = resolveSecret("host "+h.Name, "winrm.password", w.Password, lookupEnv); err != nil {

@@ -400,19 +400,6 @@ func TestSecretRefResolve(t *testing.T) {
 	}
 }
 
-func TestDefaultAgent(t *testing.T) {
-	if a := DefaultAgent("linux"); a.Path != "/opt/azcmagent/bin/azcmagent" || a.Log != "/var/opt/azcmagent/log/azcmagent.log" {
-		t.Errorf("linux: %+v", a)
-	}
-	if a := DefaultAgent("windows"); !strings.HasSuffix(a.Path, `\AzureConnectedMachineAgent\azcmagent.exe`) || !strings.HasSuffix(a.Log, `\AzureConnectedMachineAgent\Log\azcmagent.log`) {
-		t.Errorf("windows: %+v", a)
-	}
-	h := Host{OS: "linux", Agent: Agent{Path: "/usr/local/bin/azcmagent"}}
-	if a := h.EffectiveAgent(); a.Path != "/usr/local/bin/azcmagent" || a.Log != "/var/opt/azcmagent/log/azcmagent.log" {
-		t.Errorf("effective: %+v", a)
-	}
-}
-
 func TestRegions(t *testing.T) {
 	for _, r := range []string{"westeurope", "eastus2", "swedencentral", "northeurope"} {
 		if !contains(Regions(""), r) {
