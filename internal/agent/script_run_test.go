@@ -660,7 +660,7 @@ func TestInterruptedConnectLeavesNoConfig(t *testing.T) {
 				t.Errorf("secret in the error or stderr")
 			}
 			// Cancel at ~0-2 s, then at most the kill grace (3 s) and 1 s for SIGKILL.
-			if took > 2*time.Second+ssh.DefaultKillGrace+2*time.Second {
+			if took > 2*time.Second+ssh.DefaultStopWait+3*time.Second {
 				t.Errorf("Run returned after %v", took)
 			}
 			deadline := time.Now().Add(5 * time.Second) // under sudo the guard may finish the job

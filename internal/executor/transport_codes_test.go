@@ -11,8 +11,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/arcfleet/arcfleet/internal/inventory"
 	"github.com/arcfleet/arcfleet/internal/results"
 	"github.com/arcfleet/arcfleet/internal/transport"
+	"github.com/arcfleet/arcfleet/internal/transport/ssh"
 )
 
 // transportKindConsts returns every constant of type Kind the transport package
@@ -92,5 +94,13 @@ func TestTransportKindsHaveCodes(t *testing.T) {
 		if !slices.Contains(kinds, transport.Kind(k)) {
 			t.Errorf("results maps kind %q, which the transport package does not declare", k)
 		}
+	}
+}
+
+// TestJumpDepthAgreement: the inventory accepts no longer ssh.via chains than
+// the SSH transport follows.
+func TestJumpDepthAgreement(t *testing.T) {
+	if inventory.MaxJumpDepth != ssh.MaxJumps {
+		t.Errorf("inventory.MaxJumpDepth %d, ssh.MaxJumps %d: one must follow the other", inventory.MaxJumpDepth, ssh.MaxJumps)
 	}
 }

@@ -139,6 +139,8 @@ func TestParseRejects(t *testing.T) {
 			"inv.yaml:4:16: hosts[0].ssh.via: host a: a host cannot be its own jump host; fix: remove via: or name another host"}},
 		{"jump host loop", "version: 1\nhosts:\n  - name: a\n    ssh: {via: b}\n  - name: b\n    ssh: {via: a}\n", []string{
 			"inv.yaml:6:16: hosts[1].ssh.via: host b: jump hosts form a loop: a -> b -> a; fix: break the loop: one of these hosts must be reachable directly"}},
+		{"jump chain too long", "version: 1\nhosts:\n  - name: a\n    ssh: {via: b}\n  - name: b\n    ssh: {via: c}\n  - name: c\n    ssh: {via: d}\n  - name: d\n    ssh: {via: e}\n  - name: e\n    ssh: {via: f}\n  - name: f\n", []string{
+			"inv.yaml:4:16: hosts[0].ssh.via: host a: reached through 5 jump hosts in a row, more than the 4 arcfleet follows; fix: make one of the hosts on the chain reachable directly (remove its via:)"}},
 		{"jump host over winrm", "version: 1\nhosts:\n  - name: a\n    ssh: {via: w}\n  - name: w\n    os: windows\n    winrm: {}\n", []string{
 			"inv.yaml:4:16: hosts[0].ssh.via: host a: jump host \"w\" is not an SSH host; fix: name a host reached over SSH"}},
 		{"winrm on linux", "version: 1\nhosts:\n  - name: a\n    transport: winrm\n", []string{

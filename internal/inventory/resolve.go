@@ -330,6 +330,36 @@ func checkVia(d *dec, inv *Inventory, src *source) {
 			state[p] = 2
 		}
 	}
+	// Depth: the SSH transport follows at most MaxJumpDepth jump hosts in a row.
+	depth := make([]int, len(inv.Hosts))
+	for i := range depth {
+		depth[i] = -1
+	}
+	var depthOf func(k int) int
+	depthOf = func(k int) int {
+		switch {
+		case depth[k] >= 0:
+			return depth[k]
+		case depth[k] == -2: // on the current chain: a loop, reported above
+			return 0
+		}
+		j, ok := src.index[inv.Hosts[k].SSH.Via]
+		if !ok || j == k {
+			depth[k] = 0
+			return 0
+		}
+		depth[k] = -2
+		depth[k] = 1 + depthOf(j)
+		return depth[k]
+	}
+	for i := range inv.Hosts {
+		if n := depthOf(i); n > MaxJumpDepth && !d.c.full {
+			h := &inv.Hosts[i]
+			vp := pick(src.chain(src.hosts[i], h.OS), func(l *layer) *val[string] { return &l.ssh.via }).pos
+			d.failAt(vp, src.hosts[i].path+".ssh.via", h.Name, fmt.Sprintf("reached through %d jump hosts in a row, more than the %d arcfleet follows", n, MaxJumpDepth),
+				"make one of the hosts on the chain reachable directly (remove its via:)")
+		}
+	}
 }
 
 // digest is "sha256:" + hex of the canonical JSON of what apply would use.

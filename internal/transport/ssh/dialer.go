@@ -23,13 +23,9 @@ import (
 	"golang.org/x/crypto/ssh/agent"
 )
 
-// maxJumps bounds a chain of jump hosts (and so a Jump cycle).
-const maxJumps = 4
-
-// DefaultKillGrace is how long a canceled command should get to end on
-// SIGTERM (running its cleanup traps) before it is sent SIGKILL, by the
-// caller that stops it (see transport.Conn.Run: Run itself does not wait so long).
-const DefaultKillGrace = 3 * time.Second
+// MaxJumps bounds a chain of jump hosts (and so a Jump cycle). The inventory
+// allows no longer chains (inventory.MaxJumpDepth; a test keeps them equal).
+const MaxJumps = 4
 
 // DefaultStopWait is how long a canceled Run waits, after asking for SIGTERM,
 // for the session to end before it closes the session and returns.
@@ -109,8 +105,8 @@ func (d *Dialer) dial(ctx context.Context, t transport.Target, depth int) (*conn
 	var raw net.Conn
 	var jump *conn
 	if t.Jump != nil {
-		if depth >= maxJumps {
-			return nil, cfgErr("more than %d jump hosts in a chain (a via: cycle?)", maxJumps)
+		if depth >= MaxJumps {
+			return nil, cfgErr("more than %d jump hosts in a chain (a via: cycle?)", MaxJumps)
 		}
 		jump, err = d.dial(ctx, *t.Jump, depth+1)
 		if err != nil {

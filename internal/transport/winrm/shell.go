@@ -157,7 +157,7 @@ func (c *conn) feed(ctx context.Context, shellID, cmdID string, stdin io.Reader)
 }
 
 // interruptGrace is how long a cancelled command gets to end after Ctrl+C
-// before it is terminated (as the ssh transport's DefaultKillGrace).
+// before it is terminated.
 const interruptGrace = 3 * time.Second
 
 // kill ends a command: Ctrl+C first, so the script's cleanup runs (PowerShell
