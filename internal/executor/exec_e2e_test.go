@@ -31,19 +31,33 @@ const (
 	e2eRG     = "rg-arc"
 )
 
-// e2eFleet starts n sshd hosts whose agents follow scenario (a fleet scenario
-// YAML), and a plan of action over them.
+// e2eFleet starts n sshd hosts logging in as the plain test user, whose agents
+// follow scenario (a fleet scenario YAML), and a plan of action over them.
 func e2eFleet(t *testing.T, n int, scenario, action string) (*sshtest.Fleet, *plan.Plan) {
 	t.Helper()
+	return e2eFleetAs(t, n, sshtest.LoginTest, scenario, action, nil)
+}
+
+// e2eFleetAs starts n hosts (host-1..) logging in as login, whose agents follow
+// scenario (a fleet scenario), and a plan of action over them; edit adjusts
+// each host's inventory entry before its steps are built.
+func e2eFleetAs(t *testing.T, n int, login sshtest.Login, scenario, action string, edit func(h *inventory.Host)) (*sshtest.Fleet, *plan.Plan) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
 	if why := sshtest.Available(); why != "" {
 		t.Skip(why)
+	}
+	if login == sshtest.LoginSudo && !sshtest.HasSudo() {
+		t.Skip("sudo not installed")
 	}
 	sim := sshtest.BuildSim(t)
 	scen := filepath.Join(t.TempDir(), "scenario.yaml")
 	if err := os.WriteFile(scen, []byte(scenario), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	f := sshtest.StartFleet(t, n, sshtest.FleetOptions{AgentBinary: sim, Env: map[string]string{"AZCMAGENT_SIM_SCENARIO": scen}})
+	f := sshtest.StartFleet(t, n, sshtest.FleetOptions{AgentBinary: sim, Login: login, Env: map[string]string{"AZCMAGENT_SIM_SCENARIO": scen}})
 	p := &plan.Plan{FormatVersion: plan.PlanFormatVersion, Action: action, Inventory: "e2e.yaml", InventoryDigest: "sha256:e2e", CreatedAt: time.Now(),
 		Credentials: map[string]inventory.Credential{
 			"sp": {Name: "sp", ClientID: "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", TenantID: e2eTenant, Secret: inventory.SecretRef{Env: "ARC_SP_SECRET"}},
@@ -53,11 +67,16 @@ func e2eFleet(t *testing.T, n int, scenario, action string) (*sshtest.Fleet, *pl
 			Azure: inventory.Azure{SubscriptionID: e2eSub, ResourceGroup: e2eRG, Location: "westeurope", TenantID: e2eTenant},
 			SSH:   inventory.SSH{User: sh.User, IdentityFile: sh.IdentityFile, KnownHosts: sh.KnownHostsFile, HostKeyPolicy: "strict"},
 			Agent: inventory.Agent{Path: sh.AgentPath, Log: sh.AgentLog}}
-		p.Hosts = append(p.Hosts, plan.HostPlan{Host: h, Steps: agent.HostSteps(&h, action), Recovery: []agent.Step{agent.RestartServiceStep(&h)}})
+		if login == sshtest.LoginSudo {
+			h.SSH.Become = "sudo"
+		}
+		if edit != nil {
+			edit(&h)
+		}
+		p.Hosts = append(p.Hosts, plan.HostPlan{Host: h, Steps: agent.HostSteps(&h, action), Recovery: []agent.Step{agent.RestartServiceStep(&h), agent.StopStep(&h)}})
 	}
 	return f, p
 }
-
 func e2eExecutor() *Executor {
 	return &Executor{
 		Dialer:      &ssh.Dialer{},

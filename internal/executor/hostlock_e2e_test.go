@@ -13,7 +13,6 @@ import (
 
 	"github.com/arcfleet/arcfleet/internal/agent"
 	"github.com/arcfleet/arcfleet/internal/inventory"
-	"github.com/arcfleet/arcfleet/internal/plan"
 	"github.com/arcfleet/arcfleet/internal/results"
 	"github.com/arcfleet/arcfleet/testbed/sshtest"
 )
@@ -28,39 +27,6 @@ var stopLogins = []struct {
 	{"root", sshtest.LoginRoot},
 	{"sudo", sshtest.LoginSudo},
 	{"plain", sshtest.LoginTest},
-}
-
-// lockFleet starts n hosts with the simulator following scenario, logging in
-// as login, and a plan of action over them.
-func lockFleet(t *testing.T, n int, login sshtest.Login, scenario, action string) (*sshtest.Fleet, *plan.Plan) {
-	t.Helper()
-	if why := sshtest.Available(); why != "" {
-		t.Skip(why)
-	}
-	if login == sshtest.LoginSudo && !sshtest.HasSudo() {
-		t.Skip("sudo not installed")
-	}
-	sim := sshtest.BuildSim(t)
-	scen := filepath.Join(t.TempDir(), "scenario.yaml")
-	if err := os.WriteFile(scen, []byte(scenario), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	f := sshtest.StartFleet(t, n, sshtest.FleetOptions{AgentBinary: sim, Login: login, Env: map[string]string{"AZCMAGENT_SIM_SCENARIO": scen}})
-	p := &plan.Plan{FormatVersion: plan.PlanFormatVersion, Action: action, Inventory: "e2e.yaml", InventoryDigest: "sha256:e2e", CreatedAt: time.Now(),
-		Credentials: map[string]inventory.Credential{
-			"sp": {Name: "sp", ClientID: "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", TenantID: e2eTenant, Secret: inventory.SecretRef{Env: "ARC_SP_SECRET"}},
-		}}
-	for _, sh := range f.Hosts {
-		h := inventory.Host{Name: sh.Name, Address: sh.Address, Port: sh.Port, OS: "linux", Transport: "ssh", Credential: "sp",
-			Azure: inventory.Azure{SubscriptionID: e2eSub, ResourceGroup: e2eRG, Location: "westeurope", TenantID: e2eTenant},
-			SSH:   inventory.SSH{User: sh.User, IdentityFile: sh.IdentityFile, KnownHosts: sh.KnownHostsFile, HostKeyPolicy: "strict"},
-			Agent: inventory.Agent{Path: sh.AgentPath, Log: sh.AgentLog}}
-		if login == sshtest.LoginSudo {
-			h.SSH.Become = "sudo"
-		}
-		p.Hosts = append(p.Hosts, plan.HostPlan{Host: h, Steps: agent.HostSteps(&h, action)})
-	}
-	return f, p
 }
 
 // assertHostClean checks that nothing of arcfleet is left on the host: no
@@ -136,7 +102,7 @@ func TestStopOnTimeout(t *testing.T) {
 	}
 	for _, lg := range stopLogins {
 		t.Run(lg.name, func(t *testing.T) {
-			f, p := lockFleet(t, 2, lg.login, "default:\n  connect: {hang: true}\n", agent.ActionConnect)
+			f, p := e2eFleetAs(t, 2, lg.login, "default:\n  connect: {hang: true}\n", agent.ActionConnect, nil)
 			p.Retry = inventory.Retry{MaxAttempts: 2}
 			x := e2eExecutor()
 			x.Timeout = 3 * time.Second
@@ -191,7 +157,7 @@ func TestStopOnInterrupt(t *testing.T) {
 	}
 	for _, lg := range stopLogins {
 		t.Run(lg.name, func(t *testing.T) {
-			f, p := lockFleet(t, 3, lg.login, "default:\n  connect: {hang: true}\n", agent.ActionConnect)
+			f, p := e2eFleetAs(t, 3, lg.login, "default:\n  connect: {hang: true}\n", agent.ActionConnect, nil)
 			x := e2eExecutor()
 			ctx, cancel := context.WithCancel(context.Background())
 			started := make(chan struct{}, 3)
@@ -250,7 +216,7 @@ func TestOverlappingRuns(t *testing.T) {
 			if action == agent.ActionReconnect {
 				scenario += fmt.Sprintf("  initial: {status: Connected, subscription_id: %s, resource_group: %s, location: westeurope, tenant_id: %s}\n", e2eSub, e2eRG, e2eTenant)
 			}
-			f, p := lockFleet(t, 4, sshtest.LoginRoot, scenario, action)
+			f, p := e2eFleetAs(t, 4, sshtest.LoginRoot, scenario, action, nil)
 			var wg sync.WaitGroup
 			reps := make([]*results.Report, 2)
 			for k := range 2 {
@@ -324,7 +290,7 @@ func TestLostConnectionMidConnect(t *testing.T) {
 	}
 	for _, lg := range stopLogins[:2] {
 		t.Run(lg.name, func(t *testing.T) {
-			f, p := lockFleet(t, 1, lg.login, "default:\n  connect: {slow: 3s}\n", agent.ActionConnect)
+			f, p := e2eFleetAs(t, 1, lg.login, "default:\n  connect: {slow: 3s}\n", agent.ActionConnect, nil)
 			h := f.Hosts[0]
 			px, err := sshtest.NewProxy(h.HostPort())
 			if err != nil {
@@ -367,7 +333,7 @@ func TestSSHDKilledMidConnect(t *testing.T) {
 	}
 	for _, back := range []bool{true, false} {
 		t.Run(fmt.Sprintf("back=%v", back), func(t *testing.T) {
-			f, p := lockFleet(t, 1, sshtest.LoginRoot, "default:\n  connect: {slow: 3s}\n", agent.ActionConnect)
+			f, p := e2eFleetAs(t, 1, sshtest.LoginRoot, "default:\n  connect: {slow: 3s}\n", agent.ActionConnect, nil)
 			// Backoff 0.5, 1, 2, 2 s: sshd is back after 1 s, well inside.
 			p.Retry = inventory.Retry{MaxAttempts: 5}
 			h := f.Hosts[0]

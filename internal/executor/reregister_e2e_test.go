@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/arcfleet/arcfleet/internal/agent"
 	"github.com/arcfleet/arcfleet/internal/inventory"
@@ -28,46 +27,6 @@ var reregLogins = []struct {
 }{
 	{"root", sshtest.LoginRoot},
 	{"sudo", sshtest.LoginSudo},
-}
-
-// reregFleet starts n hosts (host-1..) logging in as login, whose agents follow
-// scenario (a fleet scenario), and a plan of action over them; edit adjusts
-// each host's inventory entry before its steps are built.
-func reregFleet(t *testing.T, n int, login sshtest.Login, scenario, action string, edit func(h *inventory.Host)) (*sshtest.Fleet, *plan.Plan) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("end-to-end")
-	}
-	if why := sshtest.Available(); why != "" {
-		t.Skip(why)
-	}
-	if login == sshtest.LoginSudo && !sshtest.HasSudo() {
-		t.Skip("sudo not installed")
-	}
-	sim := sshtest.BuildSim(t)
-	scen := filepath.Join(t.TempDir(), "scenario.yaml")
-	if err := os.WriteFile(scen, []byte(scenario), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	f := sshtest.StartFleet(t, n, sshtest.FleetOptions{AgentBinary: sim, Login: login, Env: map[string]string{"AZCMAGENT_SIM_SCENARIO": scen}})
-	p := &plan.Plan{FormatVersion: plan.PlanFormatVersion, Action: action, Inventory: "e2e.yaml", InventoryDigest: "sha256:e2e", CreatedAt: time.Now(),
-		Credentials: map[string]inventory.Credential{
-			"sp": {Name: "sp", ClientID: "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", TenantID: e2eTenant, Secret: inventory.SecretRef{Env: "ARC_SP_SECRET"}},
-		}}
-	for _, sh := range f.Hosts {
-		h := inventory.Host{Name: sh.Name, Address: sh.Address, Port: sh.Port, OS: "linux", Transport: "ssh", Credential: "sp",
-			Azure: inventory.Azure{SubscriptionID: e2eSub, ResourceGroup: e2eRG, Location: "westeurope", TenantID: e2eTenant},
-			SSH:   inventory.SSH{User: sh.User, IdentityFile: sh.IdentityFile, KnownHosts: sh.KnownHostsFile, HostKeyPolicy: "strict"},
-			Agent: inventory.Agent{Path: sh.AgentPath, Log: sh.AgentLog}}
-		if login == sshtest.LoginSudo {
-			h.SSH.Become = "sudo"
-		}
-		if edit != nil {
-			edit(&h)
-		}
-		p.Hosts = append(p.Hosts, plan.HostPlan{Host: h, Steps: agent.HostSteps(&h, action), Recovery: []agent.Step{agent.RestartServiceStep(&h)}})
-	}
-	return f, p
 }
 
 // agentState is the part of the simulator's state.json these tests read: the
@@ -129,7 +88,7 @@ func TestE2ETLSProxyKeepsBreakerClosed(t *testing.T) {
 			for i := 1; i <= proxied; i++ {
 				scenario += fmt.Sprintf("  host-%d: {tls_inspection: true}\n", i)
 			}
-			fleet, p := reregFleet(t, proxied+3, l.login, scenario, agent.ActionConnect, nil)
+			fleet, p := e2eFleetAs(t, proxied+3, l.login, scenario, agent.ActionConnect, nil)
 			x := e2eExecutor()
 			x.Concurrency = 1 // the proxied hosts end before the healthy ones start
 			rep := reregApply(t, x, p)
@@ -163,7 +122,7 @@ func TestE2EInputErrorsNotRetried(t *testing.T) {
 		t.Run(l.name, func(t *testing.T) {
 			const pls = "/subscriptions/" + e2eSub + "/resourceGroups/" + e2eRG + "/providers/Microsoft.HybridCompute/privateLinkScopes/pls"
 			scenario := "hosts:\n  host-1: {private_link_required: true}\n  host-2: {not_root: true}\n  host-3: {private_link_required: true}\n"
-			fleet, p := reregFleet(t, 3, l.login, scenario, agent.ActionConnect, func(h *inventory.Host) {
+			fleet, p := e2eFleetAs(t, 3, l.login, scenario, agent.ActionConnect, func(h *inventory.Host) {
 				if h.Name == "host-3" {
 					h.Azure.PrivateLinkScope = pls
 				}
@@ -202,7 +161,7 @@ func TestE2ELockedResourceLeftAlone(t *testing.T) {
 		t.Run(l.name, func(t *testing.T) {
 			ini := fmt.Sprintf("{status: Connected, subscription_id: %s, resource_group: %s, location: westeurope, tenant_id: %s}", e2eSub, e2eRG, e2eTenant)
 			scenario := fmt.Sprintf("hosts:\n  host-1: {delete_lock: true, initial: %s}\n  host-2: {delete_denied: true, initial: %s}\n  host-3: {resource_deleted: true, initial: %s}\n  host-4: {initial: %s}\n", ini, ini, ini, ini)
-			fleet, p := reregFleet(t, 4, l.login, scenario, agent.ActionReconnect, nil)
+			fleet, p := e2eFleetAs(t, 4, l.login, scenario, agent.ActionReconnect, nil)
 			rep := reregApply(t, e2eExecutor(), p)
 			for _, tc := range []struct {
 				host                 string
@@ -252,7 +211,7 @@ func TestE2EConnect0062CleanedUp(t *testing.T) {
 	for _, l := range reregLogins {
 		t.Run(l.name, func(t *testing.T) {
 			scenario := "hosts:\n  host-1: {connect_fails_after_create: true}\n  host-2: {created_then_fail: true}\n  host-3: {resource_exists: true}\n"
-			fleet, p := reregFleet(t, 3, l.login, scenario, agent.ActionConnect, nil)
+			fleet, p := e2eFleetAs(t, 3, l.login, scenario, agent.ActionConnect, nil)
 			rep := reregApply(t, e2eExecutor(), p)
 			for _, host := range []string{"host-1", "host-2"} {
 				h := exResult(rep, host)
@@ -290,7 +249,7 @@ func TestE2EAzureLocalRefusedUnlessAllowed(t *testing.T) {
 		t.Run(l.name, func(t *testing.T) {
 			ini := fmt.Sprintf("{status: Connected, subscription_id: %s, resource_group: %s, location: westeurope, tenant_id: %s}", e2eSub, e2eRG, e2eTenant)
 			scenario := fmt.Sprintf("default: {cloud_provider: AzSHCI, initial: %s}\n", ini)
-			fleet, p := reregFleet(t, 2, l.login, scenario, agent.ActionReconnect, func(h *inventory.Host) {
+			fleet, p := e2eFleetAs(t, 2, l.login, scenario, agent.ActionReconnect, func(h *inventory.Host) {
 				h.Azure.AllowAzureLocalDisconnect = h.Name == "host-2"
 			})
 			rep := reregApply(t, e2eExecutor(), p)
