@@ -4,13 +4,24 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 )
 
-// cmdDemo in the product binary: the demo fleet (in-process SSH and WinRM test
-// hosts, the agent simulator) is test equipment and is linked only into the
-// binary built with -tags demo, which `make demo` builds and runs.
-func cmdDemo(_ context.Context, e *env, _ []string) int {
-	fmt.Fprintln(e.stderr, "arcfleet demo: this arcfleet is built without the demo fleet (test equipment stays out of the product binary); run `make demo`, which builds bin/arcfleet-demo with -tags demo")
+const demoUsage = `Usage: arcfleet demo
+
+This arcfleet is the product build: the demo fleet (SSH and WinRM test hosts
+inside the process, the agent simulator) is test equipment and is left out of
+it. Run ` + "`make demo`" + `, which builds bin/arcfleet-demo with -tags demo and runs
+the main job on the embedded demo fleet.
+`
+
+// cmdDemo in the product binary only explains where the demo is.
+func cmdDemo(_ context.Context, e *env, args []string) int {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	if _, code, done := parseFlags(e, fs, demoUsage, args); done {
+		return code
+	}
+	fmt.Fprint(e.stderr, "arcfleet demo: ", demoUsage[len("Usage: arcfleet demo\n\n"):])
 	return exitInvalid
 }

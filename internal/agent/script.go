@@ -180,60 +180,6 @@ func shCommand(h *inventory.Host, sp stepSpec, script string) string {
 	return "sh -c " + ShQuote(script)
 }
 
-// shScript renders the POSIX sh script of a step.
-func shScript(h *inventory.Host, sp stepSpec) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "# arcfleet %s\n", sp.name)
-	b.WriteString("set -u\n")
-	if sp.args == nil {
-		b.WriteString("exec systemctl restart himdsd\n")
-		return b.String()
-	}
-	agent, log := h.Agent.Path, h.Agent.Log
-	if agent != "" {
-		fmt.Fprintf(&b, "A=%s\n", ShQuote(agent))
-	} else {
-		fmt.Fprintf(&b, "A=$(command -v azcmagent 2>/dev/null) || A=%s\n", LinuxAgentFallback)
-	}
-	fmt.Fprintf(&b, "[ -x \"$A\" ] || { echo '%sagent-not-found' >&2; exit %d; }\n", ErrorMarker, ExitAgentNotFound)
-	if sp.name == StepProbe {
-		b.WriteString("\"$A\" show --json </dev/null\nR=$?\n")
-		fmt.Fprintf(&b, "printf '%s%%s\\n' \"$(\"$A\" version 2>/dev/null </dev/null | head -n 1)\"\nexit $R\n", AgentVersionMarker)
-		return b.String()
-	}
-	if log == "" {
-		log = LinuxAgentLog
-		fmt.Fprintf(&b, "L=\"%s\"\n", log)
-	} else {
-		fmt.Fprintf(&b, "L=%s\n", ShQuote(log))
-	}
-	// Remember the log's size: after the run, exactly the appended lines are shown.
-	// Its first bytes too: a log rotated or truncated during the run is shown whole.
-	b.WriteString("B=$(wc -c 2>/dev/null <\"$L\") || B=0\nB=$((B))\nN=$((B < 128 ? B : 128))\nH=$(head -c $N \"$L\" 2>/dev/null | cksum)\nP=\n")
-	// On a signal: stop the agent, then exit; the EXIT trap removes the config.
-	b.WriteString("k(){ [ -n \"$P\" ] && kill \"$P\" 2>/dev/null; exit $1; }\ntrap 'k 129' HUP\ntrap 'k 130' INT\ntrap 'k 143' TERM\n")
-	args := strings.Join(sp.args, " ")
-	if sp.config {
-		b.WriteString("umask 077\nT=${TMPDIR:-/tmp}\n")
-		b.WriteString(shSweep)
-		// The EXIT trap is set first: a signal that lands once mktemp has made the
-		// directory still removes it. The name carries this shell's PID for the sweep.
-		b.WriteString("D=\ntrap '[ -z \"$D\" ] || rm -rf \"$D\"' EXIT\n")
-		fmt.Fprintf(&b, "D=$(mktemp -d \"$T/arcfleet.$$.XXXXXX\") || { echo '%smktemp-failed' >&2; exit %d; }\n", ErrorMarker, ExitSetupFailed)
-		fmt.Fprintf(&b, "cat >\"$D/%s\" || { echo '%sconfig-write-failed' >&2; exit %d; }\n", configFileName, ErrorMarker, ExitSetupFailed)
-		fmt.Fprintf(&b, "\"$A\" %s --config \"$D/%s\" --json --log-stderr </dev/null &\n", args, configFileName)
-	} else {
-		fmt.Fprintf(&b, "\"$A\" %s --json --log-stderr </dev/null &\n", args)
-	}
-	// The agent runs in the background so a signal interrupts `wait` at once.
-	b.WriteString("P=$!\nwait \"$P\"\nR=$?\nP=\n")
-	if sp.config {
-		b.WriteString("rm -rf \"$D\"\n")
-	}
-	fmt.Fprintf(&b, "echo '%s' >&2\n", AgentLogMarker)
-	b.WriteString("if [ -r \"$L\" ]; then\nS=$(wc -c <\"$L\")\n{ [ \"$((S))\" -lt \"$B\" ] || [ \"$(head -c $N \"$L\" | cksum)\" != \"$H\" ]; } && B=0\ntail -c +$((B + 1)) \"$L\" >&2\nfi\nexit $R\n")
-	return b.String()
-}
 
 // psScript renders the PowerShell script of a step.
 func psScript(h *inventory.Host, sp stepSpec) string {

@@ -6,11 +6,13 @@ import (
 	"go/token"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/arcfleet/arcfleet/internal/agent"
 	"github.com/arcfleet/arcfleet/internal/inventory"
 	"github.com/arcfleet/arcfleet/internal/results"
 	"github.com/arcfleet/arcfleet/internal/transport"
@@ -102,5 +104,29 @@ func TestTransportKindsHaveCodes(t *testing.T) {
 func TestJumpDepthAgreement(t *testing.T) {
 	if inventory.MaxJumpDepth != ssh.MaxJumps {
 		t.Errorf("inventory.MaxJumpDepth %d, ssh.MaxJumps %d: one must follow the other", inventory.MaxJumpDepth, ssh.MaxJumps)
+	}
+}
+
+// TestFindingCodesInCatalog: every code the inventory's validation and the
+// agent's command checks can give a host has an entry in the knowledge base,
+// so `arcfleet codes` and the report explain it.
+func TestFindingCodesInCatalog(t *testing.T) {
+	codes := []string{agent.CodeCommandTooLong}
+	for _, path := range []string{"../inventory/validate.go"} {
+		src, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range regexp.MustCompile(`= "(ARCF\d{4})"`).FindAllStringSubmatch(string(src), -1) {
+			codes = append(codes, m[1])
+		}
+	}
+	if len(codes) < 10 {
+		t.Fatalf("found only %v: the test reads the wrong file", codes)
+	}
+	for _, c := range codes {
+		if _, ok := results.Lookup(c); !ok {
+			t.Errorf("%s has no entry in the results catalog", c)
+		}
 	}
 }

@@ -420,6 +420,12 @@ var catalog = []Entry{
 	{Code: "ARCF0009", Class: ClassInput,
 		en: Text{"Private Link scope is not a resource ID", "azure.private_link_scope is not the resource ID of a Microsoft.HybridCompute/privateLinkScopes resource.", "Give the full resource ID: /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.HybridCompute/privateLinkScopes/NAME."},
 		sv: Text{"Private Link-omfånget är inget resurs-ID", "azure.private_link_scope är inte resurs-ID:t för en Microsoft.HybridCompute/privateLinkScopes-resurs.", "Ange hela resurs-ID:t: /subscriptions/PRENUMERATION/resourceGroups/RG/providers/Microsoft.HybridCompute/privateLinkScopes/NAMN."}},
+	{Code: "ARCF0010", Class: ClassInput,
+		en: Text{"Agent path too long", "agent.path or agent.log is longer than the host's OS accepts for a path (Windows MAX_PATH, 259 characters; Linux PATH_MAX, 4,095 bytes).", "Give the agent's real path; the defaults are the agent's standard locations."},
+		sv: Text{"Agentens sökväg är för lång", "agent.path eller agent.log är längre än värdens operativsystem tillåter för en sökväg (Windows MAX_PATH, 259 tecken; Linux PATH_MAX, 4 095 byte).", "Ange agentens verkliga sökväg; standardvärdena är agentens vanliga platser."}},
+	{Code: "ARCF0101", Class: ClassInput,
+		en: Text{"Windows command too long", "A Windows step's command line would be longer than the 8,191 characters cmd.exe, which WinRM's shell runs it with, accepts.", "This is arcfleet's limit to keep, not yours: report it. Shorter agent.path or agent.log values may help."},
+		sv: Text{"Windows-kommandot är för långt", "Ett Windows-stegs kommandorad skulle bli längre än de 8 191 tecken som cmd.exe, som WinRM-skalet kör den med, accepterar.", "Det här är en gräns för arcfleet att hålla, inte för dig: rapportera det. Kortare värden för agent.path eller agent.log kan hjälpa."}},
 
 	// --- arcfleet's executor: why a host was not acted on or not finished ---------
 	{Code: "ARCF-DRIFT", Class: ClassAction,
