@@ -180,7 +180,6 @@ func shCommand(h *inventory.Host, sp stepSpec, script string) string {
 	return "sh -c " + ShQuote(script)
 }
 
-
 // psScript renders the PowerShell script of a step.
 func psScript(h *inventory.Host, sp stepSpec) string {
 	var b strings.Builder
