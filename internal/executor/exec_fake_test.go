@@ -37,9 +37,12 @@ type exHost struct {
 	// failRegisters: a failed connect leaves the agent registered at the
 	// target, not Connected (AZCM0062 after Azure created the resource).
 	failRegisters bool
-	runs          map[string]int         // step -> runs
-	stdins        map[string][]string    // step -> stdin fed
-	starts        map[string][]time.Time // step -> start times
+	// busyProbes: the first probes report another operation holding the host
+	// (-1: every probe).
+	busyProbes int
+	runs       map[string]int         // step -> runs
+	stdins     map[string][]string    // step -> stdin fed
+	starts     map[string][]time.Time // step -> start times
 }
 
 type exFleet struct {
@@ -150,6 +153,9 @@ func (c *exConn) Run(ctx context.Context, cmd string, stdin io.Reader, stdout, s
 	defer f.mu.Unlock()
 	switch step {
 	case agent.StepProbe:
+		if h.busyProbes < 0 || k < h.busyProbes {
+			fmt.Fprintf(stdout, "%srun=other-run step=connect pid=4242 since=1796400000 until=1796409999\n", agent.BusyMarker)
+		}
 		b, _ := json.Marshal(map[string]string{"status": h.status, "resourceId": h.resourceID, "subscriptionId": h.sub,
 			"resourceGroup": h.rg, "location": h.loc, "tenantId": h.ten})
 		fmt.Fprintf(stdout, "%s\n%sazcmagent version 1.50.0\n", b, agent.AgentVersionMarker)

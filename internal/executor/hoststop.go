@@ -25,8 +25,10 @@ const (
 	// stopBudget bounds stopping one step on the host, redial included. It does
 	// not come from the run's context: an interrupted run must still stop.
 	stopBudget = agent.StopGrace + 30*time.Second
-	// busyPoll is how often a busy host is probed again.
-	busyPoll = 3 * time.Second
+	// busyPoll is how long the first wait for a busy host is; each next one
+	// doubles, up to busyPollMax (each poll is a probe, with its own log).
+	busyPoll    = 3 * time.Second
+	busyPollMax = 30 * time.Second
 	// maxBusyRounds bounds how often one try re-probes after another operation
 	// took the host between its probe and its action.
 	maxBusyRounds = 3
@@ -126,16 +128,21 @@ func (hr *hostRun) leftover(left string) {
 func (hr *hostRun) waitNotBusy(ctx context.Context, show agent.AgentShow) (agent.AgentShow, tryOutcome, bool) {
 	r := hr.r
 	until := r.x.now().Add(r.x.busyWait())
+	said, poll := "", busyPoll
 	for show.Busy != "" {
 		owner := agent.DescribeOwner(show.Busy)
 		if !r.x.now().Before(until) {
 			return show, tryOutcome{final: true, outcome: results.OutcomeFailed, diag: results.Diagnosis{Code: codeHostBusy, Class: results.ClassOf(codeHostBusy)},
 				detail: fmt.Sprintf("another operation holds the host: %s, still running after %s; arcfleet did not start a second one", owner, r.x.busyWait())}, false
 		}
-		r.emit(Event{Kind: EventWarning, Host: hr.h.Name, Message: "waiting: another operation holds the host: " + owner})
-		if err := r.x.sleep(ctx, busyPoll); err != nil {
+		if owner != said { // once per holder, not once per poll
+			r.emit(Event{Kind: EventWarning, Host: hr.h.Name, Message: "waiting: another operation holds the host: " + owner})
+			said = owner
+		}
+		if err := r.x.sleep(ctx, min(poll, max(until.Sub(r.x.now()), 0))); err != nil {
 			return show, hr.interrupted(tryOutcome{}), false
 		}
+		poll = min(2*poll, busyPollMax)
 		po := hr.runStep(ctx, hr.step(agent.StepProbe), false)
 		if !po.ok() {
 			return show, stepFailure(po, agent.StepProbe), false
