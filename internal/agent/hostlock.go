@@ -112,13 +112,19 @@ func ParseStarted(stderr string) (Started, bool) {
 		if !ok {
 			continue
 		}
-		f := fields(rest)
+		// dir= comes last and runs to the end of the line: a temporary
+		// directory's path may hold spaces (C:\Users\John Smith\...).
+		head, dir, ok := strings.Cut(rest, " dir=")
+		f := fields(head)
 		pid, err := strconv.Atoi(f["pid"])
-		if err != nil || pid <= 1 || f["dir"] == "" {
+		if !ok || err != nil || pid <= 1 || dir == "" {
 			continue
 		}
 		g, _ := strconv.Atoi(f["pg"])
-		s, found = Started{PID: pid, Group: g, Dir: f["dir"]}, true
+		if g <= 1 {
+			g = 0
+		}
+		s, found = Started{PID: pid, Group: g, Dir: dir}, true
 	}
 	return s, found
 }
@@ -162,13 +168,19 @@ func Busy(out string) string {
 type LastStep struct {
 	Run  string
 	Step string
-	Exit int
+	Exit int // -1 when the record has none
 	At   time.Time
+	// Unreadable: the record exists but the probe's login cannot read it; an
+	// action step then does not compare it (SEEN "?").
+	Unreadable bool
 }
 
 // key is how an action step recognises the record its run's probe saw:
 // "RUN@UNIXTIME", or "-" for none.
 func (l LastStep) key() string {
+	if l.Unreadable {
+		return "?"
+	}
 	if l.Run == "" {
 		return "-"
 	}
@@ -182,12 +194,18 @@ func ParseLast(stdout string) (LastStep, bool) {
 		if !ok {
 			continue
 		}
+		if rest == "?" {
+			return LastStep{Unreadable: true}, true
+		}
 		f := fields(rest)
-		exit, err := strconv.Atoi(f["exit"])
+		at, err := strconv.ParseInt(f["at"], 10, 64)
 		if err != nil || f["run"] == "" {
 			return LastStep{}, false
 		}
-		at, _ := strconv.ParseInt(f["at"], 10, 64)
+		exit, err := strconv.Atoi(f["exit"])
+		if err != nil { // Windows writes $LASTEXITCODE, which may be empty
+			exit = -1
+		}
 		return LastStep{Run: f["run"], Step: f["step"], Exit: exit, At: time.Unix(at, 0).UTC()}, true
 	}
 	return LastStep{}, false

@@ -29,7 +29,7 @@ import (
 
 // psHeader reads the stdin header into $I (run), $W (watchdog s), $K (lease s),
 // $seen (last-step record the probe saw).
-const psHeader = "$h=[Console]::In.ReadLine();if(!$h){$h='a - 900 0 -'};$null,$I,$W,$K,$seen=$h.Split(' ')\n$S=\"$env:ProgramData\\arcfleet\";$O=\"$S\\owner\";$N=[DateTimeOffset]::Now.ToUnixTimeSeconds()\n"
+const psHeader = "$task=$null;$h=[Console]::In.ReadLine();if(!$h){$h='a - 900 0 -'};$null,$I,$W,$K,$seen=$h.Split(' ')\n$S=\"$env:ProgramData\\arcfleet\";$O=\"$S\\owner\";$N=[DateTimeOffset]::Now.ToUnixTimeSeconds()\n"
 
 // psLease: another run's live lease (its until time not passed).
 const psLease = "$own=\"$(gc $O -EA 0)\";$busy=$own -notmatch \"run=$I \" -and $own -match 'until=(\\d+)' -and [long]$Matches[1] -gt $N\n"
@@ -45,8 +45,10 @@ func psProbeLock(b *strings.Builder) {
 // or a host changed since the probe, and records the owner.
 func psLockAction(b *strings.Builder, step string) {
 	b.WriteString(psHeader)
-	fmt.Fprintf(b, "try{[void](md $S -Force);$X=[IO.File]::Open(\"$S\\lock\",'OpenOrCreate','ReadWrite','None')}catch [IO.IOException]{$E.WriteLine('%s'+(gc $O -EA 0));exit %s}catch{$E.WriteLine('%sstate-dir-failed');$E.WriteLine($S);exit %s}\n",
-		BusyMarker, exitSetup, ErrorMarker, exitSetup)
+	// Inheritable: the agent holds the lock too, as on Linux. Only a sharing or
+	// lock violation (Win32 32, 33) means busy.
+	fmt.Fprintf(b, "try{[void](md $S -Force -EA Stop);$X=[IO.File]::Open(\"$S\\lock\",'OpenOrCreate','ReadWrite','Inheritable')}catch{$ex=$_.Exception;while($ex.InnerException){$ex=$ex.InnerException};if(($ex.HResult -band 0xFFFF) -in 32,33){$E.WriteLine('%s'+(gc $O -EA 0))}else{$E.WriteLine('%sstate-dir-failed');$E.WriteLine($S)};exit %s}\n",
+		BusyMarker, ErrorMarker, exitSetup)
 	b.WriteString(psLease)
 	fmt.Fprintf(b, "if($busy){$E.WriteLine('%s'+$own);exit %s}\n", BusyMarker, exitSetup)
 	fmt.Fprintf(b, "$lst=\"$(gc \"$S\\last\" -EA 0)\";if($lst -match '^run=(\\S+) .*at=(\\d+)' -and $Matches[1] -ne $I -and \"$($Matches[1])@$($Matches[2])\" -ne $seen){$E.WriteLine('%schanged since the probe: '+$lst);exit %s}\n", BusyMarker, exitSetup)
@@ -56,20 +58,25 @@ func psLockAction(b *strings.Builder, step string) {
 // psWatchdog registers the scheduled task that bounds the step by $W seconds.
 func psWatchdog(b *strings.Builder) {
 	b.WriteString("$task=\"arcfleet-$PID\";$st=(Get-Process -Id $PID).StartTime.Ticks\n")
-	b.WriteString("$c=\"if((Get-Process -Id $PID -EA 0).StartTime.Ticks -eq $st){taskkill /T /F /PID $PID};rd -LiteralPath '$D' -Recurse -Force -EA 0;Unregister-ScheduledTask $task -Confirm:`$false\"\n")
-	fmt.Fprintf(b, "try{Register-ScheduledTask $task -Action (New-ScheduledTaskAction powershell.exe \"-NoProfile -EncodedCommand $([Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($c)))\") -Trigger (New-ScheduledTaskTrigger -Once -At (Get-Date).AddSeconds([int]$W)) -User SYSTEM -Force|Out-Null}catch{$E.WriteLine('%swatchdog-failed');$E.WriteLine($_);exit %s}\n",
+	b.WriteString("$c=\"if((Get-Process -Id $PID -EA 0).StartTime.Ticks -eq $st){taskkill /T /F /PID $PID};rd -LiteralPath '$($D -replace \"'\",\"''\")' -Recurse -Force -EA 0;Unregister-ScheduledTask -TaskName $task -Confirm:`$false\"\n")
+	// Settings: the defaults would skip a laptop on battery and a missed start.
+	fmt.Fprintf(b, "try{Register-ScheduledTask -TaskName $task -Action (New-ScheduledTaskAction powershell.exe \"-NoProfile -EncodedCommand $([Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($c)))\") -Trigger (New-ScheduledTaskTrigger -Once -At (Get-Date).AddSeconds([int]$W)) -Settings (New-ScheduledTaskSettingsSet -AllowStartIfOnBatteries -DontStopIfGoingOnBatteries -StartWhenAvailable) -User SYSTEM -Force|Out-Null}catch{$E.WriteLine('%swatchdog-failed');$E.WriteLine($_);exit %s}\n",
 		ErrorMarker, exitSetup)
 }
 
 // psEnd records the end and releases the lease, the watchdog and the lock.
 func psEnd(step string) string {
-	return fmt.Sprintf("Unregister-ScheduledTask $task -Confirm:$false -EA 0;$M=[DateTimeOffset]::Now.ToUnixTimeSeconds();sc \"$S\\last\" \"run=$I step=%s exit=$R at=$M\";sc $O \"run=$I step=%s pid= since=$M until=$($M+$K)\";$X.Close()", step, step)
+	return fmt.Sprintf("if($task){Unregister-ScheduledTask -TaskName $task -Confirm:$false -EA 0};$M=[DateTimeOffset]::Now.ToUnixTimeSeconds();sc \"$S\\last\" \"run=$I step=%s exit=$R at=$M\";sc $O \"run=$I step=%s pid= since=$M until=$($M+$K)\";$X.Close()", step, step)
 }
 
-// psStop: the stop step (stdin "PID GROUP DIR").
+// psStop: the stop step (stdin "PID GROUP DIR"; the directory may hold
+// spaces). It ends the step's process tree only if that PID is still one of
+// arcfleet's loaders (a reused PID is left alone), and unregisters the step's
+// watchdog only once nothing is left.
 func psStop(b *strings.Builder) {
-	fmt.Fprintf(b, "$Z,$G,$D=[Console]::In.ReadLine().Split(' ')\nif($D -notmatch '\\\\arcfleet\\.[0-9]+\\.'){[Console]::Error.WriteLine('%sbad-stop-input');exit %s}\n", ErrorMarker, exitSetup)
-	b.WriteString("$p={Get-Process -Id $Z -EA 0|?{$_.ProcessName -eq 'powershell'}}\nif(&$p){taskkill /T /F /PID $Z|Out-Null;Start-Sleep 1}\n")
-	b.WriteString("Unregister-ScheduledTask \"arcfleet-$Z\" -Confirm:$false -EA 0\nrd -LiteralPath $D -Recurse -Force -EA 0\n")
-	fmt.Fprintf(b, "if(&$p){'%srunning pid '+$Z;exit 1}\nif(Test-Path -LiteralPath $D){'%sleft '+$D;exit 1}\n'%sclean'\n", StopMarker, StopMarker, StopMarker)
+	fmt.Fprintf(b, "$Z,$G,$D=[Console]::In.ReadLine().Split(' ',3)\nif($D -notmatch '\\\\arcfleet\\.[0-9]+\\.'){[Console]::Error.WriteLine('%sbad-stop-input');exit %s}\n", ErrorMarker, exitSetup)
+	b.WriteString("$p={Get-CimInstance Win32_Process -Filter \"ProcessId=$Z\" -EA 0|?{$_.CommandLine -like '*-EncodedCommand*'}}\nif(&$p){taskkill /T /F /PID $Z|Out-Null;Start-Sleep 1}\n")
+	b.WriteString("rd -LiteralPath $D -Recurse -Force -EA 0\n")
+	fmt.Fprintf(b, "if(&$p){'%srunning pid '+$Z;exit 1}\nif(Test-Path -LiteralPath $D){'%sleft '+$D;exit 1}\n", StopMarker, StopMarker)
+	fmt.Fprintf(b, "Unregister-ScheduledTask -TaskName \"arcfleet-$Z\" -Confirm:$false -EA 0\n'%sclean'\n", StopMarker)
 }

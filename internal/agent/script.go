@@ -159,7 +159,7 @@ var psQuoter = strings.NewReplacer("'", "''", "\u2018", "\u2018\u2018", "\u2019"
 // sudoWrapper runs its first argument (the script) as root through `sudo -n`,
 // naming a missing NOPASSWD rule instead of hanging on a prompt. The whole script
 // runs as root so the config file belongs to root alone.
-const sudoWrapper = `E=$(sudo -n true 2>&1) || { case $E in *"password is required"*) echo "` + ErrorMarker + `sudo-password-required" >&2;; *) printf "%s\n" "$E" >&2;; esac; exit 126; }; exec sudo -n sh -c "$1" arcfleet`
+const sudoWrapper = `E=$(sudo -n true 2>&1) || { case $E in *"password is required"*) echo "` + ErrorMarker + `sudo-password-required" >&2;; *) printf "%s\n" "$E" >&2;; esac; exit 126; }; exec sudo -n sh -c "$1" arcfleet "${ARCFLEET_STATE_DIR:-}"`
 
 // shSweep removes the config directories of runs that can no longer clean up
 // after themselves (a SIGKILL cannot be trapped; a host may reboot mid-run):
@@ -189,7 +189,10 @@ func psScript(h *inventory.Host, sp stepSpec) string {
 		return b.String()
 	}
 	if sp.args == nil {
-		fmt.Fprintf(&b, "try{Restart-Service -Name himds -Force -ErrorAction Stop;exit 0}catch{[Console]::Error.WriteLine('%srestart-failed');[Console]::Error.WriteLine($_);exit 1}\n", ErrorMarker)
+		// Under the host lock, as on Linux: not while another run's agent works.
+		b.WriteString("$E=[Console]::Error\n")
+		psLockAction(&b, sp.name)
+		fmt.Fprintf(&b, "$R=1\ntry{try{Restart-Service -Name himds -Force -ErrorAction Stop;$R=0}catch{$E.WriteLine('%srestart-failed');$E.WriteLine($_)}}finally{%s}\nexit $R\n", ErrorMarker, psEnd(sp.name))
 		return b.String()
 	}
 	// No $ErrorActionPreference='Stop': it would turn the agent's stderr into

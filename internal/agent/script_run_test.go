@@ -96,8 +96,18 @@ type runResult struct {
 	stdout, stderr string
 }
 
-// start runs cmd like sshd does: the login shell gets it as one string.
+// start runs cmd like sshd does: the login shell gets it as one string, and
+// the step's input as the executor feeds it: the header line, then stdin.
 func (f *fakeHost) start(t *testing.T, cmd string, stdin []byte, env ...string) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer) {
+	t.Helper()
+	if !strings.Contains(cmd, "# arcfleet "+StepStop+"\n") {
+		stdin = Input("agent-test", time.Minute, 0, LastStep{}, stdin)
+	}
+	return f.startRaw(t, cmd, stdin, env...)
+}
+
+// startRaw is start with stdin fed as given.
+func (f *fakeHost) startRaw(t *testing.T, cmd string, stdin []byte, env ...string) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer) {
 	t.Helper()
 	c := exec.Command("/bin/sh", "-c", cmd)
 	// sshd gives each session its own process group; so must the tests, or the
@@ -105,10 +115,6 @@ func (f *fakeHost) start(t *testing.T, cmd string, stdin []byte, env ...string) 
 	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	c.Env = append([]string{"PATH=" + f.bin + ":/usr/bin:/bin", "TMPDIR=" + f.tmp, "FAKE_OUT=" + f.out, "FAKE_LOG=" + f.log,
 		"ARCFLEET_STATE_DIR=" + filepath.Join(f.dir, "state")}, env...)
-	// As the executor feeds it: the header line, then the config, if any.
-	if !strings.Contains(cmd, "# arcfleet "+StepStop+"\n") {
-		stdin = Input("agent-test", time.Minute, 0, LastStep{}, stdin)
-	}
 	if stdin != nil {
 		c.Stdin = bytes.NewReader(stdin)
 	}

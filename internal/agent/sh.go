@@ -26,7 +26,13 @@ import (
 
 // shLockDir finds the state directory and opens the lock on fd 9 (mode 0644:
 // the unprivileged probe may test it).
-const shLockDir = `S=${ARCFLEET_STATE_DIR:-` + DefaultStateDir + `}
+// shStateDir is the state directory. Under become: sudo, sudo's env_reset
+// drops ARCFLEET_STATE_DIR, so the wrapper passes the login's value as $1: the
+// unprivileged probe and the root steps must agree.
+const shStateDir = `S=${ARCFLEET_STATE_DIR:-${1:-` + DefaultStateDir + `}}
+`
+
+const shLockDir = shStateDir + `
 command -v flock >/dev/null && command -v setsid >/dev/null || { echo '` + ErrorMarker + `util-linux-missing' >&2; echo 'flock and setsid (util-linux) are needed' >&2; exit ` + exitSetup + `; }
 umask 022
 { mkdir -p "$S" && exec 9>>"$S/lock"; } 2>/dev/null || { echo '` + ErrorMarker + `state-dir-failed' >&2; echo "$S" >&2; exit ` + exitSetup + `; }
@@ -78,12 +84,13 @@ func shStepScript(h *inventory.Host, sp stepSpec) string {
 	}
 	b.WriteString(shHeader)
 	b.WriteString(shLockDir)
-	fmt.Fprintf(&b, "flock -w 5 9 || { echo \"%s$(cat \"$S/owner\" 2>/dev/null)\" >&2; exit %s; }\n", BusyMarker, exitSetup)
+	// flock -n polled (busybox's flock has no -w): 5 s for a step about to end.
+	fmt.Fprintf(&b, "i=0; until flock -n 9; do [ $i -ge 5 ] && { echo \"%s$(cat \"$S/owner\" 2>/dev/null)\" >&2; exit %s; }; sleep 1; i=$((i + 1)); done\n", BusyMarker, exitSetup)
 	b.WriteString(leaseCheck("2", exitSetup))
 	// Another run's step that ended after this run's probe (V: the last-step
 	// record the probe saw, RUN@AT or -) changed the host: decide again.
 	fmt.Fprintf(&b, "X=$(cat \"$S/last\" 2>/dev/null) || X=\nr=${X#run=}; r=${r%%%% *}; a=${X##*at=}; a=${a%%%% *}\n"+
-		"[ -n \"$X\" ] && [ \"$r\" != \"$I\" ] && [ \"$r@$a\" != \"${V:--}\" ] && { echo \"%schanged since the probe: $X\" >&2; exit %s; }\n", BusyMarker, exitSetup)
+		"[ -n \"$X\" ] && [ \"$r\" != \"$I\" ] && [ \"${V:--}\" != '?' ] && [ \"$r@$a\" != \"${V:--}\" ] && { echo \"%schanged since the probe: $X\" >&2; exit %s; }\n", BusyMarker, exitSetup)
 	fmt.Fprintf(&b, "echo \"run=$I step=%s pid=$$ since=$N until=$((N + W))\" >\"$S/owner\"\n", sp.name)
 	log := h.Agent.Log
 	if log == "" {
@@ -102,7 +109,8 @@ func shStepScript(h *inventory.Host, sp stepSpec) string {
 	b.WriteString("g(){ [ -n \"$D\" ] && { rm -f \"$D/config.json\"; cat \"$D/out\" 2>/dev/null; cat \"$D/err\" >&2 2>/dev/null; rm -rf \"$D\"; D=; }; }\n")
 	fmt.Fprintf(&b, "trap 'R=$?; g; umask 022; M=$(date +%%s); echo \"run=$I step=%s exit=$R at=$M\" >\"$S/last\"; echo \"run=$I step=%s pid= since=$M until=$((M + K))\" >\"$S/owner\"' EXIT\n", sp.name, sp.name)
 	// On a signal: stop the agent's group and exit (the EXIT trap cleans up).
-	b.WriteString("k(){ [ -n \"$P\" ] && kill -TERM -\"$P\" 2>/dev/null; exit $1; }\n")
+	// $!: a signal between the agent's start and P=$! still reaches it.
+	b.WriteString("k(){ P=${P:-${!:-}}; [ -n \"$P\" ] && kill -TERM -\"$P\" 2>/dev/null; exit $1; }\n")
 	b.WriteString("trap 'k 129' HUP\ntrap 'k 130' INT\ntrap 'k 143' TERM\n")
 	b.WriteString("umask 077\nT=${TMPDIR:-/tmp}\n")
 	b.WriteString(shSweep)
@@ -142,12 +150,13 @@ func shStepScript(h *inventory.Host, sp stepSpec) string {
 func shProbe(b *strings.Builder, h *inventory.Host) {
 	b.WriteString(shAgentLines(h))
 	fmt.Fprintf(b, "[ -x \"$A\" ] || { echo '%sagent-not-found' >&2; exit %d; }\n", ErrorMarker, ExitAgentNotFound)
-	b.WriteString("IFS=' ' read -r _ I W _ || I=\nS=${ARCFLEET_STATE_DIR:-" + DefaultStateDir + "}\n")
+	b.WriteString("IFS=' ' read -r _ I W _ || I=\n" + shStateDir)
 	b.WriteString("if [ -r \"$S/lock\" ] && command -v flock >/dev/null; then\n")
 	fmt.Fprintf(b, "if ! flock -n \"$S/lock\" true 2>/dev/null; then echo \"%s$(cat \"$S/owner\" 2>/dev/null)\"; else (\n", BusyMarker)
 	b.WriteString(leaseCheck("1", "0"))
 	b.WriteString(") fi\nfi\n")
-	fmt.Fprintf(b, "[ -r \"$S/last\" ] && echo \"%s$(cat \"$S/last\")\"\n", LastMarker)
+	// "?": the state is there but this login cannot read it.
+	fmt.Fprintf(b, "if [ -r \"$S/last\" ]; then echo \"%s$(cat \"$S/last\")\"; elif [ -e \"$S/last\" ] || { [ -e \"$S\" ] && [ ! -r \"$S\" ]; }; then echo '%s?'; fi\n", LastMarker, LastMarker)
 	b.WriteString("\"$A\" show --json </dev/null\nR=$?\n")
 	fmt.Fprintf(b, "printf '%s%%s\\n' \"$(\"$A\" version 2>/dev/null </dev/null | head -n 1)\"\nexit $R\n", AgentVersionMarker)
 }
@@ -158,9 +167,9 @@ func shProbe(b *strings.Builder, h *inventory.Host) {
 // the directory is removed and the result confirmed. A free lock means nothing
 // of the step is left running, so a PID reused since is never signalled.
 func shStop(b *strings.Builder) {
-	fmt.Fprintf(b, "read -r Z G D || exit %s\ncase \"$Z\" in ''|*[!0-9]*) exit %s;; esac\ncase \"$G\" in *[!0-9]*) exit %s;; 0) G=;; esac\n", exitSetup, exitSetup, exitSetup)
+	fmt.Fprintf(b, "read -r Z G D || exit %s\ncase \"$Z\" in ''|*[!0-9]*) exit %s;; esac\ncase \"$G\" in *[!0-9]*) exit %s;; 0|1) G=;; esac\n", exitSetup, exitSetup, exitSetup)
 	fmt.Fprintf(b, "case \"$D\" in /*/arcfleet.*) ;; *) echo '%sbad-stop-input' >&2; exit %s;; esac\n", ErrorMarker, exitSetup)
-	b.WriteString("S=${ARCFLEET_STATE_DIR:-" + DefaultStateDir + "}\n")
+	b.WriteString(shStateDir)
 	b.WriteString("a(){ ! flock -n \"$S/lock\" true 2>/dev/null && { kill -0 \"$Z\" || { [ -n \"$G\" ] && kill -0 -\"$G\"; }; } 2>/dev/null; }\n")
 	b.WriteString("if a; then kill -TERM \"$Z\" 2>/dev/null; [ -n \"$G\" ] && kill -TERM -\"$G\" 2>/dev/null\n")
 	fmt.Fprintf(b, "i=0; while [ $i -lt %d ] && a; do sleep 1; i=$((i + 1)); done\n", int(StopGrace.Seconds()))
