@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -76,6 +77,37 @@ func TestActionStepSeen(t *testing.T) {
 		refused := r.exit == 125 && strings.Contains(r.stderr, BusyMarker+"changed since the probe")
 		if refused != tc.refuse {
 			t.Errorf("seen %+v: exit %d, stderr %q; want refused %v", tc.seen, r.exit, r.stderr, tc.refuse)
+		}
+	}
+}
+
+// TestLeaseOfDeadStep: a lease a step recorded while running counts while its
+// process lives; once it is gone without recording its end (SIGKILL, reboot),
+// the host is free at once, not after its watchdog time.
+func TestLeaseOfDeadStep(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		pid  int
+		busy bool
+	}{
+		{"live", os.Getpid(), true},
+		{"dead", deadPID(t), false},
+	} {
+		f := newFakeHost(t)
+		state := filepath.Join(f.dir, "state")
+		if err := os.MkdirAll(state, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		owner := fmt.Sprintf("run=other step=connect pid=%d since=1796406000 until=%d\n", tc.pid, time.Now().Add(time.Hour).Unix())
+		if err := os.WriteFile(filepath.Join(state, "owner"), []byte(owner), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		h := f.host("linux")
+		h.Azure.SubscriptionID, h.Azure.ResourceGroup, h.Azure.Location = "s", "rg", "westeurope"
+		r := f.run(t, ConnectStep(h).Command, AgentConfig(h, testCred(), sentinel))
+		busy := r.exit == 125 && strings.Contains(r.stderr, BusyMarker+"run=other")
+		if busy != tc.busy {
+			t.Errorf("%s holder: exit %d, stderr %q; want busy %v", tc.name, r.exit, r.stderr, tc.busy)
 		}
 	}
 }

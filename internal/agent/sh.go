@@ -39,11 +39,13 @@ umask 022
 `
 
 // shLeaseCheck prints the owner record and exits when another run holds the
-// host's lease (its step ended less than leaseAfter seconds ago, or its watchdog
-// time has not passed), on file descriptor FD, exiting with EXIT.
+// host's lease (its step ended less than LEASE seconds ago, or it is running
+// and its watchdog time has not passed; a step that died without recording its
+// end, its pid gone, holds nothing), on file descriptor FD, exiting with EXIT.
 const shLeaseCheck = `N=$(date +%s)
 O=$(cat "$S/owner" 2>/dev/null) || O=
 case " $O " in *" run=$I "*) ;; *) U=${O##*until=}; U=${U%% *}; case $U in ''|*[!0-9]*) U=0;; esac
+Z=${O#*pid=}; Z=${Z%% *}; case $Z in ''|*[!0-9]*) ;; *) [ -d "/proc/$Z" ] || U=0;; esac
 [ "$U" -gt "$N" ] && { echo "` + BusyMarker + `$O" >&FD; exit EXIT; };; esac
 `
 
