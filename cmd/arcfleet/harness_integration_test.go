@@ -140,8 +140,21 @@ type e2eFleet struct {
 }
 
 // startFleet starts nLinux sshd hosts named PREFIX-N and nWin WinRM hosts named
-// PREFIX-wN. Skips when real sshd hosts cannot run here.
+// PREFIX-wN, logging in as the plain test user, all Linux hosts with one TMPDIR
+// in the test's dir. Skips when real sshd hosts cannot run here.
 func startFleet(t *testing.T, prefix string, nLinux, nWin int) *e2eFleet {
+	t.Helper()
+	return newFleet(t, prefix, nLinux, nWin, sshtest.LoginTest, true)
+}
+
+// startLoginFleet starts n sshd hosts logging in as login, each with its own
+// TMPDIR (Host.TmpDir) and arcfleet state directory, as sshtest sets them.
+func startLoginFleet(t *testing.T, prefix string, n int, login sshtest.Login) *e2eFleet {
+	t.Helper()
+	return newFleet(t, prefix, n, 0, login, false)
+}
+
+func newFleet(t *testing.T, prefix string, nLinux, nWin int, login sshtest.Login, sharedTmp bool) *e2eFleet {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end: real sshd hosts")
@@ -158,20 +171,21 @@ func startFleet(t *testing.T, prefix string, nLinux, nWin int) *e2eFleet {
 	if err := os.Chmod(f.Dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	// The hosts' TMPDIR (where the connect script keeps the agent's --config file,
-	// secret included, while the agent runs) is in the test's dir, so the secret
-	// scan sees a config file left behind by an interrupted or killed run.
-	hostTmp := filepath.Join(f.Dir, "host-tmp")
-	if err := os.Mkdir(hostTmp, 0o777); err != nil {
-		t.Fatal(err)
+	env := map[string]string{"AZCMAGENT_SIM_SCENARIO": f.Scenario}
+	if sharedTmp {
+		// The hosts' TMPDIR (where the connect script keeps the agent's --config file,
+		// secret included, while the agent runs) is in the test's dir, so the secret
+		// scan sees a config file left behind by an interrupted or killed run.
+		hostTmp := filepath.Join(f.Dir, "host-tmp")
+		if err := os.Mkdir(hostTmp, 0o777); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(hostTmp, 0o1777); err != nil {
+			t.Fatal(err)
+		}
+		env["TMPDIR"] = hostTmp
 	}
-	if err := os.Chmod(hostTmp, 0o1777); err != nil {
-		t.Fatal(err)
-	}
-	f.ssh = sshtest.StartFleet(t, nLinux, sshtest.FleetOptions{
-		AgentBinary: f.sim, NamePrefix: prefix + "-",
-		Env: map[string]string{"AZCMAGENT_SIM_SCENARIO": f.Scenario, "TMPDIR": hostTmp},
-	})
+	f.ssh = sshtest.StartFleet(t, nLinux, sshtest.FleetOptions{AgentBinary: f.sim, NamePrefix: prefix + "-", Login: login, Env: env})
 	f.Record = f.ssh.RecordFile
 	for _, h := range f.ssh.Hosts {
 		f.Hosts = append(f.Hosts, &e2eHost{Name: h.Name, Root: h.Root, Address: h.Address, Port: h.Port, Agent: h.AgentPath, Log: h.AgentLog})
@@ -298,10 +312,15 @@ func connectedAt(rg string) string {
 type invOpts struct {
 	lab  map[string]bool   // hosts in group lab: credential sp-lab (its secret: envLabSecret)
 	tags map[string]string // host -> "K: V" extra tag
+	sudo bool              // Linux hosts: become: sudo
 }
 
 // writeInventory writes the fleet's inventory to f.Inv and returns its path.
 func (f *e2eFleet) writeInventory(o invOpts) string {
+	become := ""
+	if o.sudo {
+		become = ", become: sudo"
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, `version: 1
 azure:
@@ -316,7 +335,7 @@ credentials:
 defaults:
   credential: sp
   linux:
-    ssh: {user: %s, identity_file: %s, known_hosts: %s, host_key_policy: strict}
+    ssh: {user: %s, identity_file: %s, known_hosts: %s, host_key_policy: strict%s}
   windows:
     winrm: {user: arcfleet, password: {env: %s}, auth: ntlm, ca_file: %s}
 retry:
@@ -329,7 +348,7 @@ groups:
   lab: {credential: sp-lab}
 hosts:
 `, e2eTenant, e2eSub, e2eRG, e2eClient, envSPSecret, e2eLabApp, envLabSecret,
-		f.ssh.User, f.ssh.IdentityFile, f.ssh.KnownHostsFile, envWinRMPw, orNone(f.caFile))
+		f.ssh.User, f.ssh.IdentityFile, f.ssh.KnownHostsFile, become, envWinRMPw, orNone(f.caFile))
 	for _, h := range f.Hosts {
 		fmt.Fprintf(&b, "  - name: %s\n    address: %s\n    port: %d\n    agent: {path: %s, log: %s}\n", h.Name, h.Address, h.Port, h.Agent, h.Log)
 		if h.Windows {

@@ -41,59 +41,6 @@ var stopLoginsCLI = []struct {
 	{"sudo", sshtest.LoginSudo},
 }
 
-// startLoginFleet is startFleet (Linux hosts only) logging in as login. Each
-// host keeps its own TMPDIR (Host.TmpDir) and arcfleet state directory (host
-// lock), as sshtest sets them.
-func startLoginFleet(t *testing.T, prefix string, n int, login sshtest.Login) *e2eFleet {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("end-to-end: real sshd hosts")
-	}
-	if why := sshtest.Available(); why != "" {
-		t.Skip(why)
-	}
-	f := &e2eFleet{t: t, bin: buildArcfleet(t), sim: sshtest.BuildSim(t), Dir: t.TempDir(), stop: make(chan struct{})}
-	f.Scenario = filepath.Join(f.Dir, "scenario.yaml")
-	if err := os.WriteFile(f.Scenario, []byte("default: {}\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(f.Dir, 0o755); err != nil { // the non-root login user reads the scenario
-		t.Fatal(err)
-	}
-	f.ssh = sshtest.StartFleet(t, n, sshtest.FleetOptions{
-		AgentBinary: f.sim, NamePrefix: prefix + "-", Login: login,
-		Env: map[string]string{"AZCMAGENT_SIM_SCENARIO": f.Scenario},
-	})
-	f.Record = f.ssh.RecordFile
-	for _, h := range f.ssh.Hosts {
-		f.Hosts = append(f.Hosts, &e2eHost{Name: h.Name, Root: h.Root, Address: h.Address, Port: h.Port, Agent: h.AgentPath, Log: h.AgentLog})
-	}
-	go f.sampleCmdlines()
-	t.Cleanup(func() { close(f.stop) })
-	return f
-}
-
-// writeLoginInventory is writeInventory with become: sudo for a sudo login.
-func (f *e2eFleet) writeLoginInventory(login sshtest.Login) string {
-	inv := f.writeInventory(invOpts{})
-	if login != sshtest.LoginSudo {
-		return inv
-	}
-	data, err := os.ReadFile(inv)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	from := "ssh: {user: " + f.ssh.User + ","
-	if !bytes.Contains(data, []byte(from)) {
-		f.t.Fatalf("inventory has no %q to add become: sudo to:\n%s", from, data)
-	}
-	data = bytes.Replace(data, []byte(from), []byte(from+" become: sudo,"), 1)
-	if err := os.WriteFile(inv, data, 0o644); err != nil {
-		f.t.Fatal(err)
-	}
-	return inv
-}
-
 // hostLeft lists what of arcfleet is left on a host: live processes (not
 // zombies) of its agent or of a step (their command line names the host's
 // agent, or their environment its simulator root, as sshd's SetEnv gives every
@@ -265,7 +212,7 @@ func TestKillMidConnectResumeE2E(t *testing.T) {
 			f := startLoginFleet(t, "kr"+lg.name[:1], 4, lg.login)
 			// 8 s: the connects still run when the resume's probes arrive (checked below).
 			f.writeScenario("connect: {slow: 8s}", nil)
-			inv := f.writeLoginInventory(lg.login)
+			inv := f.writeInventory(invOpts{sudo: lg.login == sshtest.LoginSudo})
 			runDir := filepath.Join(f.Dir, "run")
 			p := f.start("apply", "-i", inv, "--action", "connect", "--yes", "--concurrency", "4", "--timeout", "30s", "--run-dir", runDir)
 			waitFor(t, 30*time.Second, "all 4 hosts in their connect", func() bool { return f.agentStarted("connect", f.Names()...) })
@@ -381,7 +328,7 @@ func TestKillMidConnectWatchdogE2E(t *testing.T) {
 			t.Parallel()
 			f := startLoginFleet(t, "kw"+lg.name[:1], 4, lg.login)
 			f.writeScenario("connect: {hang: true}", nil)
-			inv := f.writeLoginInventory(lg.login)
+			inv := f.writeInventory(invOpts{sudo: lg.login == sshtest.LoginSudo})
 			runDir := filepath.Join(f.Dir, "run")
 			p := f.start("apply", "-i", inv, "--action", "connect", "--yes", "--concurrency", "4", "--timeout", timeout.String(), "--run-dir", runDir)
 			waitFor(t, 30*time.Second, "all 4 hosts in their connect", func() bool { return f.agentStarted("connect", f.Names()...) })
@@ -463,7 +410,7 @@ func TestInterruptMidConnectE2E(t *testing.T) {
 			t.Parallel()
 			f := startLoginFleet(t, "ci"+lg.name[:1], 4, lg.login)
 			f.writeScenario("connect: {attempts: {1: {hang: true}}}", nil)
-			inv := f.writeLoginInventory(lg.login)
+			inv := f.writeInventory(invOpts{sudo: lg.login == sshtest.LoginSudo})
 			runDir := filepath.Join(f.Dir, "run")
 			p := f.start("apply", "-i", inv, "--action", "connect", "--yes", "--concurrency", "4", "--timeout", "60s", "--run-dir", runDir)
 			waitFor(t, 30*time.Second, "all 4 hosts hanging in connect", func() bool { return f.agentStarted("connect", f.Names()...) })
