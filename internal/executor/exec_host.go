@@ -76,6 +76,7 @@ type stepOut struct {
 	cut     bool   // ended by the run's deadline
 	busy    string // another operation held the host: its owner record
 	stopped string // how the controller stopped the step on the host
+	clean   bool   // the stop step confirmed nothing of the step is left (over this connection)
 }
 
 func (s stepOut) ok() bool {
@@ -484,7 +485,7 @@ func (hr *hostRun) runStep(ctx context.Context, st agent.Step, action bool) step
 			r.emit(Event{Kind: EventWarning, Host: name, Message: fmt.Sprintf("log %s: %v", logRel, cerr)})
 		}
 	}
-	if err != nil && !strings.HasPrefix(o.stopped, "stopped") {
+	if err != nil && !o.clean {
 		hr.closeConn() // the connection's state is unknown: redial before the next step
 	}
 	att := results.Attempt{N: n, Step: st.Name, Code: o.diag.Code, ExitCode: o.exit, Started: start, Duration: dur, LogPath: logRel}

@@ -199,7 +199,7 @@ func (hr *hostRun) afterLostStep(step string, kind transport.Kind, stderr string
 		return
 	}
 	if clean, left := hr.stopRemote(s, log); clean {
-		o.stopped = "stopped on the host: the agent ended and the private directory is removed"
+		o.stopped, o.clean = "stopped on the host: the agent ended and the private directory is removed", true
 	} else {
 		o.stopped = "clean-up on the host not confirmed: " + left
 		hr.leftover(left)
