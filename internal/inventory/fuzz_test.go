@@ -20,7 +20,8 @@ func FuzzParse(f *testing.F) {
 	for _, s := range []string{vbase, selSrc, hostOnly, "", "version: 1\nhosts: [{name: a, ssh: {via: a}}]\n",
 		"version: 1\nx-a: &a {name: h}\nhosts: [*a, *a]\n", "version: 1\nhosts:\n  - name: a\n    ssh: *nope\n",
 		"version: 1\ncredentials: {sp: {secret: hunter2}}\nhosts: [{name: a}]\n", "{", "- - -", "version: !!binary AA==\n",
-		"version: 1\nhosts: [{name: a, tags: {\"\": x}}]\n", "version: 0x1\nhosts: [{name: a, port: 0o26}]\n"} {
+		"version: 1\nhosts: [{name: a, tags: {\"\": x}}]\n",
+		"version: 1\ncredentials: {sp: {auth: access-token, token_from: azure-cli, certificate: {file: c.pem}}}\nhosts: [{name: a, credential: sp}]\n", "version: 0x1\nhosts: [{name: a, port: 0o26}]\n"} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {

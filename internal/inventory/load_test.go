@@ -128,7 +128,7 @@ func TestParseRejects(t *testing.T) {
 		{"unknown credential", "version: 1\ncredentials:\n  sp-prod: {client_id: x, secret: {env: S}}\ndefaults:\n  credential: sp-prd\nhosts:\n  - name: a\n", []string{
 			"inv.yaml:5:15: hosts[0].credential: host a: unknown credential \"sp-prd\"; fix: did you mean \"sp-prod\"? (or define it under credentials:)"}},
 		{"unknown credential key", "version: 1\ncredentials:\n  sp: {client_id: x, secret: {env: S}, client_secret: {env: S}}\nhosts:\n  - name: a\n", []string{
-			"inv.yaml:3:40: credentials.sp.client_secret: unknown key \"client_secret\"; fix: valid keys here: client_id, tenant_id, secret"}},
+			"inv.yaml:3:40: credentials.sp.client_secret: unknown key \"client_secret\"; fix: valid keys here: client_id, tenant_id, auth, token_from, secret, certificate"}},
 		{"group key only hosts have", "version: 1\ngroups:\n  web: {address: x}\nhosts:\n  - name: a\n", []string{
 			"inv.yaml:3:9: groups.web.address: unknown key \"address\"; fix: valid keys here: os, transport, port, credential, azure, tags, ssh, winrm, agent"}},
 		{"defaults cannot set port", "version: 1\ndefaults:\n  port: 22\nhosts:\n  - name: a\n", []string{

@@ -56,10 +56,11 @@ type rawHost struct {
 }
 
 type rawCred struct {
-	name               string
-	pos                Pos
-	clientID, tenantID val[string]
-	secret             val[SecretRef]
+	name                string
+	pos                 Pos
+	clientID, tenantID  val[string]
+	auth, tokenFrom     val[string]
+	secret, certificate val[SecretRef]
 }
 
 // source is everything parsed from the file, kept so findings can say where a
@@ -311,21 +312,28 @@ func (d *dec) credentials(n *yaml.Node, inv *Inventory, src *source) {
 			return true
 		}
 		rc := &rawCred{name: name, pos: d.pos(k)}
-		d.fields(v, p, "", []string{"client_id", "tenant_id", "secret"}, func(key string, _, v *yaml.Node) bool {
+		d.fields(v, p, "", []string{"client_id", "tenant_id", "auth", "token_from", "secret", "certificate"}, func(key string, _, v *yaml.Node) bool {
 			switch key {
 			case "client_id":
 				rc.clientID = d.str(v, join(p, key), "")
 			case "tenant_id":
 				rc.tenantID = d.str(v, join(p, key), "")
+			case "auth":
+				rc.auth = d.enum(v, join(p, key), "", AuthModes...)
+			case "token_from":
+				rc.tokenFrom = d.enum(v, join(p, key), "", TokenFroms...)
 			case "secret":
 				rc.secret = d.secret(v, join(p, key), "", src.dir)
+			case "certificate":
+				rc.certificate = d.secret(v, join(p, key), "", src.dir)
 			default:
 				return false
 			}
 			return true
 		})
 		src.creds[name] = rc
-		inv.Credentials[name] = Credential{Name: name, ClientID: rc.clientID.v, TenantID: rc.tenantID.v, Secret: rc.secret.v, Pos: rc.pos}
+		inv.Credentials[name] = Credential{Name: name, ClientID: rc.clientID.v, TenantID: rc.tenantID.v, Secret: rc.secret.v,
+			Auth: rc.auth.v, TokenFrom: rc.tokenFrom.v, Certificate: rc.certificate.v, Pos: rc.pos}
 		return true
 	})
 }

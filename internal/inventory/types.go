@@ -54,13 +54,97 @@ func (r SecretRef) String() string {
 	return ""
 }
 
+// What the hosts receive to log in (Credential.Auth).
+const (
+	// AuthSecret: the service-principal secret goes to each host in the agent's
+	// private config file (--service-principal-secret). The default.
+	AuthSecret = "secret"
+	// AuthAccessToken: the controller mints a short-lived ARM access token (see
+	// Credential.TokenFrom) and each host receives only the token (--access-token);
+	// the secret never leaves the controller. The recommended mode.
+	AuthAccessToken = "access-token"
+	// AuthCertificate: the service principal's certificate (PEM with its private
+	// key) goes to each host as a private file next to the config file
+	// (--service-principal-cert).
+	AuthCertificate = "certificate"
+)
+
+// How the controller obtains an ARM token for a credential (Credential.TokenFrom):
+// for access-token mode, and for arcfleet's own Azure calls.
+const (
+	TokenFromClientSecret      = "client-secret"      // client_id + tenant_id + secret. The default.
+	TokenFromClientCertificate = "client-certificate" // client_id + tenant_id + certificate
+	TokenFromWorkloadIdentity  = "workload-identity"  // federated token file (AZURE_FEDERATED_TOKEN_FILE); client_id optional
+	TokenFromManagedIdentity   = "managed-identity"   // the controller's managed identity; client_id selects a user-assigned one
+	TokenFromAzureCLI          = "azure-cli"          // the operator's `az login` on the controller
+)
+
+// AuthModes and TokenFroms list the valid values, in documentation order.
+var (
+	AuthModes  = []string{AuthSecret, AuthAccessToken, AuthCertificate}
+	TokenFroms = []string{TokenFromClientSecret, TokenFromClientCertificate, TokenFromWorkloadIdentity, TokenFromManagedIdentity, TokenFromAzureCLI}
+)
+
 // Credential is a named service principal.
+//
+// Auth and TokenFrom hold what the file says ("" when not written, so the digest
+// of inventories written before these keys existed does not change); use
+// AuthMode and TokenMethod for the effective values.
 type Credential struct {
 	Name     string    `json:"name"`
 	ClientID string    `json:"client_id"`
 	TenantID string    `json:"tenant_id"`
 	Secret   SecretRef `json:"secret"`
-	Pos      Pos       `json:"-"`
+	// Auth: what the hosts receive: AuthSecret ("" means this), AuthAccessToken, AuthCertificate.
+	Auth string `json:"auth,omitempty"`
+	// TokenFrom: how the controller gets a token: TokenFromClientSecret ("" means this), ...
+	TokenFrom string `json:"token_from,omitempty"`
+	// Certificate: PEM (certificate and private key) of the service principal, for
+	// TokenFromClientCertificate on the controller or AuthCertificate on the hosts.
+	Certificate SecretRef `json:"certificate,omitzero"`
+	Pos         Pos       `json:"-"`
+}
+
+// AuthMode is the effective Auth: AuthSecret when none was given.
+func (c Credential) AuthMode() string {
+	if c.Auth == "" {
+		return AuthSecret
+	}
+	return c.Auth
+}
+
+// TokenMethod is the effective TokenFrom: TokenFromClientSecret when none was given.
+func (c Credential) TokenMethod() string {
+	if c.TokenFrom == "" {
+		return TokenFromClientSecret
+	}
+	return c.TokenFrom
+}
+
+// HostSecret is the reference whose value a host receives in this credential's
+// mode: the secret (secret mode), the certificate (certificate mode), or nothing
+// (access-token mode: hosts receive only a token minted on the controller).
+func (c Credential) HostSecret() SecretRef {
+	switch c.AuthMode() {
+	case AuthSecret:
+		return c.Secret
+	case AuthCertificate:
+		return c.Certificate
+	}
+	return SecretRef{}
+}
+
+// ControllerSecret is the reference the controller reads to mint a token with
+// TokenMethod: the secret (client-secret), the certificate (client-certificate),
+// or nothing (workload identity, managed identity, Azure CLI).
+func (c Credential) ControllerSecret() SecretRef {
+	switch c.TokenMethod() {
+	case TokenFromClientSecret:
+		return c.Secret
+	case TokenFromClientCertificate:
+		return c.Certificate
+	}
+	return SecretRef{}
 }
 
 // Azure is the resolved Azure target of one host.

@@ -149,17 +149,7 @@ func validateCredential(inv *Inventory, h *Host, w where, connect bool, add repo
 	} else if c, ok := inv.Credentials[h.Credential]; !ok {
 		add(credPos, "AZCM0016", fmt.Sprintf("credential %q is not defined", h.Credential), "define it under credentials:")
 	} else {
-		if c.ClientID == "" {
-			add(inv.credPos(c.Name, func(r *rawCred) Pos { return Pos{} }), "AZCM0016",
-				fmt.Sprintf("credential %q has no client_id (--service-principal-id)", c.Name), "add client_id: APPLICATION-ID to it")
-		} else if !guidRE.MatchString(c.ClientID) {
-			add(inv.credPos(c.Name, func(r *rawCred) Pos { return r.clientID.pos }), CodeCredential,
-				fmt.Sprintf("credential %q: client_id is not a GUID", c.Name), "use the application (client) ID of the service principal, e.g. 00000000-0000-0000-0000-000000000000")
-		}
-		if c.Secret.IsZero() {
-			add(inv.credPos(c.Name, func(r *rawCred) Pos { return Pos{} }), "AZCM0016",
-				fmt.Sprintf("credential %q has no secret (--service-principal-secret)", c.Name), "add `secret: {env: NAME}` or `secret: {file: PATH}` to it")
-		}
+		validateCredentialAuth(inv, c, add)
 		if c.TenantID != "" && h.Azure.TenantID != "" && !strings.EqualFold(c.TenantID, h.Azure.TenantID) {
 			add(posOf(w, func(l *layer) *val[string] { return &l.azure.tenantID }), CodeCredential,
 				fmt.Sprintf("azure.tenant_id differs from the tenant_id of credential %q; the agent takes one --tenant-id", c.Name),
@@ -168,6 +158,62 @@ func validateCredential(inv *Inventory, h *Host, w where, connect bool, add repo
 	}
 	if h.Azure.TenantID == "" {
 		add(h.Pos, "AZCM0016", "no tenant id (--tenant-id)", "set azure.tenant_id, or tenant_id in the credential")
+	}
+}
+
+// validateCredentialAuth checks that credential c has what its mode needs: on the
+// hosts (auth) and, in access-token mode, on the controller (token_from).
+func validateCredentialAuth(inv *Inventory, c Credential, add report) {
+	credAt := inv.credPos(c.Name, func(r *rawCred) Pos { return Pos{} })
+	authAt := inv.credPos(c.Name, func(r *rawCred) Pos { return r.auth.pos })
+	fromAt := inv.credPos(c.Name, func(r *rawCred) Pos { return r.tokenFrom.pos })
+	mode, from := c.AuthMode(), c.TokenMethod()
+	// The client id is the agent's --service-principal-id in secret and certificate
+	// mode; in access-token mode only the controller's token request needs it, and
+	// only for a client secret or certificate (for workload and managed identity it is
+	// optional, the Azure CLI uses the operator's login).
+	switch {
+	case c.ClientID == "" && mode != AuthAccessToken:
+		add(credAt, "AZCM0016",
+			fmt.Sprintf("credential %q has no client_id (--service-principal-id)", c.Name), "add client_id: APPLICATION-ID to it")
+	case c.ClientID == "" && (from == TokenFromClientSecret || from == TokenFromClientCertificate):
+		add(fromAt, CodeCredential,
+			fmt.Sprintf("credential %q (auth: access-token, token_from: %s) has no client_id: the controller needs it to mint the hosts' access tokens", c.Name, from),
+			"add client_id: APPLICATION-ID to it")
+	case c.ClientID != "" && !guidRE.MatchString(c.ClientID):
+		add(inv.credPos(c.Name, func(r *rawCred) Pos { return r.clientID.pos }), CodeCredential,
+			fmt.Sprintf("credential %q: client_id is not a GUID", c.Name), "use the application (client) ID of the service principal, e.g. 00000000-0000-0000-0000-000000000000")
+	}
+	switch mode {
+	case AuthSecret:
+		if c.Secret.IsZero() {
+			fix := "add `secret: {env: NAME}` or `secret: {file: PATH}` to it"
+			if !c.Certificate.IsZero() {
+				fix += ", or set `auth: certificate` to send the certificate instead"
+			}
+			add(credAt, "AZCM0016", fmt.Sprintf("credential %q has no secret (--service-principal-secret)", c.Name),
+				fix+"; better: set `auth: access-token` so the hosts get only a short-lived token (docs/security.md)")
+		}
+	case AuthCertificate:
+		if c.Certificate.IsZero() {
+			add(authAt, "AZCM0016", fmt.Sprintf("credential %q (auth: certificate) has no certificate (--service-principal-cert)", c.Name),
+				"add `certificate: {file: /path/sp.pem}` (PEM holding the certificate and its private key, no password), or use `auth: access-token`")
+		}
+	case AuthAccessToken:
+		switch {
+		case from == TokenFromClientSecret && c.Secret.IsZero():
+			at := fromAt
+			if c.TokenFrom == "" {
+				at = authAt
+			}
+			add(at, CodeCredential,
+				fmt.Sprintf("credential %q (auth: access-token, token_from: client-secret) has no secret: the controller needs it to mint the hosts' access tokens", c.Name),
+				"add `secret: {env: NAME}` or `secret: {file: PATH}` (it stays on the controller), or set token_from: client-certificate, workload-identity, managed-identity or azure-cli")
+		case from == TokenFromClientCertificate && c.Certificate.IsZero():
+			add(fromAt, CodeCredential,
+				fmt.Sprintf("credential %q (auth: access-token, token_from: client-certificate) has no certificate: the controller needs it to mint the hosts' access tokens", c.Name),
+				"add `certificate: {file: /path/sp.pem}` (PEM holding the certificate and its private key; it stays on the controller), or set another token_from")
+		}
 	}
 }
 
@@ -487,7 +533,21 @@ func CheckSecretRefs(inv *Inventory, hosts []*Host, lookupEnv func(string) (stri
 	for _, h := range hosts {
 		w := inv.where(h)
 		if c, ok := inv.Credentials[h.Credential]; ok {
-			note(c.Secret, fmt.Sprintf("secret of credential %q", c.Name), inv.credPos(c.Name, func(r *rawCred) Pos { return r.secret.pos }), h.Name)
+			// What the hosts receive (secret or certificate) and, in access-token mode,
+			// what the controller reads to mint their tokens.
+			refs := []SecretRef{c.HostSecret()}
+			if c.AuthMode() == AuthAccessToken {
+				refs = append(refs, c.ControllerSecret())
+			}
+			for _, ref := range refs {
+				switch {
+				case ref.IsZero():
+				case ref == c.Secret:
+					note(ref, fmt.Sprintf("secret of credential %q", c.Name), inv.credPos(c.Name, func(r *rawCred) Pos { return r.secret.pos }), h.Name)
+				default:
+					note(ref, fmt.Sprintf("certificate of credential %q", c.Name), inv.credPos(c.Name, func(r *rawCred) Pos { return r.certificate.pos }), h.Name)
+				}
+			}
 		}
 		switch h.Transport {
 		case "ssh":

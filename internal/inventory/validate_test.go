@@ -136,7 +136,7 @@ func TestValidate(t *testing.T) {
 		{name: "credential without client id and secret", action: "disconnect",
 			src: strings.Replace(vbase, "{client_id: 3c5a8a4e-9d1b-4f6e-8c2a-1b7e5d9f0a21, secret: {env: SP}}", "{tenant_id: 72f988bf-86f1-41af-91ab-2d7cd011db47}", 1), want: []string{
 				`inv.yaml:8:3: AZCM0016 h: credential "sp" has no client_id (--service-principal-id); fix: add client_id: APPLICATION-ID to it`,
-				"inv.yaml:8:3: AZCM0016 h: credential \"sp\" has no secret (--service-principal-secret); fix: add `secret: {env: NAME}` or `secret: {file: PATH}` to it"}},
+				"inv.yaml:8:3: AZCM0016 h: credential \"sp\" has no secret (--service-principal-secret); fix: add `secret: {env: NAME}` or `secret: {file: PATH}` to it; better: set `auth: access-token` so the hosts get only a short-lived token (docs/security.md)"}},
 
 		// AZCM0017 resource name.
 		{name: "resource name with dot", host: "    resource_name: web.01\n", want: []string{
