@@ -91,6 +91,10 @@ type Executor struct {
 	// since (a credential, an unset variable). Hosts not finished are always
 	// re-run. A re-run host gets a fresh retry budget.
 	RetryFailed bool
+	// Tokens mints the access tokens of credentials in access-token mode, right
+	// before each connect or disconnect attempt. nil: hosts in that mode end
+	// blocked (CodeNoTokenSource) with the fix.
+	Tokens TokenSource
 
 	// jitter replaces the random backoff jitter in tests.
 	jitter func(time.Duration) time.Duration
