@@ -50,6 +50,18 @@ const (
 	ExitAgentNotFound  = 127
 	configFileName     = "config.json"
 	secretPlaceholderF = "<secret %s>"
+	// certFileName is certificate mode's PEM, written next to the config file (same
+	// private directory, same lifetime).
+	certFileName = "sp.pem"
+)
+
+// Certificate mode on stdin: the config's service-principal-cert value is
+// CertPathPlaceholder, which the step replaces with the path of the file it writes
+// (its private directory is made on the host, so the controller cannot name it);
+// the PEM follows the config after a CertStart line, up to InputEnd.
+const (
+	CertPathPlaceholder = "#arcfleet:cert-path"
+	CertStart           = "#arcfleet:cert"
 )
 
 // Defaults of the agent's locations per OS (used when inventory.Agent leaves them empty).
@@ -234,7 +246,10 @@ func psScript(h *inventory.Host, sp stepSpec) string {
 		fmt.Fprintf(&b, "[void][IO.Directory]::CreateDirectory($D,$Y)\n$E.WriteLine(\"%spid=$PID pg= dir=$D\")\n", StartedMarker)
 		psWatchdog(&b)
 		// The config lines up to InputEnd; stdin may stay open after them.
-		fmt.Fprintf(&b, "$F=Join-Path $D '%s';$c=New-Object Text.StringBuilder\nwhile(($ln=[Console]::In.ReadLine()) -ne $null -and $ln -ne '%s'){[void]$c.AppendLine($ln)}\n[IO.File]::WriteAllText($F,$c.ToString())\n", configFileName, InputEnd)
+		// Certificate mode: the PEM after a CertStart line goes to its own file, and
+		// the config names that file (JSON-escaped) in place of CertPathPlaceholder.
+		fmt.Fprintf(&b, "$F=Join-Path $D '%s';$P=Join-Path $D '%s';$c=New-Object Text.StringBuilder;$k=$null\nwhile(($ln=[Console]::In.ReadLine()) -ne $null -and $ln -ne '%s'){if($ln -eq '%s'){$k=New-Object Text.StringBuilder}elseif($k){[void]$k.AppendLine($ln)}else{[void]$c.AppendLine($ln.Replace('%s',$P.Replace('\\','\\\\')))}}\n[IO.File]::WriteAllText($F,$c.ToString());if($k){[IO.File]::WriteAllText($P,$k.ToString())}\n",
+			configFileName, certFileName, InputEnd, CertStart, CertPathPlaceholder)
 		fmt.Fprintf(&b, "}catch{$E.WriteLine('%ssetup-failed');$E.WriteLine($_.Exception.GetType().Name);Remove-Item $D -Recurse -Force -EA 0;exit %d}\n", ErrorMarker, ExitSetupFailed)
 		fmt.Fprintf(&b, "& $A %s --config $F --json --log-stderr\n$R=$LASTEXITCODE\n}finally{Remove-Item $D -Recurse -Force -EA 0;%s}\n", args, psEnd(sp.name))
 	} else {
@@ -336,12 +351,21 @@ func DecodePowerShell(cmd string) (string, error) {
 // agentConfig is the --config file: keys are the agent's long flag names, in the
 // order of its documentation; empty values are left out so the agent's defaults apply.
 type agentConfig struct {
-	SubscriptionID   string `json:"subscription-id,omitempty"`
-	ResourceGroup    string `json:"resource-group,omitempty"`
-	Location         string `json:"location,omitempty"`
-	TenantID         string `json:"tenant-id,omitempty"`
-	SPID             string `json:"service-principal-id,omitempty"`
-	SPSecret         string `json:"service-principal-secret,omitempty"`
+	SubscriptionID string `json:"subscription-id,omitempty"`
+	ResourceGroup  string `json:"resource-group,omitempty"`
+	Location       string `json:"location,omitempty"`
+	TenantID       string `json:"tenant-id,omitempty"`
+	SPID           string `json:"service-principal-id,omitempty"`
+	SPSecret       string `json:"service-principal-secret,omitempty"`
+	// SPCert: certificate mode's PEM file on the host (--service-principal-cert:
+	// "path to a PEM or PFX file", learn.microsoft.com/azure/azure-arc/servers/azcmagent-connect).
+	SPCert string `json:"service-principal-cert,omitempty"`
+	// AccessToken: access-token mode (--access-token). The agent's --config takes
+	// "key-value pairs where the key matches an available command line option"
+	// (learn.microsoft.com/azure/azure-arc/servers/azcmagent-connect, common flags),
+	// and --access-token is one of connect's and disconnect's options; no page shows
+	// this key in a config file explicitly.
+	AccessToken      string `json:"access-token,omitempty"`
 	Cloud            string `json:"cloud,omitempty"`
 	Tags             string `json:"tags,omitempty"`
 	ResourceName     string `json:"resource-name,omitempty"`
@@ -360,46 +384,78 @@ func marshalConfig(c agentConfig) []byte {
 
 // AgentConfig is connect's --config file, fed on stdin: every parameter of the
 // connection, so the command line carries neither the secret nor Azure ids.
-func AgentConfig(h *inventory.Host, c inventory.Credential, secret string) []byte {
+// value is what c's mode sends the host (inventory.Credential.AuthMode): the
+// secret, an access token minted on the controller, or the certificate's PEM
+// (which follows the config after CertStart); in a plan, SecretPlaceholder(c).
+func AgentConfig(h *inventory.Host, c inventory.Credential, value string) []byte {
 	tenant := h.Azure.TenantID
 	if tenant == "" {
 		tenant = c.TenantID
 	}
-	return marshalConfig(agentConfig{
+	cfg := agentConfig{
 		SubscriptionID:   h.Azure.SubscriptionID,
 		ResourceGroup:    h.Azure.ResourceGroup,
 		Location:         h.Azure.Location,
 		TenantID:         tenant,
-		SPID:             c.ClientID,
-		SPSecret:         secret,
 		Cloud:            h.Azure.Cloud,
 		Tags:             AgentTags(h.Azure.Tags),
 		ResourceName:     h.ResourceName,
 		CorrelationID:    h.Azure.CorrelationID,
 		PrivateLinkScope: h.Azure.PrivateLinkScope,
-	})
+	}
+	return withAuth(cfg, c, value)
 }
 
-// DisconnectConfig is disconnect's --config file: the service principal only
-// (the agent knows its resource from its local state).
-func DisconnectConfig(c inventory.Credential, secret string) []byte {
-	return marshalConfig(agentConfig{SPID: c.ClientID, SPSecret: secret})
+// DisconnectConfig is disconnect's --config file: the login only (the agent
+// knows its resource from its local state).
+func DisconnectConfig(c inventory.Credential, value string) []byte {
+	return withAuth(agentConfig{}, c, value)
+}
+
+// withAuth adds c's login to cfg and renders it. Access-token mode sends no
+// service-principal id: the token names its principal.
+func withAuth(cfg agentConfig, c inventory.Credential, value string) []byte {
+	switch c.AuthMode() {
+	case inventory.AuthAccessToken:
+		cfg.AccessToken = value
+		return marshalConfig(cfg)
+	case inventory.AuthCertificate:
+		cfg.SPID, cfg.SPCert = c.ClientID, CertPathPlaceholder
+		b := marshalConfig(cfg)
+		b = append(append(b, CertStart...), '\n')
+		b = append(b, value...)
+		if !strings.HasSuffix(value, "\n") {
+			b = append(b, '\n')
+		}
+		return b
+	}
+	cfg.SPID, cfg.SPSecret = c.ClientID, value
+	return marshalConfig(cfg)
 }
 
 // StepInput is what the executor feeds step s on stdin: the --config file of
-// connect and disconnect with the resolved secret, nil for the other steps.
-func StepInput(s Step, h *inventory.Host, c inventory.Credential, secret string) []byte {
+// connect and disconnect with what c's mode sends the host (the resolved secret,
+// a fresh access token, or the certificate), nil for the other steps.
+func StepInput(s Step, h *inventory.Host, c inventory.Credential, value string) []byte {
 	switch s.Name {
 	case StepConnect:
-		return AgentConfig(h, c, secret)
+		return AgentConfig(h, c, value)
 	case StepDisconnect:
-		return DisconnectConfig(c, secret)
+		return DisconnectConfig(c, value)
 	}
 	return nil
 }
 
-// SecretPlaceholder is how plans show the secret: "<secret env:ARC_SP_SECRET>".
+// SecretPlaceholder is how plans show what a host receives, never a value:
+// "<secret env:ARC_SP_SECRET>", "<access-token: minted on the controller from
+// credential sp-prod>" or "<certificate file:/etc/arcfleet/sp.pem>".
 func SecretPlaceholder(c inventory.Credential) string {
+	switch c.AuthMode() {
+	case inventory.AuthAccessToken:
+		return fmt.Sprintf("<access-token: minted on the controller from credential %s>", c.Name)
+	case inventory.AuthCertificate:
+		return fmt.Sprintf("<certificate %s>", c.Certificate.String())
+	}
 	return fmt.Sprintf(secretPlaceholderF, c.Secret.String())
 }
 

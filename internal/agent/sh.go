@@ -108,7 +108,7 @@ func shStepScript(h *inventory.Host, sp stepSpec) string {
 	// g relays the agent's output and removes the directory; on exit, however
 	// the script ends, g runs and the end is recorded (the lease then lasts K
 	// seconds, for this run's next step).
-	b.WriteString("g(){ [ -n \"$D\" ] && { rm -f \"$D/config.json\"; cat \"$D/out\" 2>/dev/null; cat \"$D/err\" >&2 2>/dev/null; rm -rf \"$D\"; D=; }; }\n")
+	b.WriteString("g(){ [ -n \"$D\" ] && { rm -f \"$D/config.json\" \"$D/sp.pem\"; cat \"$D/out\" 2>/dev/null; cat \"$D/err\" >&2 2>/dev/null; rm -rf \"$D\"; D=; }; }\n")
 	fmt.Fprintf(&b, "trap 'R=$?; g; umask 022; M=$(date +%%s); echo \"run=$I step=%s exit=$R at=$M\" >\"$S/last\"; echo \"run=$I step=%s pid= since=$M until=$((M + K))\" >\"$S/owner\"' EXIT\n", sp.name, sp.name)
 	// On a signal: stop the agent's group and exit (the EXIT trap cleans up).
 	// $!: a signal between the agent's start and P=$! still reaches it.
@@ -125,8 +125,15 @@ func shStepScript(h *inventory.Host, sp stepSpec) string {
 	case sp.config:
 		// The config lines up to InputEnd: read and printf are shell builtins,
 		// so the secret is in no process's arguments.
-		fmt.Fprintf(&b, "while IFS= read -r l && [ \"$l\" != '%s' ]; do printf '%%s\\n' \"$l\"; done >\"$D/%s\" || { echo '%sconfig-write-failed' >&2; exit %d; }\n",
-			InputEnd, configFileName, ErrorMarker, ExitSetupFailed)
+		// Certificate mode: the lines after CertStart are the PEM, written to its
+		// own file in the private directory, whose path replaces
+		// CertPathPlaceholder in the config (refused if it needs JSON escaping).
+		w := fmt.Sprintf("{ echo '%sconfig-write-failed' >&2; exit %d; }", ErrorMarker, ExitSetupFailed)
+		fmt.Fprintf(&b, "f=\"$D/%s\"; e='%s'; : >\"$f\" || %s\nwhile IFS= read -r l && [ \"$l\" != '%s' ]; do\n"+
+			"if [ \"$l\" = '%s' ]; then f=\"$D/%s\"; : >\"$f\" || %s; continue; fi\n"+
+			"case $l in *\"$e\"*) case $D in *[\\\\\\\"]*) %s;; esac; l=\"${l%%%%\"$e\"*}$D/%s${l#*\"$e\"}\";; esac\n"+
+			"printf '%%s\\n' \"$l\" >>\"$f\" || %s\ndone\n",
+			configFileName, CertPathPlaceholder, w, InputEnd, CertStart, certFileName, w, w, certFileName, w)
 		run = fmt.Sprintf("\"$A\" %s --config \"$D/%s\" --json --log-stderr", strings.Join(sp.args, " "), configFileName)
 	default:
 		run = fmt.Sprintf("\"$A\" %s --json --log-stderr", strings.Join(sp.args, " "))
