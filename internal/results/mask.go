@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -26,33 +28,95 @@ func Mask(s string, secrets []string) string {
 	return NewMasker(secrets).Mask(s)
 }
 
-// Masker masks a fixed set of secrets; the forms of each secret are computed
-// once, so masking a line costs a few substring searches. Safe for concurrent
+// Masker masks a set of secrets; the forms of each secret are computed once,
+// so masking a line costs a few substring searches. Secrets may be added while
+// it is in use (Add: access tokens minted during a run). Safe for concurrent
 // use; the zero value and nil mask nothing.
 type Masker struct {
-	forms  []string // longest first
-	maxLen int      // length of the longest form
+	set atomic.Pointer[maskSet] // nil: nothing to mask
+	mu  sync.Mutex              // serialises Add
+}
+
+// maskSet is one immutable generation of a Masker's secrets.
+type maskSet struct {
+	secrets map[string]bool
+	forms   []string // longest first
+	maxLen  int      // length of the longest form
 }
 
 // NewMasker returns a Masker for secrets (empty ones are ignored).
 func NewMasker(secrets []string) *Masker {
-	m := &Masker{forms: maskForms(secrets)}
-	if len(m.forms) > 0 {
-		m.maxLen = len(m.forms[0])
-	}
+	m := &Masker{}
+	m.Add(secrets...)
 	return m
+}
+
+// Add makes m mask secrets too (empty ones and ones it masks already are
+// ignored). Masking that runs at the same time sees the secrets before or after.
+func (m *Masker) Add(secrets ...string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	old := m.set.Load()
+	var fresh []string
+	for _, sec := range secrets {
+		if sec != "" && (old == nil || !old.secrets[sec]) && !slices.Contains(fresh, sec) {
+			fresh = append(fresh, sec)
+		}
+	}
+	if len(fresh) == 0 {
+		return
+	}
+	next := &maskSet{secrets: map[string]bool{}, forms: maskForms(fresh)}
+	if old != nil {
+		for sec := range old.secrets {
+			next.secrets[sec] = true
+		}
+		next.forms = mergeForms(old.forms, next.forms)
+	}
+	for _, sec := range fresh {
+		next.secrets[sec] = true
+	}
+	if len(next.forms) > 0 {
+		next.maxLen = len(next.forms[0])
+	}
+	m.set.Store(next)
+}
+
+// mergeForms joins two longest-first form lists into one without duplicates.
+func mergeForms(a, b []string) []string {
+	seen := make(map[string]bool, len(a)+len(b))
+	out := make([]string, 0, len(a)+len(b))
+	for _, f := range append(slices.Clone(a), b...) {
+		if !seen[f] {
+			seen[f] = true
+			out = append(out, f)
+		}
+	}
+	slices.SortStableFunc(out, func(x, y string) int { return cmp.Compare(len(y), len(x)) })
+	return out
+}
+
+func (m *Masker) load() *maskSet {
+	if m == nil {
+		return nil
+	}
+	if s := m.set.Load(); s != nil && len(s.forms) > 0 {
+		return s
+	}
+	return nil
 }
 
 // Mask is Mask(s, secrets) for the Masker's secrets.
 func (m *Masker) Mask(s string) string {
-	if m == nil || len(m.forms) == 0 {
+	set := m.load()
+	if set == nil {
 		return s
 	}
 	// Each pass removes at least one non-'*' byte (every form has one), so the
 	// loop ends; it runs more than once only when replacements form new matches.
 	for range len(s) + 1 {
 		found := false
-		for _, f := range m.forms {
+		for _, f := range set.forms {
 			if strings.Contains(s, f) {
 				s = strings.ReplaceAll(s, f, MaskToken)
 				found = true
@@ -71,10 +135,11 @@ func (m *Masker) Mask(s string) string {
 // one byte behind (a secret that has only begun), and no occurrence of a secret
 // spans it. i is in [0, len(s)]; len(s) when there is nothing to mask.
 func (m *Masker) Cut(s string) int {
-	if m == nil || len(m.forms) == 0 {
+	set := m.load()
+	if set == nil {
 		return len(s)
 	}
-	i := len(s) - (m.maxLen - 1)
+	i := len(s) - (set.maxLen - 1)
 	if i <= 0 {
 		return 0
 	}
@@ -82,7 +147,7 @@ func (m *Masker) Cut(s string) int {
 	// move i back to the start of any that spans it, until none does.
 	for moved := true; moved && i > 0; {
 		moved = false
-		for _, f := range m.forms {
+		for _, f := range set.forms {
 			lo := max(i-len(f)+1, 0)
 			hi := min(i+len(f)-1, len(s))
 			if k := strings.Index(s[lo:hi], f); k >= 0 && lo+k < i {
