@@ -15,6 +15,7 @@ import (
 
 	"github.com/arcfleet/arcfleet/internal/inventory"
 	"github.com/arcfleet/arcfleet/internal/results"
+	"github.com/arcfleet/arcfleet/internal/shard"
 	"github.com/arcfleet/arcfleet/internal/transport"
 	"github.com/arcfleet/arcfleet/internal/transport/ssh"
 	"github.com/arcfleet/arcfleet/internal/transport/winrm"
@@ -78,6 +79,8 @@ func cmdApply(ctx context.Context, e *env, args []string) int {
 		invPath, action, limit, runDir string
 		maxAge                         time.Duration
 		rf                             runFlags
+		sf                             shardFlags
+		metricsFile                    string
 	)
 	fs.StringVar(&invPath, "i", "", "inventory file (YAML)")
 	fs.StringVar(&action, "action", "", "connect, disconnect or reconnect")
@@ -85,18 +88,22 @@ func cmdApply(ctx context.Context, e *env, args []string) int {
 	fs.StringVar(&runDir, "run-dir", "", "run directory (default runs/<UTC timestamp>-<action>)")
 	fs.DurationVar(&maxAge, "max-plan-age", 24*time.Hour, "refuse a saved plan older than this")
 	rf.register(fs)
+	sf.register(fs)
+	fs.StringVar(&metricsFile, "metrics-file", "", metricsHelp)
 	pos, code, done := parseFlags(e, fs, applyUsage, args)
 	if done {
 		return code
 	}
+	sp, err := sf.spec()
+	if err != nil {
+		fmt.Fprintf(e.stderr, "arcfleet apply: %v\n", err)
+		return exitInvalid
+	}
 
-	var (
-		p   *plan.Plan
-		err error
-	)
+	var p *plan.Plan
 	switch {
 	case len(pos) == 1 && invPath == "" && action == "" && limit == "":
-		p, err = loadFreshPlan(ctx, e, pos[0], maxAge, &rf)
+		p, err = loadFreshPlan(ctx, e, pos[0], maxAge, &rf, sp)
 		if err != nil {
 			fmt.Fprintf(e.stderr, "arcfleet apply: %v\n", err)
 			return interruptedCode(ctx, exitInvalid)
@@ -106,7 +113,11 @@ func cmdApply(ctx context.Context, e *env, args []string) int {
 		if code != exitOK {
 			return code
 		}
+		if hosts, code = selectShard(e, "apply", sp, hosts); code != exitOK {
+			return code
+		}
 		p = plan.Build(inv, hosts, action, limit, time.Now())
+		p.Shard = sp
 	default:
 		fmt.Fprintln(e.stderr, "arcfleet apply: give either -i INVENTORY --action A, or one saved PLAN.json (see --help)")
 		return exitInvalid
@@ -118,11 +129,12 @@ func cmdApply(ctx context.Context, e *env, args []string) int {
 		return interruptedCode(ctx, exitInvalid)
 	}
 	if runDir == "" {
-		runDir = filepath.Join("runs", time.Now().UTC().Format("20060102T150405Z")+"-"+p.Action)
+		runDir = defaultRunDir(p, time.Now())
 	}
-	return runWithProgress(ctx, e, rf.executor(e), len(p.Hosts), runDir, func(ctx context.Context, x *executor.Executor) (*results.Report, error) {
+	shardRate(p, &rf, flagSet(fs, "rate"))
+	return runWithProgress(ctx, e, rf.executor(e), len(p.Hosts), runDir, withMetrics(e, metricsFile, p, runDir, func(ctx context.Context, x *executor.Executor) (*results.Report, error) {
 		return x.Apply(ctx, p, runDir)
-	})
+	}))
 }
 
 // loadSelection loads an inventory, selects hosts and checks the action; it prints errors itself.
@@ -155,7 +167,7 @@ func loadSelection(e *env, cmd, invPath, action, limit string) (*inventory.Inven
 
 // loadFreshPlan loads a saved plan and refuses it when stale: inventory changed,
 // too old, or (for probed plans) a host's fingerprint no longer matches.
-func loadFreshPlan(ctx context.Context, e *env, path string, maxAge time.Duration, rf *runFlags) (*plan.Plan, error) {
+func loadFreshPlan(ctx context.Context, e *env, path string, maxAge time.Duration, rf *runFlags, sp *shard.Spec) (*plan.Plan, error) {
 	p, err := plan.LoadPlan(path)
 	if err != nil {
 		return nil, err
@@ -169,6 +181,9 @@ func loadFreshPlan(ctx context.Context, e *env, path string, maxAge time.Duratio
 	}
 	if err := p.CheckFresh(inv, time.Now(), maxAge); err != nil {
 		return nil, fmt.Errorf("plan %s is stale: %w", path, err)
+	}
+	if err := shardSavedPlan(e, path, sp, p); err != nil { // before probing: a shard probes its own hosts only
+		return nil, err
 	}
 	if p.Probed {
 		if err := executor.CheckProbes(ctx, rf.executor(e), p); err != nil {

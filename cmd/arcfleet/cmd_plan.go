@@ -48,9 +48,16 @@ func cmdPlan(ctx context.Context, e *env, args []string) int {
 	fs.BoolVar(&probe, "probe", false, "connect to every host read-only (host key, azcmagent show, agent version) and show what apply would do; the saved plan records each host's fingerprint so apply refuses it when the fleet changed")
 	fs.IntVar(&rf.concurrency, "concurrency", 50, "with --probe: hosts probed at once")
 	fs.DurationVar(&rf.timeout, "timeout", time.Minute, "with --probe: time limit per host")
+	var sf shardFlags
+	sf.register(fs)
 	pos, code, done := parseFlags(e, fs, planUsage, args)
 	if done {
 		return code
+	}
+	sp, err := sf.spec()
+	if err != nil {
+		fmt.Fprintf(e.stderr, "arcfleet plan: %v\n", err)
+		return exitInvalid
 	}
 	if len(pos) > 0 {
 		fmt.Fprintf(e.stderr, "arcfleet plan: unexpected argument %q\n\n", pos[0])
@@ -72,7 +79,11 @@ func cmdPlan(ctx context.Context, e *env, args []string) int {
 	if code != exitOK {
 		return code
 	}
+	if hosts, code = selectShard(e, "plan", sp, hosts); code != exitOK {
+		return code
+	}
 	p := plan.Build(inv, hosts, action, limit, time.Now())
+	p.Shard = sp
 
 	// --probe dials every planned host read-only and records what it saw (agent
 	// status, resource id, host key) so apply can refuse drift. It resolves login

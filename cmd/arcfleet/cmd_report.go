@@ -11,6 +11,7 @@ import (
 )
 
 const reportUsage = `Usage: arcfleet report RUN_DIR [--format table|markdown|json|junit|csv] [--lang en|sv]
+       arcfleet report merge -o OUT_DIR SHARD_RUN_DIR... (see arcfleet report merge --help)
 
 Renders the remediation report of a run from RUN_DIR/report.json: per host the
 outcome, attempts, final code, cause, fix, evidence and log; problems grouped by
@@ -23,6 +24,9 @@ Flags:
 `
 
 func cmdReport(ctx context.Context, e *env, args []string) int {
+	if len(args) > 0 && args[0] == "merge" { // a run directory named merge: ./merge
+		return cmdReportMerge(ctx, e, args[1:])
+	}
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
 	format := fs.String("format", "table", "output format: "+strings.Join(results.ReportFormats, ", "))
 	lang := fs.String("lang", "", "language of the text: en or sv (default from ARCFLEET_LANG or LANG, else en)")

@@ -26,6 +26,9 @@ func cmdResume(ctx context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("resume", flag.ContinueOnError)
 	var rf runFlags
 	rf.register(fs)
+	var sf shardFlags
+	sf.register(fs)
+	metricsFile := fs.String("metrics-file", "", metricsHelp)
 	retryFailed := fs.Bool("retry-failed", false, "also run again the hosts that failed or were blocked for a cause you may have fixed since (a credential, a secret reference); without it only hosts that did not finish run")
 	pos, code, done := parseFlags(e, fs, resumeUsage, args)
 	if done {
@@ -41,15 +44,19 @@ func cmdResume(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "arcfleet resume: %s is not a resumable run directory: %v\n", runDir, err)
 		return exitInvalid
 	}
+	if code := checkResumeShard(e, runDir, &sf, p); code != exitOK {
+		return code
+	}
 	if code := checkPlanSecrets(e, p); code != exitOK {
 		return code
 	}
 	if !confirm(ctx, e, p, rf.yes) {
 		return interruptedCode(ctx, exitInvalid)
 	}
+	shardRate(p, &rf, flagSet(fs, "rate"))
 	x := rf.executor(e)
 	x.RetryFailed = *retryFailed
-	return runWithProgress(ctx, e, x, len(p.Hosts), runDir, func(ctx context.Context, x *executor.Executor) (*results.Report, error) {
+	return runWithProgress(ctx, e, x, len(p.Hosts), runDir, withMetrics(e, *metricsFile, p, runDir, func(ctx context.Context, x *executor.Executor) (*results.Report, error) {
 		return x.ResumePlan(ctx, p, runDir)
-	})
+	}))
 }

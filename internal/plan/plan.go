@@ -10,6 +10,7 @@ import (
 	"github.com/arcfleet/arcfleet/internal/agent"
 
 	"github.com/arcfleet/arcfleet/internal/inventory"
+	"github.com/arcfleet/arcfleet/internal/shard"
 )
 
 // PlanFormatVersion is the version of the saved plan's JSON schema.
@@ -32,6 +33,9 @@ type Plan struct {
 	// JumpHosts are the `ssh.via` hosts the planned hosts are reached through
 	// that are not themselves planned: dialed, never acted on.
 	JumpHosts []inventory.Host `json:"jump_hosts,omitempty"`
+	// Shard is set when the plan is one shard of a partitioned fleet
+	// (`--shard K/N`): its hosts are that shard's only.
+	Shard *shard.Spec `json:"shard,omitempty"`
 }
 
 // HostPlan is one host's part of a plan.

@@ -1,0 +1,28 @@
+package executor
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestCountRetries(t *testing.T) {
+	dir := t.TempDir()
+	journal := `{"t":"2026-12-04T10:00:00Z","event":"run-start","detail":"apply"}
+{"t":"2026-12-04T10:00:01Z","event":"retry","host":"web01","try":1}
+{"t":"2026-12-04T10:00:02Z","event":"done","host":"web02","outcome":"ok"}
+{"t":"2026-12-04T10:00:03Z","event":"retry","host":"web01","try":2}
+{"t":"2026-12-04T10:00:04Z","event":"run-start","detail":"resume"}
+{"t":"2026-12-04T10:00:05Z","event":"retry","host":"web03","try":1}
+{"t":"2026-12-04T10:00:06Z","event":"ret`
+	if err := os.WriteFile(filepath.Join(dir, JournalFile), []byte(journal), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n, err := CountRetries(dir)
+	if err != nil || n != 3 {
+		t.Fatalf("CountRetries = %d, %v; want 3 (the torn last line ignored)", n, err)
+	}
+	if _, err := CountRetries(filepath.Join(dir, "nope")); err == nil {
+		t.Fatal("no journal: want an error")
+	}
+}
