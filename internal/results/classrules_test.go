@@ -23,6 +23,8 @@ var sharedByCredential = map[string]string{
 	"AADSTS7000222":                         "secret",
 	"AADSTS700016":                          "client id or tenant",
 	"AADSTS90002":                           "tenant",
+	"AADSTS700027":                          "certificate",
+	"ARCF-AZURE-TOKEN":                      "the controller's token for the credential",
 	"ARCF-BREAKER-OPEN":                     "the breaker's own verdict on the credential",
 }
 

@@ -268,6 +268,7 @@ func renderTable(w *bufio.Writer, v *view, color bool) error {
 	}
 	if len(v.problems) == 0 {
 		fmt.Fprintf(w, "\n%s\n", paint(ansiGreen, word(lang, "no_problem")))
+		renderAzureTable(w, v)
 		return nil
 	}
 	fmt.Fprintf(w, "\n%s:\n", word(lang, "by_code"))
@@ -324,6 +325,7 @@ func renderTable(w *bufio.Writer, v *view, color bool) error {
 	for i, row := range rows {
 		writeRow(row, v.problems[i].Outcome, false)
 	}
+	renderAzureTable(w, v)
 	fmt.Fprintf(w, "\n%s\n", word(lang, "more_md"))
 	return nil
 }
@@ -446,6 +448,7 @@ func renderMarkdown(w *bufio.Writer, v *view) error {
 			}
 		}
 	}
+	renderAzureMarkdown(w, v)
 	return nil
 }
 
@@ -610,6 +613,10 @@ func renderJUnit(w *bufio.Writer, v *view) error {
 	}
 	s.Time = seconds(total)
 	out := junitSuites{Name: "arcfleet", Tests: s.Tests, Failures: s.Failures, Errors: s.Errors, Skipped: s.Skipped, Time: s.Time, Suites: []junitSuite{s}}
+	if az, ok := azureJUnitSuite(v); ok {
+		out.Suites = append(out.Suites, az)
+		out.Tests, out.Failures, out.Errors = out.Tests+az.Tests, out.Failures+az.Failures, out.Errors+az.Errors
+	}
 	w.WriteString(xml.Header)
 	enc := xml.NewEncoder(w)
 	enc.Indent("", "  ")
@@ -629,16 +636,26 @@ var csvHeader = []string{"host", "os", "action", "outcome", "final_code", "class
 // formula (leading = + - @ tab CR) get a leading apostrophe.
 func renderCSV(w *bufio.Writer, v *view) error {
 	cw := csv.NewWriter(w)
-	if err := cw.Write(csvHeader); err != nil {
+	header := csvHeader
+	var az map[string][2]string
+	if v.r.Azure != nil {
+		header = append(slices.Clip(csvHeader), azureCSVHeader...)
+		az = azureCSV(v.r.Azure)
+	}
+	if err := cw.Write(header); err != nil {
 		return err
 	}
-	row := make([]string, len(csvHeader))
+	row := make([]string, len(header))
 	for i := range v.r.Hosts {
 		h := &v.r.Hosts[i]
 		title, cause, remedy := hostText(h, v.lang)
 		row = append(row[:0], h.Name, h.OS, h.Action, string(h.Outcome), h.FinalCode, string(h.Class),
 			title, cause, remedy, attemptsText(h), seconds(hostDuration(h)), h.Detail, h.LogPath,
 			strings.Join(h.Evidence, "\n"))
+		if az != nil {
+			cells := az[h.Name]
+			row = append(row, cells[0], cells[1])
+		}
 		for j := range row {
 			row[j] = csvSafe(row[j])
 		}

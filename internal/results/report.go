@@ -273,5 +273,8 @@ func (r *Report) ExitCode() int {
 			return ExitHostsFailed
 		}
 	}
+	if len(r.Azure.Mismatches()) > 0 {
+		return ExitHostsFailed // the agents said yes, Azure says otherwise
+	}
 	return ExitOK
 }

@@ -122,4 +122,6 @@ type Report struct {
 	Interrupted   bool         `json:"interrupted,omitempty"`
 	BreakerOpen   []string     `json:"breaker_open,omitempty"` // credentials stopped by the circuit breaker
 	Hosts         []HostResult `json:"hosts"`
+	// Azure is the post-run verification against Azure (apply --verify-azure), nil when not run.
+	Azure *AzureVerification `json:"azure_verification,omitempty"`
 }

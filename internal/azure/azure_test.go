@@ -1,0 +1,212 @@
+package azure
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/arcfleet/arcfleet/internal/executor"
+	"github.com/arcfleet/arcfleet/internal/inventory"
+	"github.com/arcfleet/arcfleet/internal/results"
+	"github.com/arcfleet/arcfleet/testbed/azurefake"
+)
+
+// The executor's hook: TokenSource satisfies it (asserted here, not in product
+// code, so internal/azure never imports the executor).
+var _ executor.TokenSource = (*TokenSource)(nil)
+
+const (
+	tenant = "11111111-aaaa-bbbb-cccc-000000000001"
+	app    = "22222222-aaaa-bbbb-cccc-000000000002"
+	secret = "s3cr3t-value-~xyz"
+	sub1   = "33333333-aaaa-bbbb-cccc-000000000003"
+	sub2   = "44444444-aaaa-bbbb-cccc-000000000004"
+)
+
+type clock struct{ off atomic.Int64 }
+
+func (c *clock) now() time.Time          { return time.Now().Add(time.Duration(c.off.Load())) }
+func (c *clock) advance(d time.Duration) { c.off.Add(int64(d)) }
+
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func newSource(f *azurefake.Fake, o Options) *TokenSource {
+	o.Endpoints = &Endpoints{AuthorityHost: f.AuthorityHost(), ARM: f.ARMEndpoint(), CAPool: f.CAPool()}
+	if o.LookupEnv == nil {
+		o.LookupEnv = env(map[string]string{"SP": secret})
+	}
+	return NewTokenSource(o)
+}
+
+func spCred() inventory.Credential {
+	return inventory.Credential{Name: "sp", ClientID: app, TenantID: tenant, Secret: inventory.SecretRef{Env: "SP"}, Auth: inventory.AuthAccessToken}
+}
+
+func TestTokenCachedAcrossGoroutines(t *testing.T) {
+	f := azurefake.New(t, azurefake.Options{})
+	f.AddApp(tenant, azurefake.App{ClientID: app, Secret: secret})
+	ts := newSource(f, Options{})
+	var wg sync.WaitGroup
+	toks := make([]string, 64)
+	for i := range toks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tok, exp, err := ts.Token(context.Background(), spCred())
+			if err != nil || time.Until(exp) < 50*time.Minute {
+				t.Errorf("token: exp %v err %v", exp, err)
+			}
+			toks[i] = tok
+		}()
+	}
+	wg.Wait()
+	if n := f.Count(azurefake.KindToken); n != 1 {
+		t.Fatalf("64 goroutines made %d token requests, want 1 (%s)", n, f.CountString())
+	}
+	for _, tok := range toks {
+		if tok != toks[0] || strings.Count(tok, ".") != 2 {
+			t.Fatalf("tokens differ or are not JWT-shaped: %q vs %q", tok, toks[0])
+		}
+	}
+}
+
+func TestTokenRefreshedBeforeExpiry(t *testing.T) {
+	f := azurefake.New(t, azurefake.Options{TokenLifetime: time.Hour})
+	f.AddApp(tenant, azurefake.App{ClientID: app, Secret: secret})
+	var c clock
+	ts := newSource(f, Options{Now: c.now, RefreshMargin: 10 * time.Minute})
+	first, _, err := ts.Token(context.Background(), spCred())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.advance(45 * time.Minute) // 15 min left: still served from the cache
+	if tok, _, _ := ts.Token(context.Background(), spCred()); tok != first || f.Count(azurefake.KindToken) != 1 {
+		t.Fatalf("refreshed with 15 minutes left (%s)", f.CountString())
+	}
+	c.advance(6 * time.Minute) // 9 min left: refreshed, once, for all callers
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tok, _, err := ts.Token(context.Background(), spCred())
+			if err != nil || tok == first {
+				t.Errorf("after the margin: same token %v, err %v", tok == first, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := f.Count(azurefake.KindToken); n != 2 {
+		t.Fatalf("token requests %d, want 2", n)
+	}
+}
+
+func TestTokenErrorsCarryAADSTSCodes(t *testing.T) {
+	f := azurefake.New(t, azurefake.Options{})
+	f.AddApp(tenant, azurefake.App{ClientID: app, Secret: secret})
+	f.AddApp("tenant-expired", azurefake.App{ClientID: app, Secret: secret, SecretExpired: true})
+	wrong := "wrong-secret-value-123"
+	ts := newSource(f, Options{LookupEnv: env(map[string]string{"SP": secret, "WRONG": wrong})})
+	cases := []struct {
+		name string
+		cred inventory.Credential
+		code string
+	}{
+		{"invalid secret", inventory.Credential{Name: "a", ClientID: app, TenantID: tenant, Secret: inventory.SecretRef{Env: "WRONG"}}, "AADSTS7000215"},
+		{"expired secret", inventory.Credential{Name: "b", ClientID: app, TenantID: "tenant-expired", Secret: inventory.SecretRef{Env: "SP"}}, "AADSTS7000222"},
+		{"app not found", inventory.Credential{Name: "c", ClientID: "99999999-0000-0000-0000-000000000000", TenantID: tenant, Secret: inventory.SecretRef{Env: "SP"}}, "AADSTS700016"},
+		{"tenant not found", inventory.Credential{Name: "d", ClientID: app, TenantID: "no-such-tenant", Secret: inventory.SecretRef{Env: "SP"}}, "AADSTS90002"},
+		{"secret unset", inventory.Credential{Name: "e", ClientID: app, TenantID: tenant, Secret: inventory.SecretRef{Env: "UNSET"}}, CodeToken},
+	}
+	for _, tc := range cases {
+		_, _, err := ts.Token(context.Background(), tc.cred)
+		var coded interface{ Code() string }
+		if !errors.As(err, &coded) || coded.Code() != tc.code {
+			t.Errorf("%s: err %v, want code %s", tc.name, err, tc.code)
+			continue
+		}
+		if strings.Contains(err.Error(), secret) || strings.Contains(err.Error(), wrong) {
+			t.Errorf("%s: error holds the secret: %v", tc.name, err)
+		}
+		if _, ok := results.Lookup(coded.Code()); !ok {
+			t.Errorf("%s: code %s has no catalog entry", tc.name, coded.Code())
+		}
+	}
+}
+
+func TestTokenFailureAskedOncePerFleet(t *testing.T) {
+	f := azurefake.New(t, azurefake.Options{})
+	f.AddApp(tenant, azurefake.App{ClientID: app, Secret: "another"})
+	ts := newSource(f, Options{ErrorTTL: time.Minute})
+	var wg sync.WaitGroup
+	for range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, _, err := ts.Token(context.Background(), spCred()); err == nil {
+				t.Error("no error")
+			}
+		}()
+	}
+	wg.Wait()
+	if n := f.Count(azurefake.KindToken); n != 1 {
+		t.Fatalf("32 hosts sharing a bad secret made %d token requests, want 1", n)
+	}
+}
+
+func TestTokenFromClientCertificate(t *testing.T) {
+	f := azurefake.New(t, azurefake.Options{})
+	key, _ := rsa.GenerateKey(rand.Reader, 2048)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "sp"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, _ := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	cert, _ := x509.ParseCertificate(der)
+	f.AddApp(tenant, azurefake.App{ClientID: app, Cert: cert})
+	p := filepath.Join(t.TempDir(), "sp.pem")
+	pemData := append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})...)
+	if err := os.WriteFile(p, pemData, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ts := newSource(f, Options{})
+	cred := inventory.Credential{Name: "cert", ClientID: app, TenantID: tenant, TokenFrom: inventory.TokenFromClientCertificate, Certificate: inventory.SecretRef{File: p}}
+	if _, _, err := ts.Token(context.Background(), cred); err != nil {
+		t.Fatalf("certificate credential: %v", err)
+	}
+	// Another certificate is refused: AADSTS700027.
+	other, _ := rsa.GenerateKey(rand.Reader, 2048)
+	der2, _ := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &other.PublicKey, other)
+	p2 := filepath.Join(t.TempDir(), "other.pem")
+	os.WriteFile(p2, append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der2}), pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(other)})...), 0o600)
+	cred.Name, cred.Certificate = "cert2", inventory.SecretRef{File: p2}
+	_, _, err := ts.Token(context.Background(), cred)
+	var coded interface{ Code() string }
+	if !errors.As(err, &coded) || coded.Code() != "AADSTS700027" {
+		t.Fatalf("unregistered certificate: %v", err)
+	}
+}
+
+func TestTokenFromWorkloadIdentity(t *testing.T) {
+	f := azurefake.New(t, azurefake.Options{})
+	f.AddApp(tenant, azurefake.App{ClientID: app, FederatedToken: "federated.jwt.value"})
+	p := filepath.Join(t.TempDir(), "token")
+	os.WriteFile(p, []byte("federated.jwt.value"), 0o600)
+	t.Setenv("AZURE_FEDERATED_TOKEN_FILE", p)
+	ts := newSource(f, Options{})
+	cred := inventory.Credential{Name: "wi", ClientID: app, TenantID: tenant, TokenFrom: inventory.TokenFromWorkloadIdentity}
+	if _, _, err := ts.Token(context.Background(), cred); err != nil {
+		t.Fatalf("workload identity: %v", err)
+	}
+}

@@ -1,0 +1,494 @@
+package azure
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/arcfleet/arcfleet/internal/inventory"
+	"github.com/arcfleet/arcfleet/internal/results"
+)
+
+// Actions Preflight and Verify understand (the agent package's names).
+const (
+	ActionConnect    = "connect"
+	ActionDisconnect = "disconnect"
+	ActionReconnect  = "reconnect"
+)
+
+// Resource providers an Arc-enabled server needs in its subscription. The
+// agent's connect fails without the first; the others serve extensions, guest
+// configuration, SSH/Windows Admin Center and Arc-enabled SQL Server.
+const providerHybridCompute = "Microsoft.HybridCompute"
+
+var arcProviders = []string{providerHybridCompute, "Microsoft.GuestConfiguration", "Microsoft.HybridConnectivity", "Microsoft.AzureArcData"}
+
+// Permission actions on Microsoft.HybridCompute/machines per action.
+const (
+	actionWrite  = "Microsoft.HybridCompute/machines/write"
+	actionDelete = "Microsoft.HybridCompute/machines/delete"
+)
+
+// AgentState is what the agent on a host reported (`azcmagent show`, from a
+// probed plan); the zero value means not probed.
+type AgentState struct {
+	Probed     bool
+	Status     string // Connected, Disconnected, Expired
+	ResourceID string
+}
+
+// Request is what Preflight checks.
+type Request struct {
+	Action      string // connect, disconnect, reconnect
+	Hosts       []*inventory.Host
+	Credentials map[string]inventory.Credential
+	// Agents: per host name, what its agent reported, when the plan was probed.
+	Agents map[string]AgentState
+	// Concurrency bounds the calls in flight (default 8).
+	Concurrency int
+}
+
+// Finding is one pre-flight finding: the code the agent (or Azure) would have
+// answered with, what Azure showed, and the hosts it concerns. A finding that
+// is not a warning blocks exactly those hosts.
+type Finding struct {
+	Code    string   `json:"code"`
+	Warning bool     `json:"warning,omitempty"`
+	Scope   string   `json:"scope"`   // "credential NAME", "subscription S", "resource group S/RG"
+	Message string   `json:"message"` // what is wrong, never a secret or token
+	Hosts   []string `json:"hosts"`
+}
+
+// Remedy is the knowledge base's fix for the finding's code in lang.
+func (f Finding) Remedy(lang string) string {
+	e, ok := results.Lookup(f.Code)
+	if !ok {
+		return ""
+	}
+	_, _, r := e.Text(lang)
+	return r
+}
+
+// Title is the knowledge base's title of the code in lang.
+func (f Finding) Title(lang string) string {
+	e, ok := results.Lookup(f.Code)
+	if !ok {
+		return f.Code
+	}
+	t, _, _ := e.Text(lang)
+	return t
+}
+
+// Result is the outcome of Preflight.
+type Result struct {
+	Findings       []Finding `json:"findings"`
+	Hosts          int       `json:"hosts"`
+	Credentials    int       `json:"credentials"`
+	Subscriptions  int       `json:"subscriptions"`
+	ResourceGroups int       `json:"resource_groups"`
+	// Calls is the number of HTTP requests sent to Entra ID and Resource Manager.
+	Calls int64 `json:"calls"`
+}
+
+// Blocking returns, per host, the findings that block it.
+func (r *Result) Blocking() map[string][]Finding {
+	m := map[string][]Finding{}
+	for _, f := range r.Findings {
+		if f.Warning {
+			continue
+		}
+		for _, h := range f.Hosts {
+			m[h] = append(m[h], f)
+		}
+	}
+	return m
+}
+
+// Counts returns the number of blocking findings and of warnings.
+func (r *Result) Counts() (blocking, warnings int) {
+	for _, f := range r.Findings {
+		if f.Warning {
+			warnings++
+		} else {
+			blocking++
+		}
+	}
+	return
+}
+
+// HostFindings are the findings as inventory findings, one per host concerned,
+// for a plan: apply skips a host with a finding that is not a warning.
+func (r *Result) HostFindings(hosts []*inventory.Host) []inventory.Finding {
+	pos := make(map[string]inventory.Pos, len(hosts))
+	for _, h := range hosts {
+		pos[h.Name] = h.Pos
+	}
+	var out []inventory.Finding
+	for _, f := range r.Findings {
+		for _, h := range f.Hosts {
+			out = append(out, inventory.Finding{Pos: pos[h], Code: f.Code, Host: h, Warning: f.Warning,
+				Message: "Azure pre-flight: " + f.Message + "; fix: " + f.Remedy("en")})
+		}
+	}
+	return out
+}
+
+// group keys
+type credKey struct{ name, tenant, cloud string }
+type subKey struct {
+	cred credKey
+	sub  string
+}
+type rgKey struct {
+	sub subKey
+	rg  string
+}
+
+type pfRun struct {
+	ts    *TokenSource
+	req   Request
+	mu    sync.Mutex
+	finds []Finding
+}
+
+func (p *pfRun) add(f Finding) {
+	if len(f.Hosts) == 0 {
+		return
+	}
+	sort.Strings(f.Hosts)
+	p.mu.Lock()
+	p.finds = append(p.finds, f)
+	p.mu.Unlock()
+}
+
+// hostCred is the credential a host signs in with: its credential, in the host's tenant.
+func hostCred(h *inventory.Host, creds map[string]inventory.Credential) (inventory.Credential, bool) {
+	c, ok := creds[h.Credential]
+	if !ok {
+		return c, false
+	}
+	if h.Azure.TenantID != "" {
+		c.TenantID = h.Azure.TenantID
+	}
+	return c, true
+}
+
+// Preflight checks Azure for the hosts of req before any host is touched. The
+// number of calls is one token per credential, one provider list per
+// subscription and three lists per resource group (permissions, locks, machines),
+// whatever the number of hosts. Calls that fail become findings (warnings when
+// they only mean a check could not be made).
+func Preflight(ctx context.Context, ts *TokenSource, req Request) *Result {
+	start := ts.Calls()
+	p := &pfRun{ts: ts, req: req}
+	if req.Concurrency <= 0 {
+		req.Concurrency = 8
+	}
+	creds := map[credKey]inventory.Credential{}
+	subs := map[subKey][]*inventory.Host{}
+	rgs := map[rgKey][]*inventory.Host{}
+	credHosts := map[credKey][]*inventory.Host{}
+	var noCred []string
+	for _, h := range req.Hosts {
+		c, ok := hostCred(h, req.Credentials)
+		if !ok {
+			noCred = append(noCred, h.Name)
+			continue
+		}
+		ck := credKey{c.Name, strings.ToLower(c.TenantID), strings.ToLower(h.Azure.Cloud)}
+		creds[ck] = c
+		credHosts[ck] = append(credHosts[ck], h)
+		sk := subKey{ck, strings.ToLower(h.Azure.SubscriptionID)}
+		subs[sk] = append(subs[sk], h)
+		rk := rgKey{sk, strings.ToLower(h.Azure.ResourceGroup)}
+		rgs[rk] = append(rgs[rk], h)
+	}
+	p.add(Finding{Code: CodeToken, Scope: "inventory", Message: "the host names no credential of the inventory", Hosts: noCred})
+
+	// Tokens: one per credential (and tenant), in parallel.
+	okCred := map[credKey]bool{}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	sem := make(chan struct{}, req.Concurrency)
+	for ck, c := range creds {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			_, _, err := ts.Token(ctx, c)
+			if err != nil {
+				ae := tokenError(c.Name, err, nil)
+				p.add(Finding{Code: ae.Code(), Scope: "credential " + c.Name, Message: ae.Error(), Hosts: names(credHosts[ck])})
+				return
+			}
+			mu.Lock()
+			okCred[ck] = true
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+
+	// Subscriptions: providers and locations.
+	okSub := map[subKey]*armClients{}
+	for sk, hosts := range subs {
+		if !okCred[sk.cred] {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			if cl := p.checkSubscription(ctx, creds[sk.cred], sk, hosts); cl != nil {
+				mu.Lock()
+				okSub[sk] = cl
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+
+	// Resource groups: permissions, locks, machines.
+	for rk, hosts := range rgs {
+		cl := okSub[rk.sub]
+		if cl == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			p.checkResourceGroup(ctx, cl, rk, hosts)
+		}()
+	}
+	wg.Wait()
+
+	res := &Result{Findings: p.finds, Hosts: len(req.Hosts), Credentials: len(creds), Subscriptions: len(subs), ResourceGroups: len(rgs), Calls: ts.Calls() - start}
+	slices.SortFunc(res.Findings, func(a, b Finding) int {
+		return cmp.Or(cmp.Compare(boolInt(a.Warning), boolInt(b.Warning)), strings.Compare(a.Scope, b.Scope), strings.Compare(a.Code, b.Code), strings.Compare(a.Message, b.Message))
+	})
+	return res
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func names(hs []*inventory.Host) []string {
+	out := make([]string, len(hs))
+	for i, h := range hs {
+		out[i] = h.Name
+	}
+	return out
+}
+
+// checkSubscription lists the resource providers once; nil when the
+// subscription cannot be used (its hosts then have a finding).
+func (p *pfRun) checkSubscription(ctx context.Context, cred inventory.Credential, sk subKey, hosts []*inventory.Host) *armClients {
+	sub := hosts[0].Azure.SubscriptionID
+	scope := "subscription " + sub
+	cl, err := p.ts.clients(cred, hosts[0].Azure.Cloud, sub)
+	if err != nil {
+		p.add(Finding{Code: CodeCheckFailed, Scope: scope, Message: err.Error(), Hosts: names(hosts)})
+		return nil
+	}
+	provs, err := cl.listProviders(ctx)
+	if err != nil {
+		ae := armError(fmt.Sprintf("listing the resource providers of subscription %s with credential %s", sub, cred.Name), err)
+		switch ae.Code() {
+		case CodeSubNotFound:
+			p.add(Finding{Code: ae.Code(), Scope: scope, Message: fmt.Sprintf("subscription %s was not found, or credential %s has no access to it", sub, cred.Name), Hosts: names(hosts)})
+			return nil
+		default:
+			// Not fatal: the resource-group checks may still run; providers and locations stay unchecked.
+			p.add(Finding{Code: ae.Code(), Warning: true, Scope: scope, Message: ae.Error() + "; resource providers and location not checked", Hosts: names(hosts)})
+			return cl
+		}
+	}
+	var missingOther []string
+	for _, ns := range arcProviders {
+		if pr, ok := provs[strings.ToLower(ns)]; ok && pr.registered {
+			continue
+		}
+		if ns == providerHybridCompute {
+			p.add(Finding{Code: CodeProviderUnreg, Warning: p.req.Action == ActionDisconnect, Scope: scope,
+				Message: fmt.Sprintf("resource provider %s is not registered in subscription %s", ns, sub), Hosts: names(hosts)})
+			continue
+		}
+		missingOther = append(missingOther, ns)
+	}
+	if len(missingOther) > 0 {
+		p.add(Finding{Code: CodeProvider, Warning: true, Scope: scope,
+			Message: fmt.Sprintf("resource %s %s %s not registered in subscription %s", plural(len(missingOther), "provider", "providers"), strings.Join(missingOther, ", "), plural(len(missingOther), "is", "are"), sub), Hosts: names(hosts)})
+	}
+	// Location: Microsoft.HybridCompute/machines must be offered there.
+	if p.req.Action != ActionDisconnect {
+		if hc, ok := provs[strings.ToLower(providerHybridCompute)]; ok && len(hc.locations) > 0 {
+			byLoc := map[string][]string{}
+			for _, h := range hosts {
+				l := normLocation(h.Azure.Location)
+				if !slices.Contains(hc.locations, l) {
+					byLoc[h.Azure.Location] = append(byLoc[h.Azure.Location], h.Name)
+				}
+			}
+			for loc, hs := range byLoc {
+				p.add(Finding{Code: CodeBadLocation, Scope: scope,
+					Message: fmt.Sprintf("location %q does not offer Azure Arc-enabled servers (Microsoft.HybridCompute/machines) in subscription %s", loc, sub), Hosts: hs})
+			}
+		}
+	}
+	return cl
+}
+
+// expectedName is the machine resource name a host's connect creates: its
+// resource_name, else the name in the agent's resource id, else the inventory name.
+func expectedName(h *inventory.Host, a AgentState) string {
+	if h.ResourceName != "" {
+		return h.ResourceName
+	}
+	if a.ResourceID != "" {
+		if i := strings.LastIndex(a.ResourceID, "/"); i >= 0 {
+			return a.ResourceID[i+1:]
+		}
+	}
+	return h.Name
+}
+
+func (p *pfRun) checkResourceGroup(ctx context.Context, cl *armClients, rk rgKey, hosts []*inventory.Host) {
+	sub, rg := hosts[0].Azure.SubscriptionID, hosts[0].Azure.ResourceGroup
+	scope := "resource group " + sub + "/" + rg
+	action := p.req.Action
+	all := names(hosts)
+
+	// Permissions of the caller on the group.
+	perms, err := cl.listPermissions(ctx, rg)
+	if err != nil {
+		ae := armError("reading the permissions on resource group "+rg, err)
+		if ae.Code() == CodeRGNotFound {
+			p.add(Finding{Code: ae.Code(), Scope: scope, Message: fmt.Sprintf("resource group %s does not exist in subscription %s", rg, sub), Hosts: all})
+			return
+		}
+		p.add(Finding{Code: ae.Code(), Warning: true, Scope: scope, Message: ae.Error() + "; permissions not checked", Hosts: all})
+	} else {
+		var need []string
+		if action != ActionDisconnect {
+			need = append(need, actionWrite)
+		}
+		if action != ActionConnect {
+			need = append(need, actionDelete)
+		}
+		for _, a := range need {
+			if !allows(perms, a) {
+				p.add(Finding{Code: CodeAuthzFailed, Scope: scope,
+					Message: fmt.Sprintf("the credential may not perform %s in resource group %s (%s needs it)", a, rg, action), Hosts: all})
+			}
+		}
+	}
+
+	// Locks on the group or on machines in it.
+	locks, err := cl.listLocks(ctx, rg)
+	if err != nil {
+		ae := armError("listing the locks of resource group "+rg, err)
+		p.add(Finding{Code: ae.Code(), Warning: true, Scope: scope, Message: ae.Error() + "; locks not checked (reading them needs Microsoft.Authorization/locks/read, e.g. Reader)", Hosts: all})
+	} else {
+		p.lockFindings(locks, hosts, scope, rg)
+	}
+
+	// Machines already in the group.
+	ms, err := cl.listMachines(ctx, rg)
+	if err != nil {
+		ae := armError("listing the machines of resource group "+rg, err)
+		p.add(Finding{Code: ae.Code(), Warning: true, Scope: scope, Message: ae.Error() + "; existing machines not checked", Hosts: all})
+		return
+	}
+	if action == ActionDisconnect {
+		return
+	}
+	type clashKey struct {
+		warning bool
+		status  string
+	}
+	clashes := map[clashKey][]string{}
+	for _, h := range hosts {
+		a := p.req.Agents[h.Name]
+		m, ok := ms[strings.ToLower(expectedName(h, a))]
+		if !ok {
+			continue
+		}
+		if a.Probed && strings.EqualFold(a.Status, "Connected") && strings.EqualFold(a.ResourceID, m.id) {
+			continue // the same machine: the agent is connected to it
+		}
+		status := m.status
+		if status == "" {
+			status = "unknown"
+		}
+		clashes[clashKey{!a.Probed, status}] = append(clashes[clashKey{!a.Probed, status}], h.Name)
+	}
+	for k, hs := range clashes {
+		msg := fmt.Sprintf("a machine resource with the host's resource name already exists in resource group %s (status %s) and the host's agent is not connected to it: connect would fail", rg, k.status)
+		if k.warning {
+			msg = fmt.Sprintf("a machine resource with the host's resource name already exists in resource group %s (status %s): connect fails unless this host is that machine (probe the hosts, plan --probe, to tell)", rg, k.status)
+		}
+		p.add(Finding{Code: CodeNameClash, Warning: k.warning, Scope: scope, Message: msg, Hosts: hs})
+	}
+}
+
+func (p *pfRun) lockFindings(locks []lock, hosts []*inventory.Host, scope, rg string) {
+	action := p.req.Action
+	type lk struct {
+		code    string
+		warning bool
+		msg     string
+	}
+	found := map[lk][]string{}
+	for _, l := range locks {
+		readOnly := strings.EqualFold(l.level, "ReadOnly")
+		var hs []string
+		for _, h := range hosts {
+			if l.machine == "" || strings.EqualFold(l.machine, expectedName(h, p.req.Agents[h.Name])) {
+				hs = append(hs, h.Name)
+			}
+		}
+		if len(hs) == 0 {
+			continue
+		}
+		where := "resource group " + rg
+		if l.machine != "" {
+			where = "the machine resource"
+		}
+		var k lk
+		switch {
+		case readOnly:
+			k = lk{CodeScopeLocked, false, fmt.Sprintf("ReadOnly lock %q on %s: Azure refuses to create, change or delete the machine", l.name, where)}
+		case action == ActionConnect:
+			k = lk{CodeDeleteLock, true, fmt.Sprintf("%s lock %q on %s: connect works, but a later disconnect or re-registration fails while it stays", l.level, l.name, where)}
+		default:
+			k = lk{CodeScopeLocked, false, fmt.Sprintf("%s lock %q on %s: Azure refuses to delete the machine, so %s would fail", l.level, l.name, where, action)}
+		}
+		found[k] = append(found[k], hs...)
+	}
+	for k, hs := range found {
+		p.add(Finding{Code: k.code, Warning: k.warning, Scope: scope, Message: k.msg, Hosts: dedupe(hs)})
+	}
+}
+
+func dedupe(s []string) []string {
+	sort.Strings(s)
+	return slices.Compact(s)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
