@@ -209,6 +209,16 @@ func Merge(shards []*Shard, outDir string, partial bool) (*results.Report, error
 			for _, k := range r.BreakerOpen {
 				breakers[k] = true
 			}
+			if a := r.Azure; a != nil { // apply --verify-azure: every shard's checks, one section
+				if out.Azure == nil {
+					out.Azure = &results.AzureVerification{}
+				}
+				if a.Checked.After(out.Azure.Checked) {
+					out.Azure.Checked = a.Checked
+				}
+				out.Azure.Calls += a.Calls
+				out.Azure.Hosts = append(out.Azure.Hosts, a.Hosts...)
+			}
 			for i := range r.Hosts {
 				h := r.Hosts[i]
 				got[h.Name] = true
@@ -239,6 +249,9 @@ func Merge(shards []*Shard, outDir string, partial bool) (*results.Report, error
 	}
 	slices.Sort(out.BreakerOpen)
 	slices.SortFunc(out.Hosts, func(a, b results.HostResult) int { return strings.Compare(a.Name, b.Name) })
+	if out.Azure != nil {
+		slices.SortStableFunc(out.Azure.Hosts, func(a, b results.AzureCheck) int { return strings.Compare(a.Host, b.Host) })
+	}
 	return out, nil
 }
 
