@@ -13,8 +13,11 @@ const validateUsage = `Usage: arcfleet validate -i INVENTORY [--action connect|d
 
 Checks an inventory without touching any host: the YAML schema, every setting the
 agent would reject (reported with the AZCM code it would return), login settings,
-and that every secret reference the selected hosts use resolves (environment
-variable set, file readable). Secret values are never printed.
+that every secret reference the selected hosts use resolves (environment
+variable set, file readable), and that the files a run reads exist: identity
+files, WinRM CA and client certificate files, and for host_key_policy strict a
+known_hosts entry for every host. Secret values are never printed. A mistake
+shared by many hosts is one line naming how many and a few of them.
 
 Prints one finding per line (FILE:LINE:COL: CODE HOST: message; fix: ...) and a
 summary on stderr. Exit status: 0 valid (warnings allowed), 2 invalid.
@@ -69,6 +72,7 @@ func cmdValidate(ctx context.Context, e *env, args []string) int {
 	lookup := lookupEnv(e)
 	findings := inventory.CollapseFindings(inventory.Validate(inv, hosts, action))
 	findings = append(findings, inventory.CheckSecretRefs(inv, hosts, lookup)...)
+	findings = append(findings, inventory.CheckFiles(inv, hosts, e.getenv("HOME"))...)
 	errCount, warnCount := 0, 0
 	for _, f := range findings {
 		fmt.Fprintln(e.stdout, f.String())

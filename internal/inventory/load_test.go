@@ -42,6 +42,7 @@ func errLines(t *testing.T, src string) []string {
 
 const (
 	hostOnly  = "version: 1\nhosts:\n  - name: a\n"
+	indentFix = "fix: indent it like the keys it belongs with (spaces, not tabs), or nest it under a key ending in ':'"
 	syntaxFix = "fix: check indentation and quoting from this line on (indent with spaces, not tabs; quote values containing ': ' or ' #')"
 )
 
@@ -57,9 +58,21 @@ func TestParseRejects(t *testing.T) {
 			"inv.yaml:1:1: the inventory is empty; fix: start with `version: 1` and list hosts under `hosts:` (see docs/inventory.md)"}},
 		{"top level is a list", "- a\n- b\n", []string{
 			"inv.yaml:1:1: expected a mapping at the top level, got a list; fix: start with `version: 1` (see docs/inventory.md)"}},
-		// yaml.v3 reports the line where the enclosing block starts, not the offending line.
+		// yaml.v3 reports the line where the enclosing block starts ("hosts:",
+		// "defaults:"); the error names the line indented wrongly instead.
 		{"syntax error", "version: 1\nhosts:\n  - name: a\n   bad: [\n", []string{
-			"inv.yaml:2:1: YAML syntax error at or after this line: did not find expected '-' indicator; " + syntaxFix}},
+			"inv.yaml:4:4: YAML indentation error: this line is indented 3 spaces, which matches no enclosing block here (4, 2 or 0 spaces would) (yaml: did not find expected '-' indicator); " + indentFix}},
+		{"key under-indented in defaults", "version: 1\ndefaults:\n  ssh:\n    user: root\n   identity_file: x\nhosts:\n  - name: a\n", []string{
+			"inv.yaml:5:4: YAML indentation error: this line is indented 3 spaces, which matches no enclosing block here (4, 2 or 0 spaces would) (yaml: did not find expected key); " + indentFix}},
+		{"key over-indented in defaults", "version: 1\ndefaults:\n  ssh:\n    user: root\n     identity_file: x\nhosts:\n  - name: a\n", []string{
+			"inv.yaml:5:6: YAML indentation error: this line is indented 5 spaces, which matches no enclosing block here (4, 2 or 0 spaces would) (yaml: mapping values are not allowed in this context); " + indentFix}},
+		{"host key between two others", "version: 1\nhosts:\n  - name: a\n    address: b\n   os: linux\n  - name: c\n", []string{
+			"inv.yaml:5:4: YAML indentation error: this line is indented 3 spaces, which matches no enclosing block here (4, 2 or 0 spaces would) (yaml: did not find expected '-' indicator); " + indentFix}},
+		{"host key at the items' indentation", "version: 1\nhosts:\n  - name: a\n    ssh:\n      user: u\n  address: b\n", []string{
+			"inv.yaml:6:3: YAML indentation error: this line is indented 2 spaces like the list's \"- \" items, but is not one (yaml: did not find expected '-' indicator); " +
+				"fix: indent it 4 spaces to belong to the item above, or start a new item with \"- \""}},
+		{"block scalar and comments before the culprit", "version: 1\n# c\ndefaults:\n  agent:\n    path: |\n      x\n       y\n    log: z # c: d\n   ssh: {}\nhosts:\n  - name: a\n", []string{
+			"inv.yaml:9:4: YAML indentation error: this line is indented 3 spaces, which matches no enclosing block here (4, 2 or 0 spaces would) (yaml: did not find expected key); " + indentFix}},
 		{"tab indentation", "version: 1\nhosts:\n\t- name: a\n", []string{
 			"inv.yaml:3:1: YAML syntax error at or after this line: found character that cannot start any token; " + syntaxFix}},
 		{"mapping value in a plain scalar", "version: 1\nhosts:\n  - name: a: b\n", []string{

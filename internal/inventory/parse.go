@@ -211,6 +211,18 @@ func (d *dec) syntax(err error, data []byte) {
 	if m := syntaxRE.FindStringSubmatch(msg); m != nil {
 		p.Line, _ = strconv.Atoi(m[1])
 		msg = m[2]
+		for _, ie := range indentErrs {
+			if msg != ie {
+				continue
+			}
+			// yaml.v3 names the enclosing block's line; point at the line indented wrongly.
+			if line, col, fits, ok := indentCulprit(data, p.Line); ok {
+				what, fix := indentMsg(col, fits)
+				d.c.add(&Error{Pos: Pos{File: d.file, Line: line, Col: col},
+					Msg: "YAML indentation error: " + what + " (yaml: " + msg + ")", Fix: fix})
+				return
+			}
+		}
 	} else {
 		msg = strings.TrimPrefix(msg, "yaml: ")
 		if m := anchorRE.FindStringSubmatch(msg); m != nil {

@@ -586,25 +586,28 @@ func hostList(hs []string) string {
 	return fmt.Sprintf("%d hosts: %s, ...", len(hs), strings.Join(hs[:show], ", "))
 }
 
-// CollapseFindings merges findings that differ only in their host (one inherited
-// mistake repeated across a fleet) into the first, noting how many other hosts share it.
+// CollapseFindings merges findings that differ only in their host and position
+// (one inherited mistake, or one missing setting, repeated across a fleet) into
+// the first, noting how many other hosts share it and naming a few. The first
+// finding's position is kept: for a value set once in defaults or a group it is
+// that line; for a setting no layer gives, the first host's entry.
 func CollapseFindings(fs []Finding) []Finding {
 	type key struct {
-		pos         Pos
-		code, msg   string
-		warning     bool
-		hostMissing bool
+		code, msg string
+		warning   bool
 	}
 	idx := map[key]int{}
 	var out []Finding
 	var others [][]string
 	for _, f := range fs {
-		k := key{f.Pos, f.Code, f.Message, f.Warning, f.Host == ""}
-		if i, ok := idx[k]; ok {
+		k := key{f.Code, f.Message, f.Warning}
+		if i, ok := idx[k]; ok && f.Host != "" && out[i].Host != "" {
 			others[i] = append(others[i], f.Host)
 			continue
 		}
-		idx[k] = len(out)
+		if f.Host != "" {
+			idx[k] = len(out)
+		}
 		out = append(out, f)
 		others = append(others, nil)
 	}
