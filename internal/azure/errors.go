@@ -115,7 +115,7 @@ func armError(what string, err error) *Error {
 		switch {
 		case strings.EqualFold(re.ErrorCode, "AuthorizationFailed"):
 			code = CodeAuthzFailed
-		case strings.EqualFold(re.ErrorCode, "SubscriptionNotFound"):
+		case strings.EqualFold(re.ErrorCode, "SubscriptionNotFound"), strings.EqualFold(re.ErrorCode, "InvalidAuthenticationTokenTenant"):
 			code = CodeSubNotFound
 		case strings.EqualFold(re.ErrorCode, "ResourceGroupNotFound"):
 			code = CodeRGNotFound

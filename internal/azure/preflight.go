@@ -306,7 +306,7 @@ func (p *pfRun) checkSubscription(ctx context.Context, cred inventory.Credential
 		ae := armError(fmt.Sprintf("listing the resource providers of subscription %s with credential %s", sub, cred.Name), err)
 		switch ae.Code() {
 		case CodeSubNotFound:
-			p.add(Finding{Code: ae.Code(), Scope: scope, Message: fmt.Sprintf("subscription %s was not found, or credential %s has no access to it", sub, cred.Name), Hosts: names(hosts)})
+			p.add(Finding{Code: ae.Code(), Scope: scope, Message: fmt.Sprintf("subscription %s was not found, is not in tenant %s, or credential %s has no access to it", sub, cred.TenantID, cred.Name), Hosts: names(hosts)})
 			return nil
 		default:
 			// Not fatal: the resource-group checks may still run; providers and locations stay unchecked.

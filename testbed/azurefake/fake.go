@@ -17,6 +17,8 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
+	"io"
+	"log"
 	"math/big"
 	"net"
 	"net/http"
@@ -106,7 +108,7 @@ func Start(o Options) (*Fake, error) {
 	f.caPool.AppendCertsFromPEM(caPEM)
 	f.srv = httptest.NewUnstartedServer(http.HandlerFunc(f.serve))
 	f.srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	f.srv.Config.ErrorLog = nil
+	f.srv.Config.ErrorLog = log.New(io.Discard, "", 0) // handshakes cut short at Close are no news
 	f.srv.StartTLS()
 	return f, nil
 }
