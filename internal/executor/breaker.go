@@ -26,6 +26,7 @@ type breakerState struct {
 	failed []string // hosts that failed with ClassCredential, in order
 	code   string   // the code of the failure that opened the breaker
 	open   bool
+	why    string // set by Trip: the shared cause, seen once (e.g. no access token)
 }
 
 // newBreaker returns a breaker; next is the step after fixing the credential
@@ -68,6 +69,25 @@ func (b *breaker) Fail(key, host, code string) bool {
 	return false
 }
 
+// Trip opens the breaker for key at once: a failure that is the credential's
+// own, not a host's (the controller could not get an access token for it), so
+// one is enough. why says what failed (no secret in it). It reports whether
+// this call opened the breaker.
+func (b *breaker) Trip(key, host, code, why string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.state[key]
+	if s == nil {
+		s = &breakerState{}
+		b.state[key] = s
+	}
+	if s.open {
+		return false
+	}
+	s.open, s.code, s.why = true, code, why
+	return true
+}
+
 // Open returns the reason the breaker for key is open, or "" when it is closed.
 func (b *breaker) Open(key string) string {
 	b.mu.Lock()
@@ -75,6 +95,9 @@ func (b *breaker) Open(key string) string {
 	s := b.state[key]
 	if s == nil || !s.open {
 		return ""
+	}
+	if s.why != "" {
+		return fmt.Sprintf("circuit breaker open for credential %s: %s (%s); fix the credential, then %s", key, s.why, s.code, b.next)
 	}
 	hosts := s.failed
 	more := ""

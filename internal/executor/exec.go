@@ -326,13 +326,27 @@ func (r *run) resolveCredentials(idx []int) {
 			cs.err = fmt.Errorf("no credential chosen for this host; fix: set `credential:` in its group or host entry")
 		case !ok:
 			cs.err = fmt.Errorf("credential %q is not in the plan; fix: regenerate the plan", name)
+		case c.AuthMode() == inventory.AuthAccessToken:
+			// Hosts get tokens minted per attempt (token.go); the controller's own
+			// secret is read only to be masked, should anything echo it.
+			if r.x.Tokens == nil {
+				cs.err, cs.code = errors.New(noTokenSourceMsg(c)), codeNoTokenSource
+			}
+			if v, err := resolveSecret("credential "+name, "secret", c.ControllerSecret(), r.x.lookupEnv()); err == nil && v != "" {
+				r.secrets = append(r.secrets, v)
+			}
 		default:
-			cs.secret, cs.err = resolveSecret("credential "+name, "secret", c.Secret, r.x.lookupEnv())
+			// What the hosts receive: the secret, or the certificate (certificate mode).
+			key, ref := "secret", c.HostSecret()
+			if c.AuthMode() == inventory.AuthCertificate {
+				key = "certificate"
+			}
+			cs.secret, cs.err = resolveSecret("credential "+name, key, ref, r.x.lookupEnv())
 			if isSecretError(cs.err) {
 				cs.code = inventory.CodeSecretUnresolved
 			}
 			if cs.err == nil && cs.secret == "" {
-				cs.err = fmt.Errorf("credential %s: no secret reference; fix: set secret: {env: NAME} or {file: PATH}", name)
+				cs.err = fmt.Errorf("credential %s: no %s reference; fix: set %s: {env: NAME} or {file: PATH}", name, key, key)
 			}
 		}
 		if cs.secret != "" {

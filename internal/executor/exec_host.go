@@ -51,6 +51,9 @@ type hostRun struct {
 	// leaseNext: the action step about to run has another of this run's steps
 	// after it, so it keeps the host for this run when it ends.
 	leaseNext bool
+	// accessToken: the token minted for the step about to run (access-token
+	// mode, token.go); never journaled or logged (the maskers know it).
+	accessToken string
 }
 
 // tryOutcome is how one try of a host (dial, probe, act) ended.
@@ -329,6 +332,8 @@ func stepFailure(o stepOut, step string) tryOutcome {
 	switch {
 	case o.kind != "":
 		t.detail = fmt.Sprintf("%s: %s", step, o.errMsg)
+	case o.errMsg != "": // the step did not run (no access token, token.go)
+		t.detail = fmt.Sprintf("%s not run: %s", step, o.errMsg)
 	case o.diag.Code != "":
 		t.detail = fmt.Sprintf("%s exited %d (%s)", step, o.exit, o.diag.Code)
 	default:
@@ -418,6 +423,11 @@ func (hr *hostRun) runStep(ctx context.Context, st agent.Step, action bool) step
 	if action {
 		if o, ok := hr.takeToken(ctx); !ok {
 			return o
+		}
+		if hr.needsToken(st.Name) {
+			if o, ok := hr.mintToken(ctx, st.Name); !ok {
+				return o // the step did not run; the start-rate token stays held
+			}
 		}
 		hr.token = false
 		hr.lastAct = st.Name

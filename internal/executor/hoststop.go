@@ -69,7 +69,7 @@ func (hr *hostRun) stepInput(st agent.Step, attempt time.Duration) []byte {
 	if hr.leaseNext {
 		lease = agent.Lease
 	}
-	return agent.StepStdin(st, agent.Input(hr.r.lockID, attempt+watchdogGrace, lease, hr.show.Last, agent.StepInput(st, hr.h, hr.cs.cred, hr.cs.secret)))
+	return agent.StepStdin(st, agent.Input(hr.r.lockID, attempt+watchdogGrace, lease, hr.show.Last, agent.StepInput(st, hr.h, hr.cs.cred, hr.loginValue(st.Name))))
 }
 
 // stopRemote ends a step the controller gave up on (timeout, interrupt): the
