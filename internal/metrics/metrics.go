@@ -208,6 +208,11 @@ func previousSuccess(old []byte, labels string) float64 {
 // collector skips files not ending in .prom, so the temporary name does not.
 func writeAtomic(path string, data []byte) (err error) {
 	dir := filepath.Dir(path)
+	// The first run creates the directory (a fresh volume in Kubernetes); the
+	// collector reads it whether or not it existed before.
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("metrics file %s: %w; fix: choose a writable --metrics-file", path, err)
+	}
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return fmt.Errorf("metrics file %s: %w; fix: create the directory or choose a writable --metrics-file", path, err)

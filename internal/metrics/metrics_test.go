@@ -190,8 +190,11 @@ func TestWriteCarriesLastSuccess(t *testing.T) {
 	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o644 {
 		t.Errorf("mode %v, want 0644", fi.Mode().Perm())
 	}
-	if err := Write(filepath.Join(dir, "missing", "x.prom"), Run{Report: good}); err == nil || !strings.Contains(err.Error(), "fix:") {
-		t.Errorf("unwritable path: %v", err)
+	if err := Write(filepath.Join(dir, "new", "dir", "x.prom"), Run{Report: good}); err != nil {
+		t.Errorf("a path in a directory not yet there: %v", err)
+	}
+	if err := Write(filepath.Join(path, "x.prom"), Run{Report: good}); err == nil || !strings.Contains(err.Error(), "fix:") {
+		t.Errorf("unwritable path (under a file): %v", err)
 	}
 }
 
