@@ -57,7 +57,7 @@ func TestValidationCodes(t *testing.T) {
 		{"region", build(map[string]string{"--location": "atlantis"}), 20, "atlantis"},
 		{"access token", []string{"connect", "-s", subID, "-g", "rg", "-l", "westeurope", "--access-token", "garbage"}, 12, "JWT"},
 		{"subscription name", build(map[string]string{"--subscription-id": "Contoso Prod"}), 68, "GUID"},
-		{"cert missing", build(map[string]string{"--service-principal-secret": ""}, "--service-principal-cert", "/nonexistent.pem"), 23, "/nonexistent.pem"},
+		{"cert missing", build(map[string]string{"--service-principal-secret": ""}, "--service-principal-cert", "/nonexistent.pem"), 107, "/nonexistent.pem"},
 		{"unknown flag", build(nil, "--frobnicate"), 101, "unknown flag: --frobnicate"},
 		{"flag of another command", build(nil, "-f"), 101, "unknown shorthand flag"},
 		{"unknown command", []string{"onboard"}, 101, `unknown command "onboard"`},

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -39,7 +40,7 @@ func deviceCodeRefusal(op string) *simError {
 
 // checkAuth validates the authentication flags. needTenant: connect needs the
 // tenant; disconnect takes it from the local config.
-func checkAuth(in *invocation, op string, needTenant bool) (auth, *simError) {
+func checkAuth(in *invocation, op string, needTenant bool, now time.Time) (auth, *simError) {
 	a := auth{
 		spID: in.str("service-principal-id"), secret: in.str("service-principal-secret"),
 		cert: in.str("service-principal-cert"), thumbprint: in.str("service-principal-cert-thumbprint"),
@@ -49,10 +50,7 @@ func checkAuth(in *invocation, op string, needTenant bool) (auth, *simError) {
 		return a, deviceCodeRefusal(op)
 	}
 	if a.token != "" {
-		if !looksLikeJWT(a.token) {
-			return a, newErr(12, "the access token is not a JWT (three base64url parts separated by dots): get a new token, e.g. az account get-access-token")
-		}
-		return a, nil
+		return a, checkToken(a.token, now)
 	}
 	if a.spID == "" && a.secret == "" && a.cert == "" && a.thumbprint == "" {
 		return a, deviceCodeRefusal(op)
@@ -71,8 +69,16 @@ func checkAuth(in *invocation, op string, needTenant bool) (auth, *simError) {
 		return a, newErr(16, "missing required parameter(s) for service principal login: "+strings.Join(missing, ", "))
 	}
 	if a.cert != "" {
-		if _, err := os.Stat(a.cert); err != nil {
-			return a, newErr(23, fmt.Sprintf("cannot read the certificate file %s given to --service-principal-cert: check the path", a.cert))
+		// The knowledge base's AZCM0107 "Failed To Retrieve Certificate" (wrong
+		// thumbprint, path or store); the agent's exact wording for a file is not documented.
+		f, err := os.Open(a.cert)
+		if err == nil {
+			var b [1]byte
+			_, err = f.Read(b[:])
+			f.Close()
+		}
+		if err != nil {
+			return a, newErr(107, fmt.Sprintf("cannot read the certificate file %s given to --service-principal-cert (%v): check the path and that the file holds the PEM or PFX", a.cert, errors.Unwrap(err)))
 		}
 	}
 	return a, nil
@@ -144,7 +150,8 @@ func (s *sim) validateConnect(in *invocation) (*connectParams, *simError) {
 	if !isGUID(p.sub) {
 		return nil, newErr(68, fmt.Sprintf("subscription %q could not be resolved: pass the subscription ID (GUID), not its name", p.sub))
 	}
-	a, e := checkAuth(in, "connect", true)
+	a, e := checkAuth(in, "connect", true, s.now())
+	s.seen = &a
 	if e != nil {
 		return nil, e
 	}

@@ -14,7 +14,9 @@ func (s *sim) disconnect(ctx context.Context, c *console, in *invocation, h *Hos
 	var a auth
 	if !force {
 		var e *simError
-		if a, e = checkAuth(in, "disconnect", false); e != nil {
+		a, e = checkAuth(in, "disconnect", false, s.now())
+		s.seen = &a
+		if e != nil {
 			return c.fail(cmdDisconnect, e, h.ExitCodePrefix)
 		}
 	}

@@ -101,6 +101,7 @@ type invocation struct {
 	fromCLI    map[string]bool
 	positional []string
 	configPath string
+	configKeys []string // the keys of the --config file, sorted (never values)
 }
 
 func (in *invocation) str(name string) string { return in.vals[name] }
@@ -264,6 +265,7 @@ func loadConfig(in *invocation) *simError {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	in.configKeys = keys
 	for _, k := range keys {
 		d := lookupLong(k)
 		if d == nil || k == "config" || k == "help" {

@@ -8,6 +8,7 @@ package main
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -40,6 +41,9 @@ type sim struct {
 	host, root     string
 	now            func() time.Time
 	mask           *masker
+	// seen is the login connect or disconnect was given (for the record line).
+	seen *auth
+	in   *invocation
 }
 
 // run executes one command and returns the exit code. It writes the record's
@@ -75,7 +79,9 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 		fmt.Fprintf(stderr, "azcmagent-sim: cannot append to AZCMAGENT_SIM_RECORD %s: %v\n", rec, err)
 	}
 	code := s.dispatch(ctx, args)
-	if err := record(rec, recordLine{Host: s.host, Cmd: label, PID: os.Getpid(), Event: "end", Exit: &code}); err != nil {
+	end := recordLine{Host: s.host, Cmd: label, PID: os.Getpid(), Event: "end", Exit: &code}
+	s.describeLogin(&end)
+	if err := record(rec, end); err != nil {
 		fmt.Fprintf(stderr, "azcmagent-sim: cannot append to AZCMAGENT_SIM_RECORD %s: %v\n", rec, err)
 	}
 	return code
@@ -111,6 +117,7 @@ func (s *sim) dispatch(ctx context.Context, args []string) int {
 	if needsRoot && logErr != nil {
 		return c.fail(in.cmd, newErr(5, fmt.Sprintf("cannot open %s/log/azcmagent.log: %v: check the directory, disk space and permissions", s.root, logErr)), false)
 	}
+	s.in = in
 	if e := loadConfig(in); e != nil {
 		return c.fail(in.cmd, e, false)
 	}
@@ -285,4 +292,24 @@ func injected(o Outcome) *simError {
 		msg = info(int(o.Code)).detail
 	}
 	return newErr(int(o.Code), msg)
+}
+
+// describeLogin fills the end record's login fields (never a secret or token).
+func (s *sim) describeLogin(r *recordLine) {
+	if s.in != nil {
+		r.ConfigKeys = s.in.configKeys
+	}
+	if s.seen == nil {
+		return
+	}
+	r.Auth = s.seen.kind()
+	if tok := s.seen.token; tok != "" {
+		sum := sha256.Sum256([]byte(tok))
+		r.TokenSHA256 = hex.EncodeToString(sum[:])
+		if looksLikeJWT(tok) {
+			if exp, err := tokenExp(tok); err == nil {
+				r.TokenExp = exp.Unix()
+			}
+		}
+	}
 }

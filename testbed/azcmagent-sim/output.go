@@ -263,6 +263,14 @@ type recordLine struct {
 	Event string `json:"event"` // start | end
 	T     string `json:"t"`     // RFC3339Nano, real clock
 	Exit  *int   `json:"exit,omitempty"`
+	// On the end line of connect and disconnect: the login the agent was given
+	// ("access token", "service principal secret", ...), the SHA-256 of an access
+	// token and its exp (tests match them with the tokens they minted; never the
+	// token itself), and the keys (never values) of the --config file.
+	Auth        string   `json:"auth,omitempty"`
+	TokenSHA256 string   `json:"token_sha256,omitempty"`
+	TokenExp    int64    `json:"token_exp,omitempty"`
+	ConfigKeys  []string `json:"config_keys,omitempty"`
 }
 
 // record appends one JSON line with a single O_APPEND write, so lines from

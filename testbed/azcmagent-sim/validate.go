@@ -1,10 +1,13 @@
 package main
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Tag limits of Azure Resource Manager.
@@ -232,3 +235,52 @@ func looksLikeJWT(tok string) bool {
 	}
 	return true
 }
+
+// checkToken is the simulator's check of --access-token, the agent's AZCM0012
+// (seed: "access token invalid"): a JWT (three base64url parts) whose payload is
+// JSON with an exp in the future. For an expired token the detail quotes what
+// Azure Resource Manager answers a request with one (ExpiredAuthenticationToken,
+// as quoted in github.com/Azure/azure-powershell issue 13504); no public page
+// shows azcmagent's own output for an expired or malformed token, so the code
+// is the seed's AZCM0012 and the wording the simulator's.
+func checkToken(tok string, now time.Time) *simError {
+	const fix = "get a new token, e.g. az account get-access-token"
+	if !looksLikeJWT(tok) {
+		return newErr(12, "the access token is not a JWT (three base64url parts separated by dots): "+fix)
+	}
+	exp, err := tokenExp(tok)
+	if err != nil {
+		return newErr(12, "the access token cannot be read ("+err.Error()+"): "+fix)
+	}
+	if !exp.After(now) {
+		return newErr(12, fmt.Sprintf("Failed to get authorization token: ExpiredAuthenticationToken: The access token expiry UTC time '%s' is earlier than current UTC time '%s'. %s",
+			armTime(exp), armTime(now), fix))
+	}
+	return nil
+}
+
+// tokenExp reads the exp claim (seconds since 1970) of a JWT's payload.
+func tokenExp(tok string) (time.Time, error) {
+	parts := strings.Split(tok, ".")
+	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return time.Time{}, errors.New("its payload is not base64url")
+	}
+	var claims struct {
+		Exp *json.Number `json:"exp"`
+	}
+	if err := json.Unmarshal(raw, &claims); err != nil {
+		return time.Time{}, errors.New("its payload is not JSON")
+	}
+	if claims.Exp == nil {
+		return time.Time{}, errors.New("it has no exp claim")
+	}
+	sec, err := claims.Exp.Float64()
+	if err != nil {
+		return time.Time{}, errors.New("its exp claim is not a number")
+	}
+	return time.Unix(int64(sec), 0), nil
+}
+
+// armTime formats t as ARM's messages do: "12/13/2018 7:25:27 AM" (UTC).
+func armTime(t time.Time) string { return t.UTC().Format("1/2/2006 3:04:05 PM") }
