@@ -94,11 +94,11 @@ func cmdDemo(ctx context.Context, e *env, args []string) int {
 	}
 	fmt.Fprintf(e.stdout, "arcfleet demo: %d simulated hosts in this process (%d Linux over SSH, %d Windows over WinRM/HTTPS),\n"+
 		"each running the agent simulator %s. Nothing leaves this machine.\nInventory: %s\n\n", len(f.Hosts), nLinux, nWin, sim, f.Inventory)
-	fmt.Fprintln(e.stdout, "== The plan (`arcfleet plan`): what apply will run on every host ==")
+	fmt.Fprintln(e.stdout, "== The plan (`arcfleet plan`, scripts left out): what apply will do on every host ==")
 
 	p, err := f.Plan()
 	if err == nil {
-		err = plan.Render(e.stdout, p, planFormat)
+		err = plan.RenderSummary(e.stdout, p, planFormat)
 	}
 	if err != nil {
 		fmt.Fprintf(e.stderr, "arcfleet demo: %v\n", err)

@@ -35,13 +35,17 @@ func TestDemoCommand(t *testing.T) {
 		t.Fatalf("exit %d, want 0\nstdout:\n%s\nstderr:\n%s", code, out, errb)
 	}
 	for _, want := range []string{
-		"29 simulated hosts", "== The plan", "S1: probe on linux", "== Applying", "== The remediation report",
+		"29 simulated hosts", "== The plan", "connect of 29 hosts: ", "distinct scripts left out here", "== Applying", "== The remediation report",
 		"AZCM0041", "AZCM0044", "TRANSPORT-UNREACHABLE", "lab04", "Run directory: " + runDir,
 		"would exit 4 here", "the demo exits 0",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("stdout lacks %q\n%s", want, out)
 		}
+	}
+	// The plan summary, not ~150 lines of scripts.
+	if strings.Contains(out.String(), "== S1:") || strings.Contains(out.String(), "\n  | ") {
+		t.Errorf("the demo prints the plan's scripts:\n%s", out)
 	}
 	// Not a terminal: one line per event on stderr.
 	if !strings.Contains(errb.String(), "done     web01") {

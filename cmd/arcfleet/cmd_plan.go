@@ -6,13 +6,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/arcfleet/arcfleet/internal/plan"
 )
 
 const planUsage = `Usage: arcfleet plan -i INVENTORY --action connect|disconnect|reconnect [--limit EXPR]
-                     [--format table|markdown|json] [-o PLAN.json] [--probe]
+                     [--format table|markdown|json] [-o PLAN.json] [--probe] [--detailed-exitcode]
 
 Shows what apply would do, touching no host and reading no secret (--probe connects
 read-only and so resolves login secrets, never the service principal's): for each selected
@@ -26,14 +27,21 @@ opt-ins (insecure-ignore host keys, unverified TLS, plain HTTP) are flagged.
 plan itself. -o saves the plan (JSON, mode 0600); 'arcfleet apply PLAN.json' then
 runs exactly what was reviewed and refuses the plan if the inventory changed.
 
+The plan's first line sums it up by verdict ("3 to connect, 2 already connected,
+5 blocked: host key not verified", or "No changes." when every host is already as
+wanted); only --probe can tell that a host is already connected.
+
 Exit status: 0 the plan was made, even when some hosts are blocked (they are
 reported); 2 unusable input: bad flags, an unreadable or invalid inventory, a
 --limit that selects nothing, or a plan that could not be saved.
+With --detailed-exitcode (as Terraform's): 0 no changes (every host already as
+wanted, none blocked); 2 apply would change hosts (some may be blocked: the
+first line says); 1 an error, or hosts blocked and nothing else to change.
 
 Flags:
 `
 
-func cmdPlan(ctx context.Context, e *env, args []string) int {
+func cmdPlan(ctx context.Context, e *env, args []string) (ret int) {
 	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
 	var file, action, limit, format, out string
 	fs.StringVar(&file, "i", "", "inventory file")
@@ -46,6 +54,8 @@ func cmdPlan(ctx context.Context, e *env, args []string) int {
 	var probe bool
 	var rf runFlags
 	fs.BoolVar(&probe, "probe", false, "connect to every host read-only (host key, azcmagent show, agent version) and show what apply would do; the saved plan records each host's fingerprint so apply refuses it when the fleet changed")
+	var detailed bool
+	fs.BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when nothing would change, 2 when apply would change hosts, 1 on errors (or only blocked hosts)")
 	fs.IntVar(&rf.concurrency, "concurrency", 50, "with --probe: hosts probed at once")
 	fs.DurationVar(&rf.timeout, "timeout", time.Minute, "with --probe: time limit per host")
 	var sf shardFlags
@@ -53,6 +63,15 @@ func cmdPlan(ctx context.Context, e *env, args []string) int {
 	pos, code, done := parseFlags(e, fs, planUsage, args)
 	if done {
 		return code
+	}
+	planned := false // the detailed exit code is set: 2 means changes, not an error
+	if detailed {
+		// Terraform's convention: 1 is an error, 2 means changes.
+		defer func() {
+			if !planned && ret == exitInvalid {
+				ret = plan.ExitError
+			}
+		}()
 	}
 	sp, err := sf.spec()
 	if err != nil {
@@ -106,20 +125,27 @@ func cmdPlan(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "arcfleet plan: writing the plan: %v\n", err)
 		return exitInvalid
 	}
-	blocked := 0
-	for i := range p.Hosts {
-		if p.Hosts[i].Blocked() {
-			blocked++
-		}
-	}
+	sum := p.Summarize()
 	if out != "" {
-		fmt.Fprintf(e.stderr, "arcfleet plan: saved to %s: %d hosts, %d blocked. Review it, then run: arcfleet apply %s\n",
-			out, len(p.Hosts), blocked, out)
-	} else if blocked > 0 && format != plan.FormatTable {
+		fmt.Fprintf(e.stderr, "arcfleet plan: saved to %s: %d hosts: %s Review it, then run: arcfleet apply %s\n",
+			out, len(p.Hosts), sentence(sum.Headline()), out)
+	} else if format != plan.FormatTable {
 		// The table already says it; the other formats may go to a file.
-		fmt.Fprintf(e.stderr, "arcfleet plan: %d of %d hosts blocked by validation findings (apply skips them)\n", blocked, len(p.Hosts))
+		fmt.Fprintf(e.stderr, "arcfleet plan: %s\n", sentence(sum.Headline()))
+	}
+	if detailed {
+		planned = true
+		return sum.DetailedExitCode()
 	}
 	return exitOK
+}
+
+// sentence ends s with a full stop.
+func sentence(s string) string {
+	if strings.HasSuffix(s, ".") {
+		return s
+	}
+	return s + "."
 }
 
 // renderPlan writes the plan in format; JSON that was just saved to savedPath is

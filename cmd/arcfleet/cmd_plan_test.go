@@ -113,7 +113,10 @@ func TestPlanCommand(t *testing.T) {
 	}{
 		{"help", []string{"--help"}, exitOK, "Exit status: 0 the plan was made", ""},
 		{"table with blocked host", []string{"-i", inv, "--action", "connect"}, exitOK, "BLOCKED", ""},
-		{"markdown", []string{"-i", inv, "--action", "reconnect", "--format", "markdown"}, exitOK, "## Blocked hosts (1)", "1 of 4 hosts blocked"},
+		{"markdown", []string{"-i", inv, "--action", "reconnect", "--format", "markdown"}, exitOK, "## Blocked hosts (1)", "3 to reconnect, 1 blocked: invalid settings (not probed)."},
+		{"detailed exit code: changes", []string{"-i", inv, "--action", "connect", "--detailed-exitcode"}, plan.ExitChanges, "3 to connect, 1 blocked: invalid settings", ""},
+		{"detailed exit code: error is 1", []string{"-i", inv, "--action", "explode", "--detailed-exitcode"}, plan.ExitError, "", "explode"},
+		{"detailed exit code: only blocked hosts", []string{"-i", inv, "--action", "connect", "--limit", "bad", "--detailed-exitcode"}, plan.ExitError, "1 blocked: invalid settings. Nothing apply can change", ""},
 		{"limit", []string{"-i", inv, "--action", "disconnect", "--limit", "w*", "--format", "json"}, exitOK, `"name": "w1"`, ""},
 		{"no inventory", []string{"--action", "connect"}, exitInvalid, "", "-i INVENTORY is required"},
 		{"no action", []string{"-i", inv}, exitInvalid, "", "--action is required"},

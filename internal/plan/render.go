@@ -48,16 +48,39 @@ func Render(w io.Writer, p *Plan, format string) error {
 	return bw.Flush()
 }
 
+// RenderSummary writes p as Render does in a human format (table or markdown),
+// without the scripts: the headline, warnings, blocked hosts and the hosts
+// table, then one line saying how many scripts `arcfleet plan` would show.
+func RenderSummary(w io.Writer, p *Plan, format string) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	v := newView(p)
+	v.noScripts = true
+	var err error
+	switch format {
+	case FormatMarkdown:
+		err = renderMarkdown(bw, v)
+	case FormatTable, "":
+		err = renderTable(bw, v)
+	default:
+		return fmt.Errorf("unknown plan summary format %q; fix: use table or markdown", format)
+	}
+	if err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
 // view is what both human formats show, computed once.
 type view struct {
-	p        *Plan
-	scripts  []PlanScript
-	ids      map[string]string
-	users    map[string][]string // script id -> host names
-	osCount  map[string]int
-	groups   map[string]int
-	blocked  []*HostPlan
-	warnings []warning
+	noScripts bool // RenderSummary: leave the scripts out
+	p         *Plan
+	scripts   []PlanScript
+	ids       map[string]string
+	users     map[string][]string // script id -> host names
+	osCount   map[string]int
+	groups    map[string]int
+	blocked   []*HostPlan
+	warnings  []warning
 }
 
 // warning is an explicit insecure opt-in, shown loudly.
@@ -263,9 +286,9 @@ func scriptOS(sc PlanScript) string {
 	return "linux"
 }
 
-func renderHeader(p *Plan, blocked int) string {
-	s := fmt.Sprintf("arcfleet plan: %s of %d hosts (%d ready, %d blocked)\ninventory %s (%s)",
-		p.Action, len(p.Hosts), len(p.Hosts)-blocked, blocked, p.Inventory, p.InventoryDigest)
+func renderHeader(p *Plan) string {
+	s := fmt.Sprintf("arcfleet plan: %s of %d %s: %s\ninventory %s (%s)",
+		p.Action, len(p.Hosts), plural(len(p.Hosts), "host", "hosts"), p.Summarize().Headline(), p.Inventory, p.InventoryDigest)
 	if p.Limit != "" {
 		s += fmt.Sprintf(", limit %q", p.Limit)
 	}
@@ -274,7 +297,7 @@ func renderHeader(p *Plan, blocked int) string {
 
 func renderTable(w *bufio.Writer, v *view) error {
 	p := v.p
-	fmt.Fprintf(w, "%s\n\n", renderHeader(p, len(v.blocked)))
+	fmt.Fprintf(w, "%s\n\n", renderHeader(p))
 	for _, wn := range v.warnings {
 		fmt.Fprintf(w, "!! WARNING: %s: %s\n", wn.what, hostCount(wn.hosts, 10))
 	}
@@ -317,6 +340,10 @@ func renderTable(w *bufio.Writer, v *view) error {
 	for _, name := range sortedNames(p.Credentials) {
 		fmt.Fprintf(w, "  %s\n", v.credRef(name))
 	}
+	if v.noScripts {
+		fmt.Fprintf(w, "\n%d distinct %s left out here: `arcfleet plan` shows each exactly as it runs.\n", len(v.scripts), plural(len(v.scripts), "script", "scripts"))
+		return nil
+	}
 	for _, sc := range v.scripts {
 		users := v.users[sc.ID]
 		fmt.Fprintf(w, "\n== %s: %s on %s, %s\n", sc.ID, sc.Step, scriptOS(sc), hostCount(users, 5))
@@ -334,7 +361,7 @@ func renderMarkdown(w *bufio.Writer, v *view) error {
 	fmt.Fprintf(w, "# arcfleet plan: %s of %d hosts\n\n", p.Action, len(p.Hosts))
 	fmt.Fprintf(w, "| | |\n|---|---|\n")
 	fmt.Fprintf(w, "| Action | `%s`: %s |\n", p.Action, markdown.Cell(actionSummary(p.Action)))
-	fmt.Fprintf(w, "| Hosts | %d (%d ready, **%d blocked**) |\n", len(p.Hosts), len(p.Hosts)-len(v.blocked), len(v.blocked))
+	fmt.Fprintf(w, "| Hosts | %d: **%s** |\n", len(p.Hosts), markdown.Cell(p.Summarize().Headline()))
 	fmt.Fprintf(w, "| By OS | %s |\n| By group | %s |\n", markdown.Cell(renderCounts(v.osCount)), markdown.Cell(renderCounts(v.groups)))
 	fmt.Fprintf(w, "| Inventory | %s |\n| Inventory digest | `%s` |\n", markdown.Cell(markdown.Code(p.Inventory)), p.InventoryDigest)
 	if p.Limit != "" {
@@ -388,6 +415,10 @@ func renderMarkdown(w *bufio.Writer, v *view) error {
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
 			markdown.Cell(h.Name), markdown.Cell(hostAddr(h)), h.OS, hostTransport(h), markdown.Cell(sub), markdown.Cell(rg), markdown.Cell(loc), markdown.Cell(tenant), markdown.Cell(cloud),
 			markdown.Cell(name), markdown.Cell(agent.AgentTags(h.Azure.Tags)), markdown.Cell(h.Credential), v.stepIDs(hp), status, markdown.Cell(flags))
+	}
+	if v.noScripts {
+		fmt.Fprintf(w, "\n%d distinct %s left out here: `arcfleet plan` shows each exactly as it runs.\n", len(v.scripts), plural(len(v.scripts), "script", "scripts"))
+		return nil
 	}
 	w.WriteString("\n## Scripts\n\nEach distinct remote command once. The secret reaches the agent only in a `--config` file written from stdin\n" +
 		"into a directory only root/Administrators can read, removed afterwards in every case; it is never on a command line.\n")
@@ -458,6 +489,13 @@ func hostAddr(h *inventory.Host) string {
 		return "[" + h.Address + "]:" + strconv.Itoa(h.Port)
 	}
 	return h.Address + ":" + strconv.Itoa(h.Port)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 func orDash(s string) string {
