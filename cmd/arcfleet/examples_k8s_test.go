@@ -208,6 +208,16 @@ func TestKubernetesExampleManifests(t *testing.T) {
 	}
 }
 
+func configMapsOf(objs []k8sObject) map[string]*corev1.ConfigMap {
+	out := map[string]*corev1.ConfigMap{}
+	for _, o := range objs {
+		if cm, ok := o.obj.(*corev1.ConfigMap); ok {
+			out[o.name] = cm
+		}
+	}
+	return out
+}
+
 func hasShardFlag(args []string) bool {
 	for _, a := range args {
 		if a == "--shard" {
