@@ -13,6 +13,7 @@ import (
 	"github.com/arcfleet/arcfleet/internal/agent"
 
 	"github.com/arcfleet/arcfleet/internal/inventory"
+	"github.com/arcfleet/arcfleet/internal/shard"
 )
 
 // maxClockSkew is how far in the future a plan's creation time may lie before
@@ -134,7 +135,13 @@ func (p *Plan) checkBody(inv *inventory.Inventory) (string, error) {
 	if err != nil {
 		return "--limit " + p.Limit, err
 	}
+	if p.Shard != nil { // a shard's plan holds its shard's hosts only
+		if hosts, err = shard.Select(hosts, *p.Shard); err != nil {
+			return "--shard " + p.Shard.String(), err
+		}
+	}
 	q := Build(inv, hosts, p.Action, p.Limit, p.CreatedAt)
+	q.Shard = p.Shard
 	if len(q.Hosts) != len(p.Hosts) {
 		return "the host list", fmt.Errorf("the plan has %d hosts, the inventory selects %d", len(p.Hosts), len(q.Hosts))
 	}
