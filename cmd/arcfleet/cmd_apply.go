@@ -90,6 +90,7 @@ func cmdApply(ctx context.Context, e *env, args []string) int {
 	rf.register(fs)
 	sf.register(fs)
 	fs.StringVar(&metricsFile, "metrics-file", "", metricsHelp)
+	az := registerAzureApply(e, fs)
 	pos, code, done := parseFlags(e, fs, applyUsage, args)
 	if done {
 		return code
@@ -132,8 +133,17 @@ func cmdApply(ctx context.Context, e *env, args []string) int {
 		runDir = defaultRunDir(p, time.Now())
 	}
 	shardRate(p, &rf, flagSet(fs, "rate"))
-	return runWithProgress(ctx, e, rf.executor(e), len(p.Hosts), runDir, withMetrics(e, metricsFile, p, runDir, func(ctx context.Context, x *executor.Executor) (*results.Report, error) {
-		return x.Apply(ctx, p, runDir)
+	x := rf.executor(e)
+	ts, ok := az.setup(p) // access-token mode and --verify-azure (azure.go)
+	if !ok {
+		return exitInvalid
+	}
+	if ts != nil {
+		x.Tokens = ts
+	}
+	return runWithProgress(ctx, e, x, len(p.Hosts), runDir, withMetrics(e, metricsFile, p, runDir, func(ctx context.Context, x *executor.Executor) (*results.Report, error) {
+		r, err := x.Apply(ctx, p, runDir)
+		return az.after(ctx, p, runDir, r, err)
 	}))
 }
 

@@ -104,6 +104,13 @@ func cmdDemo(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "arcfleet demo: %v\n", err)
 		return exitDemoUnexpected
 	}
+	az, err := startDemoAzure(f)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "arcfleet demo: starting the fake Azure: %v\n", err)
+		return exitDemoUnexpected
+	}
+	defer az.close()
+	az.preflight(ctx, e.stdout, p, planFormat)
 	fmt.Fprintln(e.stdout, "\n== Applying `connect` (what `arcfleet apply` does): probe, act, classify, retry ==")
 	prog := newProgress(e.stderr, len(f.Hosts), e.stderrIsTerminal)
 	rep, err := f.Apply(ctx, p, demo.RunOptions{RunDir: runDir, Concurrency: demo.DemoConcurrency, Events: prog.event})
@@ -113,6 +120,9 @@ func cmdDemo(ctx context.Context, e *env, args []string) int {
 		if rep == nil {
 			return interruptedCode(ctx, exitInvalid)
 		}
+	}
+	if !rep.Interrupted && ctx.Err() == nil {
+		az.verify(ctx, p, runDir, rep) // apply --verify-azure
 	}
 	fmt.Fprintln(e.stdout, "\n== The remediation report (`arcfleet report`) ==")
 	if err := results.RenderReport(e.stdout, rep, "table", "en", e.stdoutIsTerminal); err != nil {
@@ -141,6 +151,9 @@ func demoVerdict(e *env, f *demo.Fleet, rep *results.Report, took time.Duration)
 		"    circuit breaker kept lab04-05 from starting, while the rest of the fleet went on.\n"+
 		"  - legacy01: unreachable (nothing listens at its address), retried, then reported.\n"+
 		"  - db01: already connected to the intended target, left unchanged.\n"+
+		"  - Azure pre-flight: lab-sp's secret is refused (AADSTS7000215) before any host is touched, and web05's name\n"+
+		"    is already taken in Azure (AZCM0044, a warning: plan --probe tells whether it is the same machine).\n"+
+		"  - Azure verification: app04's agent connected, but its machine was then deleted in Azure (ARCF-AZURE-MISSING).\n"+
 		"`arcfleet apply` would exit %d here (circuit breaker); the demo exits 0 because this is the designed outcome.\n", rep.ExitCode())
 	return exitOK
 }

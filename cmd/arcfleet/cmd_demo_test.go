@@ -38,6 +38,8 @@ func TestDemoCommand(t *testing.T) {
 		"29 simulated hosts", "== The plan", "connect of 29 hosts: ", "distinct scripts left out here", "== Applying", "== The remediation report",
 		"AZCM0041", "AZCM0044", "TRANSPORT-UNREACHABLE", "lab04", "Run directory: " + runDir,
 		"would exit 4 here", "the demo exits 0",
+		"== Azure pre-flight", "AADSTS7000215 Invalid client secret (AADSTS7000215) (BLOCKS) credential lab-sp", "hosts: lab01, lab02, lab03, lab04, lab05",
+		"Azure verification: 21 verified, 1 mismatched, 0 not verified", "app04 ARCF-AZURE-MISSING",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("stdout lacks %q\n%s", want, out)

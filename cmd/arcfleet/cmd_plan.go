@@ -23,6 +23,10 @@ every remote command with what it is fed on stdin, the secret shown as
 Hosts with validation findings are listed as BLOCKED: apply skips them. Insecure
 opt-ins (insecure-ignore host keys, unverified TLS, plain HTTP) are flagged.
 
+--azure adds a section from Azure (docs/azure.md): what a pre-flight from this
+machine finds for the planned hosts, and which hosts each finding blocks (with
+json, on stderr). It is not saved in the plan.
+
 --format markdown is written to be pasted into a change-review ticket; json is the
 plan itself. -o saves the plan (JSON, mode 0600); 'arcfleet apply PLAN.json' then
 runs exactly what was reviewed and refuses the plan if the inventory changed.
@@ -53,6 +57,8 @@ func cmdPlan(ctx context.Context, e *env, args []string) (ret int) {
 	fs.StringVar(&out, "out", "", "same as -o")
 	var probe bool
 	var rf runFlags
+	var withAzure bool
+	fs.BoolVar(&withAzure, "azure", false, "add an Azure pre-flight section: sign-in, providers, location, permissions, locks, existing machines (with --probe, a machine the agent is connected to is told apart from a name clash); see docs/azure.md")
 	fs.BoolVar(&probe, "probe", false, "connect to every host read-only (host key, azcmagent show, agent version) and show what apply would do; the saved plan records each host's fingerprint so apply refuses it when the fleet changed")
 	var detailed bool
 	fs.BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when nothing would change, 2 when apply would change hosts, 1 on errors (or only blocked hosts)")
@@ -124,6 +130,19 @@ func cmdPlan(ctx context.Context, e *env, args []string) (ret int) {
 	if err := renderPlan(e.stdout, p, format, out); err != nil {
 		fmt.Fprintf(e.stderr, "arcfleet plan: writing the plan: %v\n", err)
 		return exitInvalid
+	}
+	if withAzure {
+		// The section is shown, not saved: a plan file holds what apply runs.
+		r, err := azurePreflight(ctx, e, p.Credentials, planHosts(p), p.Action, probedAgents(p))
+		if err != nil {
+			fmt.Fprintf(e.stderr, "arcfleet plan: --azure: %v\n", err)
+			return exitInvalid
+		}
+		w := e.stdout
+		if format == plan.FormatJSON {
+			w = e.stderr // stdout is the plan's JSON
+		}
+		printPreflightSection(w, r, format == plan.FormatMarkdown)
 	}
 	sum := p.Summarize()
 	if out != "" {

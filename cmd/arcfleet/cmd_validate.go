@@ -9,7 +9,7 @@ import (
 	"github.com/arcfleet/arcfleet/internal/inventory"
 )
 
-const validateUsage = `Usage: arcfleet validate -i INVENTORY [--action connect|disconnect|reconnect] [--limit EXPR]
+const validateUsage = `Usage: arcfleet validate -i INVENTORY [--action connect|disconnect|reconnect] [--limit EXPR] [--azure]
 
 Checks an inventory without touching any host: the YAML schema, every setting the
 agent would reject (reported with the AZCM code it would return), login settings,
@@ -22,6 +22,14 @@ shared by many hosts is one line naming how many and a few of them.
 Prints one finding per line (FILE:LINE:COL: CODE HOST: message; fix: ...) and a
 summary on stderr. Exit status: 0 valid (warnings allowed), 2 invalid.
 
+--azure also checks Azure from this machine, touching no host (docs/azure.md):
+each credential signs in (AADSTS codes), the subscriptions have the Arc resource
+providers and the location, the credential may write (connect) and delete
+(disconnect) machines in each resource group, no lock stops it, and no machine of
+the same name is already there. Calls are per credential, subscription and
+resource group, never per host. Its lines start with "azure:" and name the
+hosts each finding blocks; a blocking finding makes the exit status 2.
+
 Flags:
 `
 
@@ -32,6 +40,8 @@ func cmdValidate(ctx context.Context, e *env, args []string) int {
 	fs.StringVar(&file, "inventory", "", "inventory file (same as -i)")
 	fs.StringVar(&action, "action", "connect", "action to validate for: connect, disconnect or reconnect")
 	fs.StringVar(&limit, "limit", "", "validate only these hosts (names, globs, group:NAME, tag:K=V, os:windows, !EXCLUDE, @FILE)")
+	var withAzure bool
+	fs.BoolVar(&withAzure, "azure", false, "also check Azure from this machine: sign-in, resource providers, location, permissions, locks, existing machines (see docs/azure.md)")
 	pos, code, done := parseFlags(e, fs, validateUsage, args)
 	if done {
 		return code
@@ -81,6 +91,13 @@ func cmdValidate(ctx context.Context, e *env, args []string) int {
 		} else {
 			errCount++
 		}
+	}
+	if withAzure {
+		n, w, ok := validateAzure(ctx, e, inv, hosts, action, findings)
+		if !ok {
+			return interruptedCode(ctx, exitInvalid)
+		}
+		errCount, warnCount = errCount+n, warnCount+w
 	}
 	verdict := "valid"
 	if errCount > 0 {

@@ -85,11 +85,12 @@ func (f Finding) Title(lang string) string {
 
 // Result is the outcome of Preflight.
 type Result struct {
-	Findings       []Finding `json:"findings"`
-	Hosts          int       `json:"hosts"`
-	Credentials    int       `json:"credentials"`
-	Subscriptions  int       `json:"subscriptions"`
-	ResourceGroups int       `json:"resource_groups"`
+	Findings []Finding `json:"findings"`
+	// What was checked: hosts, distinct credentials, subscriptions and resource groups.
+	Hosts          int `json:"hosts"`
+	Credentials    int `json:"credentials"`
+	Subscriptions  int `json:"subscriptions"`
+	ResourceGroups int `json:"resource_groups"`
 	// Calls is the number of HTTP requests sent to Entra ID and Resource Manager.
 	Calls int64 `json:"calls"`
 }
@@ -269,7 +270,17 @@ func Preflight(ctx context.Context, ts *TokenSource, req Request) *Result {
 	}
 	wg.Wait()
 
-	res := &Result{Findings: p.finds, Hosts: len(req.Hosts), Credentials: len(creds), Subscriptions: len(subs), ResourceGroups: len(rgs), Calls: ts.Calls() - start}
+	distinctSubs, distinctRGs, distinctCreds := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for sk := range subs {
+		distinctSubs[sk.sub] = true
+	}
+	for rk := range rgs {
+		distinctRGs[rk.sub.sub+"/"+rk.rg] = true
+	}
+	for ck := range creds {
+		distinctCreds[ck.name] = true
+	}
+	res := &Result{Findings: p.finds, Hosts: len(req.Hosts), Credentials: len(distinctCreds), Subscriptions: len(distinctSubs), ResourceGroups: len(distinctRGs), Calls: ts.Calls() - start}
 	slices.SortFunc(res.Findings, func(a, b Finding) int {
 		return cmp.Or(cmp.Compare(boolInt(a.Warning), boolInt(b.Warning)), strings.Compare(a.Scope, b.Scope), strings.Compare(a.Code, b.Code), strings.Compare(a.Message, b.Message))
 	})

@@ -61,7 +61,7 @@ func (a *AzureVerification) counts() (ok, bad, unverified int) {
 
 var azureWords = map[string][2]string{
 	"title":   {"Azure verification", "Kontroll i Azure"},
-	"summary": {"%d verified, %d mismatched, %d not verified (%d Azure calls)", "%d kontrollerade, %d avvikande, %d inte kontrollerade (%d Azure-anrop)"},
+	"summary": {"%d verified, %d mismatched, %d not verified (Azure calls: %d)", "%d kontrollerade, %d avvikande, %d inte kontrollerade (Azure-anrop: %d)"},
 	"all_ok":  {"Azure agrees with every host checked.", "Azure stämmer med alla kontrollerade värdar."},
 }
 
