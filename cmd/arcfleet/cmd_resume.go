@@ -30,6 +30,7 @@ func cmdResume(ctx context.Context, e *env, args []string) int {
 	sf.register(fs)
 	metricsFile := fs.String("metrics-file", "", metricsHelp)
 	retryFailed := fs.Bool("retry-failed", false, "also run again the hosts that failed or were blocked for a cause you may have fixed since (a credential, a secret reference); without it only hosts that did not finish run")
+	az := registerAzureApply(e, fs)
 	pos, code, done := parseFlags(e, fs, resumeUsage, args)
 	if done {
 		return code
@@ -56,7 +57,15 @@ func cmdResume(ctx context.Context, e *env, args []string) int {
 	shardRate(p, &rf, flagSet(fs, "rate"))
 	x := rf.executor(e)
 	x.RetryFailed = *retryFailed
+	ts, ok := az.setup(p) // access-token mode and --verify-azure (azure.go)
+	if !ok {
+		return exitInvalid
+	}
+	if ts != nil {
+		x.Tokens = ts
+	}
 	return runWithProgress(ctx, e, x, len(p.Hosts), runDir, withMetrics(e, *metricsFile, p, runDir, func(ctx context.Context, x *executor.Executor) (*results.Report, error) {
-		return x.ResumePlan(ctx, p, runDir)
+		r, err := x.ResumePlan(ctx, p, runDir)
+		return az.after(ctx, p, runDir, r, err)
 	}))
 }
