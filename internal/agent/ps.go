@@ -28,8 +28,8 @@ import (
 // run, here (README, "What the tests cannot show").
 
 // psHeader reads the stdin header into $I (run), $W (watchdog s), $K (lease s),
-// $seen (last-step record the probe saw).
-const psHeader = "$task=$null;$h=[Console]::In.ReadLine();if(!$h){$h='a - 900 0 -'};$null,$I,$W,$K,$seen=$h.Split(' ')\n$S=\"$env:ProgramData\\arcfleet\";$O=\"$S\\owner\";$N=[DateTimeOffset]::Now.ToUnixTimeSeconds()\n"
+// $seen (last-step record the probe saw), $want (the precondition, step.go).
+const psHeader = "$task=$null;$h=[Console]::In.ReadLine();if(!$h){$h='a - 900 0 - -'};$null,$I,$W,$K,$seen,$want=$h.Split(' ')\n$S=\"$env:ProgramData\\arcfleet\";$O=\"$S\\owner\";$N=[DateTimeOffset]::Now.ToUnixTimeSeconds()\n"
 
 // psLease: another run's live lease (its until time not passed).
 const psLease = "$own=\"$(gc $O -EA 0)\";$busy=$own -notmatch \"run=$I \" -and $own -match 'until=(\\d+)' -and [long]$Matches[1] -gt $N\n"
@@ -52,7 +52,27 @@ func psLockAction(b *strings.Builder, step string) {
 	b.WriteString(psLease)
 	fmt.Fprintf(b, "if($busy){$E.WriteLine('%s'+$own);exit %s}\n", BusyMarker, exitSetup)
 	fmt.Fprintf(b, "$lst=\"$(gc \"$S\\last\" -EA 0)\";if($lst -match '^run=(\\S+) .*at=(\\d+)' -and $Matches[1] -ne $I -and \"$($Matches[1])@$($Matches[2])\" -ne $seen){$E.WriteLine('%schanged since the probe: '+$lst);exit %s}\n", BusyMarker, exitSetup)
+	if step == StepConnect {
+		psPrecondition(b)
+	}
 	fmt.Fprintf(b, "sc $O \"run=$I step=%s pid=$PID since=$N until=$($N+$W)\"\n", step)
+}
+
+// psPrecondition is sh.go's shPrecondition for Windows: `show --json` under
+// the lock, bounded by the watchdog's time (no watchdog task exists yet),
+// printed, and parsed: the step goes on only when status is Disconnected and
+// resourceId is present and empty. Anything else refuses before the owner
+// record is written (the lock goes with the process).
+func psPrecondition(b *strings.Builder) {
+	b.WriteString("if($want -eq '" + ExpectUnregistered + "'){$why='';$sj=''\n")
+	b.WriteString("$si=New-Object Diagnostics.ProcessStartInfo;$si.FileName=$A;$si.Arguments='show --json';$si.UseShellExecute=$false;$si.RedirectStandardInput=$true;$si.RedirectStandardOutput=$true;$si.RedirectStandardError=$true\n")
+	b.WriteString("try{$pq=[Diagnostics.Process]::Start($si);$pq.StandardInput.Close();$ot=$pq.StandardOutput.ReadToEndAsync();$null=$pq.StandardError.ReadToEndAsync()\n")
+	b.WriteString("if($pq.WaitForExit([int]$W*1000)){$pq.WaitForExit();$sj=$ot.Result -replace '[\\r\\n]',' ';if($pq.ExitCode -ne 0){$why=\"show: exit $($pq.ExitCode)\"}}else{try{$pq.Kill()}catch{};$why='show: timed out'}}catch{$why='show: '+$_.Exception.GetType().Name}\n")
+	fmt.Fprintf(b, "'%s'+$sj\nif(Test-Path \"$S\\last\"){'%s'+(gc \"$S\\last\")}\n", ShowMarker, LastMarker)
+	fmt.Fprintf(b, "if($sj -notmatch '\"agentVersion\"'){'%s'+(& $A version 2>$null|Select-Object -First 1)}\n", AgentVersionMarker)
+	b.WriteString("$js=$null;try{$js=$sj|ConvertFrom-Json}catch{}\n")
+	b.WriteString("if(!$why){if(!$js){$why='no JSON'}else{if($js.status -cne 'Disconnected'){$why='status'};if(-not $js.PSObject.Properties['resourceId'] -or $js.resourceId -ne ''){$why+=' resourceId'}}}\n")
+	fmt.Fprintf(b, "if($why){$E.WriteLine('%sexpected %s, show --json differs ('+$why.Trim()+')');$X.Close();exit %d}}\n", StateChangedMarker, ExpectUnregistered, ExitStateChanged)
 }
 
 // psWatchdog registers the scheduled task that bounds the step by $W seconds.

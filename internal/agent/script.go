@@ -39,7 +39,8 @@ const (
 	// (Linux, exit 125), "setup-failed" (Windows: private directory or config file,
 	// exit 125), "restart-failed" (Windows service restart, exit 1).
 	ErrorMarker = results.ScriptErrorPrefix + " "
-	// AgentVersionMarker starts the probe's stdout line with `azcmagent version`.
+	// AgentVersionMarker starts the probe's stdout line with `azcmagent version`,
+	// printed only when show --json carries no agentVersion.
 	AgentVersionMarker = "#arcfleet:agent-version: "
 )
 
@@ -218,8 +219,9 @@ func psScript(h *inventory.Host, sp stepSpec) string {
 	fmt.Fprintf(&b, "if(-not(Test-Path -LiteralPath $A -PathType Leaf)){$E.WriteLine('%sagent-not-found');exit %d}\n", ErrorMarker, ExitAgentNotFound)
 	if sp.name == StepProbe {
 		psProbeLock(&b)
-		b.WriteString("& $A show --json\n$R=$LASTEXITCODE\n")
-		fmt.Fprintf(&b, "$v=& $A version 2>$null|Select-Object -First 1\nWrite-Output \"%s$v\"\nexit $R\n", AgentVersionMarker)
+		// `version` only for agents whose show --json has no agentVersion.
+		b.WriteString("$sj=& $A show --json\n$R=$LASTEXITCODE\n$sj\n")
+		fmt.Fprintf(&b, "if(($sj -join ' ') -notmatch '\"agentVersion\"'){$v=& $A version 2>$null|Select-Object -First 1;Write-Output \"%s$v\"}\nexit $R\n", AgentVersionMarker)
 		return b.String()
 	}
 	if h.Agent.Log != "" {

@@ -55,8 +55,9 @@ func leaseCheck(fd, exit string) string {
 
 const exitSetup = "125"
 
-// shHeader reads the stdin header: I (run) and W (watchdog seconds).
-const shHeader = `IFS=' ' read -r _ I W K V _ || { echo '` + ErrorMarker + `no-input' >&2; exit ` + exitSetup + `; }
+// shHeader reads the stdin header: I (run), W (watchdog seconds), K (lease
+// seconds), V (the last-step record the probe saw), C (the precondition, step.go).
+const shHeader = `IFS=' ' read -r _ I W K V C _ || { echo '` + ErrorMarker + `no-input' >&2; exit ` + exitSetup + `; }
 case $W in ''|*[!0-9]*) W=900;; esac
 case ${K:-} in ''|*[!0-9]*) K=0;; esac
 `
@@ -93,6 +94,9 @@ func shStepScript(h *inventory.Host, sp stepSpec) string {
 	// record the probe saw, RUN@AT or -) changed the host: decide again.
 	fmt.Fprintf(&b, "X=$(cat \"$S/last\" 2>/dev/null) || X=\nr=${X#run=}; r=${r%%%% *}; a=${X##*at=}; a=${a%%%% *}\n"+
 		"[ -n \"$X\" ] && [ \"$r\" != \"$I\" ] && [ \"${V:--}\" != '?' ] && [ \"$r@$a\" != \"${V:--}\" ] && { echo \"%schanged since the probe: $X\" >&2; exit %s; }\n", BusyMarker, exitSetup)
+	if sp.name == StepConnect {
+		shPrecondition(&b)
+	}
 	fmt.Fprintf(&b, "echo \"run=$I step=%s pid=$$ since=$N until=$((N + W))\" >\"$S/owner\"\n", sp.name)
 	log := h.Agent.Log
 	if log == "" {
@@ -155,7 +159,8 @@ func shStepScript(h *inventory.Host, sp stepSpec) string {
 }
 
 // shProbe: read-only, unprivileged: the lock and lease, the last step, the
-// agent's state and version.
+// agent's state and version (from show's agentVersion; `azcmagent version`
+// only when show --json lacks it).
 func shProbe(b *strings.Builder, h *inventory.Host) {
 	b.WriteString(shAgentLines(h))
 	fmt.Fprintf(b, "[ -x \"$A\" ] || { echo '%sagent-not-found' >&2; exit %d; }\n", ErrorMarker, ExitAgentNotFound)
@@ -166,8 +171,9 @@ func shProbe(b *strings.Builder, h *inventory.Host) {
 	b.WriteString(") fi\nfi\n")
 	// "?": the state is there but this login cannot read it.
 	fmt.Fprintf(b, "if [ -r \"$S/last\" ]; then echo \"%s$(cat \"$S/last\")\"; elif [ -e \"$S/last\" ] || { [ -e \"$S\" ] && [ ! -r \"$S\" ]; }; then echo '%s?'; fi\n", LastMarker, LastMarker)
-	b.WriteString("\"$A\" show --json </dev/null\nR=$?\n")
-	fmt.Fprintf(b, "printf '%s%%s\\n' \"$(\"$A\" version 2>/dev/null </dev/null | head -n 1)\"\nexit $R\n", AgentVersionMarker)
+	// `version` only for agents whose show --json has no agentVersion.
+	b.WriteString("J=$(\"$A\" show --json </dev/null)\nR=$?\nprintf '%s\\n' \"$J\"\n")
+	fmt.Fprintf(b, "case $J in *'\"agentVersion\"'*) ;; *) printf '%s%%s\\n' \"$(\"$A\" version 2>/dev/null </dev/null | head -n 1)\";; esac\nexit $R\n", AgentVersionMarker)
 }
 
 // shStop ends an action step the controller gave up on (stdin: "PID GROUP DIR",
@@ -186,4 +192,27 @@ func shStop(b *strings.Builder) {
 	b.WriteString("rm -rf \"$D\" 2>/dev/null\n")
 	fmt.Fprintf(b, "if a; then echo \"%srunning pid $Z, process group $G\"; exit 1; fi\n", StopMarker)
 	fmt.Fprintf(b, "[ -e \"$D\" ] && { echo \"%sleft $D\"; exit 1; }\necho '%sclean'\n", StopMarker, StopMarker)
+}
+
+// shPrecondition: with C=unregistered (step.go) the connect step reads the
+// agent's state under the host lock, prints it (ShowMarker, LastMarker, the
+// version when show lacks it) and goes on only when show --json says status
+// Disconnected with an empty resourceId; otherwise it refuses before it records
+// itself as the host's owner. The match is on the JSON with every blank
+// removed, each key preceded by '{' or ',' and followed by ',' or '}': a tag
+// value cannot fake it (its quotes are escaped), and anything unexpected (show
+// failed, no JSON, another status, keys missing) refuses, which only costs
+// the controller a second session.
+func shPrecondition(b *strings.Builder) {
+	b.WriteString("if [ \"${C:--}\" = " + ExpectUnregistered + " ]; then\n")
+	// timeout(1) bounds show by the watchdog's time: the lock is held and no
+	// watchdog runs yet. Without timeout(1): refused (two sessions instead).
+	b.WriteString("if command -v timeout >/dev/null; then J=$(timeout \"$W\" \"$A\" show --json </dev/null 2>/dev/null); Y=$?; else J=; Y='missing: timeout(1)'; fi\n")
+	fmt.Fprintf(b, "printf '%s%%s\\n' \"$(printf '%%s' \"$J\" | tr '\\r\\n' '  ')\"\n", ShowMarker)
+	fmt.Fprintf(b, "[ -r \"$S/last\" ] && echo \"%s$(cat \"$S/last\")\"\n", LastMarker)
+	fmt.Fprintf(b, "case $J in *'\"agentVersion\"'*) ;; *) printf '%s%%s\\n' \"$(\"$A\" version 2>/dev/null </dev/null | head -n 1)\";; esac\n", AgentVersionMarker)
+	b.WriteString("J=$(printf '%s' \"$J\" | tr -d ' \\t\\r\\n'); F=\n")
+	b.WriteString("case $J in *[{,]'\"status\":\"Disconnected\"'[,}]*) ;; *) F=status;; esac\n")
+	b.WriteString("case $J in *[{,]'\"resourceId\":\"\"'[,}]*) ;; *) F=\"${F:+$F, }resourceId\";; esac\n")
+	fmt.Fprintf(b, "[ \"$Y\" = 0 ] || F=\"show: $Y\"\n[ -z \"$F\" ] || { echo \"%sexpected %s, show --json differs ($F)\" >&2; exit %d; }\nfi\n", StateChangedMarker, ExpectUnregistered, ExitStateChanged)
 }
