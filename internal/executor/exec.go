@@ -80,6 +80,11 @@ type Executor struct {
 	// BusyWait bounds the wait for a host another operation holds; default:
 	// Timeout plus the stop grace and the watchdog's margin.
 	BusyWait time.Duration
+
+	// TwoSessions turns off the one-session happy path (exec_host.go,
+	// oneSession): every try probes in a session of its own before acting.
+	TwoSessions bool
+
 	Deadline time.Duration // whole run, 0 = none: hosts not started by then end not-started, no retry starts after it
 	Events   func(Event)   // progress; called from many goroutines; may be nil
 	Now      func() time.Time

@@ -40,7 +40,8 @@ type exHost struct {
 	// busyProbes: the first probes report another operation holding the host
 	// (-1: every probe).
 	busyProbes int
-	runs       map[string]int         // step -> runs
+	busyChecks int                    // probes and precondition checks so far (busyProbes counts them)
+	runs       map[string]int         // step -> runs ("refused": connect steps that refused on their precondition)
 	stdins     map[string][]string    // step -> stdin fed
 	starts     map[string][]time.Time // step -> start times
 }
@@ -119,6 +120,28 @@ func (c *exConn) Run(ctx context.Context, cmd string, stdin io.Reader, stdout, s
 	}
 	f, h := c.f, c.h
 	f.mu.Lock()
+	// A connect with a precondition (agent.InputExpect) first reads the agent
+	// under the host lock, as the real script does: busy, or refused when the
+	// agent is registered; the agent's connect does not run then.
+	if hdr, _, _ := strings.Cut(string(in), "\n"); step == agent.StepConnect && len(strings.Fields(hdr)) > 5 && strings.Fields(hdr)[5] == agent.ExpectUnregistered {
+		busy := h.busyProbes < 0 || h.busyChecks < h.busyProbes
+		h.busyChecks++
+		if busy {
+			h.runs["busy"]++
+			f.mu.Unlock()
+			fmt.Fprintf(stderr, "%srun=other-run step=connect pid=4242 since=1796400000 until=1796409999\n", agent.BusyMarker)
+			return 125, nil
+		}
+		b, _ := json.Marshal(map[string]string{"status": h.status, "resourceId": h.resourceID, "subscriptionId": h.sub,
+			"resourceGroup": h.rg, "location": h.loc, "tenantId": h.ten, "agentVersion": "1.50.0"})
+		fmt.Fprintf(stdout, "%s%s\n", agent.ShowMarker, b)
+		if h.status != "Disconnected" || h.resourceID != "" {
+			h.runs["refused"]++
+			f.mu.Unlock()
+			fmt.Fprintf(stderr, "%sexpected unregistered, show --json differs (status, resourceId)\n", agent.StateChangedMarker)
+			return agent.ExitStateChanged, nil
+		}
+	}
 	k := h.runs[step]
 	h.runs[step]++
 	h.stdins[step] = append(h.stdins[step], string(in))
@@ -153,7 +176,9 @@ func (c *exConn) Run(ctx context.Context, cmd string, stdin io.Reader, stdout, s
 	defer f.mu.Unlock()
 	switch step {
 	case agent.StepProbe:
-		if h.busyProbes < 0 || k < h.busyProbes {
+		busy := h.busyProbes < 0 || h.busyChecks < h.busyProbes
+		h.busyChecks++
+		if busy {
 			fmt.Fprintf(stdout, "%srun=other-run step=connect pid=4242 since=1796400000 until=1796409999\n", agent.BusyMarker)
 		}
 		b, _ := json.Marshal(map[string]string{"status": h.status, "resourceId": h.resourceID, "subscriptionId": h.sub,

@@ -51,6 +51,9 @@ type hostRun struct {
 	// leaseNext: the action step about to run has another of this run's steps
 	// after it, so it keeps the host for this run when it ends.
 	leaseNext bool
+	// expect is the precondition the next action step checks on the host
+	// (agent.ExpectUnregistered), "" for none: see oneSession.
+	expect string
 	// accessToken: the token minted for the step about to run (access-token
 	// mode, token.go); never journaled or logged (the maskers know it).
 	accessToken string
@@ -66,6 +69,10 @@ type tryOutcome struct {
 	created bool   // AZCM0062: the output shows the Azure resource was created
 	cut     bool   // the run's deadline ended the try's last attempt
 	busy    string // another operation held the host, so the action did not start: its owner
+	// changed: the step refused because the host no longer met its
+	// precondition; show is what it read there (nil when it could not be read).
+	changed bool
+	show    *agent.AgentShow
 }
 
 // stepOut is one remote step's result.
@@ -76,10 +83,12 @@ type stepOut struct {
 	stdout  string
 	diag    results.Diagnosis
 	logPath string
-	cut     bool   // ended by the run's deadline
-	busy    string // another operation held the host: its owner record
-	stopped string // how the controller stopped the step on the host
-	clean   bool   // the stop step confirmed nothing of the step is left (over this connection)
+	cut     bool             // ended by the run's deadline
+	busy    string           // another operation held the host: its owner record
+	stopped string           // how the controller stopped the step on the host
+	clean   bool             // the stop step confirmed nothing of the step is left (over this connection)
+	changed string           // the step refused: the host did not meet its precondition (why)
+	show    *agent.AgentShow // what a step with a precondition read of the agent
 }
 
 func (s stepOut) ok() bool {
@@ -244,14 +253,37 @@ func (hr *hostRun) try(ctx context.Context, rem remedy) tryOutcome {
 	}
 	// Probe, wait while another operation holds the host, decide, act; again
 	// when another operation took the host between the probe and the action.
+	// One session instead where it is safe (oneSession): connect with the
+	// precondition; if the host does not meet it, decide on what the step
+	// read there as on a probe.
 	for round := 0; ; round++ {
-		po := hr.runStep(ctx, hr.step(agent.StepProbe), false)
-		if !po.ok() {
-			return stepFailure(po, agent.StepProbe)
+		var show agent.AgentShow
+		probed := false
+		if round == 0 && hr.oneSession(rem) {
+			hr.expect = agent.ExpectUnregistered
+			t := hr.act(ctx, []string{agent.StepConnect})
+			hr.expect = ""
+			switch {
+			case t.busy != "":
+				hr.r.emit(Event{Kind: EventWarning, Host: hr.h.Name, Message: "another operation holds the host: " + agent.DescribeOwner(t.busy)})
+				continue
+			case !t.changed:
+				return t
+			case t.show != nil:
+				show, probed = *t.show, true
+			}
+			// A refusal without a readable show: the probe says why.
 		}
-		show, err := agent.ParseProbe(po.stdout)
-		if err != nil {
-			return tryOutcome{final: true, outcome: results.OutcomeFailed, detail: hr.mask(err.Error()), diag: results.Diagnosis{Code: codeProbeOutput, Class: results.ClassOf(codeProbeOutput)}}
+		if !probed {
+			po := hr.runStep(ctx, hr.step(agent.StepProbe), false)
+			if !po.ok() {
+				return stepFailure(po, agent.StepProbe)
+			}
+			var err error
+			show, err = agent.ParseProbe(po.stdout)
+			if err != nil {
+				return tryOutcome{final: true, outcome: results.OutcomeFailed, detail: hr.mask(err.Error()), diag: results.Diagnosis{Code: codeProbeOutput, Class: results.ClassOf(codeProbeOutput)}}
+			}
 		}
 		if show.Busy != "" {
 			var t tryOutcome
@@ -275,6 +307,21 @@ func (hr *hostRun) try(ctx context.Context, rem remedy) tryOutcome {
 		}
 		hr.r.emit(Event{Kind: EventWarning, Host: hr.h.Name, Message: "another operation took the host before this one could start: " + agent.DescribeOwner(t.busy)})
 	}
+}
+
+// oneSession: this try may run the connect step with the precondition
+// agent.ExpectUnregistered instead of a probe first. That is safe where the
+// decision for an unregistered agent is "connect" and nothing else: connect
+// and reconnect actions (agent.Decide), no remedy but a plain retry, nothing
+// acted on yet in this run or a resumed one, no step of unknown outcome, and
+// a plan whose connect script checks the precondition. Every other decision
+// needs the probe's full output before the action (what a disconnect deletes
+// is noted before it runs; drift and Azure Local compare fields the scripts
+// do not): those keep two sessions.
+func (hr *hostRun) oneSession(rem remedy) bool {
+	a := hr.r.p.Action
+	return (a == agent.ActionConnect || a == agent.ActionReconnect) && (rem == remedyNone || rem == remedyRetry) &&
+		hr.lastAct == "" && hr.unknown == "" && !hr.r.x.TwoSessions && agent.SupportsPrecondition(hr.step(agent.StepConnect))
 }
 
 // intendedTenant is the host's tenant, or its credential's.
@@ -306,6 +353,15 @@ func (hr *hostRun) act(ctx context.Context, seq []string) tryOutcome {
 		if o.busy != "" {
 			hr.lastAct = prevAct // the other operation acted, not this one
 			return tryOutcome{busy: o.busy, diag: o.diag, detail: "another operation holds the host: " + agent.DescribeOwner(o.busy)}
+		}
+		if o.changed != "" {
+			// The agent did not act; the start-rate token stays this host's
+			// for the action the decision may still take.
+			hr.lastAct, hr.token = prevAct, hr.r.bucket != nil
+			return tryOutcome{changed: true, show: o.show, detail: o.changed}
+		}
+		if o.show != nil {
+			hr.show = *o.show
 		}
 		last = o
 		if o.ok() {
@@ -468,6 +524,23 @@ func (hr *hostRun) runStep(ctx context.Context, st agent.Step, action bool) step
 	if action && err == nil {
 		o.busy = agent.Busy(errW.text())
 	}
+	stepName := st.Name
+	if action && hr.expect != "" {
+		// What the step read of the agent is not the agent's action output.
+		show, rest, found, perr := agent.CutStepShow(o.stdout)
+		o.stdout = rest
+		if found && perr == nil {
+			o.show = &show
+		}
+		if why, refused := agent.StateChanged(errW.text()); refused && err == nil && o.busy == "" {
+			// The step read the agent under the host lock and stopped: a
+			// probe, as far as the report and the journal's end go.
+			o.changed, stepName = hr.mask(why), agent.StepProbe
+			if perr != nil {
+				o.changed += "; " + hr.mask(perr.Error())
+			}
+		}
+	}
 	agentErr, logLines := agent.SplitOutput(errW.text())
 	ev := results.Evidence{ExitCode: exit, Stdout: o.stdout, Stderr: agentErr, AgentLog: logLines, Secrets: hr.secrets}
 	if err != nil {
@@ -485,6 +558,9 @@ func (hr *hostRun) runStep(ctx context.Context, st agent.Step, action bool) step
 		ev.ExitCode, ev.Transport, ev.TransportMsg = -1, string(kind), o.errMsg
 	}
 	o.diag = results.Classify(ev)
+	if o.changed != "" {
+		o.diag = results.Diagnosis{Class: results.ClassSuccess}
+	}
 	for i := range o.diag.Evidence {
 		o.diag.Evidence[i] = hr.mask(o.diag.Evidence[i])
 	}
@@ -498,11 +574,11 @@ func (hr *hostRun) runStep(ctx context.Context, st agent.Step, action bool) step
 	if err != nil && !o.clean {
 		hr.closeConn() // the connection's state is unknown: redial before the next step
 	}
-	att := results.Attempt{N: n, Step: st.Name, Code: o.diag.Code, ExitCode: o.exit, Started: start, Duration: dur, LogPath: logRel}
+	att := results.Attempt{N: n, Step: stepName, Code: o.diag.Code, ExitCode: o.exit, Started: start, Duration: dur, LogPath: logRel}
 	hr.res.Attempts = append(hr.res.Attempts, att)
 	hr.res.LogPath = logRel
-	r.record(journalRecord{Event: evAttemptEnd, Host: name, Step: st.Name, Attempt: n, Started: start, Duration: dur, ExitCode: o.exit, Code: o.diag.Code, Class: o.diag.Class, Detail: o.errMsg, LogPath: logRel})
-	r.emit(Event{Kind: EventAttempt, Host: name, Step: st.Name, Attempt: n, Code: o.diag.Code, Message: o.errMsg})
+	r.record(journalRecord{Event: evAttemptEnd, Host: name, Step: stepName, Attempt: n, Started: start, Duration: dur, ExitCode: o.exit, Code: o.diag.Code, Class: o.diag.Class, Detail: o.errMsg, LogPath: logRel})
+	r.emit(Event{Kind: EventAttempt, Host: name, Step: stepName, Attempt: n, Code: o.diag.Code, Message: o.errMsg})
 	return o
 }
 

@@ -335,7 +335,9 @@ func TestDeadline(t *testing.T) {
 	f := newExFleet()
 	names := []string{"a", "b", "c", "d"}
 	for _, n := range names {
-		f.add(n, &exHost{delay: 150 * time.Millisecond}) // per step: probe + connect = 300ms
+		// One session per host (connect with its precondition): 200ms a host,
+		// so a and b finish, c is cut at 500ms, d never starts.
+		f.add(n, &exHost{delay: 200 * time.Millisecond})
 	}
 	x := exExecutor(f)
 	x.Concurrency = 1
@@ -513,7 +515,8 @@ func TestSecretNeverLeaks(t *testing.T) {
 	if files < 4 {
 		t.Errorf("only %d files in the run dir", files)
 	}
-	logData, err := os.ReadFile(filepath.Join(dir, "hosts", "fine", "attempt-3.log"))
+	// Attempt 1 dialled, attempt 2 is the connect (one session, no probe before it).
+	logData, err := os.ReadFile(filepath.Join(dir, "hosts", "fine", "attempt-2.log"))
 	if err != nil || !strings.Contains(string(logData), "stdout| config:") || !strings.Contains(string(logData), results.MaskToken) {
 		t.Errorf("attempt log lacks the masked output (err %v):\n%s", err, logData)
 	}

@@ -445,7 +445,8 @@ func TestE2EWindowsOnboarding(t *testing.T) {
 	}{
 		{
 			name: "connect-ntlm", scenario: "{}", auth: "ntlm",
-			want: want{results.OutcomeOK, "AZCM0000", map[string]int{agent.StepProbe: 1, agent.StepConnect: 1}},
+			// One session: the connect step reads the agent itself (precondition).
+			want: want{results.OutcomeOK, "AZCM0000", map[string]int{agent.StepConnect: 1}},
 			check: func(t *testing.T, h *winHost, inv inventory.Host, res results.HostResult, d *cmdDialer, _ []simRecord) {
 				s := connectedAtTarget(t, h, inv)
 				if s.SuccessfulConnects != 1 || s.Attempts["connect"] != 1 {
@@ -453,14 +454,14 @@ func TestE2EWindowsOnboarding(t *testing.T) {
 				}
 				// The plan's Windows script is what crossed the wire, exactly.
 				scripts := checkSentCommands(t, d, h.name, execSentinel, winPassword)
-				if len(scripts) != 2 || !strings.Contains(scripts[1], "& $A connect --config $F --json --log-stderr") {
+				if len(scripts) != 1 || !strings.Contains(scripts[0], "& $A connect --config $F --json --log-stderr") {
 					t.Errorf("sent %d scripts; the connect script:\n%s", len(scripts), strings.Join(scripts, "\n----\n"))
 				}
 			},
 		},
 		{
 			name: "connect-basic", scenario: "{}", auth: "basic",
-			want: want{results.OutcomeOK, "AZCM0000", map[string]int{agent.StepProbe: 1, agent.StepConnect: 1}},
+			want: want{results.OutcomeOK, "AZCM0000", map[string]int{agent.StepConnect: 1}},
 			check: func(t *testing.T, h *winHost, inv inventory.Host, _ results.HostResult, _ *cmdDialer, _ []simRecord) {
 				connectedAtTarget(t, h, inv)
 			},
@@ -481,14 +482,16 @@ func TestE2EWindowsOnboarding(t *testing.T) {
 		},
 		{
 			name: "resource-exists", scenario: "{resource_exists: true}", auth: "ntlm",
-			want: want{results.OutcomeFailed, "AZCM0044", map[string]int{agent.StepProbe: 1, agent.StepConnect: 1}},
+			want: want{results.OutcomeFailed, "AZCM0044", map[string]int{agent.StepConnect: 1}},
 		},
 		{
 			name: "service-down", scenario: "{service_down: true}", auth: "ntlm",
-			want: want{results.OutcomeOK, "AZCM0000", map[string]int{agent.StepProbe: 2, agent.StepConnect: 2, agent.StepRestartService: 1}},
+			// The first connect is the one-session step; the retry after the
+			// restart probes first (a remedy: two sessions).
+			want: want{results.OutcomeOK, "AZCM0000", map[string]int{agent.StepProbe: 1, agent.StepConnect: 2, agent.StepRestartService: 1}},
 			check: func(t *testing.T, h *winHost, inv inventory.Host, res results.HostResult, d *cmdDialer, rec []simRecord) {
-				if res.Attempts[1].Code != "AZCM0064" {
-					t.Errorf("first connect: %+v, want AZCM0064", res.Attempts[1])
+				if res.Attempts[0].Step != agent.StepConnect || res.Attempts[0].Code != "AZCM0064" {
+					t.Errorf("first connect: %+v, want AZCM0064", res.Attempts[0])
 				}
 				s := connectedAtTarget(t, h, inv)
 				if s.ServiceRestarts != 1 || s.Service != "running" {
@@ -522,7 +525,7 @@ func TestE2EWindowsOnboarding(t *testing.T) {
 		},
 		{
 			name: "old-format-message-only", scenario: "{old_format: true, connect: {code: AZCM0041}}", auth: "ntlm",
-			want: want{results.OutcomeFailed, "MSG-INVALID-CLIENT-SECRET", map[string]int{agent.StepProbe: 1, agent.StepConnect: 1}},
+			want: want{results.OutcomeFailed, "MSG-INVALID-CLIENT-SECRET", map[string]int{agent.StepConnect: 1}},
 			check: func(t *testing.T, _ *winHost, _ inventory.Host, res results.HostResult, _ *cmdDialer, _ []simRecord) {
 				if res.Class != results.ClassCredential || !strings.Contains(strings.Join(res.Evidence, "\n"), "Invalid client secret is provided") {
 					t.Errorf("class %s evidence %q", res.Class, res.Evidence)
@@ -545,9 +548,11 @@ func TestE2EWindowsOnboarding(t *testing.T) {
 		},
 		{
 			name: "hung-agent", scenario: "{connect: {attempts: {1: {hang: true}}}}", auth: "ntlm", timeout: 3 * time.Second,
-			want: want{results.OutcomeOK, "AZCM0000", map[string]int{agent.StepProbe: 2, agent.StepConnect: 2}},
+			// The hung first connect is the one-session step; the retry after
+			// it (acted on: outcome unknown) probes first.
+			want: want{results.OutcomeOK, "AZCM0000", map[string]int{agent.StepProbe: 1, agent.StepConnect: 2}},
 			check: func(t *testing.T, h *winHost, inv inventory.Host, res results.HostResult, _ *cmdDialer, rec []simRecord) {
-				a := res.Attempts[1]
+				a := res.Attempts[0]
 				if a.Code != "TRANSPORT-TIMEOUT" || a.Duration < 3*time.Second || a.Duration > 8*time.Second {
 					t.Errorf("hung connect: %s after %s, want TRANSPORT-TIMEOUT after the 3s attempt timeout", a.Code, a.Duration)
 				}

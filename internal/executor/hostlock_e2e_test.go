@@ -160,18 +160,10 @@ func TestStopOnInterrupt(t *testing.T) {
 			f, p := e2eFleetAs(t, 3, lg.login, "default:\n  connect: {hang: true}\n", agent.ActionConnect, nil)
 			x := e2eExecutor()
 			ctx, cancel := context.WithCancel(context.Background())
-			started := make(chan struct{}, 3)
-			x.Events = func(e Event) {
-				if e.Kind == EventAttempt && e.Step == agent.StepProbe {
-					started <- struct{}{}
-				}
-			}
 			go func() {
-				for range 3 {
-					<-started
-				}
-				// The connects are launched right after the probes: let them start.
-				eventually(10*time.Second, func() bool { return countAll(t, f, "connect", "start") == 3 })
+				// Each host's one session (connect with its precondition) starts
+				// the agent's connect: interrupt once all three run.
+				eventually(20*time.Second, func() bool { return countAll(t, f, "connect", "start") == 3 })
 				cancel()
 			}()
 			rep, err := x.Apply(ctx, p, t.TempDir())

@@ -69,7 +69,11 @@ func (hr *hostRun) stepInput(st agent.Step, attempt time.Duration) []byte {
 	if hr.leaseNext {
 		lease = agent.Lease
 	}
-	return agent.StepStdin(st, agent.Input(hr.r.lockID, attempt+watchdogGrace, lease, hr.show.Last, agent.StepInput(st, hr.h, hr.cs.cred, hr.loginValue(st.Name))))
+	config := agent.StepInput(st, hr.h, hr.cs.cred, hr.loginValue(st.Name))
+	if hr.expect != "" {
+		return agent.StepStdin(st, agent.InputExpect(hr.r.lockID, attempt+watchdogGrace, lease, hr.expect, config))
+	}
+	return agent.StepStdin(st, agent.Input(hr.r.lockID, attempt+watchdogGrace, lease, hr.show.Last, config))
 }
 
 // stopRemote ends a step the controller gave up on (timeout, interrupt): the

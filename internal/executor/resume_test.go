@@ -100,7 +100,7 @@ func TestInterruptThenResume(t *testing.T) {
 			t.Errorf("%s: connect ran %d times in all, want %d", tc.host, got, tc.connects)
 		}
 	}
-	if f.runsOf("done1", agent.StepProbe) != 1 {
+	if f.dials["done1"] != 1 {
 		t.Errorf("a finished host was contacted again on resume")
 	}
 	if d := exResult(rep2, "mid").Detail; !strings.Contains(d, "after acting") {

@@ -103,6 +103,11 @@ func openState(root string) (*stateStore, error) {
 	}
 	path := filepath.Join(root, "state.json")
 	f, err := os.OpenFile(path+".lock", os.O_CREATE|os.O_RDWR, 0o644)
+	if errors.Is(err, fs.ErrPermission) {
+		// Made by root (a step under sudo that ran show first): flock needs
+		// no write access, and the real agent's show needs no admin.
+		f, err = os.Open(path + ".lock")
+	}
 	if err != nil {
 		return nil, fmt.Errorf("cannot open state lock %s.lock: %w", path, err)
 	}
