@@ -70,16 +70,20 @@ func newAzure(e *env, hosts []*inventory.Host) (*azure.TokenSource, error) {
 	if ep != nil {
 		fmt.Fprintf(e.stderr, "arcfleet: WARNING: Azure calls go to %s (set by %s), not to Azure\n", ep, azureEndpointsEnv)
 	}
-	clouds := map[string]string{}
+	clouds, tenants := map[string]string{}, map[string]string{}
 	for _, h := range hosts {
 		if _, seen := clouds[h.Credential]; !seen {
 			clouds[h.Credential] = h.Azure.Cloud
+		}
+		if _, seen := tenants[h.Credential]; !seen && h.Azure.TenantID != "" {
+			tenants[h.Credential] = h.Azure.TenantID
 		}
 	}
 	return azure.NewTokenSource(azure.Options{
 		LookupEnv: lookupEnv(e),
 		Endpoints: ep,
 		CloudOf:   func(cred string) string { return clouds[cred] },
+		TenantOf:  func(cred string) string { return tenants[cred] },
 	}), nil
 }
 

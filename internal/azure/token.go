@@ -29,6 +29,11 @@ type Options struct {
 	Endpoints *Endpoints
 	// CloudOf names the cloud of a credential's hosts (AzureCloud when "" or nil).
 	CloudOf func(credName string) string
+	// TenantOf names the tenant of a credential's hosts, used when the
+	// credential itself has no tenant_id (the inventory may set azure.tenant_id
+	// for the hosts instead). A caller whose hosts of one credential span
+	// several tenants passes the credential with the host's TenantID set.
+	TenantOf func(credName string) string
 	// RefreshMargin: a cached token with less life left is refreshed (default 10 min;
 	// at most half a token's lifetime is used, so short-lived tokens are not refreshed on every call).
 	RefreshMargin time.Duration
@@ -84,6 +89,9 @@ func (ts *TokenSource) Calls() int64 { return ts.http.calls.Load() }
 
 // Requests is how many token requests were sent for cred (for tests).
 func (ts *TokenSource) Requests(cred inventory.Credential) int {
+	if cred.TenantID == "" && ts.o.TenantOf != nil {
+		cred.TenantID = ts.o.TenantOf(cred.Name)
+	}
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	if e := ts.entries[ts.key(cred)]; e != nil {
@@ -118,6 +126,9 @@ func (ts *TokenSource) fresh(e *tokenEntry, now time.Time) bool {
 // Token returns an ARM access token for cred and when it expires. Errors are
 // *Error (Code: an AADSTS code, or ARCF-AZURE-TOKEN).
 func (ts *TokenSource) Token(ctx context.Context, cred inventory.Credential) (string, time.Time, error) {
+	if cred.TenantID == "" && ts.o.TenantOf != nil {
+		cred.TenantID = ts.o.TenantOf(cred.Name)
+	}
 	k := ts.key(cred)
 	for {
 		ts.mu.Lock()
