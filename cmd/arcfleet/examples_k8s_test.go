@@ -331,3 +331,29 @@ func checkArcfleetArgs(t *testing.T, file string, args []string, idx int, inv st
 		t.Errorf("%s\nno check for this command", where)
 	}
 }
+
+// The workload-identity variant the example documents (access-token mode, no
+// secret on the controller) is accepted by this arcfleet's validation.
+func TestKubernetesExampleWorkloadIdentity(t *testing.T) {
+	inv := exampleInventory(t, configMapsOf(loadK8sExamples(t)))
+	data, err := os.ReadFile(inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile(`(?m)^(\s+)secret: \{env: ARC_SP_SECRET\}.*$`)
+	if !re.Match(data) {
+		t.Fatal("the example credential no longer reads secret: {env: ARC_SP_SECRET}: update this test and the README")
+	}
+	wi := re.ReplaceAll(data, []byte("${1}auth: access-token\n${1}token_from: workload-identity"))
+	path := filepath.Join(filepath.Dir(inv), "inventory-wi.yaml")
+	if err := os.WriteFile(path, wi, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, action := range []string{"connect", "reconnect"} {
+		code, out := runCLI(t, map[string]string{"AZURE_FEDERATED_TOKEN_FILE": path, "AZURE_CLIENT_ID": "3c5a8a4e-9d1b-4f6e-8c2a-1b7e5d9f0a21"},
+			"validate", "-i", path, "--action", action)
+		if code != exitOK {
+			t.Errorf("workload identity variant, %s: exit %d\n%s", action, code, out)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -268,4 +269,80 @@ func mapsEqual(a, b map[string]int) bool {
 		}
 	}
 	return true
+}
+
+// TestShardKilledMergeE2E: one of two shards is killed (SIGKILL) mid-connect.
+// The merge refuses the unfinished shard, --partial merges it with its hosts
+// marked, resume of the shard finishes it, and merging again gives every host
+// once, each connected exactly once.
+func TestShardKilledMergeE2E(t *testing.T) {
+	t.Parallel()
+	f := startFleet(t, "sk", 6, 0)
+	var slow string
+	var inShard [2][]string
+	for _, n := range f.Names() {
+		k := shard.Of(n, 2)
+		inShard[k] = append(inShard[k], n)
+		if k == 1 && slow == "" {
+			slow = n
+		}
+	}
+	if slow == "" || len(inShard[0]) == 0 {
+		t.Fatalf("partition of %v: %v; the test needs hosts in both shards", f.Names(), inShard)
+	}
+	f.writeScenario("slow: 20ms", map[string]string{slow: "connect: {slow: 3s}"})
+	inv := f.writeInventory(invOpts{})
+	d0, d1 := filepath.Join(f.Dir, "job", "shard-0"), filepath.Join(f.Dir, "job", "shard-1")
+	p0 := f.start("apply", "-i", inv, "--action", "connect", "--yes", "--shard", "0/2", "--timeout", "20s", "--run-dir", d0)
+	p1 := f.start("apply", "-i", inv, "--action", "connect", "--yes", "--shard", "1/2", "--concurrency", "1", "--timeout", "20s", "--run-dir", d1)
+	waitFor(t, 30*time.Second, slow+" in its slow connect", func() bool { return f.agentStarted("connect", slow) })
+	if err := p1.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if r := p1.wait(10 * time.Second); r.code != 128+int(syscall.SIGKILL) {
+		t.Fatalf("shard 1 was not killed\n%s", r)
+	}
+	p0.wait(time.Minute).expect(t, exitOK)
+
+	out := filepath.Join(f.Dir, "job", "merged")
+	r := f.run("report", "merge", "-o", out, d0, d1).expect(t, exitInvalid)
+	if !strings.Contains(r.stderr, "unfinished") || !strings.Contains(r.stderr, "shard 1/2 ("+d1+"): no report.json") {
+		t.Errorf("merge of a killed shard: want it named as unfinished\n%s", r)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("a refused merge wrote %s (%v)", out, err)
+	}
+	f.run("report", "merge", "-o", out, "--partial", d0, d1).expect(t, exitHostsFailed)
+	partial := readReport(t, out)
+	if len(partial.Hosts) != len(f.Hosts) {
+		t.Fatalf("--partial merge: %d hosts, want %d", len(partial.Hosts), len(f.Hosts))
+	}
+	for _, h := range partial.Hosts {
+		want := results.OutcomeOK
+		if slices.Contains(inShard[1], h.Name) {
+			want = results.OutcomeInterrupted
+		}
+		if h.Outcome != want || (want == results.OutcomeInterrupted && !strings.Contains(h.Detail, "arcfleet resume "+d1)) {
+			t.Errorf("--partial: %s %s %q, want %s", h.Name, h.Outcome, h.Detail, want)
+		}
+	}
+
+	f.run("resume", d1, "--shard", "1/2", "--yes", "--timeout", "20s").expect(t, exitOK)
+	f.run("report", "merge", "-o", out, d0, d1).expect(t, exitOK)
+	merged := readReport(t, out)
+	if len(merged.Hosts) != len(f.Hosts) {
+		t.Fatalf("merge after resume: %d hosts", len(merged.Hosts))
+	}
+	for _, h := range merged.Hosts {
+		if h.Outcome != results.OutcomeOK {
+			t.Errorf("after resume: %s %s %s (%s)", h.Name, h.Outcome, h.FinalCode, h.Detail)
+		}
+	}
+	conn := successfulConnects(f.record())
+	for _, n := range f.Names() {
+		if conn[n] != 1 {
+			t.Errorf("%s: %d successful connects, want exactly 1", n, conn[n])
+		}
+	}
+	f.assertNoSecrets()
 }
