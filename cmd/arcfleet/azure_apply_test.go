@@ -1,0 +1,80 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/arcfleet/arcfleet/internal/results"
+	"github.com/arcfleet/arcfleet/testbed/azurefake"
+	"github.com/arcfleet/arcfleet/testbed/demo"
+	"github.com/arcfleet/arcfleet/testbed/sshtest"
+)
+
+// TestApplyAccessTokenVerifiesAzure runs `arcfleet apply` on simulated hosts
+// with a credential in access-token mode, against the fake Entra ID and ARM
+// (ARCFLEET_AZURE_ENDPOINTS): the controller mints the token, the hosts connect
+// with it, and the verification (on by default in this mode) reads the
+// machines back: l3's is missing in Azure, so the run exits 3 and the report
+// says why.
+func TestApplyAccessTokenVerifiesAzure(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: simulated hosts")
+	}
+	sim := sshtest.BuildSim(t)
+	fl, err := demo.Start(context.Background(), demo.Options{Sim: sim, Dir: t.TempDir(), Hosts: []demo.HostSpec{
+		{Name: "l1", OS: "linux"}, {Name: "l2", OS: "linux"}, {Name: "l3", OS: "linux"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fl.Close()
+	raw, _ := os.ReadFile(fl.Inventory)
+	secretLine := "    secret: {env: " + demo.EnvSPSecret + "}\n"
+	if !bytes.Contains(raw, []byte(secretLine)) {
+		t.Fatalf("demo inventory changed shape: no %q", secretLine)
+	}
+	os.WriteFile(fl.Inventory, bytes.Replace(raw, []byte(secretLine), []byte("    auth: access-token\n"+secretLine), 1), 0o600)
+
+	spSecret, _ := fl.LookupEnv(demo.EnvSPSecret)
+	fk := azurefake.New(t, azurefake.Options{})
+	fk.AddApp(demo.DemoTenant, azurefake.App{ClientID: "3c5a8a4e-9d1b-4f6e-8c2a-1b7e5d9f0a21", Secret: spSecret})
+	fk.AddSubscription(demo.DemoSubscription, demo.DemoTenant)
+	fk.AddResourceGroup(demo.DemoSubscription, "rg-arcfleet-demo", "westeurope")
+	// Azure's side (the simulator does not call Azure): l1 and l2 are there, l3 is not.
+	fk.PutMachine(demo.DemoSubscription, "rg-arcfleet-demo", azurefake.Machine{Name: "l1"})
+	fk.PutMachine(demo.DemoSubscription, "rg-arcfleet-demo", azurefake.Machine{Name: "l2"})
+	ca, _ := fk.WriteCA(t.TempDir())
+	environ := map[string]string{azureEndpointsEnv: "authority=" + fk.AuthorityHost() + ",arm=" + fk.ARMEndpoint() + ",ca=" + ca}
+	for _, k := range []string{demo.EnvSPSecret, demo.EnvLabSecret, demo.EnvWinRMPasswd} {
+		if v, ok := fl.LookupEnv(k); ok {
+			environ[k] = v
+		}
+	}
+	runDir := filepath.Join(t.TempDir(), "run")
+	code, out, errb := runCmd(t, environ, false, "apply", "-i", fl.Inventory, "--action", "connect", "--yes", "--run-dir", runDir, "--timeout", "1m")
+	if code != exitHostsFailed {
+		t.Fatalf("exit %d, want 3 (l3 missing in Azure)\nstdout:\n%s\nstderr:\n%s", code, out, errb)
+	}
+	if !strings.Contains(errb, "WARNING: Azure calls go to") {
+		t.Errorf("the endpoint override is not announced:\n%s", errb)
+	}
+	for _, want := range []string{"Outcome: 3 ok", "Azure verification: 2 verified, 1 mismatched", "l3 ARCF-AZURE-MISSING"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out)
+		}
+	}
+	rep, err := results.ReadReport(runDir)
+	if err != nil || rep.Azure == nil || len(rep.Azure.Mismatches()) != 1 {
+		t.Fatalf("report.json: %v %+v", err, rep)
+	}
+	if fk.Count(azurefake.KindToken) != 1 {
+		t.Errorf("token requests %d for the run and its verification, want 1", fk.Count(azurefake.KindToken))
+	}
+	if strings.Contains(out+errb, spSecret) {
+		t.Errorf("the secret is printed")
+	}
+}
