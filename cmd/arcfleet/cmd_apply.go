@@ -278,7 +278,7 @@ func runWithProgress(ctx context.Context, e *env, x *executor.Executor, total in
 			return interruptedCode(ctx, exitInvalid)
 		}
 	}
-	if rerr := results.RenderReport(e.stdout, r, "table", "en", e.stdoutIsTerminal); rerr != nil {
+	if rerr := results.RenderReportWidth(e.stdout, r, "table", "en", e.stdoutIsTerminal, outputWidth(e)); rerr != nil {
 		fmt.Fprintf(e.stderr, "arcfleet: report: %v\n", rerr)
 	}
 	fmt.Fprintf(e.stderr, "run directory: %s (report.md, report.json, journal.jsonl, hosts/)\n", runDir)

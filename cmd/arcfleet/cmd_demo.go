@@ -98,7 +98,7 @@ func cmdDemo(ctx context.Context, e *env, args []string) int {
 
 	p, err := f.Plan()
 	if err == nil {
-		err = plan.RenderSummary(e.stdout, p, planFormat)
+		err = plan.RenderSummary(e.stdout, p, planFormat, outputWidth(e))
 	}
 	if err != nil {
 		fmt.Fprintf(e.stderr, "arcfleet demo: %v\n", err)
@@ -125,7 +125,7 @@ func cmdDemo(ctx context.Context, e *env, args []string) int {
 		az.verify(ctx, p, runDir, rep) // apply --verify-azure
 	}
 	fmt.Fprintln(e.stdout, "\n== The remediation report (`arcfleet report`) ==")
-	if err := results.RenderReport(e.stdout, rep, "table", "en", e.stdoutIsTerminal); err != nil {
+	if err := results.RenderReportWidth(e.stdout, rep, "table", "en", e.stdoutIsTerminal, outputWidth(e)); err != nil {
 		fmt.Fprintf(e.stderr, "arcfleet demo: report: %v\n", err)
 	}
 	fmt.Fprintf(e.stdout, "\nRun directory: %s (report.md, report.json, journal.jsonl, hosts/NAME/attempt-N.log)\n", runDir)

@@ -127,7 +127,7 @@ func cmdPlan(ctx context.Context, e *env, args []string) (ret int) {
 			return exitInvalid
 		}
 	}
-	if err := renderPlan(e.stdout, p, format, out); err != nil {
+	if err := renderPlan(e.stdout, p, format, out, outputWidth(e)); err != nil {
 		fmt.Fprintf(e.stderr, "arcfleet plan: writing the plan: %v\n", err)
 		return exitInvalid
 	}
@@ -170,9 +170,9 @@ func sentence(s string) string {
 // renderPlan writes the plan in format; JSON that was just saved to savedPath is
 // copied from the file rather than encoded a second time (the same bytes: Save
 // and Render share one encoder).
-func renderPlan(w io.Writer, p *plan.Plan, format, savedPath string) error {
+func renderPlan(w io.Writer, p *plan.Plan, format, savedPath string, width int) error {
 	if format != plan.FormatJSON || savedPath == "" {
-		return plan.Render(w, p, format)
+		return plan.RenderWidth(w, p, format, width)
 	}
 	f, err := os.Open(savedPath)
 	if err != nil {

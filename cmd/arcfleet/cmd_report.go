@@ -53,7 +53,7 @@ func cmdReport(ctx context.Context, e *env, args []string) int {
 		return exitInvalid
 	}
 	color := *format == "table" && e.stdoutIsTerminal && e.getenv("NO_COLOR") == ""
-	if err := results.RenderReport(e.stdout, r, *format, l, color); err != nil {
+	if err := results.RenderReportWidth(e.stdout, r, *format, l, color, outputWidth(e)); err != nil {
 		fmt.Fprintf(e.stderr, "arcfleet report: %v\n", err)
 		return exitInvalid
 	}

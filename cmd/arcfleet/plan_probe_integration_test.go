@@ -28,7 +28,7 @@ func TestPlanProbeSummaryRealHosts(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := f.run("plan", "-i", inv, "--action", "connect", "--probe", "--detailed-exitcode").expect(t, plan.ExitError)
-	first := strings.SplitN(r.stdout, "\n", 2)[0]
+	first := planHeadline(r.stdout)
 	if want := "arcfleet plan: connect of 5 hosts: 5 blocked: host key not verified. Nothing apply can change until the blocked hosts are fixed."; first != want {
 		t.Errorf("all probes refused by known_hosts:\n got: %s\nwant: %s", first, want)
 	}
@@ -41,7 +41,7 @@ func TestPlanProbeSummaryRealHosts(t *testing.T) {
 		t.Fatal(err)
 	}
 	r = f.run("plan", "-i", inv, "--action", "connect", "--probe", "--detailed-exitcode").expect(t, plan.ExitChanges)
-	if first := strings.SplitN(r.stdout, "\n", 2)[0]; first != "arcfleet plan: connect of 5 hosts: 5 to connect" {
+	if first := planHeadline(r.stdout); first != "arcfleet plan: connect of 5 hosts: 5 to connect" {
 		t.Errorf("fresh hosts: %s", first)
 	}
 
@@ -51,4 +51,16 @@ func TestPlanProbeSummaryRealHosts(t *testing.T) {
 	if !strings.Contains(r.stdout, "| Hosts | 5: **5 already connected. No changes.** |") || !strings.Contains(r.stderr, "arcfleet plan: 5 already connected. No changes.") {
 		t.Errorf("connected hosts:\nstdout: %s\nstderr: %s", r.stdout, r.stderr)
 	}
+}
+
+// planHeadline is the table plan's first line, unwrapped (it wraps at the width).
+func planHeadline(out string) string {
+	var parts []string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "inventory ") || l == "" {
+			break
+		}
+		parts = append(parts, strings.TrimSpace(l))
+	}
+	return strings.Join(parts, " ")
 }

@@ -3,8 +3,14 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
+	"strconv"
 	"sync"
 	"time"
+
+	"golang.org/x/term"
+
+	"github.com/arcfleet/arcfleet/internal/termtext"
 
 	"github.com/arcfleet/arcfleet/internal/executor"
 
@@ -102,4 +108,20 @@ func eventLine(ev executor.Event) string {
 		s += " msg=" + fmt.Sprintf("%q", ev.Message)
 	}
 	return s
+}
+
+// outputWidth is the width tables written to stdout fit: the terminal's when
+// stdout is one, else $COLUMNS when set, else termtext.DefaultWidth.
+func outputWidth(e *env) int {
+	if e.stdoutIsTerminal {
+		if f, ok := e.stdout.(*os.File); ok {
+			if w, _, err := term.GetSize(int(f.Fd())); err == nil && w > 0 {
+				return max(w, termtext.MinWidth)
+			}
+		}
+	}
+	if n, err := strconv.Atoi(e.getenv("COLUMNS")); err == nil && n > 0 {
+		return max(n, termtext.MinWidth)
+	}
+	return termtext.DefaultWidth
 }

@@ -9,13 +9,13 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/arcfleet/arcfleet/internal/agent"
 
 	"github.com/arcfleet/arcfleet/internal/inventory"
 	"github.com/arcfleet/arcfleet/internal/markdown"
+	"github.com/arcfleet/arcfleet/internal/termtext"
 )
 
 // Render formats.
@@ -30,6 +30,14 @@ const (
 // distinct script once and refer to it by id, so a 10,000-host plan stays readable;
 // the JSON holds everything.
 func Render(w io.Writer, p *Plan, format string) error {
+	return RenderWidth(w, p, format, termtext.DefaultWidth)
+}
+
+// RenderWidth is Render with the table fitted to width columns (the terminal's):
+// columns every host shares move above it, long ids and paths are elided in the
+// middle, and details and findings wrap; nothing a reader needs is cut. Markdown
+// and JSON do not depend on the width and are never shortened.
+func RenderWidth(w io.Writer, p *Plan, format string, width int) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	var err error
 	switch format {
@@ -38,7 +46,9 @@ func Render(w io.Writer, p *Plan, format string) error {
 	case FormatMarkdown:
 		err = renderMarkdown(bw, newView(p))
 	case FormatTable, "":
-		err = renderTable(bw, newView(p))
+		v := newView(p)
+		v.width = width
+		err = renderTable(bw, v)
 	default:
 		return fmt.Errorf("unknown plan format %q; fix: use --format table, markdown or json", format)
 	}
@@ -51,10 +61,11 @@ func Render(w io.Writer, p *Plan, format string) error {
 // RenderSummary writes p as Render does in a human format (table or markdown),
 // without the scripts: the headline, warnings, blocked hosts and the hosts
 // table, then one line saying how many scripts `arcfleet plan` would show.
-func RenderSummary(w io.Writer, p *Plan, format string) error {
+func RenderSummary(w io.Writer, p *Plan, format string, width int) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	v := newView(p)
 	v.noScripts = true
+	v.width = width
 	var err error
 	switch format {
 	case FormatMarkdown:
@@ -73,6 +84,7 @@ func RenderSummary(w io.Writer, p *Plan, format string) error {
 // view is what both human formats show, computed once.
 type view struct {
 	noScripts bool // RenderSummary: leave the scripts out
+	width     int  // of the table format's lines
 	p         *Plan
 	scripts   []PlanScript
 	ids       map[string]string
@@ -184,22 +196,25 @@ func (v *view) stepIDs(hp *HostPlan) string {
 	return strings.Join(parts, " ")
 }
 
+// status is the host's verdict: BLOCKED, the probe's verdict (`plan --probe`:
+// what apply would do on this host, as seen just now) or ready. The probe's
+// detail, which often holds the fix, is detail's, shown whole.
 func (v *view) status(hp *HostPlan) string {
 	if hp.Blocked() {
 		return "BLOCKED"
 	}
 	if pr := hp.Probe; pr != nil {
-		// `plan --probe`: what apply would do on this host, as seen just now.
-		if pr.Detail == "" {
-			return pr.Verdict
-		}
-		d := pr.Detail
-		if len(d) > 100 {
-			d = d[:97] + "..."
-		}
-		return pr.Verdict + " (" + d + ")"
+		return pr.Verdict
 	}
 	return "ready"
+}
+
+// detail is the probe's detail of the host, "" when none.
+func (v *view) detail(hp *HostPlan) string {
+	if hp.Blocked() || hp.Probe == nil {
+		return ""
+	}
+	return hp.Probe.Detail
 }
 
 func (v *view) credRef(name string) string {
@@ -297,48 +312,69 @@ func renderHeader(p *Plan) string {
 
 func renderTable(w *bufio.Writer, v *view) error {
 	p := v.p
-	fmt.Fprintf(w, "%s\n\n", renderHeader(p))
+	width := v.width
+	if width <= 0 {
+		width = termtext.DefaultWidth
+	}
+	width = max(width, termtext.MinWidth)
+	para := func(s, first, indent string) { w.WriteString(termtext.Paragraph(s, width, first, indent)) }
+	for _, l := range strings.Split(renderHeader(p), "\n") {
+		para(l, "", "  ")
+	}
+	w.WriteString("\n")
 	for _, wn := range v.warnings {
-		fmt.Fprintf(w, "!! WARNING: %s: %s\n", wn.what, hostCount(wn.hosts, 10))
+		para(fmt.Sprintf("%s: %s", wn.what, hostCount(wn.hosts, 10)), "!! WARNING: ", "   ")
 	}
 	if len(v.warnings) > 0 {
 		w.WriteString("\n")
 	}
-	fmt.Fprintf(w, "Action:  %s: %s\nBy OS:    %s\nBy group: %s\n\n", p.Action, actionSummary(p.Action), renderCounts(v.osCount), renderCounts(v.groups))
+	para(p.Action+": "+actionSummary(p.Action), "Action:   ", "          ")
+	fmt.Fprintf(w, "By OS:    %s\nBy group: %s\n\n", renderCounts(v.osCount), renderCounts(v.groups))
 	if len(v.blocked) > 0 {
 		fmt.Fprintf(w, "Blocked hosts (apply skips them until the findings are fixed):\n")
 		for _, hp := range v.blocked {
 			for _, f := range hp.Findings {
 				if !f.Warning {
-					fmt.Fprintf(w, "  %s\n", f)
+					para(f.String(), "  ", "      ")
 				}
 			}
 		}
 		w.WriteString("\n")
 	}
-	var wb strings.Builder
-	fw := bufio.NewWriter(&wb)
-	writeFindingWarnings(fw, p, "  ")
-	fw.Flush()
-	if wb.Len() > 0 {
-		fmt.Fprintf(w, "Validation warnings (not blocking):\n%s\n", wb.String())
-	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "HOST\tADDRESS\tOS\tTRANSPORT\tSUBSCRIPTION\tRESOURCE GROUP\tLOCATION\tRESOURCE NAME\tCREDENTIAL\tSTEPS\tSTATUS\tFLAGS")
+	var warned bool
 	for i := range p.Hosts {
-		hp := &p.Hosts[i]
-		h := &hp.Host
-		sub, rg, loc, _, _, name := azureTarget(h)
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-			h.Name, hostAddr(h), h.OS, hostTransport(h), orDash(sub), orDash(rg), orDash(loc), name, orDash(h.Credential), v.stepIDs(hp), v.status(hp), orDash(v.hostFlags(h)))
+		for _, f := range p.Hosts[i].Findings {
+			if f.Warning {
+				if !warned {
+					w.WriteString("Validation warnings (not blocking):\n")
+					warned = true
+				}
+				para(f.String(), "  ", "      ")
+			}
+		}
 	}
-	if err := tw.Flush(); err != nil {
+	if warned {
+		w.WriteString("\n")
+	}
+	if err := v.hostTable(w, width); err != nil {
 		return err
 	}
-	w.WriteString("\nSTEPS lists script ids in order; \"?\" runs only if the step before it failed.\n")
+	var details bool
+	for i := range p.Hosts {
+		hp := &p.Hosts[i]
+		if d := v.detail(hp); d != "" {
+			if !details {
+				w.WriteString("\nProbe details:\n")
+				details = true
+			}
+			para(fmt.Sprintf("%s: %s: %s", hp.Host.Name, v.status(hp), d), "  ", "      ")
+		}
+	}
+	w.WriteString("\n")
+	para("STEPS lists script ids in order; \"?\" runs only if the step before it failed.", "", "")
 	w.WriteString("Credentials (by reference; plan reads no secret):\n")
 	for _, name := range sortedNames(p.Credentials) {
-		fmt.Fprintf(w, "  %s\n", v.credRef(name))
+		para(v.credRef(name), "  ", "    ")
 	}
 	if v.noScripts {
 		fmt.Fprintf(w, "\n%d distinct %s left out here: `arcfleet plan` shows each exactly as it runs.\n", len(v.scripts), plural(len(v.scripts), "script", "scripts"))
@@ -354,6 +390,106 @@ func renderTable(w *bufio.Writer, v *view) error {
 		w.WriteString(indentLines(sc.Script, "  | "))
 	}
 	return nil
+}
+
+// hostTable writes one row per host within width. Columns every host shares
+// (OS, transport, subscription, resource group, location, credential) move to a
+// line above the table when the whole table would not fit; ids and names are
+// elided in the middle, steps, status and flags wrap.
+func (v *view) hostTable(w *bufio.Writer, width int) error {
+	p := v.p
+	type col struct {
+		head  string
+		mode  termtext.Mode
+		cell  func(hp *HostPlan) string
+		same  bool // may move above the table when every host has the same value
+		azure bool // in the second table when the columns do not fit in one
+	}
+	cols := []col{
+		{"HOST", termtext.Keep, func(hp *HostPlan) string { return hp.Host.Name }, false, false},
+		{"ADDRESS", termtext.Elide, func(hp *HostPlan) string { return hostAddr(&hp.Host) }, false, false},
+		{"OS", termtext.Keep, func(hp *HostPlan) string { return hp.Host.OS }, true, false},
+		{"TRANSPORT", termtext.Keep, func(hp *HostPlan) string { return hostTransport(&hp.Host) }, true, false},
+		{"SUBSCRIPTION", termtext.Elide, func(hp *HostPlan) string { sub, _, _, _, _, _ := azureTarget(&hp.Host); return orDash(sub) }, true, true},
+		{"RESOURCE GROUP", termtext.Elide, func(hp *HostPlan) string { _, rg, _, _, _, _ := azureTarget(&hp.Host); return orDash(rg) }, true, true},
+		{"LOCATION", termtext.Keep, func(hp *HostPlan) string { _, _, loc, _, _, _ := azureTarget(&hp.Host); return orDash(loc) }, true, true},
+		{"RESOURCE NAME", termtext.Elide, func(hp *HostPlan) string { _, _, _, _, _, name := azureTarget(&hp.Host); return name }, false, true},
+		{"CREDENTIAL", termtext.Elide, func(hp *HostPlan) string { return orDash(hp.Host.Credential) }, true, true},
+		{"STEPS", termtext.Wrapped, v.stepIDs, false, false},
+		{"STATUS", termtext.Wrapped, v.status, false, false},
+		{"FLAGS", termtext.Wrapped, func(hp *HostPlan) string { return orDash(v.hostFlags(&hp.Host)) }, false, false},
+	}
+	build := func(cols []col) *termtext.Table {
+		t := &termtext.Table{}
+		for _, c := range cols {
+			t.Head = append(t.Head, c.head)
+			t.Modes = append(t.Modes, c.mode)
+		}
+		for i := range p.Hosts {
+			row := make([]string, len(cols))
+			for j, c := range cols {
+				row[j] = c.cell(&p.Hosts[i])
+			}
+			t.Rows = append(t.Rows, row)
+		}
+		return t
+	}
+	t := build(cols)
+	if natural(t) > width && len(p.Hosts) > 0 {
+		var kept []col
+		var shared []string
+		for j, c := range cols {
+			if c.same && allSame(t.Rows, j) {
+				shared = append(shared, strings.ToLower(c.head)+" "+t.Rows[0][j])
+				continue
+			}
+			kept = append(kept, c)
+		}
+		if len(shared) > 0 {
+			w.WriteString(termtext.Paragraph(strings.Join(shared, ", "), width, "Every host: ", "            "))
+			t = build(kept)
+			cols = kept
+		}
+	}
+	if natural(t) <= width {
+		return t.Render(w, width)
+	}
+	// Still too wide: the login and steps, then the Azure target, each by host.
+	var login, target []col
+	for _, c := range cols {
+		if c.azure {
+			target = append(target, c)
+		} else {
+			login = append(login, c)
+		}
+	}
+	if len(target) == 0 {
+		return t.Render(w, width)
+	}
+	if err := build(login).Render(w, width); err != nil {
+		return err
+	}
+	w.WriteString("\nAzure target:\n")
+	return build(append([]col{cols[0]}, target...)).Render(w, width)
+}
+
+// natural is the width of t's widest line when nothing is shortened.
+func natural(t *termtext.Table) int {
+	ws := t.Widths(1 << 30)
+	n := 2 * (len(ws) - 1)
+	for _, x := range ws {
+		n += x
+	}
+	return n
+}
+
+func allSame(rows [][]string, j int) bool {
+	for _, r := range rows {
+		if r[j] != rows[0][j] {
+			return false
+		}
+	}
+	return true
 }
 
 func renderMarkdown(w *bufio.Writer, v *view) error {
@@ -407,6 +543,8 @@ func renderMarkdown(w *bufio.Writer, v *view) error {
 		status := v.status(hp)
 		if hp.Blocked() {
 			status = "**BLOCKED**"
+		} else if d := v.detail(hp); d != "" {
+			status = markdown.Cell(status + " (" + d + ")") // whole: a Markdown table is never shortened
 		}
 		flags := v.hostFlags(h)
 		if strings.Contains(flags, "INSECURE") || strings.Contains(flags, "PLAIN") {

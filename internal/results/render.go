@@ -11,9 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/arcfleet/arcfleet/internal/markdown"
+	"github.com/arcfleet/arcfleet/internal/termtext"
 )
 
 // ReportFormats are the formats RenderReport writes.
@@ -26,6 +26,13 @@ const maxGroupNames = 10
 // ANSI colour is used in the table format only, and only when color is true. Work
 // is linear in the number of hosts.
 func RenderReport(w io.Writer, r *Report, format, lang string, color bool) error {
+	return RenderReportWidth(w, r, format, lang, color, termtext.DefaultWidth)
+}
+
+// RenderReportWidth is RenderReport with the table format fitted to width
+// columns (the terminal's): causes and fixes wrap, long log paths are elided in
+// the middle, nothing else is shortened. Other formats ignore width.
+func RenderReportWidth(w io.Writer, r *Report, format, lang string, color bool, width int) error {
 	if r == nil {
 		return fmt.Errorf("render report: no report")
 	}
@@ -34,6 +41,7 @@ func RenderReport(w io.Writer, r *Report, format, lang string, color bool) error
 	}
 	bw := bufio.NewWriterSize(w, 64<<10)
 	v := newView(r, lang)
+	v.width = max(width, termtext.MinWidth)
 	var err error
 	switch format {
 	case "table":
@@ -86,6 +94,7 @@ var words = map[string][2]string{ // key: {en, sv}
 	"host":       {"Host", "Värd"},
 	"os":         {"OS", "OS"},
 	"action":     {"Action", "Åtgärd"},
+	"log_note":   {"Logs: RUN_DIR/hosts/HOST/attempt-N.log, one per attempt.", "Loggar: KÖRKATALOG/hosts/VÄRD/attempt-N.log, en per försök."},
 	"more_md":    {"Evidence per host: arcfleet report RUN_DIR --format markdown", "Bevis per värd: arcfleet report RUN_DIR --format markdown"},
 	"notes":      {"Notes", "Anteckningar"},
 	"notes_line": {"Notes on %s (e.g. what a disconnect deleted): arcfleet report RUN_DIR --format markdown", "Anteckningar om %s (t.ex. vad en frånkoppling tog bort): arcfleet report RUN_DIR --format markdown"},
@@ -273,57 +282,59 @@ func renderTable(w *bufio.Writer, v *view, color bool) error {
 	}
 	fmt.Fprintf(w, "\n%s:\n", word(lang, "by_code"))
 	for _, g := range v.groups {
-		fmt.Fprintf(w, "  %s (%s: %s)\n", joinNonEmpty(paint(ansiBold+ansiRed, termSafe(g.Code)), termSafe(g.Title)),
-			v.hostsWord(len(g.Hosts)), v.names(g.Hosts, termSafe))
+		// The code is painted after wrapping (escape codes have no width).
+		head := termtext.Paragraph(joinNonEmpty(termSafe(g.Code), termSafe(g.Title))+
+			fmt.Sprintf(" (%s: %s)", v.hostsWord(len(g.Hosts)), v.names(g.Hosts, termSafe)), v.width, "  ", "      ")
+		if c := termSafe(g.Code); c != "" {
+			head = strings.Replace(head, c, paint(ansiBold+ansiRed, c), 1)
+		}
+		w.WriteString(head)
 		if g.Cause != "" {
-			fmt.Fprintf(w, "    %s: %s\n", word(lang, "cause"), termSafe(oneLine(g.Cause)))
+			w.WriteString(termtext.Paragraph(word(lang, "cause")+": "+termSafe(oneLine(g.Cause)), v.width, "    ", "      "))
 		}
 		if g.Remedy != "" {
-			fmt.Fprintf(w, "    %s: %s\n", word(lang, "fix"), termSafe(oneLine(g.Remedy)))
+			w.WriteString(termtext.Paragraph(word(lang, "fix")+": "+termSafe(oneLine(g.Remedy)), v.width, "    ", "      "))
 		}
 	}
 
 	fmt.Fprintf(w, "\n%s:\n", word(lang, "attention"))
-	head := []string{word(lang, "host"), word(lang, "os"), word(lang, "action"), word(lang, "outcome"),
-		word(lang, "code"), word(lang, "attempts"), word(lang, "log")}
-	rows := make([][]string, len(v.problems))
-	width := make([]int, len(head))
-	for i, h := range head {
-		width[i] = utf8.RuneCountInString(h)
+	t := &termtext.Table{
+		Head: []string{word(lang, "host"), word(lang, "os"), word(lang, "action"), word(lang, "outcome"),
+			word(lang, "code"), word(lang, "attempts"), word(lang, "log")},
+		Modes:  []termtext.Mode{termtext.Keep, termtext.Keep, termtext.Keep, termtext.Keep, termtext.Keep, termtext.Wrapped, termtext.Elide},
+		Mins:   []int{0, 0, 0, 0, 0, 24, 21}, // attempts: a step, a code and a time; log: hosts/…/attempt-N.log
+		Indent: "  ",
+		Paint: func(row, col int, s string) string {
+			switch {
+			case row < 0:
+				return paint(ansiBold, s)
+			case col == 3:
+				return paint(outcomeColor(v.problems[row].Outcome), s)
+			}
+			return s
+		},
 	}
-	for i, h := range v.problems {
+	for _, h := range v.problems {
 		row := []string{h.Name, h.OS, h.Action, outcomeLabel(h.Outcome, lang), h.FinalCode, attemptsText(h), h.LogPath}
 		for j := range row {
 			row[j] = termSafe(oneLine(row[j]))
-			if n := utf8.RuneCountInString(row[j]); n > width[j] {
-				width[j] = n
-			}
 		}
-		rows[i] = row
+		t.Rows = append(t.Rows, row)
 	}
-	var line strings.Builder
-	writeRow := func(row []string, outcome Outcome, isHead bool) {
-		line.Reset()
-		line.WriteString("  ")
-		for j, cell := range row {
-			pad := width[j] - utf8.RuneCountInString(cell)
-			switch {
-			case isHead:
-				cell = paint(ansiBold, cell)
-			case j == 3:
-				cell = paint(outcomeColor(outcome), cell)
-			}
-			line.WriteString(cell)
-			if j < len(row)-1 {
-				line.WriteString(strings.Repeat(" ", pad+2))
-			}
+	logNote := ""
+	if t.LineWidth(v.width) > v.width {
+		// Too narrow for the log paths: they follow one pattern, said once below.
+		t.Head, t.Modes, t.Mins = t.Head[:6], t.Modes[:6], t.Mins[:6]
+		for i := range t.Rows {
+			t.Rows[i] = t.Rows[i][:6]
 		}
-		w.WriteString(strings.TrimRight(line.String(), " "))
-		w.WriteByte('\n')
+		logNote = word(lang, "log_note")
 	}
-	writeRow(head, "", true)
-	for i, row := range rows {
-		writeRow(row, v.problems[i].Outcome, false)
+	if err := t.Render(w, v.width); err != nil {
+		return err
+	}
+	if logNote != "" {
+		w.WriteString(termtext.Paragraph(logNote, v.width, "  ", "  "))
 	}
 	renderAzureTable(w, v)
 	fmt.Fprintf(w, "\n%s\n", word(lang, "more_md"))

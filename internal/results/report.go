@@ -176,6 +176,7 @@ type view struct {
 	groups   []*group
 	problems []*HostResult // hosts that need attention, report order
 	fine     map[Outcome][]string
+	width    int // of the table format's lines
 }
 
 func newView(r *Report, lang string) *view {
