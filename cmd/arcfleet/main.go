@@ -52,7 +52,7 @@ func commands() map[string]command {
 		"plan":     {"show (and save) what apply would do", cmdPlan},
 		"apply":    {"run connect/disconnect/reconnect across the fleet", cmdApply},
 		"resume":   {"continue an interrupted run", cmdResume},
-		"report":   {"render a run's remediation report", cmdReport},
+		"report":   {"render a run's remediation report; 'report merge' joins shards'", cmdReport},
 		"codes":    {"explain AZCM error codes", cmdCodes},
 		"demo":     {"run the main job on an embedded demo fleet", cmdDemo},
 	}
