@@ -26,3 +26,27 @@ func TestCountRetries(t *testing.T) {
 		t.Fatal("no journal: want an error")
 	}
 }
+
+func TestInUse(t *testing.T) {
+	dir := t.TempDir()
+	if busy, err := InUse(dir); busy || err != nil {
+		t.Fatalf("no journal: InUse = %v, %v", busy, err)
+	}
+	j, _, err := openJournal(filepath.Join(dir, JournalFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if busy, err := InUse(dir); !busy || err != nil {
+		t.Errorf("journal open by a run: InUse = %v, %v; want true", busy, err)
+	}
+	j.close()
+	if busy, err := InUse(dir); busy || err != nil {
+		t.Errorf("after the run: InUse = %v, %v; want false", busy, err)
+	}
+	// InUse let go of the lock: a run can take the directory.
+	j, _, err = openJournal(filepath.Join(dir, JournalFile))
+	if err != nil {
+		t.Fatalf("after InUse: %v", err)
+	}
+	j.close()
+}

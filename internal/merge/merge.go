@@ -62,6 +62,10 @@ func Read(dir string) (*Shard, error) {
 	}
 	s.Retries, _ = executor.CountRetries(dir) // metrics only: a missing journal counts 0
 	s.Unfinished = unfinished(s)
+	if busy, _ := executor.InUse(dir); busy {
+		// Its report.json, if any, is from before the run now going on.
+		s.Unfinished = "an arcfleet apply or resume is running in it now"
+	}
 	return s, nil
 }
 
