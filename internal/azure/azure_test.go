@@ -210,3 +210,69 @@ func TestTokenFromWorkloadIdentity(t *testing.T) {
 		t.Fatalf("workload identity: %v", err)
 	}
 }
+
+// A refresh that fails while the cached token still lives hands out the cached
+// token; once it has expired the failure is the caller's.
+func TestTokenRefreshFailureKeepsLiveToken(t *testing.T) {
+	f := azurefake.New(t, azurefake.Options{TokenLifetime: time.Hour})
+	f.AddApp(tenant, azurefake.App{ClientID: app, Secret: secret})
+	var c clock
+	ts := newSource(f, Options{Now: c.now, ErrorTTL: time.Second})
+	first, _, err := ts.Token(context.Background(), spCred())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.SetSecret(tenant, app, "rotated") // the secret was rotated in Entra ID, not yet here
+	c.advance(55 * time.Minute)
+	tok, _, err := ts.Token(context.Background(), spCred())
+	if err != nil || tok != first {
+		t.Fatalf("5 minutes left, refresh refused: got err %v, same token %v; want the cached token", err, tok == first)
+	}
+	c.advance(6 * time.Minute) // expired
+	_, _, err = ts.Token(context.Background(), spCred())
+	var coded interface{ Code() string }
+	if !errors.As(err, &coded) || coded.Code() != "AADSTS7000215" {
+		t.Fatalf("after expiry: %v, want AADSTS7000215", err)
+	}
+}
+
+func TestTokenWaiterHonoursContext(t *testing.T) {
+	f := azurefake.New(t, azurefake.Options{})
+	f.AddApp(tenant, azurefake.App{ClientID: app, Secret: secret})
+	ts := newSource(f, Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, _, err := ts.Token(ctx, spCred()); err == nil {
+		t.Fatal("a canceled context got a token")
+	}
+	// The failure caused by the caller's context is not remembered for others.
+	if _, _, err := ts.Token(context.Background(), spCred()); err != nil {
+		t.Fatalf("after a canceled request: %v", err)
+	}
+}
+
+func TestAgentResourceID(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join("hosts", "h", name)
+		os.MkdirAll(filepath.Join(dir, "hosts", "h"), 0o700)
+		os.WriteFile(filepath.Join(dir, p), []byte(body), 0o600)
+		return p
+	}
+	old := "/subscriptions/s/resourceGroups/rg/providers/Microsoft.HybridCompute/machines/old"
+	nw := "/subscriptions/s/resourceGroups/rg/providers/Microsoft.HybridCompute/machines/new"
+	probe := write("attempt-1.log", `out: {"status": "Connected", "resourceId": "`+old+`"}`+"\n")
+	disc := write("attempt-2.log", `out: {"status":"Succeeded","resourceId":""}`+"\n")
+	conn := write("attempt-3.log", "err: verbose\n"+`out: {"status":"Succeeded","resourceId":"`+nw+`"}`+"\n")
+	h := results.HostResult{Attempts: []results.Attempt{{LogPath: probe}, {LogPath: disc}}}
+	if got := AgentResourceID(dir, h); got != old {
+		t.Errorf("after disconnect: %q, want the machine it was connected to", got)
+	}
+	h.Attempts = append(h.Attempts, results.Attempt{LogPath: conn})
+	if got := AgentResourceID(dir, h); got != nw {
+		t.Errorf("after reconnect: %q, want the new machine", got)
+	}
+	if got := AgentResourceID(dir, results.HostResult{Attempts: []results.Attempt{{LogPath: "../../etc/passwd"}}}); got != "" {
+		t.Errorf("a log path outside the run directory was read: %q", got)
+	}
+}

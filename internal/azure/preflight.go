@@ -121,23 +121,6 @@ func (r *Result) Counts() (blocking, warnings int) {
 	return
 }
 
-// HostFindings are the findings as inventory findings, one per host concerned,
-// for a plan: apply skips a host with a finding that is not a warning.
-func (r *Result) HostFindings(hosts []*inventory.Host) []inventory.Finding {
-	pos := make(map[string]inventory.Pos, len(hosts))
-	for _, h := range hosts {
-		pos[h.Name] = h.Pos
-	}
-	var out []inventory.Finding
-	for _, f := range r.Findings {
-		for _, h := range f.Hosts {
-			out = append(out, inventory.Finding{Pos: pos[h], Code: f.Code, Host: h, Warning: f.Warning,
-				Message: "Azure pre-flight: " + f.Message + "; fix: " + f.Remedy("en")})
-		}
-	}
-	return out
-}
-
 // group keys
 type credKey struct{ name, tenant, cloud string }
 type subKey struct {
@@ -195,6 +178,9 @@ func Preflight(ctx context.Context, ts *TokenSource, req Request) *Result {
 	credHosts := map[credKey][]*inventory.Host{}
 	var noCred []string
 	for _, h := range req.Hosts {
+		if h.Azure.SubscriptionID == "" || h.Azure.ResourceGroup == "" {
+			continue // the inventory's own validation reports it (AZCM0016)
+		}
 		c, ok := hostCred(h, req.Credentials)
 		if !ok {
 			noCred = append(noCred, h.Name)

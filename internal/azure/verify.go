@@ -160,28 +160,32 @@ func orUnknown(s string) string {
 var resourceIDRe = regexp.MustCompile(`"resourceId"\s*:\s*"([^"]*)"`)
 
 // AgentResourceID is the agent's resource id after a run, read from the host's
-// attempt logs in runDir (the last `show --json` or `connect --json` output
-// naming one; an empty one after a disconnect counts too). "" when no log has it.
+// attempt logs in runDir: the last non-empty `resourceId` of the agent's
+// `connect --json` or `show --json` output. After a connect that is the machine
+// it created; after a disconnect, the machine it was connected to (whose absence
+// Verify then checks). "" when no log names one.
 func AgentResourceID(runDir string, h results.HostResult) string {
 	for i := len(h.Attempts) - 1; i >= 0; i-- {
 		lp := h.Attempts[i].LogPath
-		if lp == "" {
+		if lp == "" || filepath.IsAbs(lp) || strings.HasPrefix(filepath.Clean(lp), "..") {
 			continue
 		}
 		f, err := os.Open(filepath.Join(runDir, filepath.FromSlash(lp)))
 		if err != nil {
 			continue
 		}
-		last, seen := "", false
+		last := ""
 		sc := bufio.NewScanner(f)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
-			if m := resourceIDRe.FindStringSubmatch(sc.Text()); m != nil {
-				last, seen = m[1], true
+			for _, m := range resourceIDRe.FindAllStringSubmatch(sc.Text(), -1) {
+				if m[1] != "" {
+					last = m[1]
+				}
 			}
 		}
 		f.Close()
-		if seen {
+		if last != "" {
 			return last
 		}
 	}

@@ -256,7 +256,8 @@ const (
 	ExitInterrupted = 130 // interrupted
 )
 
-// ExitCode is the run's verdict as an exit code. A nil report counts as failed.
+// ExitCode is the run's verdict as an exit code. A nil report counts as failed;
+// so does a run whose Azure verification found a host Azure disagrees with.
 func (r *Report) ExitCode() int {
 	if r == nil {
 		return ExitHostsFailed
