@@ -58,7 +58,12 @@ func (hr *hostRun) mintToken(ctx context.Context, step string) (stepOut, bool) {
 	if r.x.Tokens == nil { // resolveCredentials blocks such hosts; a guard for other callers
 		return hr.tokenFailure(codeNoTokenSource, noTokenSourceMsg(hr.cs.cred)), false
 	}
-	tok, exp, err := r.x.Tokens.Token(ctx, hr.cs.cred)
+	// The token is for the tenant the host signs in to: a credential without a
+	// tenant_id of its own takes each host's azure.tenant_id (the agent gets
+	// the same tenant in its config).
+	cred := hr.cs.cred
+	cred.TenantID = r.tenantOf(hr.i)
+	tok, exp, err := r.x.Tokens.Token(ctx, cred)
 	if err != nil {
 		if ctx.Err() != nil {
 			return stepOut{kind: transport.Canceled, exit: -1, errMsg: "interrupted while getting an access token"}, false

@@ -29,7 +29,7 @@ type stubTokens struct {
 	err    error   // every call after errs fails with this, when set
 	minted []string
 	calls  int
-	creds  []string
+	creds  []string // name@tenant of each request
 }
 
 // SentinelToken builds a JWT-shaped token (header.payload.signature, base64url)
@@ -46,7 +46,7 @@ func (s *stubTokens) Token(ctx context.Context, cred inventory.Credential) (stri
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls++
-	s.creds = append(s.creds, cred.Name)
+	s.creds = append(s.creds, cred.Name+"@"+cred.TenantID)
 	if k := s.calls - 1; k < len(s.errs) && s.errs[k] != nil {
 		return "", time.Time{}, s.errs[k]
 	}
@@ -369,5 +369,37 @@ func TestAccessTokenConcurrentHosts(t *testing.T) {
 		if strings.Contains(string(journal), tok) {
 			t.Fatal("a token is in the journal")
 		}
+	}
+}
+
+// A credential without a tenant of its own mints each host's token in the
+// host's tenant (the tenant its agent config names).
+func TestAccessTokenPerHostTenant(t *testing.T) {
+	f := newExFleet()
+	f.add("a", &exHost{})
+	f.add("b", &exHost{})
+	p := tokenPlan(agent.ActionConnect, "a", "b")
+	c := p.Credentials["sp"]
+	c.TenantID = ""
+	p.Credentials["sp"] = c
+	p.Hosts[1].Host.Azure.TenantID = "tenant-2"
+	x := exExecutor(f)
+	x.Concurrency = 1
+	tokens := &stubTokens{}
+	x.Tokens = tokens
+	rep, err := x.Apply(context.Background(), p, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range rep.Hosts {
+		if h.Outcome != results.OutcomeOK {
+			t.Errorf("%s: %s %s", h.Name, h.Outcome, h.Detail)
+		}
+	}
+	if got := strings.Join(tokens.creds, " "); got != "sp@tenant-1 sp@tenant-2" {
+		t.Errorf("token requests %s", got)
+	}
+	if got := configOf(t, f.hosts["b"].stdins[agent.StepConnect][0])["tenant-id"]; got != "tenant-2" {
+		t.Errorf("b's agent config names tenant %q", got)
 	}
 }
