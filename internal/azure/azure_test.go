@@ -8,6 +8,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -274,5 +275,46 @@ func TestAgentResourceID(t *testing.T) {
 	}
 	if got := AgentResourceID(dir, results.HostResult{Attempts: []results.Attempt{{LogPath: "../../etc/passwd"}}}); got != "" {
 		t.Errorf("a log path outside the run directory was read: %q", got)
+	}
+}
+
+func TestTokenFromManagedIdentity(t *testing.T) {
+	f := azurefake.New(t, azurefake.Options{})
+	f.SetManagedIdentity(tenant, app)
+	t.Setenv("IDENTITY_ENDPOINT", f.URL()+"/msi/token")
+	t.Setenv("IDENTITY_HEADER", azurefake.ManagedIdentityHeader)
+	ts := newSource(f, Options{})
+	cred := inventory.Credential{Name: "mi", ClientID: app, TokenFrom: inventory.TokenFromManagedIdentity}
+	tok, exp, err := ts.Token(context.Background(), cred)
+	if err != nil || tok == "" || time.Until(exp) < 50*time.Minute {
+		t.Fatalf("managed identity: %q %v %v", tok, exp, err)
+	}
+	cred.Name, cred.ClientID = "mi2", "another-identity"
+	if _, _, err := ts.Token(context.Background(), cred); err == nil {
+		t.Fatal("an unknown user-assigned identity got a token")
+	}
+}
+
+// The Azure CLI path runs `az account get-access-token`; a stand-in az on PATH answers as the real one does.
+func TestTokenFromAzureCLI(t *testing.T) {
+	dir := t.TempDir()
+	exp := time.Now().Add(time.Hour).Truncate(time.Second)
+	script := "#!/bin/sh\ncase \"$*\" in *get-access-token*) printf '%s' '{\"accessToken\":\"h.c.s\",\"expiresOn\":\"" + exp.Local().Format("2006-01-02 15:04:05.000000") +
+		"\",\"expires_on\":" + fmt.Sprint(exp.Unix()) + ",\"subscription\":\"" + sub1 + "\",\"tenant\":\"" + tenant + "\",\"tokenType\":\"Bearer\"}';; *) exit 1;; esac\n"
+	if err := os.WriteFile(filepath.Join(dir, "az"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	ts := NewTokenSource(Options{})
+	tok, got, err := ts.Token(context.Background(), inventory.Credential{Name: "cli", TenantID: tenant, TokenFrom: inventory.TokenFromAzureCLI})
+	if err != nil || tok != "h.c.s" || !got.Equal(exp) {
+		t.Fatalf("azure-cli: %q %v (want %v) %v", tok, got, exp, err)
+	}
+	// Not logged in: az fails, the error says so with ARCF-AZURE-TOKEN.
+	os.WriteFile(filepath.Join(dir, "az"), []byte("#!/bin/sh\necho \"ERROR: Please run 'az login' to setup account.\" >&2\nexit 1\n"), 0o755)
+	_, _, err = NewTokenSource(Options{}).Token(context.Background(), inventory.Credential{Name: "cli", TenantID: tenant, TokenFrom: inventory.TokenFromAzureCLI})
+	var coded interface{ Code() string }
+	if !errors.As(err, &coded) || coded.Code() != CodeToken || !strings.Contains(err.Error(), "az login") {
+		t.Fatalf("not logged in: %v", err)
 	}
 }

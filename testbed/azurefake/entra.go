@@ -131,6 +131,11 @@ func (f *Fake) serveEntra(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
+	if len(parts) == 2 && parts[0] == "msi" && parts[1] == "token" {
+		f.count(KindToken)
+		f.managedIdentity(w, r)
+		return
+	}
 	if len(parts) < 2 {
 		f.count(KindOther)
 		http.NotFound(w, r)
@@ -223,6 +228,40 @@ func (f *Fake) token(w http.ResponseWriter, r *http.Request, t *Tenant) {
 	f.mu.Unlock()
 	secs := int(f.tokenLifetime / time.Second)
 	writeJSON(w, 200, map[string]any{"token_type": "Bearer", "expires_in": secs, "ext_expires_in": secs, "access_token": tok})
+}
+
+// ManagedIdentityHeader is the secret header value the fake's managed identity
+// endpoint (/msi/token, App Service style: IDENTITY_ENDPOINT and IDENTITY_HEADER) expects.
+const ManagedIdentityHeader = "azurefake-identity-header"
+
+// SetManagedIdentity makes /msi/token issue tokens of tenant for clientID (a
+// system-assigned identity when the request names none).
+func (f *Fake) SetManagedIdentity(tenant, clientID string) {
+	f.AddApp(tenant, App{ClientID: clientID})
+	f.mu.Lock()
+	f.mi = [2]string{tenant, clientID}
+	f.mu.Unlock()
+}
+
+func (f *Fake) managedIdentity(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	mi := f.mi
+	f.mu.Unlock()
+	if r.Header.Get("X-IDENTITY-HEADER") != ManagedIdentityHeader || mi[1] == "" {
+		writeJSON(w, 400, map[string]any{"statusCode": 400, "message": "No managed identity found for the request, or the identity header is wrong."})
+		return
+	}
+	if id := r.URL.Query().Get("client_id"); id != "" && !strings.EqualFold(id, mi[1]) {
+		writeJSON(w, 400, map[string]any{"statusCode": 400, "message": "Identity not found"})
+		return
+	}
+	now := f.now()
+	exp := now.Add(f.tokenLifetime)
+	tok := makeJWT(map[string]any{"aud": r.URL.Query().Get("resource"), "iat": now.Unix(), "exp": exp.Unix(), "tid": mi[0], "appid": mi[1], "jti": newGUID()})
+	f.mu.Lock()
+	f.issued[tok] = issued{tenant: strings.ToLower(mi[0]), appID: strings.ToLower(mi[1]), exp: exp}
+	f.mu.Unlock()
+	writeJSON(w, 200, map[string]any{"access_token": tok, "expires_on": fmt.Sprint(exp.Unix()), "resource": r.URL.Query().Get("resource"), "token_type": "Bearer", "client_id": mi[1]})
 }
 
 // makeJWT is a JWT-shaped token (header.claims.signature) with a random signature.

@@ -57,6 +57,7 @@ type Fake struct {
 	tokenLifetime time.Duration
 	now           func() time.Time
 	issued        map[string]issued // access token -> what it was issued for
+	mi            [2]string         // managed identity: tenant, client id
 }
 
 type issued struct {
