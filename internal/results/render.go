@@ -128,6 +128,9 @@ var outcomeWords = map[Outcome][2]string{
 	OutcomeInterrupted: {"interrupted", "avbruten"},
 }
 
+// OutcomeLabel is the report's word for one host's outcome ("failed", "misslyckad").
+func OutcomeLabel(o Outcome, lang string) string { return outcomeLabel(o, lang) }
+
 func outcomeLabel(o Outcome, lang string) string {
 	w, ok := outcomeWords[o]
 	switch {
@@ -163,11 +166,46 @@ func (v *view) names(names []string, esc func(string) string) string {
 }
 
 // outcomeSummary is "5 ok, 2 unchanged, 3 failed".
-func (v *view) outcomeSummary() string {
+func (v *view) outcomeSummary() string { return OutcomeSummary(v.counts, v.lang) }
+
+// Swedish words for a count of hosts with an outcome, where they differ from
+// outcomeWords' (the word for one host): "5 misslyckades", "2 oförändrade".
+var outcomeCountSv = map[Outcome][2]string{ // {one, many}
+	OutcomeOK:          {"ok", "ok"},
+	OutcomeUnchanged:   {"oförändrad", "oförändrade"},
+	OutcomeFailed:      {"misslyckades", "misslyckades"},
+	OutcomeBlocked:     {"blockerad", "blockerade"},
+	OutcomeNotStarted:  {"ej startad", "ej startade"},
+	OutcomeInterrupted: {"avbruten", "avbrutna"},
+}
+
+// OutcomeCount is "5 failed" / "5 misslyckades": n hosts with outcome o.
+func OutcomeCount(o Outcome, n int, lang string) string {
+	if w, ok := outcomeCountSv[o]; ok && lang == "sv" {
+		if n == 1 {
+			return "1 " + w[0]
+		}
+		return fmt.Sprintf("%d %s", n, w[1])
+	}
+	return fmt.Sprintf("%d %s", n, outcomeLabel(o, lang))
+}
+
+// OutcomeSummary is the report's outcome line for counts: "13 ok, 2 unchanged,
+// 17 failed, 3 not started", in the report's order and words; outcomes without
+// hosts are left out. The live view of a run uses it, so both say the same.
+func OutcomeSummary(counts map[Outcome]int, lang string) string {
+	order := slices.Clone(outcomeOrder)
+	var other []Outcome
+	for o := range counts {
+		if !slices.Contains(outcomeOrder, o) {
+			other = append(other, o)
+		}
+	}
+	slices.Sort(other)
 	var parts []string
-	for _, o := range v.allOutcomes() {
-		if n := v.counts[o]; n > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", n, outcomeLabel(o, v.lang)))
+	for _, o := range append(order, other...) {
+		if n := counts[o]; n > 0 {
+			parts = append(parts, OutcomeCount(o, n, lang))
 		}
 	}
 	return strings.Join(parts, ", ")
