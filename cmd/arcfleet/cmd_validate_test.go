@@ -138,9 +138,9 @@ func TestValidateCommand(t *testing.T) {
 		{name: "example", env: map[string]string{"ARC_SP_SECRET": validateSentinel, "HOME": home}, args: []string{"-i", linux, "--action", "reconnect"}, code: 0, stdout: "",
 			stderrHas: []string{"valid for reconnect: 5 of 5 hosts checked, 0 errors, 0 warnings"}},
 		{name: "example without its files", env: map[string]string{"ARC_SP_SECRET": validateSentinel, "HOME": emptyHome}, args: []string{"-i", linux}, code: 2,
-			stdout: linux + ":26:20: ARCF0005 -: ssh.identity_file ~/.ssh/arcfleet_ed25519 does not exist; used by 5 hosts: web01.corp.example, web02.corp.example, web03.corp.example, ...; " +
+			stdout: linux + ":27:20: ARCF0005 -: ssh.identity_file ~/.ssh/arcfleet_ed25519 does not exist; used by 5 hosts: web01.corp.example, web02.corp.example, web03.corp.example, ...; " +
 				"fix: point ssh.identity_file at the private key (relative paths are relative to the inventory), readable by this user\n" +
-				linux + ":27:18: ARCF0005 -: host_key_policy strict needs known_hosts ~/.ssh/known_hosts, which does not exist; used by 4 hosts: web01.corp.example, web02.corp.example, web03.corp.example, ...; " +
+				linux + ":28:18: ARCF0005 -: host_key_policy strict needs known_hosts ~/.ssh/known_hosts, which does not exist; used by 4 hosts: web01.corp.example, web02.corp.example, web03.corp.example, ...; " +
 				"fix: add the hosts' keys, checking each fingerprint out of band (ssh-keygen -lf): `ssh-keyscan web01.corp.example web02.corp.example 10.20.0.13 ... (4 addresses) >> ~/.ssh/known_hosts`, " +
 				"or set host_key_policy: accept-new to learn each key on first connect\n",
 			stderrHas: []string{"invalid for connect: 5 of 5 hosts checked, 2 errors, 0 warnings"}},
