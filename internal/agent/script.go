@@ -181,7 +181,7 @@ const sudoWrapper = `E=$(sudo -n true 2>&1) || { case $E in *"password is requir
 // a PID reused since). A live PID keeps its directory: a concurrent run on the
 // same host, however long its --timeout, is never touched.
 const shSweep = `for d in "$T"/arcfleet.*.*; do p=${d#"$T/arcfleet."}; p=${p%%.*}; case $p in ""|*[!0-9]*) continue;; esac; [ -d "$d" ] && [ -O "$d" ] && ! kill -0 "$p" 2>/dev/null && rm -rf "$d"; done
-find "$T" -maxdepth 1 -name 'arcfleet.*' -user "$(id -u)" -mmin +1440 -exec rm -rf {} + 2>/dev/null
+for d in "$T"/arcfleet.*; do [ -e "$d" ] && find "$T" -maxdepth 1 -name 'arcfleet.*' -user "$(id -u)" -mmin +1440 -exec rm -rf {} + 2>/dev/null; break; done
 `
 
 // shCommand is the exact command line sent over SSH: the script as one quoted

@@ -35,7 +35,7 @@ const shStateDir = `S=${ARCFLEET_STATE_DIR:-${1:-` + DefaultStateDir + `}}
 const shLockDir = shStateDir + `
 command -v flock >/dev/null && command -v setsid >/dev/null || { echo '` + ErrorMarker + `util-linux-missing' >&2; echo 'flock and setsid (util-linux) are needed' >&2; exit ` + exitSetup + `; }
 umask 022
-{ mkdir -p "$S" && exec 9>>"$S/lock"; } 2>/dev/null || { echo '` + ErrorMarker + `state-dir-failed' >&2; echo "$S" >&2; exit ` + exitSetup + `; }
+{ { [ -d "$S" ] || mkdir -p "$S"; } && exec 9>>"$S/lock"; } 2>/dev/null || { echo '` + ErrorMarker + `state-dir-failed' >&2; echo "$S" >&2; exit ` + exitSetup + `; }
 `
 
 // shLeaseCheck prints the owner record and exits when another run holds the
@@ -43,7 +43,7 @@ umask 022
 // and its watchdog time has not passed; a step that died without recording its
 // end, its pid gone, holds nothing), on file descriptor FD, exiting with EXIT.
 const shLeaseCheck = `N=$(date +%s)
-O=$(cat "$S/owner" 2>/dev/null) || O=
+O=; { IFS= read -r O <"$S/owner"; } 2>/dev/null
 case " $O " in *" run=$I "*) ;; *) U=${O##*until=}; U=${U%% *}; case $U in ''|*[!0-9]*) U=0;; esac
 Z=${O#*pid=}; Z=${Z%% *}; case $Z in ''|*[!0-9]*) ;; *) [ -d "/proc/$Z" ] || U=0;; esac
 [ "$U" -gt "$N" ] && { echo "` + BusyMarker + `$O" >&FD; exit EXIT; };; esac
@@ -92,7 +92,7 @@ func shStepScript(h *inventory.Host, sp stepSpec) string {
 	b.WriteString(leaseCheck("2", exitSetup))
 	// Another run's step that ended after this run's probe (V: the last-step
 	// record the probe saw, RUN@AT or -) changed the host: decide again.
-	fmt.Fprintf(&b, "X=$(cat \"$S/last\" 2>/dev/null) || X=\nr=${X#run=}; r=${r%%%% *}; a=${X##*at=}; a=${a%%%% *}\n"+
+	fmt.Fprintf(&b, "X=; { IFS= read -r X <\"$S/last\"; } 2>/dev/null\nr=${X#run=}; r=${r%%%% *}; a=${X##*at=}; a=${a%%%% *}\n"+
 		"[ -n \"$X\" ] && [ \"$r\" != \"$I\" ] && [ \"${V:--}\" != '?' ] && [ \"$r@$a\" != \"${V:--}\" ] && { echo \"%schanged since the probe: $X\" >&2; exit %s; }\n", BusyMarker, exitSetup)
 	if sp.name == StepConnect {
 		shPrecondition(&b)
@@ -208,8 +208,8 @@ func shPrecondition(b *strings.Builder) {
 	// timeout(1) bounds show by the watchdog's time: the lock is held and no
 	// watchdog runs yet. Without timeout(1): refused (two sessions instead).
 	b.WriteString("if command -v timeout >/dev/null; then J=$(timeout \"$W\" \"$A\" show --json </dev/null 2>/dev/null); Y=$?; else J=; Y='missing: timeout(1)'; fi\n")
-	fmt.Fprintf(b, "printf '%s%%s\\n' \"$(printf '%%s' \"$J\" | tr '\\r\\n' '  ')\"\n", ShowMarker)
-	fmt.Fprintf(b, "[ -r \"$S/last\" ] && echo \"%s$(cat \"$S/last\")\"\n", LastMarker)
+	fmt.Fprintf(b, "printf '%s\\n%%s\\n%s\\n' \"$J\"\n", ShowMarker, ShowEndMarker)
+	fmt.Fprintf(b, "[ -n \"$X\" ] && echo \"%s$X\"\n", LastMarker)
 	fmt.Fprintf(b, "case $J in *'\"agentVersion\"'*) ;; *) printf '%s%%s\\n' \"$(\"$A\" version 2>/dev/null </dev/null | head -n 1)\";; esac\n", AgentVersionMarker)
 	b.WriteString("J=$(printf '%s' \"$J\" | tr -d ' \\t\\r\\n'); F=\n")
 	b.WriteString("case $J in *[{,]'\"status\":\"Disconnected\"'[,}]*) ;; *) F=status;; esac\n")

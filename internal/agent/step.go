@@ -41,9 +41,10 @@ const (
 	// resourceId, the one state in which Decide's answer to connect and
 	// reconnect (no remedy, nothing acted on yet) is "connect" alone.
 	ExpectUnregistered = "unregistered"
-	// ShowMarker starts the stdout line on which a step with a precondition
-	// prints what `show --json` printed, newlines turned into blanks.
-	ShowMarker = "#arcfleet:show: "
+	// ShowMarker and ShowEndMarker are the stdout lines around what a step
+	// with a precondition printed of `show --json` (as the agent printed it).
+	ShowMarker    = "#arcfleet:show-begin"
+	ShowEndMarker = "#arcfleet:show-end"
 	// StateChangedMarker starts the stderr line of a step that refused because
 	// the precondition did not hold; the agent did not run its action.
 	StateChangedMarker = "#arcfleet:host-state-changed: "
@@ -71,20 +72,26 @@ func InputExpect(runID string, watchdog, lease time.Duration, expect string, con
 }
 
 // CutStepShow takes what a step with a precondition printed about the host
-// off its stdout: the ShowMarker line, the LastMarker line and the
-// AgentVersionMarker line. rest is the agent's own stdout (what the
+// off its stdout: the lines from ShowMarker to ShowEndMarker, the LastMarker
+// line and the AgentVersionMarker line. rest is the agent's own stdout (what the
 // classifier reads); ok is false when the step printed no show line.
 func CutStepShow(stdout string) (show AgentShow, rest string, ok bool, err error) {
 	if !strings.Contains(stdout, ShowMarker) {
 		return AgentShow{}, stdout, false, nil
 	}
-	var own, other strings.Builder
-	var js string
+	var own, other, js strings.Builder
+	in := false
 	for line := range strings.Lines(stdout) {
 		l := strings.TrimRight(line, "\r\n")
 		switch {
-		case strings.HasPrefix(l, ShowMarker):
-			js = strings.TrimPrefix(l, ShowMarker)
+		case in:
+			if l == ShowEndMarker {
+				in = false
+			} else {
+				js.WriteString(l + "\n")
+			}
+		case l == ShowMarker:
+			in = true
 		case strings.HasPrefix(l, LastMarker), strings.HasPrefix(l, AgentVersionMarker):
 			own.WriteString(l + "\n")
 		default:
@@ -98,7 +105,7 @@ func CutStepShow(stdout string) (show AgentShow, rest string, ok bool, err error
 			probe.WriteString(line)
 		}
 	}
-	probe.WriteString(js + "\n")
+	probe.WriteString(js.String())
 	for line := range strings.Lines(own.String()) {
 		if strings.HasPrefix(line, AgentVersionMarker) {
 			probe.WriteString(line)

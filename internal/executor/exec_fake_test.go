@@ -134,7 +134,7 @@ func (c *exConn) Run(ctx context.Context, cmd string, stdin io.Reader, stdout, s
 		}
 		b, _ := json.Marshal(map[string]string{"status": h.status, "resourceId": h.resourceID, "subscriptionId": h.sub,
 			"resourceGroup": h.rg, "location": h.loc, "tenantId": h.ten, "agentVersion": "1.50.0"})
-		fmt.Fprintf(stdout, "%s%s\n", agent.ShowMarker, b)
+		fmt.Fprintf(stdout, "%s\n%s\n%s\n", agent.ShowMarker, b, agent.ShowEndMarker)
 		if h.status != "Disconnected" || h.resourceID != "" {
 			h.runs["refused"]++
 			f.mu.Unlock()
