@@ -58,7 +58,7 @@ func TestPartitionCoversEachHostOnce(t *testing.T) {
 // A host's shard does not move when other hosts are added, removed or reordered.
 func TestPartitionStableUnderFleetChanges(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	base := fleet(1500, "web")
+	base := fleet(800, "web")
 	for _, n := range []int{2, 3, 5, 16} {
 		before := assignment(t, base, n, "")
 		for trial := 0; trial < 5; trial++ {
@@ -79,8 +79,8 @@ func TestPartitionStableUnderFleetChanges(t *testing.T) {
 
 // Going from N to N+1 shards moves hosts only into the new shard, and about 1/(N+1) of them.
 func TestPartitionGrowMovesOnlyToNewShard(t *testing.T) {
-	hosts := fleet(6000, "db")
-	for n := 1; n <= 8; n++ {
+	hosts := fleet(4000, "db")
+	for n := 1; n <= 6; n++ {
 		a, b := assignment(t, hosts, n, ""), assignment(t, hosts, n+1, "")
 		moved := 0
 		for name, k := range a {
