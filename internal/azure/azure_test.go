@@ -318,3 +318,22 @@ func TestTokenFromAzureCLI(t *testing.T) {
 		t.Fatalf("not logged in: %v", err)
 	}
 }
+
+// Every code this package reports has a knowledge-base entry in both languages.
+func TestCodesInCatalog(t *testing.T) {
+	codes := []string{CodeToken, CodeCheckFailed, CodeProvider, CodeDeleteLock, CodeMissing, CodeNotConnected, CodeIDMismatch,
+		CodeStillPresent, CodeUnverified, CodeSubNotFound, CodeRGNotFound, CodeAuthzFailed, CodeThrottled, CodeScopeLocked,
+		CodeProviderUnreg, CodeNameClash, CodeBadLocation, "AADSTS7000215", "AADSTS7000222", "AADSTS700016", "AADSTS90002", "AADSTS700027"}
+	for _, c := range codes {
+		e, ok := results.Lookup(c)
+		if !ok {
+			t.Errorf("%s: no catalog entry", c)
+			continue
+		}
+		for _, lang := range results.Languages {
+			if title, cause, remedy := e.Text(lang); title == "" || cause == "" || remedy == "" {
+				t.Errorf("%s: %s text incomplete", c, lang)
+			}
+		}
+	}
+}

@@ -19,7 +19,6 @@ const (
 	CodeCheckFailed   = "ARCF-AZURE-CHECK-FAILED"  // a pre-flight call failed for another reason
 	CodeProvider      = "ARCF-AZURE-PROVIDER"      // an Arc provider other than HybridCompute is not registered
 	CodeDeleteLock    = "ARCF-AZURE-DELETE-LOCK"   // a delete lock on the target (affects later disconnect/reconnect)
-	CodeNameInAzure   = "ARCF-AZURE-NAME-IN-USE"   // a machine of that name exists; same machine unknown
 	CodeMissing       = "ARCF-AZURE-MISSING"       // verify: no machine in Azure after connect
 	CodeNotConnected  = "ARCF-AZURE-NOT-CONNECTED" // verify: machine exists but its status is not Connected
 	CodeIDMismatch    = "ARCF-AZURE-ID-MISMATCH"   // verify: the agent's resource id differs from Azure's
