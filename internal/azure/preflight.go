@@ -333,7 +333,7 @@ func (p *pfRun) checkSubscription(ctx context.Context, cred inventory.Credential
 			byLoc := map[string][]string{}
 			for _, h := range hosts {
 				l := normLocation(h.Azure.Location)
-				if !slices.Contains(hc.locations, l) {
+				if l != "" && !slices.Contains(hc.locations, l) { // none: the inventory's validation says so
 					byLoc[h.Azure.Location] = append(byLoc[h.Azure.Location], h.Name)
 				}
 			}
