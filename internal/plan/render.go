@@ -307,6 +307,9 @@ func renderHeader(p *Plan) string {
 	if p.Limit != "" {
 		s += fmt.Sprintf(", limit %q", p.Limit)
 	}
+	if p.Shard != nil {
+		s += fmt.Sprintf(", shard %s", p.Shard)
+	}
 	return s + fmt.Sprintf("\nmade %s; plan format %d", p.CreatedAt.UTC().Format(time.RFC3339), p.FormatVersion)
 }
 
@@ -502,6 +505,9 @@ func renderMarkdown(w *bufio.Writer, v *view) error {
 	fmt.Fprintf(w, "| Inventory | %s |\n| Inventory digest | `%s` |\n", markdown.Cell(markdown.Code(p.Inventory)), p.InventoryDigest)
 	if p.Limit != "" {
 		fmt.Fprintf(w, "| Limit | %s |\n", markdown.Cell(markdown.Code(p.Limit)))
+	}
+	if p.Shard != nil {
+		fmt.Fprintf(w, "| Shard | `%s`: this plan holds that shard's hosts only |\n", p.Shard)
 	}
 	fmt.Fprintf(w, "| Made | %s (plan format %d) |\n\n", p.CreatedAt.UTC().Format(time.RFC3339), p.FormatVersion)
 	for _, wn := range v.warnings {

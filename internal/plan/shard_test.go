@@ -60,3 +60,18 @@ func TestShardPlanFreshAndIdentity(t *testing.T) {
 		t.Errorf("identity %q", p0.Identity())
 	}
 }
+
+// A shard's plan says so in the formats a reviewer reads.
+func TestShardPlanRendered(t *testing.T) {
+	_, p := buildFleet(t, agent.ActionConnect, "")
+	p.Shard = &shard.Spec{Index: 1, Count: 3, By: "via"}
+	for format, want := range map[string]string{FormatTable: "shard 1/3 by via", FormatMarkdown: "| Shard | `1/3 by via`", FormatJSON: `"shard": {`} {
+		var b strings.Builder
+		if err := Render(&b, p, format); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(strings.Join(strings.Fields(b.String()), " "), want) { // the table wraps long lines
+			t.Errorf("%s plan of a shard lacks %q", format, want)
+		}
+	}
+}
