@@ -403,3 +403,54 @@ func TestAccessTokenPerHostTenant(t *testing.T) {
 		t.Errorf("b's agent config names tenant %q", got)
 	}
 }
+
+// Certificate mode: the host gets the certificate's PEM after the config (the
+// step writes it to its own file), never the secret; the PEM is masked.
+func TestCertificateMode(t *testing.T) {
+	const pem = "-----BEGIN PRIVATE KEY-----\nS3NT1NEL-pem-body-0123456789abcdef\n-----END PRIVATE KEY-----"
+	f := newExFleet()
+	f.add("a", &exHost{echoStdin: true})
+	p := exPlan(agent.ActionConnect, "a")
+	c := p.Credentials["sp"]
+	c.Auth, c.Certificate = inventory.AuthCertificate, inventory.SecretRef{Env: "ARC_SP_CERT"}
+	p.Credentials["sp"] = c
+	x := exExecutor(f)
+	x.LookupEnv = func(k string) (string, bool) {
+		if k == "ARC_SP_CERT" {
+			return pem, true
+		}
+		return exEnv(k)
+	}
+	tokens := &stubTokens{}
+	x.Tokens = tokens
+	dir := t.TempDir()
+	rep, err := x.Apply(context.Background(), p, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := exResult(rep, "a"); h.Outcome != results.OutcomeOK {
+		t.Fatalf("%s %s", h.Outcome, h.Detail)
+	}
+	in := f.hosts["a"].stdins[agent.StepConnect][0]
+	if !strings.Contains(in, "\n"+agent.CertStart+"\n"+pem+"\n") || !strings.Contains(in, `"service-principal-cert": "`+agent.CertPathPlaceholder+`"`) {
+		t.Errorf("stdin:\n%s", in)
+	}
+	if strings.Contains(in, execSentinel) || tokens.calls != 0 {
+		t.Errorf("certificate mode sent the secret or asked for a token (%d)", tokens.calls)
+	}
+	if leaks := filesHolding([]string{dir}, []string{pem}); len(leaks) > 0 {
+		t.Errorf("the PEM in %v", leaks)
+	}
+	// An unresolved certificate reference blocks the host, naming the reference.
+	x.LookupEnv = exEnv
+	f2 := newExFleet()
+	f2.add("a", &exHost{})
+	x.Dialer = f2
+	rep, err = x.Apply(context.Background(), p, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := exResult(rep, "a"); h.Outcome != results.OutcomeBlocked || h.FinalCode != inventory.CodeSecretUnresolved || !strings.Contains(h.Detail, "certificate env:ARC_SP_CERT") {
+		t.Errorf("%s %s %q", h.Outcome, h.FinalCode, h.Detail)
+	}
+}
