@@ -327,7 +327,18 @@ func TestShardKilledMergeE2E(t *testing.T) {
 		}
 	}
 
-	f.run("resume", d1, "--shard", "1/2", "--yes", "--timeout", "20s").expect(t, exitOK)
+	prom := filepath.Join(f.Dir, "metrics", "shard-1.prom")
+	f.run("resume", d1, "--shard", "1/2", "--yes", "--timeout", "20s", "--metrics-file", prom).expect(t, exitOK)
+	pm := parseMetrics(t, prom)
+	if ok := gaugeValue(t, pm, "arcfleet_run_hosts", "outcome", "ok"); int(ok) != len(inShard[1]) {
+		t.Errorf("resume's metrics: %v hosts ok, want shard 1's %d", ok, len(inShard[1]))
+	}
+	if code := gaugeValue(t, pm, "arcfleet_run_exit_code", "", ""); code != 0 {
+		t.Errorf("resume's metrics: exit code %v", code)
+	}
+	if m := pm["arcfleet_last_success_timestamp_seconds"]; m == nil || m.GetMetric()[0].GetLabel()[1].GetValue() != "1/2" {
+		t.Errorf("resume's metrics: last success %v, want one with shard=\"1/2\"", m)
+	}
 	f.run("report", "merge", "-o", out, d0, d1).expect(t, exitOK)
 	merged := readReport(t, out)
 	if len(merged.Hosts) != len(f.Hosts) {
