@@ -257,3 +257,25 @@ func TestVerify(t *testing.T) {
 		t.Errorf("mismatches %d, want 4", len(v.Mismatches()))
 	}
 }
+
+// Resource Manager's transient failures: retried by the SDK; when they outlast
+// the retries, the check is reported as not made (a warning), not as a block.
+func TestPreflightARMFailures(t *testing.T) {
+	f, ts := world(t)
+	f.Fail(azurefake.KindProviders, 1, 500, "InternalServerError") // one failure: the retry succeeds
+	f.Fail(azurefake.KindMachines, 10, 429, "TooManyRequests")     // outlasts the retries
+	r := Preflight(context.Background(), ts, Request{Action: ActionConnect, Hosts: []*inventory.Host{host("ok-01", sub1, "rg-ok", "westeurope")}, Credentials: map[string]inventory.Credential{"sp": spCred()}})
+	if len(r.Findings) != 1 {
+		t.Fatalf("findings %+v, want one", r.Findings)
+	}
+	fd := r.Findings[0]
+	if fd.Code != CodeThrottled || !fd.Warning || !strings.Contains(fd.Message, "existing machines not checked") {
+		t.Errorf("got %+v, want an ARM-THROTTLED warning", fd)
+	}
+	if n := f.Count(azurefake.KindProviders); n != 2 {
+		t.Errorf("provider lists %d, want 2 (one retry)", n)
+	}
+	if n := f.Count(azurefake.KindMachines); n != 3 {
+		t.Errorf("machine lists %d, want 3 (two retries)", n)
+	}
+}

@@ -193,6 +193,20 @@ func matchAny(patterns []string, action string) bool {
 	return false
 }
 
+// Fail makes the next n Resource Manager requests of kind (KindProviders,
+// KindMachines, ...) fail with status and error code, e.g. 429
+// "TooManyRequests" (answered with Retry-After: 0) or 500 "InternalServerError".
+func (f *Fake) Fail(kind string, n, status int, code string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.failures[kind] = failure{n: n, status: status, code: code}
+}
+
+type failure struct {
+	n, status int
+	code      string
+}
+
 func (f *Fake) serveARM(w http.ResponseWriter, r *http.Request) {
 	segs := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	low := make([]string, len(segs))
@@ -215,6 +229,15 @@ func (f *Fake) serveARM(w http.ResponseWriter, r *http.Request) {
 	f.count(kind)
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if fl := f.failures[kind]; fl.n > 0 {
+		fl.n--
+		f.failures[kind] = fl
+		if fl.status == http.StatusTooManyRequests {
+			w.Header().Set("Retry-After", "0")
+		}
+		armError(w, fl.status, fl.code, "injected by azurefake")
+		return
+	}
 	tokTenant, appID, ok := f.authorize(w, r)
 	if !ok {
 		return

@@ -58,6 +58,7 @@ type Fake struct {
 	now           func() time.Time
 	issued        map[string]issued // access token -> what it was issued for
 	mi            [2]string         // managed identity: tenant, client id
+	failures      map[string]failure
 }
 
 type issued struct {
@@ -93,6 +94,7 @@ func Start(o Options) (*Fake, error) {
 		tokenLifetime: o.TokenLifetime,
 		now:           o.Now,
 		issued:        map[string]issued{},
+		failures:      map[string]failure{},
 	}
 	if f.tokenLifetime <= 0 {
 		f.tokenLifetime = time.Hour
