@@ -5,7 +5,7 @@ BIN     := bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build demo test deps fmt-check vet unit scale bench clean
+.PHONY: all build demo test deps fmt-check vet unit scale bench bench-peers clean
 
 all: build
 
@@ -48,6 +48,16 @@ test: deps fmt-check vet unit scale
 bench:
 	@{ echo "machine: $$(nproc) cores, $$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1), $$($(GO) version)"; \
 	  $(GO) test -p 1 -run '^$$' -bench . -benchtime 1x -timeout 30m ./... 2>&1; } | $(GO) run ./testbed/benchtable
+
+# bench-peers runs arcfleet side by side with the bare one-command SSH client (the
+# floor) and parallel-ssh (when installed: Debian package pssh) on the same real
+# sshd hosts and the same simulated agent (as root; ./testbed/benchpeers). Configs:
+# PEERS="HOSTS/AGENT_TIME/CONCURRENCY,..." (default 100/1s/50,300/2s/100), ROUNDS (3).
+# Not part of `make bench` or CI: it starts hundreds of sshd hosts for minutes.
+bench-peers:
+	@echo "machine: $$(nproc) cores, $$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1), $$($(GO) version), load $$(cut -d' ' -f1-3 /proc/loadavg)"
+	ARCFLEET_BENCH_PEERS=1 ARCFLEET_BENCH_PEERS_CONFIGS="$(PEERS)" ARCFLEET_BENCH_PEERS_ROUNDS="$(ROUNDS)" \
+	  $(GO) test -run '^$$' -bench '^BenchmarkPeers$$' -benchtime 1x -timeout 60m ./testbed/benchpeers
 
 clean:
 	rm -rf $(BIN)
