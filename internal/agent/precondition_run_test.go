@@ -101,6 +101,9 @@ func TestConnectPrecondition(t *testing.T) {
 		// A tag value cannot fake the match: its quotes are escaped.
 		{name: "tag injection", show: prettyShow(t, map[string]any{"status": "Connected", "resourceId": testResourceID,
 			"tags": map[string]string{"x": `","status":"Disconnected","resourceId":"","y":"`}}), expect: ExpectUnregistered, why: "status, resourceId"},
+		// Nor can tag keys: the agent's own keys come first.
+		{name: "tag keys", show: prettyShow(t, map[string]any{"status": "Connected", "resourceId": testResourceID,
+			"tags": map[string]string{"status": "Disconnected", "resourceId": ""}}), expect: ExpectUnregistered, why: "status, resourceId"},
 		{name: "show fails", show: `{"status":"Disconnected","resourceId":""}`, showExit: "70", expect: ExpectUnregistered, why: "show: 70"},
 		{name: "no JSON", show: "", expect: ExpectUnregistered, why: "status, resourceId"},
 		// No precondition (after a probe): show is not run again.

@@ -104,8 +104,10 @@ func shStepScript(h *inventory.Host, sp stepSpec) string {
 	}
 	fmt.Fprintf(&b, "L=%s\n", ShQuote(log))
 	// Remember the log's size: after the run, exactly the appended lines are shown.
-	// Its first bytes too: a log rotated or truncated during the run is shown whole.
-	b.WriteString("B=$(wc -c 2>/dev/null <\"$L\") || B=0\nB=$((B))\nN=$((B < 128 ? B : 128))\nH=$(head -c $N \"$L\" 2>/dev/null | cksum)\n")
+	// Its first line too (the read builtin: no process): a log rotated or
+	// truncated during the run, whose first line then no longer starts with
+	// it, is shown whole.
+	b.WriteString("B=$(wc -c 2>/dev/null <\"$L\") || B=0\nB=$((B))\nH=; { IFS= read -r H <\"$L\"; } 2>/dev/null\n")
 	// P: the agent's process group; D: the private directory.
 	// A lost session must not kill the script before it has cleaned up.
 	b.WriteString("P=\nD=\ntrap '' PIPE\n")
@@ -154,7 +156,7 @@ func shStepScript(h *inventory.Host, sp stepSpec) string {
 	// The agent runs in the background so a signal interrupts `wait` at once.
 	b.WriteString("wait \"$P\"\nR=$?\nP=\nkill -KILL \"$Q\" 2>/dev/null\ng\n")
 	fmt.Fprintf(&b, "echo '%s' >&2\n", AgentLogMarker)
-	b.WriteString("if [ -r \"$L\" ]; then\nZ=$(wc -c <\"$L\")\n{ [ \"$((Z))\" -lt \"$B\" ] || [ \"$(head -c $N \"$L\" | cksum)\" != \"$H\" ]; } && B=0\ntail -c +$((B + 1)) \"$L\" >&2\nfi\nexit $R\n")
+	b.WriteString("if [ -r \"$L\" ]; then\nZ=$(wc -c <\"$L\")\nG=; { IFS= read -r G <\"$L\"; } 2>/dev/null\n[ \"$((Z))\" -lt \"$B\" ] && B=0\ncase $G in \"$H\"*) ;; *) B=0;; esac\ntail -c +$((B + 1)) \"$L\" >&2\nfi\nexit $R\n")
 	return b.String()
 }
 
@@ -198,11 +200,12 @@ func shStop(b *strings.Builder) {
 // agent's state under the host lock, prints it (ShowMarker, LastMarker, the
 // version when show lacks it) and goes on only when show --json says status
 // Disconnected with an empty resourceId; otherwise it refuses before it records
-// itself as the host's owner. The match is on the JSON with every blank
-// removed, each key preceded by '{' or ',' and followed by ',' or '}': a tag
-// value cannot fake it (its quotes are escaped), and anything unexpected (show
-// failed, no JSON, another status, keys missing) refuses, which only costs
-// the controller a second session.
+// itself as the host's owner. Each key is read at its first occurrence: the
+// agent prints status and resourceId before its nested objects (tags,
+// services), and a tag value cannot fake a key (its quotes are escaped).
+// Anything unexpected (show failed, no JSON, another status, a key missing or
+// with another value) refuses, which only costs the controller a second
+// session.
 func shPrecondition(b *strings.Builder) {
 	b.WriteString("if [ \"${C:--}\" = " + ExpectUnregistered + " ]; then\n")
 	// timeout(1) bounds show by the watchdog's time: the lock is held and no
@@ -211,8 +214,10 @@ func shPrecondition(b *strings.Builder) {
 	fmt.Fprintf(b, "printf '%s\\n%%s\\n%s\\n' \"$J\"\n", ShowMarker, ShowEndMarker)
 	fmt.Fprintf(b, "[ -n \"$X\" ] && echo \"%s$X\"\n", LastMarker)
 	fmt.Fprintf(b, "case $J in *'\"agentVersion\"'*) ;; *) printf '%s%%s\\n' \"$(\"$A\" version 2>/dev/null </dev/null | head -n 1)\";; esac\n", AgentVersionMarker)
-	b.WriteString("J=$(printf '%s' \"$J\" | tr -d ' \\t\\r\\n'); F=\n")
-	b.WriteString("case $J in *[{,]'\"status\":\"Disconnected\"'[,}]*) ;; *) F=status;; esac\n")
-	b.WriteString("case $J in *[{,]'\"resourceId\":\"\"'[,}]*) ;; *) F=\"${F:+$F, }resourceId\";; esac\n")
+	// v KEY: r is what follows the first "KEY" in the JSON, blanks and the
+	// colon skipped (builtins only; "" when the key is missing).
+	b.WriteString("v(){ r=${J#*\\\"$1\\\"}; [ \"$r\" != \"$J\" ] || { r=; return; }; while :; do case $r in [[:space:]:]*) r=${r#?};; *) return;; esac; done; }\nF=\n")
+	b.WriteString("v status; case $r in '\"Disconnected\"'[[:space:],}]*) ;; *) F=status;; esac\n")
+	b.WriteString("v resourceId; case $r in '\"\"'[[:space:],}]*) ;; *) F=\"${F:+$F, }resourceId\";; esac\n")
 	fmt.Fprintf(b, "[ \"$Y\" = 0 ] || F=\"show: $Y\"\n[ -z \"$F\" ] || { echo \"%sexpected %s, show --json differs ($F)\" >&2; exit %d; }\nfi\n", StateChangedMarker, ExpectUnregistered, ExitStateChanged)
 }

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -116,9 +117,11 @@ func BenchmarkPeers(b *testing.B) {
 			for k, t := range tools {
 				reset(b, hosts)
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+				m0, c0 := machineCPU(), controllerCPU()
 				t0 := time.Now()
 				failed, note, err := t.run(ctx, hosts, c)
 				d := time.Since(t0)
+				m1, c1 := machineCPU(), controllerCPU()
 				cancel()
 				if err != nil {
 					b.Fatalf("%s: %v", t.name, err)
@@ -130,7 +133,11 @@ func BenchmarkPeers(b *testing.B) {
 					b.Fatalf("%s, round %d: %d of %d hosts connected afterwards", t.name, round+1, n, len(hosts))
 				}
 				times[k] = append(times[k], d)
-				notes[k] = note
+				// CPU per host: the controller's (this process, and its children
+				// for parallel-ssh) and the rest of the machine's (sshd, the
+				// scripts and the agent on the hosts; other work on the machine too).
+				ctl := c1 - c0
+				notes[k] = fmt.Sprintf("cpu/host: controller %s, hosts+rest %s; %s", ms(int64(ctl)/int64(len(hosts))), ms(int64(m1-m0-ctl)/int64(len(hosts))), note)
 			}
 		}
 		load, _ := os.ReadFile("/proc/loadavg")
@@ -145,6 +152,33 @@ func BenchmarkPeers(b *testing.B) {
 			fmt.Printf("%-28s %-8s %-8.2f %-26s %s\n", t.name, secs(median(times[k])), median(times[k]).Seconds()/floor.Seconds(), strings.Join(all, " "), notes[k])
 		}
 	}
+}
+
+// machineCPU is the CPU time all cores spent busy so far (/proc/stat).
+func machineCPU() time.Duration {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	f := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal ...
+	var busy int64
+	for i, v := range f[1:] {
+		n, _ := strconv.ParseInt(v, 10, 64)
+		if i != 3 && i != 4 { // not idle, not iowait
+			busy += n
+		}
+	}
+	return time.Duration(busy) * time.Second / 100 // USER_HZ
+}
+
+// controllerCPU is this process's CPU time and that of its waited-for children.
+func controllerCPU() time.Duration {
+	var self, kids syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &self)
+	_ = syscall.Getrusage(syscall.RUSAGE_CHILDREN, &kids)
+	tv := func(t syscall.Timeval) time.Duration { return time.Duration(t.Nano()) }
+	return tv(self.Utime) + tv(self.Stime) + tv(kids.Utime) + tv(kids.Stime)
 }
 
 func secs(d time.Duration) string { return fmt.Sprintf("%.2fs", d.Seconds()) }
