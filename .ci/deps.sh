@@ -8,6 +8,8 @@ command -v sudo >/dev/null || need+=(sudo)
 command -v pgrep >/dev/null || need+=(procps)
 /usr/bin/python3 -c 'import winrm' 2>/dev/null || need+=(python3-winrm)
 [ -x /usr/bin/python3 ] || need+=(python3)
+# Headless Chromium renders the HTML report in its end-to-end test (cmd/arcfleet).
+command -v chromium >/dev/null || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "deps: missing ${need[*]}; run 'make deps' as root (tests needing them will be skipped)" >&2

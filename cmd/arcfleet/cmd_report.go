@@ -7,10 +7,11 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/arcfleet/arcfleet/internal/executor"
 	"github.com/arcfleet/arcfleet/internal/results"
 )
 
-const reportUsage = `Usage: arcfleet report RUN_DIR [--format table|markdown|json|junit|csv] [--lang en|sv]
+const reportUsage = `Usage: arcfleet report RUN_DIR [--format table|markdown|json|junit|csv|html] [--lang en|sv]
        arcfleet report merge -o OUT_DIR SHARD_RUN_DIR... (see arcfleet report merge --help)
 
 Renders the remediation report of a run from RUN_DIR/report.json: per host the
@@ -18,7 +19,11 @@ outcome, attempts, final code, cause, fix, evidence and log; problems grouped by
 code, largest group first. table is for the terminal (coloured when stdout is a
 terminal and NO_COLOR is unset), markdown for change tickets, json for tools
 (versioned: format_version), junit for CI dashboards (one testcase per host),
-csv for spreadsheets.
+csv for spreadsheets, html for a browser: one self-contained page (no network,
+no script) with a chart of the outcomes by code, the run's timeline per host
+from RUN_DIR/journal.jsonl (attempts, waits before retries, when the circuit
+breaker opened), the remediation groups and each host's evidence:
+  arcfleet report RUN_DIR --format html > report.html
 
 Flags:
 `
@@ -51,6 +56,19 @@ func cmdReport(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		fmt.Fprintf(e.stderr, "arcfleet report: %v\n", err)
 		return exitInvalid
+	}
+	if *format == "html" {
+		tl, err := executor.ReadTimeline(pos[0])
+		if err != nil {
+			// The report is still worth having; the timeline needs the journal.
+			fmt.Fprintf(e.stderr, "arcfleet report: no timeline: %v\n", err)
+			tl = nil
+		}
+		if err := results.RenderHTML(e.stdout, r, l, tl); err != nil {
+			fmt.Fprintf(e.stderr, "arcfleet report: %v\n", err)
+			return exitInvalid
+		}
+		return exitOK
 	}
 	color := *format == "table" && e.stdoutIsTerminal && e.getenv("NO_COLOR") == ""
 	if err := results.RenderReportWidth(e.stdout, r, *format, l, color, outputWidth(e)); err != nil {

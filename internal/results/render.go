@@ -17,7 +17,7 @@ import (
 )
 
 // ReportFormats are the formats RenderReport writes.
-var ReportFormats = []string{"table", "markdown", "json", "junit", "csv"}
+var ReportFormats = []string{"table", "markdown", "json", "junit", "csv", "html"}
 
 // maxGroupNames is how many host names a group line lists before "and N more".
 const maxGroupNames = 10
@@ -54,6 +54,8 @@ func RenderReportWidth(w io.Writer, r *Report, format, lang string, color bool, 
 		err = renderJUnit(bw, v)
 	case "csv":
 		err = renderCSV(bw, v)
+	case "html":
+		err = renderHTML(bw, v, nil) // RenderHTML draws the timeline too
 	default:
 		return fmt.Errorf("unknown report format %q; fix: use one of %s", format, strings.Join(ReportFormats, ", "))
 	}
@@ -66,38 +68,47 @@ func RenderReportWidth(w io.Writer, r *Report, format, lang string, color bool, 
 // --- words -----------------------------------------------------------------
 
 var words = map[string][2]string{ // key: {en, sv}
-	"title":      {"arcfleet %s report", "arcfleet %s-rapport"},
-	"run":        {"Run", "Körning"},
-	"inventory":  {"Inventory", "Inventarie"},
-	"started":    {"Started", "Startad"},
-	"finished":   {"Finished", "Klar"},
-	"duration":   {"Duration", "Varaktighet"},
-	"hosts":      {"Hosts", "Värdar"},
-	"n_hosts":    {"%d hosts", "%d värdar"},
-	"one_host":   {"1 host", "1 värd"},
-	"and_more":   {"and %d more", "och %d till"},
-	"interrupt":  {"The run was interrupted: continue it with 'arcfleet resume RUN_DIR'.", "Körningen avbröts: fortsätt med 'arcfleet resume RUN_DIR'."},
-	"breaker":    {"Circuit breaker stopped hosts using credential(s): %s.", "Kretsbrytaren stoppade värdar som använder autentiseringsuppgift(er): %s."},
-	"by_code":    {"Problems by code, largest first", "Problem per kod, största först"},
-	"attention":  {"Hosts needing attention", "Värdar som behöver åtgärdas"},
-	"as_planned": {"Hosts as intended", "Värdar enligt plan"},
-	"no_problem": {"No host needs attention.", "Ingen värd behöver åtgärdas."},
-	"cause":      {"Cause", "Orsak"},
-	"fix":        {"Fix", "Lösning"},
-	"detail":     {"Detail", "Detalj"},
-	"evidence":   {"Evidence", "Bevis"},
-	"log":        {"Log", "Logg"},
-	"attempts":   {"Attempts", "Försök"},
-	"code":       {"Code", "Kod"},
-	"class":      {"Class", "Klass"},
-	"outcome":    {"Outcome", "Utfall"},
-	"host":       {"Host", "Värd"},
-	"os":         {"OS", "OS"},
-	"action":     {"Action", "Åtgärd"},
-	"log_note":   {"Logs: RUN_DIR/hosts/HOST/attempt-N.log, one per attempt.", "Loggar: KÖRKATALOG/hosts/VÄRD/attempt-N.log, en per försök."},
-	"more_md":    {"Evidence per host: arcfleet report RUN_DIR --format markdown", "Bevis per värd: arcfleet report RUN_DIR --format markdown"},
-	"notes":      {"Notes", "Anteckningar"},
-	"notes_line": {"Notes on %s (e.g. what a disconnect deleted): arcfleet report RUN_DIR --format markdown", "Anteckningar om %s (t.ex. vad en frånkoppling tog bort): arcfleet report RUN_DIR --format markdown"},
+	"title":          {"arcfleet %s report", "arcfleet %s-rapport"},
+	"run":            {"Run", "Körning"},
+	"inventory":      {"Inventory", "Inventarie"},
+	"started":        {"Started", "Startad"},
+	"finished":       {"Finished", "Klar"},
+	"duration":       {"Duration", "Varaktighet"},
+	"hosts":          {"Hosts", "Värdar"},
+	"n_hosts":        {"%d hosts", "%d värdar"},
+	"one_host":       {"1 host", "1 värd"},
+	"and_more":       {"and %d more", "och %d till"},
+	"interrupt":      {"The run was interrupted: continue it with 'arcfleet resume RUN_DIR'.", "Körningen avbröts: fortsätt med 'arcfleet resume RUN_DIR'."},
+	"breaker":        {"Circuit breaker stopped hosts using credential(s): %s.", "Kretsbrytaren stoppade värdar som använder autentiseringsuppgift(er): %s."},
+	"by_code":        {"Problems by code, largest first", "Problem per kod, största först"},
+	"attention":      {"Hosts needing attention", "Värdar som behöver åtgärdas"},
+	"as_planned":     {"Hosts as intended", "Värdar enligt plan"},
+	"no_problem":     {"No host needs attention.", "Ingen värd behöver åtgärdas."},
+	"cause":          {"Cause", "Orsak"},
+	"fix":            {"Fix", "Lösning"},
+	"detail":         {"Detail", "Detalj"},
+	"evidence":       {"Evidence", "Bevis"},
+	"log":            {"Log", "Logg"},
+	"attempts":       {"Attempts", "Försök"},
+	"code":           {"Code", "Kod"},
+	"class":          {"Class", "Klass"},
+	"outcome":        {"Outcome", "Utfall"},
+	"host":           {"Host", "Värd"},
+	"os":             {"OS", "OS"},
+	"action":         {"Action", "Åtgärd"},
+	"log_note":       {"Logs: RUN_DIR/hosts/HOST/attempt-N.log, one per attempt.", "Loggar: KÖRKATALOG/hosts/VÄRD/attempt-N.log, en per försök."},
+	"chart":          {"Outcomes by code", "Utfall per kod"},
+	"timeline":       {"Timeline", "Tidslinje"},
+	"timeline_none":  {"No timeline: it is drawn from the run directory's journal.jsonl (arcfleet report RUN_DIR --format html).", "Ingen tidslinje: den ritas från körkatalogens journal.jsonl (arcfleet report RUN_DIR --format html)."},
+	"legend_ok":      {"attempt that succeeded", "lyckat försök"},
+	"legend_fail":    {"attempt that failed", "misslyckat försök"},
+	"legend_retry":   {"failed, retried (transient, service, network)", "misslyckat, görs om (tillfälligt, tjänst, nätverk)"},
+	"wait":           {"waiting to retry", "väntan före nytt försök"},
+	"legend_breaker": {"circuit breaker opened", "kretsbrytaren öppnades"},
+	"more_rows":      {"%d more hosts are not drawn; every host is in the report below.", "%d värdar till ritas inte; alla värdar finns i rapporten nedan."},
+	"more_md":        {"Evidence per host: arcfleet report RUN_DIR --format markdown", "Bevis per värd: arcfleet report RUN_DIR --format markdown"},
+	"notes":          {"Notes", "Anteckningar"},
+	"notes_line":     {"Notes on %s (e.g. what a disconnect deleted): arcfleet report RUN_DIR --format markdown", "Anteckningar om %s (t.ex. vad en frånkoppling tog bort): arcfleet report RUN_DIR --format markdown"},
 }
 
 // noted are the hosts with notes, in report order.
@@ -419,6 +430,7 @@ func renderMarkdown(w *bufio.Writer, v *view) error {
 		fmt.Fprintf(w, "> %s\n\n", fmt.Sprintf(word(lang, "breaker"), markdown.Escape(strings.Join(r.BreakerOpen, ", "))))
 	}
 
+	writeMermaid(w, v)
 	if len(v.problems) == 0 {
 		fmt.Fprintf(w, "%s\n\n", word(lang, "no_problem"))
 	} else {
@@ -499,6 +511,31 @@ func renderMarkdown(w *bufio.Writer, v *view) error {
 	}
 	renderAzureMarkdown(w, v)
 	return nil
+}
+
+// writeMermaid draws the outcomes by code as a Mermaid pie chart, which GitHub
+// and Azure DevOps render in Markdown (the same bars as the HTML report's chart).
+func writeMermaid(w *bufio.Writer, v *view) {
+	bars := chartBars(v)
+	if len(bars) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "```mermaid\npie showData\n    title %s\n", mermaidLabel(word(v.lang, "chart")))
+	for _, b := range bars {
+		fmt.Fprintf(w, "    \"%s\" : %d\n", mermaidLabel(b.Label), b.Count)
+	}
+	w.WriteString("```\n\n")
+}
+
+// mermaidLabel keeps a label inside Mermaid's quotes and the code fence.
+func mermaidLabel(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '"' || r == '`' || r == '#' || r == ';' || r < 0x20 || r == 0x7f:
+			return -1
+		}
+		return r
+	}, s)
 }
 
 // mdText is a cause or remedy: the catalog's own words when code has an entry
