@@ -588,7 +588,7 @@ func stdinOf(p *Plan, id string, ids map[string]string) string {
 	for i := range p.Hosts {
 		for _, s := range p.Hosts[i].Steps {
 			if ids[s.Command] == id && s.Stdin != "" {
-				return fmt.Sprintf("the agent config (JSON), secret by reference; for host %s: %s (other hosts: the values of their row)",
+				return fmt.Sprintf("the agent config (JSON), its login by reference (the secret, the certificate, or where the access token is minted); for host %s: %s (other hosts: the values of their row)",
 					p.Hosts[i].Host.Name, compactJSONText(s.Stdin))
 			}
 		}
