@@ -321,3 +321,42 @@ func TestE2EAccessTokenMode(t *testing.T) {
 		})
 	}
 }
+
+// TestE2ECertificateMode: in certificate mode the connect step writes the PEM
+// next to the config in its private directory, the agent logs in with it (the
+// simulator opens the file named by service-principal-cert), and nothing of the
+// PEM or the secret is left on the host or in the run's records.
+func TestE2ECertificateMode(t *testing.T) {
+	const pem = "-----BEGIN PRIVATE KEY-----\nS3NT1NEL-e2e-pem-body-0123456789abcdefABCDEF\n-----END PRIVATE KEY-----\n-----BEGIN CERTIFICATE-----\nMIIB-e2e-certificate-body\n-----END CERTIFICATE-----"
+	for name, login := range map[string]sshtest.Login{"root": sshtest.LoginRoot, "sudo": sshtest.LoginSudo, "plain": sshtest.LoginTest} {
+		t.Run(name, func(t *testing.T) {
+			fleet, p := e2eFleetAs(t, 1, login, "default: {}\n", agent.ActionConnect, nil)
+			c := p.Credentials["sp"]
+			c.Auth, c.Certificate = inventory.AuthCertificate, inventory.SecretRef{Env: "ARC_SP_CERT"}
+			p.Credentials["sp"] = c
+			x := e2eExecutor()
+			x.LookupEnv = func(k string) (string, bool) {
+				if k == "ARC_SP_CERT" {
+					return pem, true
+				}
+				return exEnv(k)
+			}
+			dir := t.TempDir()
+			rep, err := x.Apply(context.Background(), p, dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if h := rep.Hosts[0]; h.Outcome != results.OutcomeOK {
+				t.Fatalf("%s %s %s", h.Outcome, h.FinalCode, h.Detail)
+			}
+			recs := readTokenRecords(t, fleet.RecordFile, "connect")
+			if len(recs) != 1 || recs[0].Auth != "service principal certificate" || strings.Join(recs[0].ConfigKeys, ",") != "location,resource-group,service-principal-cert,service-principal-id,subscription-id,tenant-id" {
+				t.Errorf("the agent got %+v", recs)
+			}
+			secrets := []string{pem, "S3NT1NEL-e2e-pem-body-0123456789abcdefABCDEF", execSentinel}
+			if leaks := filesHolding([]string{fleet.Dir, dir}, secrets); len(leaks) > 0 {
+				t.Errorf("the certificate or the secret is left in %v", leaks)
+			}
+		})
+	}
+}
