@@ -107,6 +107,20 @@ func BenchmarkPeers(b *testing.B) {
 	} else {
 		fmt.Println("parallel-ssh: not installed (Debian package pssh), left out")
 	}
+	// ARCFLEET_BENCH_PEERS_TOOLS: only the contenders whose name contains one of
+	// these comma-separated words (the floor always runs: the ratios need it).
+	if only := os.Getenv("ARCFLEET_BENCH_PEERS_TOOLS"); only != "" {
+		kept := tools[:1]
+		for _, t := range tools[1:] {
+			for _, w := range strings.Split(only, ",") {
+				if w != "" && strings.Contains(t.name, w) {
+					kept = append(kept, t)
+					break
+				}
+			}
+		}
+		tools = kept
+	}
 	b.ResetTimer()
 	for _, c := range cs {
 		writeScenario(b, scen, c.agent)
