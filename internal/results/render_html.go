@@ -108,7 +108,14 @@ type htmlPage struct {
 	Hosts                []htmlHost
 	Fine                 []htmlFact
 	Noted                []htmlHost
+	Azure                *htmlAzure
 	W                    map[string]string
+}
+
+// htmlAzure is the post-run verification against Azure (apply --verify-azure).
+type htmlAzure struct {
+	Title, Summary, AllOK string
+	Hosts                 []htmlHost // Name, Code, Title, Detail, Remedy
 }
 
 // outcomeFill colours a bar or a host's last state by outcome.
@@ -190,6 +197,20 @@ func renderHTML(w *bufio.Writer, v *view, tl *Timeline) error {
 	}
 	for _, h := range v.noted() {
 		pg.Noted = append(pg.Noted, hostOf(h))
+	}
+	if a := r.Azure; a != nil {
+		ok, bad, unv := a.counts()
+		az := &htmlAzure{Title: azWord(lang, "title"), Summary: fmt.Sprintf(azWord(lang, "summary"), ok, bad, unv, a.Calls)}
+		if bad+unv == 0 {
+			az.AllOK = azWord(lang, "all_ok")
+		}
+		for _, c := range a.Hosts {
+			if !c.OK {
+				title, remedy := checkText(c, lang)
+				az.Hosts = append(az.Hosts, htmlHost{Name: c.Host, Code: c.Code, Title: title, Detail: c.Detail, Remedy: remedy})
+			}
+		}
+		pg.Azure = az
 	}
 	return htmlTmpl.Execute(w, pg)
 }
@@ -401,6 +422,12 @@ dl{margin:4px 0}dt{color:#616161;float:left;clear:left;width:8em}dd{margin-left:
 
 {{if .Fine}}<h2 id="fine">{{.W.as_planned}}</h2>
 <table class="facts">{{range .Fine}}<tr><td>{{.K}}</td><td>{{.V}}</td></tr>{{end}}</table>{{end}}
+
+{{with .Azure}}<h2 id="azure">{{.Title}}</h2>
+<p>{{.Summary}}</p>{{if .AllOK}}<p>{{.AllOK}}</p>{{end}}
+{{range .Hosts}}<div class="group azure-check" data-host="{{.Name}}" data-code="{{.Code}}"><div><span class="code">{{.Name}}</span> {{.Code}} {{.Title}}</div>
+{{if .Detail}}<div class="cause">{{$.W.detail}}: {{.Detail}}</div>{{end}}{{if .Remedy}}<div class="fix">{{$.W.fix}}: {{.Remedy}}</div>{{end}}</div>
+{{end}}{{end}}
 
 {{if .Noted}}<h2 id="notes">{{.W.notes}}</h2>
 {{range .Noted}}<p><b>{{.Name}}</b> ({{.Outcome}})</p><ul>{{range .Notes}}<li>{{.}}</li>{{end}}</ul>{{end}}{{end}}
