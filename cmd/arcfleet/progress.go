@@ -176,7 +176,8 @@ func (p *progress) redraw(above string) {
 		}
 	}
 	if above != "" {
-		b.WriteString(termSafeLine(above, p.width-1))
+		// Printed once and never redrawn, so it may wrap: a warning is read whole.
+		b.WriteString(termSafeLine(above, 1<<20))
 		b.WriteByte('\n')
 	}
 	lines := p.frame()

@@ -19,7 +19,10 @@ type fakeTerm struct {
 	lines   []string
 	row     int
 	longest int
-	writes  int
+	// longestFrame is the longest line the live view redrew (cleared with
+	// ESC[2K): a line longer than the terminal would wrap and break the redraw.
+	longestFrame int
+	writes       int
 }
 
 func (t *fakeTerm) Write(b []byte) (int, error) {
@@ -33,6 +36,7 @@ func (t *fakeTerm) Write(b []byte) (int, error) {
 	for len(s) > 0 {
 		switch {
 		case strings.HasPrefix(s, "\x1b[2K"):
+			t.longestFrame = max(t.longestFrame, termtext.Len(t.lines[t.row]))
 			t.lines[t.row] = ""
 			s = s[4:]
 		case strings.HasPrefix(s, "\x1b[1A"):
@@ -123,6 +127,8 @@ func TestProgressLiveView(t *testing.T) {
 	ev := func(kind, host string, o results.Outcome, code string) {
 		p.event(executor.Event{Time: clk.now(), Kind: kind, Host: host, Outcome: o, Code: code})
 	}
+	longWarning := "concurrency lowered from 50 to 12: the open-file limit is 256 (about 20 per host); fix: raise it with `ulimit -n` " + strings.Repeat("x", 60)
+	p.event(executor.Event{Time: clk.now(), Kind: executor.EventWarning, Message: longWarning})
 	ev(executor.EventStart, "web01", "", "")
 	clk.add(time.Second)
 	ev(executor.EventStart, "web02", "", "")
@@ -169,12 +175,19 @@ func TestProgressLiveView(t *testing.T) {
 	if want := results.OutcomeSummary(map[results.Outcome]int{results.OutcomeOK: 2, results.OutcomeFailed: 1, results.OutcomeNotStarted: 2}, "en"); !strings.HasPrefix(got[1], want+" |") {
 		t.Errorf("live view %q does not start with the report's %q", got[1], want)
 	}
-	// Redraws happened in place: the screen holds the one failure line and one live view.
-	if scr := term.screen(); len(scr) != 3 {
+	// A warning above the live view is printed whole (it may wrap: it is never redrawn).
+	if scr := strings.Join(term.screen(), "\n"); !strings.Contains(scr, longWarning) {
+		t.Errorf("the warning is cut:\n%s", scr)
+	}
+	// Redraws happened in place: the screen holds the warning, the one failure line and one live view.
+	if scr := term.screen(); len(scr) != 4 {
 		t.Errorf("the live view was not redrawn in place (%d lines):\n%s", len(scr), strings.Join(scr, "\n"))
 	}
-	if term.longest >= width {
-		t.Errorf("a line of %d runes on a %d-column terminal would wrap", term.longest, width)
+	for _, l := range last() { // the final frame is never cleared
+		term.longestFrame = max(term.longestFrame, termtext.Len(l))
+	}
+	if term.longestFrame >= width {
+		t.Errorf("a live-view line of %d runes on a %d-column terminal would wrap", term.longestFrame, width)
 	}
 	// Stopped: no more redraws.
 	n := term.count()
