@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/arcfleet/arcfleet/internal/termtext"
 )
 
 // RenderHTML writes r as one self-contained HTML page in lang: a chart of the
@@ -39,6 +41,7 @@ type htmlFact struct{ K, V string }
 
 type htmlBar struct {
 	Label, Title, Kind string
+	Shown              string // Label elided to fit the label column
 	Count              int
 	Y, W, TextY        int
 	CountX             int
@@ -66,7 +69,7 @@ type htmlLine struct {
 }
 
 type htmlRow struct {
-	Host         string
+	Host, Label  string // Label: the name elided to fit the label column
 	Y, TextY     int
 	LifeX, LifeW int
 	Rects        []htmlRect
@@ -248,6 +251,7 @@ func outcomeChart(v *view) htmlChart {
 		b.TextY = b.Y + barH - 4
 		b.W = max(2, b.Count*barMax/most)
 		b.CountX = c.BarX + b.W + 6
+		b.Shown = termtext.ElideMiddle(b.Label, 38)
 		c.Bars = append(c.Bars, b)
 	}
 	c.Height = 16 + len(bars)*rowH
@@ -292,7 +296,7 @@ func timelineSVG(v *view, tl *Timeline) *htmlTimeline {
 	top := 28
 	for i, h := range rows {
 		y := top + i*rowH
-		row := htmlRow{Host: h.Host, Y: y, TextY: y + rowH - 5}
+		row := htmlRow{Host: h.Host, Label: termtext.ElideMiddle(h.Host, 30), Y: y, TextY: y + rowH - 5}
 		if !h.Started.IsZero() {
 			end := h.Ended
 			if end.IsZero() {
@@ -380,7 +384,7 @@ dl{margin:4px 0}dt{color:#616161;float:left;clear:left;width:8em}dd{margin-left:
 {{- $c := .Chart}}{{range .Chart.Bars}}
 <g class="bar" data-label="{{.Label}}" data-kind="{{.Kind}}" data-count="{{.Count}}">
 <title>{{.Label}}{{if .Title}} {{.Title}}{{end}}: {{.Count}}</title>
-<text x="{{$c.LabelW}}" y="{{.TextY}}" text-anchor="end">{{.Label}}</text>
+<text x="{{$c.LabelW}}" y="{{.TextY}}" text-anchor="end">{{.Shown}}</text>
 <rect x="{{$c.BarX}}" y="{{.Y}}" width="{{.W}}" height="18" fill="{{.Color}}"></rect>
 <text class="count" x="{{.CountX}}" y="{{.TextY}}">{{.Count}}</text>
 </g>{{end}}
@@ -392,7 +396,7 @@ dl{margin:4px 0}dt{color:#616161;float:left;clear:left;width:8em}dd{margin-left:
 <svg id="timeline-chart" role="img" aria-label="{{.W.timeline}}" width="{{$t.Width}}" height="{{$t.Height}}" viewBox="0 0 {{$t.Width}} {{$t.Height}}" xmlns="http://www.w3.org/2000/svg">
 {{- range $t.Rows}}
 <g class="host" data-host="{{.Host}}">
-<text x="{{$t.LabelW}}" dx="-6" y="{{.TextY}}" text-anchor="end">{{.Host}}</text>
+<text x="{{$t.LabelW}}" dx="-6" y="{{.TextY}}" text-anchor="end">{{.Label}}<title>{{.Host}}</title></text>
 {{if .LifeW}}<rect class="life" x="{{.LifeX}}" y="{{.Y}}" width="{{.LifeW}}" height="18" fill="#eceff1"></rect>{{end}}
 {{- range .Rects}}
 <rect class="{{.Class}}" x="{{.X}}" y="{{.Y}}" width="{{.W}}" height="{{.H}}" fill="{{.Fill}}"{{if .Dashed}} stroke="#f9a825" stroke-dasharray="3 2"{{end}}><title>{{.Title}}</title></rect>
