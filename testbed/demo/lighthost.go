@@ -28,7 +28,8 @@ import (
 // client, handshakes, stdin delivery, exit status, logs, journal) stays real.
 //
 // It answers the probe (`azcmagent show --json` + version) and connect steps
-// the way the simulator documents them (testbed/azcmagent-sim/README.md), checks
+// (with the precondition of agent.InputExpect, as the script checks it) the way
+// the simulator documents them (testbed/azcmagent-sim/README.md), checks
 // the service-principal secret against its hash, and takes `slow` per connect.
 type lightHost struct {
 	name   string
@@ -221,7 +222,26 @@ func (h *lightHost) run(cmd string, ch xssh.Channel, abort <-chan struct{}) uint
 		// Stdin may stay open after that: read lines, never to EOF.
 		var cfg strings.Builder
 		br := bufio.NewReader(io.LimitReader(ch, 1<<20))
-		_, err := br.ReadString('\n')
+		hdr, err := br.ReadString('\n')
+		// The precondition (agent.InputExpect), as the script checks it under
+		// the host lock: the agent's show, then refuse unless unregistered.
+		if f := strings.Fields(hdr); err == nil && len(f) > 5 && f[5] == agent.ExpectUnregistered {
+			h.mu.Lock()
+			c := h.connected
+			h.mu.Unlock()
+			show := map[string]any{"status": "Disconnected", "resourceId": "", "agentVersion": "1.50.03036.1885"}
+			if c != nil {
+				show = map[string]any{"status": "Connected", "resourceId": h.resourceID(c), "resourceName": h.name,
+					"resourceGroup": c.ResourceGroup, "subscriptionId": c.SubscriptionID, "tenantId": c.TenantID,
+					"location": c.Location, "cloud": c.Cloud, "agentVersion": "1.50.03036.1885"}
+			}
+			b, _ := json.MarshalIndent(show, "", "  ")
+			fmt.Fprintf(ch, "%s\n%s\n%s\n", agent.ShowMarker, b, agent.ShowEndMarker)
+			if c != nil {
+				fmt.Fprintf(ch.Stderr(), "%sexpected %s, show --json differs (status, resourceId)\n", agent.StateChangedMarker, agent.ExpectUnregistered)
+				return agent.ExitStateChanged
+			}
+		}
 		for err == nil {
 			var line string
 			if line, err = br.ReadString('\n'); err == nil && strings.TrimSuffix(line, "\n") == agent.InputEnd {
