@@ -114,3 +114,25 @@ func TestTwoSessionsWhereNeeded(t *testing.T) {
 		t.Errorf("reconnect: runs %v, %s, notes %q; want refused, disconnect, connect, the loss noted", r, h.Outcome, h.Notes)
 	}
 }
+
+// A one-session connect that refused on its precondition ends in the journal
+// as a probe: resume does not count it as an action on the host.
+func TestResumeRefusedStepIsNoAction(t *testing.T) {
+	p := exPlan(agent.ActionConnect, "a", "b")
+	recs := []journalRecord{
+		{Event: evStarted, Host: "a"},
+		{Event: evAttemptBegin, Host: "a", Step: agent.StepConnect, Attempt: 2},
+		{Event: evAttemptEnd, Host: "a", Step: agent.StepProbe, Attempt: 2, ExitCode: agent.ExitStateChanged},
+		{Event: evAttemptBegin, Host: "a", Step: agent.StepProbe, Attempt: 3},
+		{Event: evStarted, Host: "b"},
+		{Event: evAttemptBegin, Host: "b", Step: agent.StepConnect, Attempt: 2},
+		{Event: evAttemptEnd, Host: "b", Step: agent.StepConnect, Attempt: 2, ExitCode: 41, Code: "AZCM0041"},
+	}
+	prior, err := priorFromJournal(p, recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if prior[0].lastAct != "" || prior[1].lastAct != agent.StepConnect {
+		t.Errorf("lastAct a %q (refused: want none), b %q (connect ran: want connect)", prior[0].lastAct, prior[1].lastAct)
+	}
+}

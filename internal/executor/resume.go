@@ -20,6 +20,7 @@ type priorHost struct {
 	attempts    []results.Attempt
 	lastAttempt int
 	lastAct     string         // last agent action step begun: the host may have been acted on
+	actBefore   string         // lastAct before the open attempt began
 	tries       int            // failed tries so far: the retry cap counts across runs
 	open        *journalRecord // an attempt begun but never ended (arcfleet was killed in it)
 	notes       []string       // the report's notes so far (evNote)
@@ -77,6 +78,7 @@ func priorFromJournal(p *plan.Plan, recs []journalRecord) ([]*priorHost, error) 
 		case evStarted:
 			ph.done = false
 		case evAttemptBegin:
+			ph.actBefore = ph.lastAct
 			if isActionStep(rec.Step) {
 				ph.lastAct = rec.Step
 			}
@@ -89,6 +91,11 @@ func priorFromJournal(p *plan.Plan, recs []journalRecord) ([]*priorHost, error) 
 		case evNote:
 			ph.notes = append(ph.notes, rec.Detail)
 		case evAttemptEnd:
+			if ph.open != nil && ph.open.Attempt == rec.Attempt && isActionStep(ph.open.Step) && rec.Step == agent.StepProbe {
+				// A one-session connect that refused on its precondition
+				// (exec_host.go): it read the agent and did not act.
+				ph.lastAct = ph.actBefore
+			}
 			ph.open = nil
 			if rec.Step != "dial" || rec.Code != "" {
 				ph.attempts = append(ph.attempts, results.Attempt{N: rec.Attempt, Step: rec.Step, Code: rec.Code, ExitCode: rec.ExitCode, Started: rec.Started, Duration: rec.Duration, LogPath: rec.LogPath})
