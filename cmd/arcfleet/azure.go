@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"crypto/x509"
-	"flag"
 	"fmt"
+	"github.com/spf13/pflag"
 	"io"
 	"os"
 	"strings"
@@ -207,11 +207,11 @@ func printPreflightSection(w io.Writer, r *azure.Result, md bool) {
 type azureApply struct {
 	e      *env
 	verify *bool
-	fs     *flag.FlagSet
+	fs     *pflag.FlagSet
 	ts     *azure.TokenSource
 }
 
-func registerAzureApply(e *env, fs *flag.FlagSet) *azureApply {
+func registerAzureApply(e *env, fs *pflag.FlagSet) *azureApply {
 	a := &azureApply{e: e, fs: fs, verify: new(bool)}
 	fs.BoolVar(a.verify, "verify-azure", false, "after the run, read every host's machine back from Azure (exists, Connected, same resource id; gone after disconnect) and add the result to the report; on by default when a credential uses auth: access-token (the controller has Azure access then), --verify-azure=false turns it off")
 	return a

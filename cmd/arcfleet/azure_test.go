@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
+	"github.com/spf13/pflag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -132,13 +132,13 @@ func TestApplyVerifyAzure(t *testing.T) {
 	e := &env{stdout: &bytes.Buffer{}, stderr: &errb, getenv: func(k string) string { return envm[k] }}
 
 	// Secret mode: off unless asked.
-	fs := flag.NewFlagSet("apply", flag.ContinueOnError)
+	fs := pflag.NewFlagSet("apply", pflag.ContinueOnError)
 	az := registerAzureApply(e, fs)
 	fs.Parse(nil)
 	if ts, ok := az.setup(p); !ok || ts != nil || az.enabled(p) {
 		t.Fatalf("secret-mode inventory: verification on by default")
 	}
-	fs = flag.NewFlagSet("apply", flag.ContinueOnError)
+	fs = pflag.NewFlagSet("apply", pflag.ContinueOnError)
 	az = registerAzureApply(e, fs)
 	fs.Parse([]string{"--verify-azure"})
 	if ts, ok := az.setup(p); !ok || ts == nil {
@@ -166,13 +166,13 @@ func TestApplyVerifyAzure(t *testing.T) {
 	c := ap.Credentials["sp"]
 	c.Auth = inventory.AuthAccessToken
 	ap.Credentials["sp"] = c
-	fs = flag.NewFlagSet("apply", flag.ContinueOnError)
+	fs = pflag.NewFlagSet("apply", pflag.ContinueOnError)
 	az = registerAzureApply(e, fs)
 	fs.Parse(nil)
 	if ts, ok := az.setup(ap); !ok || ts == nil || !az.enabled(ap) {
 		t.Fatalf("access-token inventory: verification off by default")
 	}
-	fs = flag.NewFlagSet("apply", flag.ContinueOnError)
+	fs = pflag.NewFlagSet("apply", pflag.ContinueOnError)
 	az = registerAzureApply(e, fs)
 	fs.Parse([]string{"--verify-azure=false"})
 	if ts, ok := az.setup(ap); !ok || ts == nil || az.enabled(ap) {

@@ -3,8 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
-	"flag"
 	"fmt"
+	"github.com/spf13/pflag"
 	"path/filepath"
 	"strings"
 	"time"
@@ -45,13 +45,13 @@ type runFlags struct {
 	yes         bool
 }
 
-func (r *runFlags) register(fs *flag.FlagSet) {
+func (r *runFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&r.concurrency, "concurrency", 50, "hosts worked on at once")
 	fs.Float64Var(&r.rate, "rate", 0, "at most N agent actions started per second across the fleet (0 = no limit); all hosts share one service principal and Azure throttles its writes")
 	fs.IntVar(&r.canary, "canary", 0, "run the first N hosts alone; start the rest only if they all succeed")
 	fs.DurationVar(&r.timeout, "timeout", 15*time.Minute, "time limit of one attempt on one host (the agent may take 10 minutes)")
 	fs.DurationVar(&r.deadline, "deadline", 0, "time limit of the whole run; hosts not started by then are reported not-started (0 = none)")
-	fs.BoolVar(&r.yes, "yes", false, "do not ask for confirmation (required when stdin is not a terminal)")
+	fs.BoolVarP(&r.yes, "yes", "y", false, "do not ask for confirmation (required when stdin is not a terminal)")
 }
 
 func (r *runFlags) executor(e *env) *executor.Executor {
@@ -73,8 +73,7 @@ func lookupEnv(e *env) func(string) (string, bool) {
 	}
 }
 
-func cmdApply(ctx context.Context, e *env, args []string) int {
-	fs := flag.NewFlagSet("apply", flag.ContinueOnError)
+func cmdApply(e *env, fs *pflag.FlagSet) func(context.Context, []string) int {
 	var (
 		invPath, action, limit, runDir string
 		maxAge                         time.Duration
@@ -82,69 +81,67 @@ func cmdApply(ctx context.Context, e *env, args []string) int {
 		sf                             shardFlags
 		metricsFile                    string
 	)
-	fs.StringVar(&invPath, "i", "", "inventory file (YAML)")
+	fs.StringVarP(&invPath, "inventory", "i", "", "inventory file (YAML); the plan is built from it as 'plan' does")
 	fs.StringVar(&action, "action", "", "connect, disconnect or reconnect")
-	fs.StringVar(&limit, "limit", "", "select hosts: names, globs, group:NAME, tag:K=V, os:windows, !exclude, @FILE; comma-separated")
+	fs.StringVarP(&limit, "limit", "l", "", "select hosts: names, globs, group:NAME, tag:K=V, os:windows, !exclude, @FILE; comma-separated")
 	fs.StringVar(&runDir, "run-dir", "", "run directory (default runs/<UTC timestamp>-<action>)")
 	fs.DurationVar(&maxAge, "max-plan-age", 24*time.Hour, "refuse a saved plan older than this")
 	rf.register(fs)
 	sf.register(fs)
 	fs.StringVar(&metricsFile, "metrics-file", "", metricsHelp)
 	az := registerAzureApply(e, fs)
-	pos, code, done := parseFlags(e, fs, applyUsage, args)
-	if done {
-		return code
-	}
-	sp, err := sf.spec()
-	if err != nil {
-		fmt.Fprintf(e.stderr, "arcfleet apply: %v\n", err)
-		return exitInvalid
-	}
-
-	var p *plan.Plan
-	switch {
-	case len(pos) == 1 && invPath == "" && action == "" && limit == "":
-		p, err = loadFreshPlan(ctx, e, pos[0], maxAge, &rf, sp)
+	return func(ctx context.Context, pos []string) int {
+		sp, err := sf.spec()
 		if err != nil {
 			fmt.Fprintf(e.stderr, "arcfleet apply: %v\n", err)
+			return exitInvalid
+		}
+
+		var p *plan.Plan
+		switch {
+		case len(pos) == 1 && invPath == "" && action == "" && limit == "":
+			p, err = loadFreshPlan(ctx, e, pos[0], maxAge, &rf, sp)
+			if err != nil {
+				fmt.Fprintf(e.stderr, "arcfleet apply: %v\n", err)
+				return interruptedCode(ctx, exitInvalid)
+			}
+		case len(pos) == 0 && invPath != "":
+			inv, hosts, code := loadSelection(e, "apply", invPath, action, limit)
+			if code != exitOK {
+				return code
+			}
+			if hosts, code = selectShard(e, "apply", sp, hosts); code != exitOK {
+				return code
+			}
+			p = plan.Build(inv, hosts, action, limit, time.Now())
+			p.Shard = sp
+		default:
+			fmt.Fprintln(e.stderr, "arcfleet apply: give either -i INVENTORY --action A, or one saved PLAN.json (see --help)")
+			return exitInvalid
+		}
+		if code := checkPlanSecrets(e, p); code != exitOK {
+			return code
+		}
+		if !confirm(ctx, e, p, rf.yes) {
 			return interruptedCode(ctx, exitInvalid)
 		}
-	case len(pos) == 0 && invPath != "":
-		inv, hosts, code := loadSelection(e, "apply", invPath, action, limit)
-		if code != exitOK {
-			return code
+		if runDir == "" {
+			runDir = defaultRunDir(p, time.Now())
 		}
-		if hosts, code = selectShard(e, "apply", sp, hosts); code != exitOK {
-			return code
+		shardRate(p, &rf, flagSet(fs, "rate"))
+		x := rf.executor(e)
+		ts, ok := az.setup(p) // access-token mode and --verify-azure (azure.go)
+		if !ok {
+			return exitInvalid
 		}
-		p = plan.Build(inv, hosts, action, limit, time.Now())
-		p.Shard = sp
-	default:
-		fmt.Fprintln(e.stderr, "arcfleet apply: give either -i INVENTORY --action A, or one saved PLAN.json (see --help)")
-		return exitInvalid
+		if ts != nil {
+			x.Tokens = ts
+		}
+		return runWithProgress(ctx, e, x, len(p.Hosts), runDir, withMetrics(e, metricsFile, p, runDir, func(ctx context.Context, x *executor.Executor) (*results.Report, error) {
+			r, err := x.Apply(ctx, p, runDir)
+			return az.after(ctx, p, runDir, r, err)
+		}))
 	}
-	if code := checkPlanSecrets(e, p); code != exitOK {
-		return code
-	}
-	if !confirm(ctx, e, p, rf.yes) {
-		return interruptedCode(ctx, exitInvalid)
-	}
-	if runDir == "" {
-		runDir = defaultRunDir(p, time.Now())
-	}
-	shardRate(p, &rf, flagSet(fs, "rate"))
-	x := rf.executor(e)
-	ts, ok := az.setup(p) // access-token mode and --verify-azure (azure.go)
-	if !ok {
-		return exitInvalid
-	}
-	if ts != nil {
-		x.Tokens = ts
-	}
-	return runWithProgress(ctx, e, x, len(p.Hosts), runDir, withMetrics(e, metricsFile, p, runDir, func(ctx context.Context, x *executor.Executor) (*results.Report, error) {
-		r, err := x.Apply(ctx, p, runDir)
-		return az.after(ctx, p, runDir, r, err)
-	}))
 }
 
 // loadSelection loads an inventory, selects hosts and checks the action; it prints errors itself.

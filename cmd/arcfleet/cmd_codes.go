@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
+	"github.com/spf13/pflag"
 	"strings"
 	"text/tabwriter"
 
@@ -38,65 +38,62 @@ type codeJSON struct {
 	Remedy    string         `json:"remedy"`
 }
 
-func cmdCodes(ctx context.Context, e *env, args []string) int {
-	fs := flag.NewFlagSet("codes", flag.ContinueOnError)
+func cmdCodes(e *env, fs *pflag.FlagSet) func(context.Context, []string) int {
 	lang := fs.String("lang", "", "language of the text: en or sv (default from ARCFLEET_LANG or LANG, else en)")
 	format := fs.String("format", "text", "output format: text or json")
-	pos, code, done := parseFlags(e, fs, codesUsage, args)
-	if done {
-		return code
-	}
-	l, ok := pickLang(e, *lang)
-	if !ok {
-		fmt.Fprintf(e.stderr, "arcfleet codes: unknown language %q; use --lang en or --lang sv\n", *lang)
-		return exitInvalid
-	}
-	if *format != "text" && *format != "json" {
-		fmt.Fprintf(e.stderr, "arcfleet codes: unknown format %q; use --format text or --format json\n", *format)
-		return exitInvalid
-	}
-	if len(pos) > 1 {
-		fmt.Fprintln(e.stderr, "arcfleet codes: give at most one CODE (see --help)")
-		return exitInvalid
-	}
-
-	if len(pos) == 1 {
-		entry, ok := results.Lookup(pos[0])
+	return func(ctx context.Context, pos []string) int {
+		l, ok := pickLang(e, *lang)
 		if !ok {
-			fmt.Fprintf(e.stderr, "arcfleet codes: unknown code %q; run 'arcfleet codes' to list the codes arcfleet knows\n", pos[0])
+			fmt.Fprintf(e.stderr, "arcfleet codes: unknown language %q; use --lang en or --lang sv\n", *lang)
 			return exitInvalid
 		}
-		if *format == "json" {
-			return writeJSON(e, toCodeJSON(entry, l))
+		if *format != "text" && *format != "json" {
+			fmt.Fprintf(e.stderr, "arcfleet codes: unknown format %q; use --format text or --format json\n", *format)
+			return exitInvalid
 		}
-		title, cause, remedy := entry.Text(l)
+		if len(pos) > 1 {
+			fmt.Fprintln(e.stderr, "arcfleet codes: give at most one CODE (see --help)")
+			return exitInvalid
+		}
+
+		if len(pos) == 1 {
+			entry, ok := results.Lookup(pos[0])
+			if !ok {
+				fmt.Fprintf(e.stderr, "arcfleet codes: unknown code %q; run 'arcfleet codes' to list the codes arcfleet knows\n", pos[0])
+				return exitInvalid
+			}
+			if *format == "json" {
+				return writeJSON(e, toCodeJSON(entry, l))
+			}
+			title, cause, remedy := entry.Text(l)
+			labels := codeLabels(l)
+			fmt.Fprintf(e.stdout, "%s  %s\n%-9s %s\n%-9s %s\n%-9s %s\n%-9s %s\n", entry.Code, title,
+				labels[0]+":", results.ClassText(entry.Class, l), labels[1]+":", cause, labels[2]+":", remedy,
+				labels[5]+":", entry.RemedyText(l))
+			return exitOK
+		}
+
+		cat := results.Catalog()
+		if *format == "json" {
+			out := make([]codeJSON, len(cat))
+			for i, entry := range cat {
+				out[i] = toCodeJSON(entry, l)
+			}
+			return writeJSON(e, out)
+		}
+		tw := tabwriter.NewWriter(e.stdout, 2, 8, 2, ' ', 0)
 		labels := codeLabels(l)
-		fmt.Fprintf(e.stdout, "%s  %s\n%-9s %s\n%-9s %s\n%-9s %s\n%-9s %s\n", entry.Code, title,
-			labels[0]+":", results.ClassText(entry.Class, l), labels[1]+":", cause, labels[2]+":", remedy,
-			labels[5]+":", entry.RemedyText(l))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", strings.ToUpper(labels[3]), strings.ToUpper(labels[0]), strings.ToUpper(labels[6]), strings.ToUpper(labels[4]))
+		for _, entry := range cat {
+			title, _, _ := entry.Text(l)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", entry.Code, entry.Class, remedyShort(entry, l), title)
+		}
+		if err := tw.Flush(); err != nil {
+			fmt.Fprintf(e.stderr, "arcfleet codes: %v\n", err)
+			return exitInvalid
+		}
 		return exitOK
 	}
-
-	cat := results.Catalog()
-	if *format == "json" {
-		out := make([]codeJSON, len(cat))
-		for i, entry := range cat {
-			out[i] = toCodeJSON(entry, l)
-		}
-		return writeJSON(e, out)
-	}
-	tw := tabwriter.NewWriter(e.stdout, 2, 8, 2, ' ', 0)
-	labels := codeLabels(l)
-	fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", strings.ToUpper(labels[3]), strings.ToUpper(labels[0]), strings.ToUpper(labels[6]), strings.ToUpper(labels[4]))
-	for _, entry := range cat {
-		title, _, _ := entry.Text(l)
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", entry.Code, entry.Class, remedyShort(entry, l), title)
-	}
-	if err := tw.Flush(); err != nil {
-		fmt.Fprintf(e.stderr, "arcfleet codes: %v\n", err)
-		return exitInvalid
-	}
-	return exitOK
 }
 
 // codeLabels are class, cause, fix, code, title, apply (what apply does), remedy in lang.

@@ -4,8 +4,8 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
+	"github.com/spf13/pflag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,8 +37,7 @@ behaved as designed (although apply itself would exit 4), 1 it did not,
 Flags:
 `
 
-func cmdDemo(ctx context.Context, e *env, args []string) int {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+func cmdDemo(e *env, fs *pflag.FlagSet) func(context.Context, []string) int {
 	var (
 		runDir, planFormat string
 		keep               bool
@@ -46,93 +45,91 @@ func cmdDemo(ctx context.Context, e *env, args []string) int {
 	fs.StringVar(&runDir, "run-dir", "", "run directory (default runs/demo-<UTC timestamp>)")
 	fs.StringVar(&planFormat, "plan-format", "table", "how the plan is shown: table or markdown")
 	fs.BoolVar(&keep, "keep", false, "keep the fleet's directory (inventory, host roots, agent logs) after the run")
-	pos, code, done := parseFlags(e, fs, demoUsage, args)
-	if done {
-		return code
-	}
-	if len(pos) > 0 {
-		fmt.Fprintf(e.stderr, "arcfleet demo: unexpected argument %q (see --help)\n", pos[0])
-		return exitInvalid
-	}
-	if planFormat != "table" && planFormat != "markdown" {
-		fmt.Fprintf(e.stderr, "arcfleet demo: --plan-format %q: use table or markdown\n", planFormat)
-		return exitInvalid
-	}
-	sim, err := demo.FindSim()
-	if err != nil {
-		fmt.Fprintf(e.stderr, "arcfleet demo: %v\n", err)
-		return exitInvalid
-	}
-	if runDir == "" {
-		runDir = filepath.Join("runs", "demo-"+time.Now().UTC().Format("20060102T150405Z"))
-	}
-	fleetDir, err := os.MkdirTemp("", "arcfleet-demo-")
-	if err != nil {
-		fmt.Fprintf(e.stderr, "arcfleet demo: %v; fix: make TMPDIR writable\n", err)
-		return exitInvalid
-	}
-	if keep {
-		defer fmt.Fprintf(e.stderr, "fleet directory kept: %s (inventory.yaml, scenario.yaml, hosts/NAME/log/azcmagent.log)\n", fleetDir)
-	} else {
-		defer os.RemoveAll(fleetDir)
-	}
-
-	start := time.Now()
-	f, err := demo.Start(ctx, demo.DemoOptions(sim, fleetDir))
-	if err != nil {
-		fmt.Fprintf(e.stderr, "arcfleet demo: starting the fleet: %v\n", err)
-		return interruptedCode(ctx, exitInvalid)
-	}
-	defer f.Close()
-	nLinux, nWin := 0, 0
-	for _, h := range f.Hosts {
-		if h.OS == "windows" {
-			nWin++
-		} else {
-			nLinux++
+	return func(ctx context.Context, pos []string) int {
+		if len(pos) > 0 {
+			fmt.Fprintf(e.stderr, "arcfleet demo: unexpected argument %q (see --help)\n", pos[0])
+			return exitInvalid
 		}
-	}
-	fmt.Fprintf(e.stdout, "arcfleet demo: %d simulated hosts in this process (%d Linux over SSH, %d Windows over WinRM/HTTPS),\n"+
-		"each running the agent simulator %s. Nothing leaves this machine.\nInventory: %s\n\n", len(f.Hosts), nLinux, nWin, sim, f.Inventory)
-	fmt.Fprintln(e.stdout, "== The plan (`arcfleet plan`, scripts left out): what apply will do on every host ==")
+		if planFormat != "table" && planFormat != "markdown" {
+			fmt.Fprintf(e.stderr, "arcfleet demo: --plan-format %q: use table or markdown\n", planFormat)
+			return exitInvalid
+		}
+		sim, err := demo.FindSim()
+		if err != nil {
+			fmt.Fprintf(e.stderr, "arcfleet demo: %v\n", err)
+			return exitInvalid
+		}
+		if runDir == "" {
+			runDir = filepath.Join("runs", "demo-"+time.Now().UTC().Format("20060102T150405Z"))
+		}
+		fleetDir, err := os.MkdirTemp("", "arcfleet-demo-")
+		if err != nil {
+			fmt.Fprintf(e.stderr, "arcfleet demo: %v; fix: make TMPDIR writable\n", err)
+			return exitInvalid
+		}
+		if keep {
+			defer fmt.Fprintf(e.stderr, "fleet directory kept: %s (inventory.yaml, scenario.yaml, hosts/NAME/log/azcmagent.log)\n", fleetDir)
+		} else {
+			defer os.RemoveAll(fleetDir)
+		}
 
-	p, err := f.Plan()
-	if err == nil {
-		err = plan.RenderSummary(e.stdout, p, planFormat, outputWidth(e))
-	}
-	if err != nil {
-		fmt.Fprintf(e.stderr, "arcfleet demo: %v\n", err)
-		return exitDemoUnexpected
-	}
-	az, err := startDemoAzure(f)
-	if err != nil {
-		fmt.Fprintf(e.stderr, "arcfleet demo: starting the fake Azure: %v\n", err)
-		return exitDemoUnexpected
-	}
-	defer az.close()
-	az.preflight(ctx, e.stdout, p, planFormat)
-	fmt.Fprintln(e.stdout, "\n== Applying `connect` (what `arcfleet apply` does): probe, act, classify, retry ==")
-	prog := newProgress(e.stderr, len(f.Hosts), e.stderrIsTerminal)
-	rep, err := f.Apply(ctx, p, demo.RunOptions{RunDir: runDir, Concurrency: demo.DemoConcurrency, Events: prog.event})
-	prog.finish()
-	if err != nil {
-		fmt.Fprintf(e.stderr, "arcfleet demo: %v\n", err)
-		if rep == nil {
+		start := time.Now()
+		f, err := demo.Start(ctx, demo.DemoOptions(sim, fleetDir))
+		if err != nil {
+			fmt.Fprintf(e.stderr, "arcfleet demo: starting the fleet: %v\n", err)
 			return interruptedCode(ctx, exitInvalid)
 		}
+		defer f.Close()
+		nLinux, nWin := 0, 0
+		for _, h := range f.Hosts {
+			if h.OS == "windows" {
+				nWin++
+			} else {
+				nLinux++
+			}
+		}
+		fmt.Fprintf(e.stdout, "arcfleet demo: %d simulated hosts in this process (%d Linux over SSH, %d Windows over WinRM/HTTPS),\n"+
+			"each running the agent simulator %s. Nothing leaves this machine.\nInventory: %s\n\n", len(f.Hosts), nLinux, nWin, sim, f.Inventory)
+		fmt.Fprintln(e.stdout, "== The plan (`arcfleet plan`, scripts left out): what apply will do on every host ==")
+
+		p, err := f.Plan()
+		if err == nil {
+			err = plan.RenderSummary(e.stdout, p, planFormat, outputWidth(e))
+		}
+		if err != nil {
+			fmt.Fprintf(e.stderr, "arcfleet demo: %v\n", err)
+			return exitDemoUnexpected
+		}
+		az, err := startDemoAzure(f)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "arcfleet demo: starting the fake Azure: %v\n", err)
+			return exitDemoUnexpected
+		}
+		defer az.close()
+		az.preflight(ctx, e.stdout, p, planFormat)
+		fmt.Fprintln(e.stdout, "\n== Applying `connect` (what `arcfleet apply` does): probe, act, classify, retry ==")
+		prog := newProgress(e.stderr, len(f.Hosts), e.stderrIsTerminal)
+		rep, err := f.Apply(ctx, p, demo.RunOptions{RunDir: runDir, Concurrency: demo.DemoConcurrency, Events: prog.event})
+		prog.finish()
+		if err != nil {
+			fmt.Fprintf(e.stderr, "arcfleet demo: %v\n", err)
+			if rep == nil {
+				return interruptedCode(ctx, exitInvalid)
+			}
+		}
+		if !rep.Interrupted && ctx.Err() == nil {
+			az.verify(ctx, p, runDir, rep) // apply --verify-azure
+		}
+		fmt.Fprintln(e.stdout, "\n== The remediation report (`arcfleet report`) ==")
+		if err := results.RenderReportWidth(e.stdout, rep, "table", "en", e.stdoutIsTerminal, outputWidth(e)); err != nil {
+			fmt.Fprintf(e.stderr, "arcfleet demo: report: %v\n", err)
+		}
+		fmt.Fprintf(e.stdout, "\nRun directory: %s (report.md, report.json, journal.jsonl, hosts/NAME/attempt-N.log)\n", runDir)
+		if rep.Interrupted || ctx.Err() != nil {
+			return exitInterrupted
+		}
+		return demoVerdict(e, f, rep, time.Since(start))
 	}
-	if !rep.Interrupted && ctx.Err() == nil {
-		az.verify(ctx, p, runDir, rep) // apply --verify-azure
-	}
-	fmt.Fprintln(e.stdout, "\n== The remediation report (`arcfleet report`) ==")
-	if err := results.RenderReportWidth(e.stdout, rep, "table", "en", e.stdoutIsTerminal, outputWidth(e)); err != nil {
-		fmt.Fprintf(e.stderr, "arcfleet demo: report: %v\n", err)
-	}
-	fmt.Fprintf(e.stdout, "\nRun directory: %s (report.md, report.json, journal.jsonl, hosts/NAME/attempt-N.log)\n", runDir)
-	if rep.Interrupted || ctx.Err() != nil {
-		return exitInterrupted
-	}
-	return demoVerdict(e, f, rep, time.Since(start))
 }
 
 // demoVerdict explains the designed failures and decides the exit code.

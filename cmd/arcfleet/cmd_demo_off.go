@@ -4,8 +4,9 @@ package main
 
 import (
 	"context"
-	"flag"
+
 	"fmt"
+	"github.com/spf13/pflag"
 )
 
 const demoUsage = `Usage: arcfleet demo
@@ -17,11 +18,9 @@ the main job on the embedded demo fleet.
 `
 
 // cmdDemo in the product binary only explains where the demo is.
-func cmdDemo(_ context.Context, e *env, args []string) int {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	if _, code, done := parseFlags(e, fs, demoUsage, args); done {
-		return code
+func cmdDemo(e *env, _ *pflag.FlagSet) func(context.Context, []string) int {
+	return func(context.Context, []string) int {
+		fmt.Fprint(e.stderr, "arcfleet demo: ", demoUsage[len("Usage: arcfleet demo\n\n"):])
+		return exitInvalid
 	}
-	fmt.Fprint(e.stderr, "arcfleet demo: ", demoUsage[len("Usage: arcfleet demo\n\n"):])
-	return exitInvalid
 }

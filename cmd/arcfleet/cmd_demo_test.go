@@ -74,7 +74,7 @@ func TestDemoCommandUsage(t *testing.T) {
 	}{
 		{[]string{"demo", "extra"}, exitInvalid, `unexpected argument "extra"`},
 		{[]string{"demo", "--plan-format", "json"}, exitInvalid, "use table or markdown"},
-		{[]string{"demo", "--nope"}, exitInvalid, "flag provided but not defined"},
+		{[]string{"demo", "--nope"}, exitInvalid, "unknown flag: --nope"},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
+	"github.com/spf13/pflag"
 	"io"
 	"os"
 	"strings"
@@ -45,16 +45,15 @@ first line says); 1 an error, or hosts blocked and nothing else to change.
 Flags:
 `
 
-func cmdPlan(ctx context.Context, e *env, args []string) (ret int) {
-	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
+func cmdPlan(e *env, fs *pflag.FlagSet) func(context.Context, []string) int {
 	var file, action, limit, format, out string
-	fs.StringVar(&file, "i", "", "inventory file")
-	fs.StringVar(&file, "inventory", "", "inventory file (same as -i)")
+	fs.StringVarP(&file, "inventory", "i", "", "inventory file (YAML)")
 	fs.StringVar(&action, "action", "", "connect, disconnect or reconnect (disconnect, falling back to --force-local-only, then connect)")
-	fs.StringVar(&limit, "limit", "", "plan only these hosts (names, globs, group:NAME, tag:K=V, os:windows, !EXCLUDE, @FILE)")
+	fs.StringVarP(&limit, "limit", "l", "", "plan only these hosts (names, globs, group:NAME, tag:K=V, os:windows, !EXCLUDE, @FILE)")
 	fs.StringVar(&format, "format", plan.FormatTable, "output: table, markdown or json")
-	fs.StringVar(&out, "o", "", "also save the plan to this file, for 'arcfleet apply PLAN.json'")
-	fs.StringVar(&out, "out", "", "same as -o")
+	fs.StringVarP(&out, "output", "o", "", "also save the plan to this file, for 'arcfleet apply PLAN.json'")
+	fs.StringVar(&out, "out", "", "same as --output")
+	_ = fs.MarkHidden("out") // the spelling before --output; still accepted
 	var probe bool
 	var rf runFlags
 	var withAzure bool
@@ -66,97 +65,95 @@ func cmdPlan(ctx context.Context, e *env, args []string) (ret int) {
 	fs.DurationVar(&rf.timeout, "timeout", time.Minute, "with --probe: time limit per host")
 	var sf shardFlags
 	sf.register(fs)
-	pos, code, done := parseFlags(e, fs, planUsage, args)
-	if done {
-		return code
-	}
-	planned := false // the detailed exit code is set: 2 means changes, not an error
-	if detailed {
-		// Terraform's convention: 1 is an error, 2 means changes.
-		defer func() {
-			if !planned && ret == exitInvalid {
-				ret = plan.ExitError
-			}
-		}()
-	}
-	sp, err := sf.spec()
-	if err != nil {
-		fmt.Fprintf(e.stderr, "arcfleet plan: %v\n", err)
-		return exitInvalid
-	}
-	if len(pos) > 0 {
-		fmt.Fprintf(e.stderr, "arcfleet plan: unexpected argument %q\n\n", pos[0])
-		printUsage(e.stderr, fs, planUsage)
-		return exitInvalid
-	}
-	if file == "" {
-		fmt.Fprintf(e.stderr, "arcfleet plan: -i INVENTORY is required\n\n")
-		printUsage(e.stderr, fs, planUsage)
-		return exitInvalid
-	}
-	switch format {
-	case plan.FormatTable, plan.FormatMarkdown, plan.FormatJSON:
-	default:
-		fmt.Fprintf(e.stderr, "arcfleet plan: --format %q: use table, markdown or json\n", format)
-		return exitInvalid
-	}
-	inv, hosts, code := loadSelection(e, "plan", file, action, limit)
-	if code != exitOK {
-		return code
-	}
-	if hosts, code = selectShard(e, "plan", sp, hosts); code != exitOK {
-		return code
-	}
-	p := plan.Build(inv, hosts, action, limit, time.Now())
-	p.Shard = sp
-
-	// --probe dials every planned host read-only and records what it saw (agent
-	// status, resource id, host key) so apply can refuse drift. It resolves login
-	// secrets only (SSH/WinRM), never the service-principal secret. Without it,
-	// plan never dials a host and never resolves a secret reference.
-	if probe {
-		if err := rf.executor(e).Probe(ctx, p); err != nil {
-			fmt.Fprintf(e.stderr, "arcfleet plan: --probe: %v\n", err)
-			return interruptedCode(ctx, exitInvalid)
+	return func(ctx context.Context, pos []string) (ret int) {
+		planned := false // the detailed exit code is set: 2 means changes, not an error
+		if detailed {
+			// Terraform's convention: 1 is an error, 2 means changes.
+			defer func() {
+				if !planned && ret == exitInvalid {
+					ret = plan.ExitError
+				}
+			}()
 		}
-	}
-
-	if out != "" {
-		if err := plan.Save(out, p); err != nil {
+		sp, err := sf.spec()
+		if err != nil {
 			fmt.Fprintf(e.stderr, "arcfleet plan: %v\n", err)
 			return exitInvalid
 		}
-	}
-	if err := renderPlan(e.stdout, p, format, out, outputWidth(e)); err != nil {
-		fmt.Fprintf(e.stderr, "arcfleet plan: writing the plan: %v\n", err)
-		return exitInvalid
-	}
-	if withAzure {
-		// The section is shown, not saved: a plan file holds what apply runs.
-		r, err := azurePreflight(ctx, e, p.Credentials, planHosts(p), p.Action, probedAgents(p))
-		if err != nil {
-			fmt.Fprintf(e.stderr, "arcfleet plan: --azure: %v\n", err)
+		if len(pos) > 0 {
+			fmt.Fprintf(e.stderr, "arcfleet plan: unexpected argument %q\n\n", pos[0])
+			printUsage(e.stderr, fs, planUsage)
 			return exitInvalid
 		}
-		w := e.stdout
-		if format == plan.FormatJSON {
-			w = e.stderr // stdout is the plan's JSON
+		if file == "" {
+			fmt.Fprintf(e.stderr, "arcfleet plan: -i INVENTORY is required\n\n")
+			printUsage(e.stderr, fs, planUsage)
+			return exitInvalid
 		}
-		printPreflightSection(w, r, format == plan.FormatMarkdown)
+		switch format {
+		case plan.FormatTable, plan.FormatMarkdown, plan.FormatJSON:
+		default:
+			fmt.Fprintf(e.stderr, "arcfleet plan: --format %q: use table, markdown or json\n", format)
+			return exitInvalid
+		}
+		inv, hosts, code := loadSelection(e, "plan", file, action, limit)
+		if code != exitOK {
+			return code
+		}
+		if hosts, code = selectShard(e, "plan", sp, hosts); code != exitOK {
+			return code
+		}
+		p := plan.Build(inv, hosts, action, limit, time.Now())
+		p.Shard = sp
+
+		// --probe dials every planned host read-only and records what it saw (agent
+		// status, resource id, host key) so apply can refuse drift. It resolves login
+		// secrets only (SSH/WinRM), never the service-principal secret. Without it,
+		// plan never dials a host and never resolves a secret reference.
+		if probe {
+			if err := rf.executor(e).Probe(ctx, p); err != nil {
+				fmt.Fprintf(e.stderr, "arcfleet plan: --probe: %v\n", err)
+				return interruptedCode(ctx, exitInvalid)
+			}
+		}
+
+		if out != "" {
+			if err := plan.Save(out, p); err != nil {
+				fmt.Fprintf(e.stderr, "arcfleet plan: %v\n", err)
+				return exitInvalid
+			}
+		}
+		if err := renderPlan(e.stdout, p, format, out, outputWidth(e)); err != nil {
+			fmt.Fprintf(e.stderr, "arcfleet plan: writing the plan: %v\n", err)
+			return exitInvalid
+		}
+		if withAzure {
+			// The section is shown, not saved: a plan file holds what apply runs.
+			r, err := azurePreflight(ctx, e, p.Credentials, planHosts(p), p.Action, probedAgents(p))
+			if err != nil {
+				fmt.Fprintf(e.stderr, "arcfleet plan: --azure: %v\n", err)
+				return exitInvalid
+			}
+			w := e.stdout
+			if format == plan.FormatJSON {
+				w = e.stderr // stdout is the plan's JSON
+			}
+			printPreflightSection(w, r, format == plan.FormatMarkdown)
+		}
+		sum := p.Summarize()
+		if out != "" {
+			fmt.Fprintf(e.stderr, "arcfleet plan: saved to %s: %d hosts: %s Review it, then run: arcfleet apply %s\n",
+				out, len(p.Hosts), sentence(sum.Headline()), out)
+		} else if format != plan.FormatTable {
+			// The table already says it; the other formats may go to a file.
+			fmt.Fprintf(e.stderr, "arcfleet plan: %s\n", sentence(sum.Headline()))
+		}
+		if detailed {
+			planned = true
+			return sum.DetailedExitCode()
+		}
+		return exitOK
 	}
-	sum := p.Summarize()
-	if out != "" {
-		fmt.Fprintf(e.stderr, "arcfleet plan: saved to %s: %d hosts: %s Review it, then run: arcfleet apply %s\n",
-			out, len(p.Hosts), sentence(sum.Headline()), out)
-	} else if format != plan.FormatTable {
-		// The table already says it; the other formats may go to a file.
-		fmt.Fprintf(e.stderr, "arcfleet plan: %s\n", sentence(sum.Headline()))
-	}
-	if detailed {
-		planned = true
-		return sum.DetailedExitCode()
-	}
-	return exitOK
 }
 
 // sentence ends s with a full stop.

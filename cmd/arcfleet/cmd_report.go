@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
+	"github.com/spf13/pflag"
 	"slices"
 	"strings"
 
@@ -28,52 +28,47 @@ breaker opened), the remediation groups and each host's evidence:
 Flags:
 `
 
-func cmdReport(ctx context.Context, e *env, args []string) int {
-	if len(args) > 0 && args[0] == "merge" { // a run directory named merge: ./merge
-		return cmdReportMerge(ctx, e, args[1:])
-	}
-	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+func cmdReport(e *env, fs *pflag.FlagSet) func(context.Context, []string) int {
+	// 'report merge' is a subcommand (flags.go); a run directory named merge: ./merge
 	format := fs.String("format", "table", "output format: "+strings.Join(results.ReportFormats, ", "))
 	lang := fs.String("lang", "", "language of the text: en or sv (default from ARCFLEET_LANG or LANG, else en)")
-	pos, code, done := parseFlags(e, fs, reportUsage, args)
-	if done {
-		return code
-	}
-	if len(pos) != 1 {
-		fmt.Fprintln(e.stderr, "arcfleet report: give exactly one RUN_DIR (see --help)")
-		return exitInvalid
-	}
-	if !slices.Contains(results.ReportFormats, *format) {
-		fmt.Fprintf(e.stderr, "arcfleet report: unknown format %q; use one of %s\n", *format, strings.Join(results.ReportFormats, ", "))
-		return exitInvalid
-	}
-	l, ok := pickLang(e, *lang)
-	if !ok {
-		fmt.Fprintf(e.stderr, "arcfleet report: unknown language %q; use --lang en or --lang sv\n", *lang)
-		return exitInvalid
-	}
-	r, err := results.ReadReport(pos[0])
-	if err != nil {
-		fmt.Fprintf(e.stderr, "arcfleet report: %v\n", err)
-		return exitInvalid
-	}
-	if *format == "html" {
-		tl, err := executor.ReadTimeline(pos[0])
-		if err != nil {
-			// The report is still worth having; the timeline needs the journal.
-			fmt.Fprintf(e.stderr, "arcfleet report: no timeline: %v\n", err)
-			tl = nil
+	return func(ctx context.Context, pos []string) int {
+		if len(pos) != 1 {
+			fmt.Fprintln(e.stderr, "arcfleet report: give exactly one RUN_DIR (see --help)")
+			return exitInvalid
 		}
-		if err := results.RenderHTML(e.stdout, r, l, tl); err != nil {
+		if !slices.Contains(results.ReportFormats, *format) {
+			fmt.Fprintf(e.stderr, "arcfleet report: unknown format %q; use one of %s\n", *format, strings.Join(results.ReportFormats, ", "))
+			return exitInvalid
+		}
+		l, ok := pickLang(e, *lang)
+		if !ok {
+			fmt.Fprintf(e.stderr, "arcfleet report: unknown language %q; use --lang en or --lang sv\n", *lang)
+			return exitInvalid
+		}
+		r, err := results.ReadReport(pos[0])
+		if err != nil {
+			fmt.Fprintf(e.stderr, "arcfleet report: %v\n", err)
+			return exitInvalid
+		}
+		if *format == "html" {
+			tl, err := executor.ReadTimeline(pos[0])
+			if err != nil {
+				// The report is still worth having; the timeline needs the journal.
+				fmt.Fprintf(e.stderr, "arcfleet report: no timeline: %v\n", err)
+				tl = nil
+			}
+			if err := results.RenderHTML(e.stdout, r, l, tl); err != nil {
+				fmt.Fprintf(e.stderr, "arcfleet report: %v\n", err)
+				return exitInvalid
+			}
+			return exitOK
+		}
+		color := *format == "table" && e.stdoutIsTerminal && e.getenv("NO_COLOR") == ""
+		if err := results.RenderReportWidth(e.stdout, r, *format, l, color, outputWidth(e)); err != nil {
 			fmt.Fprintf(e.stderr, "arcfleet report: %v\n", err)
 			return exitInvalid
 		}
 		return exitOK
 	}
-	color := *format == "table" && e.stdoutIsTerminal && e.getenv("NO_COLOR") == ""
-	if err := results.RenderReportWidth(e.stdout, r, *format, l, color, outputWidth(e)); err != nil {
-		fmt.Fprintf(e.stderr, "arcfleet report: %v\n", err)
-		return exitInvalid
-	}
-	return exitOK
 }

@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
+	"github.com/spf13/pflag"
 	"time"
 
 	"github.com/arcfleet/arcfleet/internal/merge"
@@ -32,55 +32,52 @@ breaker opened, 130 a shard was interrupted; 2 refused.
 Flags:
 `
 
-func cmdReportMerge(ctx context.Context, e *env, args []string) int {
-	fs := flag.NewFlagSet("report merge", flag.ContinueOnError)
-	out := fs.String("o", "", "directory to write the merged report into (new, empty, or an earlier merge's)")
+func cmdReportMerge(e *env, fs *pflag.FlagSet) func(context.Context, []string) int {
+	out := fs.StringP("output", "o", "", "directory to write the merged report into (new, empty, or an earlier merge's)")
 	partial := fs.Bool("partial", false, "merge unfinished shards too, their unfinished hosts marked interrupted")
 	metricsFile := fs.String("metrics-file", "", metricsHelp+" (labels: shard=\"all\")")
-	pos, code, done := parseFlags(e, fs, reportMergeUsage, args)
-	if done {
-		return code
-	}
-	if *out == "" || len(pos) == 0 {
-		fmt.Fprintln(e.stderr, "arcfleet report merge: give -o OUT_DIR and the shards' run directories (see --help)")
-		return exitInvalid
-	}
-	var shards []*merge.Shard
-	for _, d := range pos {
-		s, err := merge.Read(d)
+	return func(ctx context.Context, pos []string) int {
+		if *out == "" || len(pos) == 0 {
+			fmt.Fprintln(e.stderr, "arcfleet report merge: give -o OUT_DIR and the shards' run directories (see --help)")
+			return exitInvalid
+		}
+		var shards []*merge.Shard
+		for _, d := range pos {
+			s, err := merge.Read(d)
+			if err != nil {
+				fmt.Fprintf(e.stderr, "arcfleet report merge: %v\n", err)
+				return exitInvalid
+			}
+			shards = append(shards, s)
+		}
+		r, err := merge.Merge(shards, *out, *partial)
 		if err != nil {
 			fmt.Fprintf(e.stderr, "arcfleet report merge: %v\n", err)
 			return exitInvalid
 		}
-		shards = append(shards, s)
-	}
-	r, err := merge.Merge(shards, *out, *partial)
-	if err != nil {
-		fmt.Fprintf(e.stderr, "arcfleet report merge: %v\n", err)
-		return exitInvalid
-	}
-	for _, s := range shards {
-		if s.Unfinished != "" {
-			fmt.Fprintf(e.stderr, "arcfleet report merge: --partial: shard %s (%s) unfinished: %s\n", s.Plan.Shard, s.Dir, s.Unfinished)
+		for _, s := range shards {
+			if s.Unfinished != "" {
+				fmt.Fprintf(e.stderr, "arcfleet report merge: --partial: shard %s (%s) unfinished: %s\n", s.Plan.Shard, s.Dir, s.Unfinished)
+			}
 		}
-	}
-	if err := merge.Write(*out, r, shards, *partial, time.Now()); err != nil {
-		fmt.Fprintf(e.stderr, "arcfleet report merge: %v\n", err)
-		return exitInvalid
-	}
-	if *metricsFile != "" {
-		dirs := make([]string, len(shards))
-		for i, s := range shards {
-			dirs[i] = s.Dir
-		}
-		if err := writeMetrics(*metricsFile, r, nil, dirs...); err != nil {
+		if err := merge.Write(*out, r, shards, *partial, time.Now()); err != nil {
 			fmt.Fprintf(e.stderr, "arcfleet report merge: %v\n", err)
 			return exitInvalid
 		}
+		if *metricsFile != "" {
+			dirs := make([]string, len(shards))
+			for i, s := range shards {
+				dirs[i] = s.Dir
+			}
+			if err := writeMetrics(*metricsFile, r, nil, dirs...); err != nil {
+				fmt.Fprintf(e.stderr, "arcfleet report merge: %v\n", err)
+				return exitInvalid
+			}
+		}
+		if err := results.RenderReport(e.stdout, r, "table", "en", e.stdoutIsTerminal && e.getenv("NO_COLOR") == ""); err != nil {
+			fmt.Fprintf(e.stderr, "arcfleet report merge: %v\n", err)
+		}
+		fmt.Fprintf(e.stderr, "merged %d shard(s), %d host(s) into %s (report.json, report.md, report.txt, report.junit.xml, report.csv, shards.json)\n", len(shards), len(r.Hosts), *out)
+		return r.ExitCode()
 	}
-	if err := results.RenderReport(e.stdout, r, "table", "en", e.stdoutIsTerminal && e.getenv("NO_COLOR") == ""); err != nil {
-		fmt.Fprintf(e.stderr, "arcfleet report merge: %v\n", err)
-	}
-	fmt.Fprintf(e.stderr, "merged %d shard(s), %d host(s) into %s (report.json, report.md, report.txt, report.junit.xml, report.csv, shards.json)\n", len(shards), len(r.Hosts), *out)
-	return r.ExitCode()
 }

@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
+	"github.com/spf13/pflag"
 
 	"github.com/arcfleet/arcfleet/internal/executor"
 	"github.com/arcfleet/arcfleet/internal/plan"
@@ -22,8 +22,7 @@ e.g. after fixing the credential the circuit breaker stopped.
 Flags:
 `
 
-func cmdResume(ctx context.Context, e *env, args []string) int {
-	fs := flag.NewFlagSet("resume", flag.ContinueOnError)
+func cmdResume(e *env, fs *pflag.FlagSet) func(context.Context, []string) int {
 	var rf runFlags
 	rf.register(fs)
 	var sf shardFlags
@@ -31,41 +30,39 @@ func cmdResume(ctx context.Context, e *env, args []string) int {
 	metricsFile := fs.String("metrics-file", "", metricsHelp)
 	retryFailed := fs.Bool("retry-failed", false, "also run again the hosts that failed or were blocked for a cause you may have fixed since (a credential, a secret reference); without it only hosts that did not finish run")
 	az := registerAzureApply(e, fs)
-	pos, code, done := parseFlags(e, fs, resumeUsage, args)
-	if done {
-		return code
+	return func(ctx context.Context, pos []string) int {
+		if len(pos) != 1 {
+			fmt.Fprintln(e.stderr, "arcfleet resume: give exactly one RUN_DIR (see --help)")
+			return exitInvalid
+		}
+		runDir := pos[0]
+		p, err := plan.LoadPlan(runDir + "/plan.json")
+		if err != nil {
+			fmt.Fprintf(e.stderr, "arcfleet resume: %s is not a resumable run directory: %v\n", runDir, err)
+			return exitInvalid
+		}
+		if code := checkResumeShard(e, runDir, &sf, p); code != exitOK {
+			return code
+		}
+		if code := checkPlanSecrets(e, p); code != exitOK {
+			return code
+		}
+		if !confirm(ctx, e, p, rf.yes) {
+			return interruptedCode(ctx, exitInvalid)
+		}
+		shardRate(p, &rf, flagSet(fs, "rate"))
+		x := rf.executor(e)
+		x.RetryFailed = *retryFailed
+		ts, ok := az.setup(p) // access-token mode and --verify-azure (azure.go)
+		if !ok {
+			return exitInvalid
+		}
+		if ts != nil {
+			x.Tokens = ts
+		}
+		return runWithProgress(ctx, e, x, len(p.Hosts), runDir, withMetrics(e, *metricsFile, p, runDir, func(ctx context.Context, x *executor.Executor) (*results.Report, error) {
+			r, err := x.ResumePlan(ctx, p, runDir)
+			return az.after(ctx, p, runDir, r, err)
+		}))
 	}
-	if len(pos) != 1 {
-		fmt.Fprintln(e.stderr, "arcfleet resume: give exactly one RUN_DIR (see --help)")
-		return exitInvalid
-	}
-	runDir := pos[0]
-	p, err := plan.LoadPlan(runDir + "/plan.json")
-	if err != nil {
-		fmt.Fprintf(e.stderr, "arcfleet resume: %s is not a resumable run directory: %v\n", runDir, err)
-		return exitInvalid
-	}
-	if code := checkResumeShard(e, runDir, &sf, p); code != exitOK {
-		return code
-	}
-	if code := checkPlanSecrets(e, p); code != exitOK {
-		return code
-	}
-	if !confirm(ctx, e, p, rf.yes) {
-		return interruptedCode(ctx, exitInvalid)
-	}
-	shardRate(p, &rf, flagSet(fs, "rate"))
-	x := rf.executor(e)
-	x.RetryFailed = *retryFailed
-	ts, ok := az.setup(p) // access-token mode and --verify-azure (azure.go)
-	if !ok {
-		return exitInvalid
-	}
-	if ts != nil {
-		x.Tokens = ts
-	}
-	return runWithProgress(ctx, e, x, len(p.Hosts), runDir, withMetrics(e, *metricsFile, p, runDir, func(ctx context.Context, x *executor.Executor) (*results.Report, error) {
-		r, err := x.ResumePlan(ctx, p, runDir)
-		return az.after(ctx, p, runDir, r, err)
-	}))
 }

@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
+	"github.com/spf13/pflag"
 	"path/filepath"
 	"time"
 
@@ -21,7 +21,7 @@ type shardFlags struct {
 	kn, by string
 }
 
-func (s *shardFlags) register(fs *flag.FlagSet) {
+func (s *shardFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&s.kn, "shard", "", "run only shard K of N of the selected hosts, K in 0..N-1 (0-based, as Kubernetes' JOB_COMPLETION_INDEX: --shard $(JOB_COMPLETION_INDEX)/N); "+
 		"a host's shard depends only on its name (or --shard-by key) and N; each shard gets 1/N of --rate and its own run directory; merge with 'arcfleet report merge'")
 	fs.StringVar(&s.by, "shard-by", "", "with --shard: what a host is sharded by: name (default), via (its ssh jump host) or tag:KEY (a resolved Azure tag, e.g. tag:Zone); hosts sharing the value share a shard")
@@ -110,9 +110,9 @@ func shardRate(p *plan.Plan, rf *runFlags, rateSet bool) {
 }
 
 // flagSet reports whether the flag was given on the command line.
-func flagSet(fs *flag.FlagSet, name string) bool {
+func flagSet(fs *pflag.FlagSet, name string) bool {
 	set := false
-	fs.Visit(func(f *flag.Flag) {
+	fs.Visit(func(f *pflag.Flag) {
 		if f.Name == name {
 			set = true
 		}

@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
+	"github.com/spf13/pflag"
 
 	"github.com/arcfleet/arcfleet/internal/inventory"
 )
@@ -33,83 +33,79 @@ hosts each finding blocks; a blocking finding makes the exit status 2.
 Flags:
 `
 
-func cmdValidate(ctx context.Context, e *env, args []string) int {
-	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
+func cmdValidate(e *env, fs *pflag.FlagSet) func(context.Context, []string) int {
 	var file, action, limit string
-	fs.StringVar(&file, "i", "", "inventory file")
-	fs.StringVar(&file, "inventory", "", "inventory file (same as -i)")
+	fs.StringVarP(&file, "inventory", "i", "", "inventory file (YAML)")
 	fs.StringVar(&action, "action", "connect", "action to validate for: connect, disconnect or reconnect")
-	fs.StringVar(&limit, "limit", "", "validate only these hosts (names, globs, group:NAME, tag:K=V, os:windows, !EXCLUDE, @FILE)")
+	fs.StringVarP(&limit, "limit", "l", "", "validate only these hosts (names, globs, group:NAME, tag:K=V, os:windows, !EXCLUDE, @FILE)")
 	var withAzure bool
 	fs.BoolVar(&withAzure, "azure", false, "also check Azure from this machine: sign-in, resource providers, location, permissions, locks, existing machines (see docs/azure.md)")
-	pos, code, done := parseFlags(e, fs, validateUsage, args)
-	if done {
-		return code
-	}
-	if len(pos) > 0 {
-		fmt.Fprintf(e.stderr, "arcfleet validate: unexpected argument %q\n\n", pos[0])
-		printUsage(e.stderr, fs, validateUsage)
-		return exitInvalid
-	}
-	if file == "" {
-		fmt.Fprintf(e.stderr, "arcfleet validate: -i INVENTORY is required\n\n")
-		printUsage(e.stderr, fs, validateUsage)
-		return exitInvalid
-	}
-	switch action {
-	case "connect", "disconnect", "reconnect":
-	default:
-		fmt.Fprintf(e.stderr, "arcfleet validate: --action %q: use connect, disconnect or reconnect\n", action)
-		return exitInvalid
-	}
+	return func(ctx context.Context, pos []string) int {
+		if len(pos) > 0 {
+			fmt.Fprintf(e.stderr, "arcfleet validate: unexpected argument %q\n\n", pos[0])
+			printUsage(e.stderr, fs, validateUsage)
+			return exitInvalid
+		}
+		if file == "" {
+			fmt.Fprintf(e.stderr, "arcfleet validate: -i INVENTORY is required\n\n")
+			printUsage(e.stderr, fs, validateUsage)
+			return exitInvalid
+		}
+		switch action {
+		case "connect", "disconnect", "reconnect":
+		default:
+			fmt.Fprintf(e.stderr, "arcfleet validate: --action %q: use connect, disconnect or reconnect\n", action)
+			return exitInvalid
+		}
 
-	inv, err := inventory.Load(file)
-	if err != nil {
-		var errs inventory.Errors
-		n := 1
-		if errors.As(err, &errs) {
-			n = len(errs)
+		inv, err := inventory.Load(file)
+		if err != nil {
+			var errs inventory.Errors
+			n := 1
+			if errors.As(err, &errs) {
+				n = len(errs)
+			}
+			fmt.Fprintln(e.stderr, err)
+			fmt.Fprintf(e.stderr, "%s: invalid: %d %s\n", file, n, plural(n, "error", "errors"))
+			return exitInvalid
 		}
-		fmt.Fprintln(e.stderr, err)
-		fmt.Fprintf(e.stderr, "%s: invalid: %d %s\n", file, n, plural(n, "error", "errors"))
-		return exitInvalid
-	}
-	hosts, err := inv.Select(limit)
-	if err != nil {
-		fmt.Fprintf(e.stderr, "arcfleet validate: %v\n", err)
-		return exitInvalid
-	}
-	lookup := lookupEnv(e)
-	findings := inventory.CollapseFindings(inventory.Validate(inv, hosts, action))
-	findings = append(findings, inventory.CheckSecretRefs(inv, hosts, lookup)...)
-	findings = append(findings, inventory.CheckFiles(inv, hosts, e.getenv("HOME"))...)
-	errCount, warnCount := 0, 0
-	for _, f := range findings {
-		fmt.Fprintln(e.stdout, f.String())
-		if f.Warning {
-			warnCount++
-		} else {
-			errCount++
+		hosts, err := inv.Select(limit)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "arcfleet validate: %v\n", err)
+			return exitInvalid
 		}
-	}
-	if withAzure {
-		n, w, ok := validateAzure(ctx, e, inv, hosts, action, findings)
-		if !ok {
-			return interruptedCode(ctx, exitInvalid)
+		lookup := lookupEnv(e)
+		findings := inventory.CollapseFindings(inventory.Validate(inv, hosts, action))
+		findings = append(findings, inventory.CheckSecretRefs(inv, hosts, lookup)...)
+		findings = append(findings, inventory.CheckFiles(inv, hosts, e.getenv("HOME"))...)
+		errCount, warnCount := 0, 0
+		for _, f := range findings {
+			fmt.Fprintln(e.stdout, f.String())
+			if f.Warning {
+				warnCount++
+			} else {
+				errCount++
+			}
 		}
-		errCount, warnCount = errCount+n, warnCount+w
+		if withAzure {
+			n, w, ok := validateAzure(ctx, e, inv, hosts, action, findings)
+			if !ok {
+				return interruptedCode(ctx, exitInvalid)
+			}
+			errCount, warnCount = errCount+n, warnCount+w
+		}
+		verdict := "valid"
+		if errCount > 0 {
+			verdict = "invalid"
+		}
+		fmt.Fprintf(e.stderr, "%s: %s for %s: %d of %d %s checked, %d %s, %d %s\n", file, verdict, action,
+			len(hosts), len(inv.Hosts), plural(len(inv.Hosts), "host", "hosts"),
+			errCount, plural(errCount, "error", "errors"), warnCount, plural(warnCount, "warning", "warnings"))
+		if errCount > 0 {
+			return exitInvalid
+		}
+		return exitOK
 	}
-	verdict := "valid"
-	if errCount > 0 {
-		verdict = "invalid"
-	}
-	fmt.Fprintf(e.stderr, "%s: %s for %s: %d of %d %s checked, %d %s, %d %s\n", file, verdict, action,
-		len(hosts), len(inv.Hosts), plural(len(inv.Hosts), "host", "hosts"),
-		errCount, plural(errCount, "error", "errors"), warnCount, plural(warnCount, "warning", "warnings"))
-	if errCount > 0 {
-		return exitInvalid
-	}
-	return exitOK
 }
 
 // plural is shared by the commands (plan uses it too).

@@ -106,7 +106,7 @@ func TestValidateCommand(t *testing.T) {
 	}{
 		{name: "help", args: []string{"--help"}, code: 0, stdoutHas: "Usage: arcfleet validate -i INVENTORY"},
 		{name: "no inventory", args: nil, code: 2, stderrHas: []string{"-i INVENTORY is required", "Usage: arcfleet validate"}},
-		{name: "unknown flag", args: []string{"-i", ok, "--bogus"}, code: 2, stderrHas: []string{"flag provided but not defined: -bogus"}},
+		{name: "unknown flag", args: []string{"-i", ok, "--bogus"}, code: 2, stderrHas: []string{"unknown flag: --bogus"}},
 		{name: "stray argument", args: []string{"-i", ok, "extra"}, code: 2, stderrHas: []string{`unexpected argument "extra"`}},
 		{name: "bad action", args: []string{"-i", ok, "--action", "install"}, code: 2, stderrHas: []string{`--action "install": use connect, disconnect or reconnect`}},
 		{name: "valid", env: withSP, args: []string{"-i", ok}, code: 0, stdout: "",

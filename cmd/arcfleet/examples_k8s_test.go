@@ -314,7 +314,7 @@ func checkArcfleetArgs(t *testing.T, file string, args []string, idx int, inv st
 	code := run(context.Background(), e, expanded)
 	out := so.String() + se.String()
 	where := fmt.Sprintf("%s: arcfleet %s (pod %d): exit %d\n%s", file, strings.Join(expanded, " "), idx, code, out)
-	if strings.Contains(out, "flag provided but not defined") || strings.Contains(out, "Usage:") || strings.Contains(out, "unknown command") {
+	if strings.Contains(out, "unknown flag") || strings.Contains(out, "unknown shorthand flag") || strings.Contains(out, "Usage:") || strings.Contains(out, "unknown command") {
 		t.Errorf("%s\nthe command line does not parse", where)
 		return
 	}

@@ -50,7 +50,7 @@ func TestSystemdExampleCommands(t *testing.T) {
 				e, so, se := exampleEnv(nil)
 				code := run(context.Background(), e, args)
 				out := so.String() + se.String()
-				if code != exitInvalid || strings.Contains(out, "Usage:") || strings.Contains(out, "not defined") ||
+				if code != exitInvalid || strings.Contains(out, "Usage:") || strings.Contains(out, "unknown flag") ||
 					!(strings.Contains(out, "do not resolve") || strings.Contains(out, "does not resolve") || strings.Contains(out, "ARCF0001")) {
 					t.Errorf("%s: arcfleet %s: exit %d\n%s\nwant it to parse and stop at the unset secret", filepath.Base(u), strings.Join(args, " "), code, out)
 				}

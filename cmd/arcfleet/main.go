@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/arcfleet/arcfleet/internal/executor"
 
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 )
 
@@ -39,36 +41,51 @@ type env struct {
 	getenv         func(string) string
 	// stdinIsTerminal and stderrIsTerminal decide prompts, colour and progress bars.
 	stdinIsTerminal, stderrIsTerminal, stdoutIsTerminal bool
+	// out holds the global output flags (--log-format, -v, -q), set by run.
+	out outputOptions
 }
 
+// command is one subcommand: its one-line summary, its help text (usage lines,
+// description, ending with "Flags:\n"; the flags are appended) and build, which
+// registers its flags on fs and returns the body, run with the positional
+// arguments once cobra has parsed the command line.
 type command struct {
 	summary string
-	run     func(ctx context.Context, e *env, args []string) int
+	usage   string
+	build   func(e *env, fs *pflag.FlagSet) func(ctx context.Context, pos []string) int
+	// sub are subcommands (report merge); args not naming one go to build's body.
+	sub map[string]command
+	// validArgs completes the first positional argument (e.g. codes).
+	validArgs []string
 }
 
 func commands() map[string]command {
 	return map[string]command{
-		"validate": {"check an inventory without touching any host", cmdValidate},
-		"plan":     {"show (and save) what apply would do", cmdPlan},
-		"apply":    {"run connect/disconnect/reconnect across the fleet", cmdApply},
-		"resume":   {"continue an interrupted run", cmdResume},
-		"report":   {"render a run's remediation report; 'report merge' joins shards'", cmdReport},
-		"codes":    {"explain AZCM error codes", cmdCodes},
-		"demo":     {"run the main job on an embedded demo fleet", cmdDemo},
+		"validate": {summary: "check an inventory without touching any host", usage: validateUsage, build: cmdValidate},
+		"plan":     {summary: "show (and save) what apply would do", usage: planUsage, build: cmdPlan},
+		"apply":    {summary: "run connect/disconnect/reconnect across the fleet", usage: applyUsage, build: cmdApply},
+		"resume":   {summary: "continue an interrupted run", usage: resumeUsage, build: cmdResume},
+		"report": {summary: "render a run's remediation report; 'report merge' joins shards'", usage: reportUsage, build: cmdReport,
+			sub: map[string]command{"merge": {summary: "join the reports of a sharded run's shards", usage: reportMergeUsage, build: cmdReportMerge}}},
+		"codes": {summary: "explain AZCM error codes", usage: codesUsage, build: cmdCodes},
+		"demo":  {summary: "run the main job on an embedded demo fleet", usage: demoUsage, build: cmdDemo},
+		"man":   {summary: "write the man pages (arcfleet.1, arcfleet-COMMAND.1) into DIR", usage: manUsage, build: cmdMan},
 	}
 }
 
 func usage(w io.Writer) {
 	fmt.Fprintf(w, "arcfleet %s: onboard fleets of servers to Azure Arc\n\nUsage: arcfleet COMMAND [flags]\n\nCommands:\n", version)
 	cmds := commands()
+	cmds["completion"] = command{summary: "print a shell completion script: bash, zsh, fish or powershell"}
 	names := make([]string, 0, len(cmds))
 	for n := range cmds {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-9s %s\n", n, cmds[n].summary)
+		fmt.Fprintf(w, "  %-10s %s\n", n, cmds[n].summary)
 	}
+	fmt.Fprintf(w, "\nGlobal flags (every command):\n%s", globalFlags(new(outputOptions)).FlagUsages())
 	fmt.Fprintf(w, "\nRun 'arcfleet COMMAND --help' for a command's flags.\n"+
 		"Exit codes: 0 all hosts as intended, 2 invalid input or usage, 3 some hosts failed,\n"+
 		"4 stopped by the circuit breaker, 130 interrupted.\n")
@@ -82,19 +99,33 @@ func run(ctx context.Context, e *env, args []string) int {
 	}
 	switch args[0] {
 	case "-h", "--help", "help":
-		usage(e.stdout)
-		return exitOK
+		if len(args) == 1 {
+			usage(e.stdout)
+			return exitOK
+		}
+		if args[0] == "help" { // help COMMAND = COMMAND --help
+			args = append(args[1:], "--help")
+		}
 	case "--version", "version":
 		fmt.Fprintf(e.stdout, "arcfleet %s\n", version)
 		return exitOK
 	}
-	c, ok := commands()[args[0]]
-	if !ok {
-		fmt.Fprintf(e.stderr, "arcfleet: unknown command %q\n\n", args[0])
+	code := exitOK
+	root := newRoot(e, &code)
+	args = gnuArgs(root, args)
+	root.SetArgs(args)
+	if _, err := root.ExecuteContextC(ctx); err != nil {
+		var fe *flagError
+		if errors.As(err, &fe) {
+			fmt.Fprintf(e.stderr, "arcfleet %s: %v\n\n", fe.name, fe.err)
+			fe.help(e.stderr)
+			return exitInvalid
+		}
+		fmt.Fprintf(e.stderr, "arcfleet: %v\n\n", err)
 		usage(e.stderr)
 		return exitInvalid
 	}
-	return c.run(ctx, e, args[1:])
+	return code
 }
 
 func main() {
