@@ -42,6 +42,7 @@ type progress struct {
 	retrying map[string]bool      // hosts that had a retry scheduled and have not finished
 	drawn    int                  // lines of the live view on screen
 	finished bool
+	verbose  bool // -v: every attempt and retry as a line (above the live view on a terminal)
 	stop     chan struct{}
 	loop     sync.WaitGroup
 }
@@ -129,7 +130,7 @@ func (p *progress) event(ev executor.Event) {
 		}
 	}
 	if !p.terminal {
-		fmt.Fprintln(p.w, eventLine(ev))
+		fmt.Fprintln(p.w, eventLine(ev, p.verbose))
 		return
 	}
 	if p.finished {
@@ -139,11 +140,25 @@ func (p *progress) event(ev executor.Event) {
 	above := ""
 	switch {
 	case ev.Kind == executor.EventWarning:
-		above = eventLine(ev)
+		above = eventLine(ev, p.verbose)
+	case p.verbose && (ev.Kind == executor.EventAttempt || ev.Kind == executor.EventRetry):
+		above = eventLine(ev, true)
 	case ev.Kind == executor.EventDone && ev.Outcome != results.OutcomeOK && ev.Outcome != results.OutcomeUnchanged:
 		above = strings.TrimSpace(fmt.Sprintf("%s %s %s", ev.Host, results.OutcomeLabel(ev.Outcome, "en"), ev.Code))
 	}
 	p.redraw(above)
+}
+
+// above prints msg above the live view, where a redraw cannot overwrite it
+// (e.g. the interrupt's message); off a terminal, or once finished, as a line.
+func (p *progress) above(msg string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.terminal || p.finished {
+		fmt.Fprintln(p.w, msg)
+		return
+	}
+	p.redraw(msg)
 }
 
 // finish draws the last frame and stops the redraws.
@@ -277,8 +292,9 @@ func fmtClock(d time.Duration) string {
 	return fmt.Sprintf("%d:%02d", s/60, s%60)
 }
 
-// eventLine is one greppable line: time, host, event, details.
-func eventLine(ev executor.Event) string {
+// eventLine is one greppable line: time, host, event, details; verbose adds
+// the attempt's log file and the first line of its evidence.
+func eventLine(ev executor.Event, verbose bool) string {
 	s := fmt.Sprintf("%s %-8s %s", ev.Time.UTC().Format(time.RFC3339), ev.Kind, ev.Host)
 	if ev.Step != "" {
 		s += " step=" + ev.Step
@@ -297,6 +313,12 @@ func eventLine(ev executor.Event) string {
 	}
 	if ev.Message != "" {
 		s += " msg=" + fmt.Sprintf("%q", ev.Message)
+	}
+	if verbose && ev.Log != "" {
+		s += " log=" + ev.Log
+	}
+	if verbose && ev.Evidence != "" {
+		s += " evidence=" + fmt.Sprintf("%q", ev.Evidence)
 	}
 	return s
 }

@@ -114,8 +114,13 @@ type Event struct {
 	Attempt int
 	Code    string
 	Outcome results.Outcome
+	Class   results.Class // of Code, when there is one
 	Delay   time.Duration
 	Message string
+	// Log is the attempt's log file (relative to the run directory) and
+	// Evidence the first line of its evidence, masked: for -v.
+	Log      string
+	Evidence string
 }
 
 // Apply runs plan p, writing its run directory runDir (created; it must not hold
@@ -245,6 +250,7 @@ func (r *run) emit(e Event) {
 	}
 	e.Time = r.x.now()
 	e.Message = r.masker.Mask(e.Message)
+	e.Evidence = r.masker.Mask(e.Evidence)
 	r.x.Events(e)
 }
 
@@ -542,7 +548,7 @@ func (r *run) notStarted(i int, why, code string) {
 	}
 	r.res[i] = hr
 	r.record(journalRecord{Event: evNotStarted, Host: hp.Host.Name, Outcome: hr.Outcome, Code: code, Class: hr.Class, Detail: why})
-	r.emit(Event{Kind: EventNotStarted, Host: hp.Host.Name, Outcome: hr.Outcome, Code: code, Message: why})
+	r.emit(Event{Kind: EventNotStarted, Host: hp.Host.Name, Outcome: hr.Outcome, Code: code, Class: hr.Class, Message: why})
 }
 
 func (r *run) finishBlocked(i int, detail, code string) {
@@ -557,7 +563,7 @@ func (r *run) finishBlocked(i int, detail, code string) {
 	}
 	r.res[i] = hr
 	r.record(journalRecord{Event: evDone, Host: hp.Host.Name, Outcome: hr.Outcome, Code: code, Class: hr.Class, Detail: detail})
-	r.emit(Event{Kind: EventDone, Host: hp.Host.Name, Outcome: hr.Outcome, Code: code, Message: detail})
+	r.emit(Event{Kind: EventDone, Host: hp.Host.Name, Outcome: hr.Outcome, Code: code, Class: hr.Class, Message: detail})
 }
 
 func (r *run) baseResult(i int) results.HostResult {

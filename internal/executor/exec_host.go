@@ -199,7 +199,7 @@ func (hr *hostRun) loop(ctx context.Context) tryOutcome {
 			return failed(t, "not retried: "+why)
 		}
 		r.record(journalRecord{Event: evRetry, Host: hr.h.Name, Code: t.diag.Code, Class: t.diag.Class, Try: tries, Detail: next.String()})
-		r.emit(Event{Kind: EventRetry, Host: hr.h.Name, Code: t.diag.Code, Attempt: tries, Delay: delay,
+		r.emit(Event{Kind: EventRetry, Host: hr.h.Name, Code: t.diag.Code, Class: t.diag.Class, Attempt: tries, Delay: delay,
 			Message: fmt.Sprintf("%s after %s: %s%s in %s", next, t.diag.Code, delay.Round(time.Millisecond), retryAfterNote(delay, t.diag.RetryAfter), hr.mask(t.detail))})
 		if err := r.x.sleep(ctx, delay); err != nil {
 			return hr.interrupted(t)
@@ -448,7 +448,7 @@ func (hr *hostRun) dial(ctx context.Context) (tryOutcome, bool) {
 	att := results.Attempt{N: n, Step: "dial", Code: diag.Code, ExitCode: -1, Started: start, Duration: r.x.now().Sub(start)}
 	hr.res.Attempts = append(hr.res.Attempts, att)
 	r.record(journalRecord{Event: evAttemptEnd, Host: hr.h.Name, Step: "dial", Attempt: n, Started: start, Duration: att.Duration, Code: diag.Code, Class: diag.Class, ExitCode: -1, Detail: msg})
-	r.emit(Event{Kind: EventAttempt, Host: hr.h.Name, Step: "dial", Attempt: n, Code: diag.Code, Message: msg})
+	r.emit(Event{Kind: EventAttempt, Host: hr.h.Name, Step: "dial", Attempt: n, Code: diag.Code, Class: diag.Class, Message: msg, Evidence: firstLine(diag.Evidence)})
 	return tryOutcome{diag: diag, kind: kind, detail: "dial: " + msg, cut: cut()}, false
 }
 
@@ -578,7 +578,8 @@ func (hr *hostRun) runStep(ctx context.Context, st agent.Step, action bool) step
 	hr.res.Attempts = append(hr.res.Attempts, att)
 	hr.res.LogPath = logRel
 	r.record(journalRecord{Event: evAttemptEnd, Host: name, Step: stepName, Attempt: n, Started: start, Duration: dur, ExitCode: o.exit, Code: o.diag.Code, Class: o.diag.Class, Detail: o.errMsg, LogPath: logRel})
-	r.emit(Event{Kind: EventAttempt, Host: name, Step: stepName, Attempt: n, Code: o.diag.Code, Message: o.errMsg})
+	r.emit(Event{Kind: EventAttempt, Host: name, Step: stepName, Attempt: n, Code: o.diag.Code, Class: o.diag.Class, Message: o.errMsg,
+		Log: logRel, Evidence: firstLine(o.diag.Evidence)})
 	return o
 }
 
@@ -655,6 +656,20 @@ func (r *run) finish(hr *hostRun, t tryOutcome) {
 		}
 	}
 	r.record(journalRecord{Event: ev, Host: hr.h.Name, Outcome: res.Outcome, Code: res.FinalCode, Class: res.Class, Detail: res.Detail, Evidence: res.Evidence, LogPath: res.LogPath})
-	r.emit(Event{Kind: EventDone, Host: hr.h.Name, Outcome: res.Outcome, Code: res.FinalCode, Message: res.Detail})
+	r.emit(Event{Kind: EventDone, Host: hr.h.Name, Outcome: res.Outcome, Code: res.FinalCode, Class: res.Class, Message: res.Detail,
+		Log: res.LogPath, Evidence: firstLine(res.Evidence)})
 	r.res[hr.i] = res
+}
+
+// firstLine is the first non-blank line of evidence (already masked), for events.
+func firstLine(evidence []string) string {
+	for _, l := range evidence {
+		if l = strings.TrimSpace(l); l != "" {
+			if i := strings.IndexByte(l, '\n'); i >= 0 {
+				l = strings.TrimSpace(l[:i])
+			}
+			return l
+		}
+	}
+	return ""
 }
