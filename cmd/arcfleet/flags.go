@@ -1,12 +1,13 @@
 package main
 
 import (
-	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
 
+	"github.com/arcfleet/arcfleet/internal/results"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -35,6 +36,9 @@ type flagError struct {
 func (f *flagError) Error() string { return f.err.Error() }
 func (f *flagError) Unwrap() error { return f.err }
 
+// errReported ends a command line whose error was printed already (run returns *code).
+var errReported = errors.New("reported")
+
 // newRoot builds the command tree for one run; the chosen command's exit code goes to *code.
 func newRoot(e *env, code *int) *cobra.Command {
 	root := &cobra.Command{
@@ -50,14 +54,12 @@ func newRoot(e *env, code *int) *cobra.Command {
 			*code = exitInvalid
 			return nil
 		},
-		PersistentPreRunE: func(c *cobra.Command, _ []string) error {
-			switch e.out.Format {
-			case "text", "json":
-			default:
-				return &flagError{name: c.CommandPath()[len("arcfleet "):], err: fmt.Errorf("--log-format %q: use text or json", e.out.Format), help: helpOf(c)}
-			}
-			if e.out.Verbose && e.out.Quiet {
-				return &flagError{name: c.CommandPath()[len("arcfleet "):], err: fmt.Errorf("-v/--verbose and -q/--quiet exclude each other"), help: helpOf(c)}
+		// The global output flags are checked, and --log-format json set up
+		// (output.go), before any command prints.
+		PersistentPreRunE: func(*cobra.Command, []string) error {
+			if c := setupOutput(e, e.out); c != exitOK {
+				*code = c
+				return errReported
 			}
 			return nil
 		},
@@ -94,16 +96,21 @@ func newRoot(e *env, code *int) *cobra.Command {
 const usageKey = "arcfleet-usage"
 
 func newCommand(e *env, code *int, name string, c command) *cobra.Command {
+	use, long := splitUsage(name, c.usage)
 	cc := &cobra.Command{
-		Use:         name,
+		Use:         use,
 		Short:       c.summary,
-		Long:        strings.TrimSuffix(strings.TrimSpace(c.usage), "Flags:"),
+		Long:        long,
 		Annotations: map[string]string{usageKey: c.usage},
 		ValidArgs:   c.validArgs,
 		// Each body checks its own positional arguments, as before cobra.
 		Args: cobra.ArbitraryArgs,
 	}
 	body := c.build(e, cc.Flags())
+	completeFlagValues(cc)
+	if c.validArgs == nil && len(c.sub) == 0 {
+		cc.ValidArgsFunction = cobra.NoFileCompletions
+	}
 	cc.RunE = func(cmd *cobra.Command, pos []string) error {
 		*code = body(cmd.Context(), pos)
 		return nil
@@ -167,4 +174,53 @@ func flagChanged(fs *pflag.FlagSet, name string) bool {
 	return f != nil && f.Changed
 }
 
-var _ = context.Background
+// splitUsage makes cobra's Use (the first usage line, for the man page's
+// synopsis) and Long (the description after it, without the "Flags:" heading)
+// from a command's help text.
+func splitUsage(name, u string) (use, long string) {
+	head, rest, _ := strings.Cut(u, "\n\n")
+	first, _, _ := strings.Cut(head, "\n")
+	use = strings.TrimSpace(strings.TrimPrefix(first, "Usage: arcfleet "))
+	if !strings.HasPrefix(use, name) {
+		use = name
+	}
+	if strings.Contains(head, "\n") { // more forms (apply PLAN.json): keep them, verbatim, in the description
+		lines := strings.Split(strings.TrimPrefix(head, "Usage: "), "\n")
+		rest = "    " + strings.Join(lines, "\n    ") + "\n\n" + rest
+	}
+	long = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "Flags:"))
+	return use, long
+}
+
+// completeFlagValues completes the values of the flags that have a fixed set
+// or are files: --action, --lang, --inventory (YAML), --format (the command's
+// formats).
+func completeFlagValues(c *cobra.Command) {
+	fixed := func(name string, words ...string) {
+		if c.Flags().Lookup(name) != nil {
+			_ = c.RegisterFlagCompletionFunc(name, func(_ *cobra.Command, _ []string, prefix string) ([]string, cobra.ShellCompDirective) {
+				var out []string
+				for _, w := range words {
+					if strings.HasPrefix(w, prefix) {
+						out = append(out, w)
+					}
+				}
+				return out, cobra.ShellCompDirectiveNoFileComp
+			})
+		}
+	}
+	fixed("action", "connect", "disconnect", "reconnect")
+	fixed("lang", "en", "sv")
+	fixed("plan-format", "table", "markdown")
+	switch c.Name() {
+	case "plan":
+		fixed("format", "table", "markdown", "json")
+	case "codes":
+		fixed("format", "text", "json")
+	case "report":
+		fixed("format", results.ReportFormats...)
+	}
+	if c.Flags().Lookup("inventory") != nil {
+		_ = c.MarkFlagFilename("inventory", "yaml", "yml")
+	}
+}

@@ -115,6 +115,9 @@ func run(ctx context.Context, e *env, args []string) int {
 	args = gnuArgs(root, args)
 	root.SetArgs(args)
 	if _, err := root.ExecuteContextC(ctx); err != nil {
+		if errors.Is(err, errReported) {
+			return code
+		}
 		var fe *flagError
 		if errors.As(err, &fe) {
 			fmt.Fprintf(e.stderr, "arcfleet %s: %v\n\n", fe.name, fe.err)
@@ -153,10 +156,12 @@ func interruptible(e *env) context.Context {
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	go func() {
 		<-sig
-		fmt.Fprintln(e.stderr, "\narcfleet: interrupted: starting nothing new, stopping what is in flight, writing what there is (again to exit at once)")
+		// Through the live view when one is drawn (above it: a redraw cannot
+		// overwrite the message), as a JSON object with --log-format json (output.go).
+		notify(e, "arcfleet: interrupted: starting nothing new, stopping what is in flight, writing what there is (again to exit at once)")
 		cancel()
 		<-sig
-		fmt.Fprintln(e.stderr, "arcfleet: exiting at once; an apply can be continued with 'arcfleet resume RUN_DIR'")
+		notify(e, "arcfleet: exiting at once; an apply can be continued with 'arcfleet resume RUN_DIR'")
 		os.Exit(exitInterrupted)
 	}()
 	return ctx

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// completions asks cobra's hidden __complete command, as the shell scripts do,
+// and returns the words offered (without descriptions and the directive line).
+func completions(t *testing.T, args ...string) []string {
+	t.Helper()
+	code, out, _ := runCmd(t, nil, false, append([]string{"__complete"}, args...)...)
+	if code != exitOK {
+		t.Fatalf("__complete %q: exit %d", args, code)
+	}
+	var words []string
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if strings.HasPrefix(l, ":") || l == "" {
+			continue
+		}
+		w, _, _ := strings.Cut(l, "\t")
+		words = append(words, w)
+	}
+	return words
+}
+
+func TestCompletionWords(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"ap"}, []string{"apply"}},
+		{[]string{"apply", "--li"}, []string{"--limit"}},
+		{[]string{"plan", "--inv"}, []string{"--inventory"}},
+		{[]string{"validate", "--lo"}, []string{"--log-format"}},
+		{[]string{"apply", "--action", ""}, []string{"connect", "disconnect", "reconnect"}},
+		{[]string{"report", "--format", "h"}, []string{"html"}},
+		{[]string{"report", "m"}, []string{"merge"}},
+		{[]string{"completion", "b"}, []string{"bash"}},
+	} {
+		if got := completions(t, c.args...); !slices.Equal(got, c.want) {
+			t.Errorf("complete %q: %q, want %q", c.args, got, c.want)
+		}
+	}
+	// Every command is offered.
+	got := completions(t, "")
+	for name := range commands() {
+		if !slices.Contains(got, name) {
+			t.Errorf("complete '': %q lacks %s", got, name)
+		}
+	}
+}
+
+// The completion scripts are printed on stdout; bash accepts its script.
+func TestCompletionScripts(t *testing.T) {
+	for _, sh := range []string{"bash", "zsh", "fish", "powershell"} {
+		code, out, errs := runCmd(t, nil, false, "completion", sh)
+		if code != exitOK || !strings.Contains(out, "arcfleet") || len(out) < 500 || errs != "" {
+			t.Errorf("completion %s: exit %d, %d bytes, stderr %q", sh, code, len(out), errs)
+		}
+		if sh != "bash" {
+			continue
+		}
+		f := filepath.Join(t.TempDir(), "arcfleet.bash")
+		if err := os.WriteFile(f, []byte(out), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if b, err := exec.Command("bash", "-n", f).CombinedOutput(); err != nil {
+			t.Errorf("bash -n rejects the completion script: %v\n%s", err, b)
+		}
+		// Sourcing it defines the completion for arcfleet.
+		b, err := exec.Command("bash", "-c", "source "+f+" && complete -p arcfleet").CombinedOutput()
+		if err != nil || !strings.Contains(string(b), "arcfleet") {
+			t.Errorf("sourcing the script: %v\n%s", err, b)
+		}
+	}
+}
+
+// arcfleet man DIR writes one page per command, each a well-formed man(7)
+// page that man(1) renders without warnings.
+func TestManPages(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "man")
+	if code, _, errs := runCmd(t, nil, false, "man", dir); code != exitOK {
+		t.Fatalf("man: exit %d, %s", code, errs)
+	}
+	pages := []string{"arcfleet.1"}
+	for name := range commands() {
+		pages = append(pages, "arcfleet-"+name+".1")
+	}
+	pages = append(pages, "arcfleet-report-merge.1", "arcfleet-completion.1", "arcfleet-completion-bash.1")
+	for _, p := range pages {
+		b, err := os.ReadFile(filepath.Join(dir, p))
+		if err != nil {
+			t.Errorf("%s: %v", p, err)
+			continue
+		}
+		s := string(b)
+		name := strings.TrimSuffix(p, ".1")
+		for _, want := range []string{`.TH "ARCFLEET" "1"`, ".SH NAME\n" + name + " - ", ".SH SYNOPSIS", ".SH OPTIONS", "--log-format"} {
+			if !strings.Contains(s, want) {
+				t.Errorf("%s lacks %q", p, want)
+			}
+		}
+		if strings.HasPrefix(s, "\n") || strings.Count(s, ".TH ") != 1 {
+			t.Errorf("%s: not one .TH header at the top", p)
+		}
+	}
+	apply, _ := os.ReadFile(filepath.Join(dir, "arcfleet-apply.1"))
+	for _, want := range []string{`\fB-i\fP, \fB--inventory\fP`, `\fB-y\fP, \fB--yes\fP`, `\fB-l\fP, \fB--limit\fP`, "arcfleet apply PLAN.json"} {
+		if !strings.Contains(string(apply), want) {
+			t.Errorf("arcfleet-apply.1 lacks %q", want)
+		}
+	}
+	man, err := exec.LookPath("man")
+	if err != nil {
+		t.Log("man(1) not installed: structure checked only")
+		return
+	}
+	for _, p := range []string{"arcfleet.1", "arcfleet-apply.1", "arcfleet-plan.1"} {
+		cmd := exec.Command(man, "--warnings", "-l", filepath.Join(dir, p))
+		cmd.Env = append(os.Environ(), "MANWIDTH=80", "MANPAGER=cat", "PAGER=cat")
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil || stderr.Len() > 0 {
+			t.Errorf("man -l %s: %v\n%s", p, err, stderr.String())
+		}
+		if !strings.Contains(string(out), "SYNOPSIS") || !strings.Contains(string(out), "--log-format") {
+			t.Errorf("man -l %s renders no synopsis or options:\n%s", p, out)
+		}
+	}
+}
+
+// GNU style: help and usage spell every long flag --name; the single-dash
+// spelling of the flag package arcfleet used before still parses.
+func TestGNUFlags(t *testing.T) {
+	for name := range commands() {
+		_, out, _ := runCmd(t, nil, false, name, "--help")
+		for _, l := range strings.Split(out, "\n") {
+			f := strings.Fields(l)
+			if len(f) > 0 && strings.HasPrefix(f[0], "-") && !strings.HasPrefix(f[0], "--") && len(strings.TrimSuffix(f[0], ",")) > 2 {
+				t.Errorf("%s --help: single-dash long flag in %q", name, l)
+			}
+		}
+		if !strings.Contains(out, "--log-format") || !strings.Contains(out, "-v, --verbose") || !strings.Contains(out, "-q, --quiet") {
+			t.Errorf("%s --help lacks the global flags:\n%s", name, out)
+		}
+	}
+	inv := writeInv(t, cliInv) // hosts a and b
+	env := map[string]string{"SP": validateSentinel}
+	for _, args := range [][]string{
+		{"validate", "--inventory", inv, "--action", "reconnect"},
+		{"validate", "-i", inv, "-action", "reconnect"},
+		{"validate", "-inventory=" + inv, "-limit", "a"},
+		{"validate", "-l", "b", inv, "-i"}, // -i takes the next word, as GNU getopt: here the path after it is missing
+	} {
+		code, _, errs := runCmd(t, env, false, args...)
+		want := exitOK
+		if args[len(args)-1] == "-i" {
+			want = exitInvalid
+		}
+		if code != want {
+			t.Errorf("%q: exit %d, want %d; stderr %s", args, code, want, errs)
+		}
+	}
+	if code, _, errs := runCmd(t, env, false, "plan", "--log-format", "xml", "-i", inv, "--action", "connect"); code != exitInvalid || !strings.Contains(errs, "--log-format") {
+		t.Errorf("--log-format xml: exit %d, %s", code, errs)
+	}
+	if code, _, errs := runCmd(t, nil, false, "help", "codes"); code != exitOK || errs != "" {
+		t.Errorf("help codes: exit %d, %s", code, errs)
+	}
+}
