@@ -96,7 +96,7 @@ func TestParseRejects(t *testing.T) {
 		{"hosts is a mapping", "version: 1\nhosts:\n  a: {}\n", []string{
 			"inv.yaml:3:3: hosts: expected a list of hosts, got a mapping; fix: write one `- name: ...` entry per host"}},
 		{"unknown top-level key", hostOnly + "defualts: {}\n", []string{
-			"inv.yaml:4:1: defualts: unknown key \"defualts\"; fix: did you mean \"defaults\"? (valid keys here: version, azure, credentials, defaults, retry, groups, hosts)"}},
+			"inv.yaml:4:1: defualts: unknown key \"defualts\"; fix: did you mean \"defaults\"? (valid keys here: version, azure, credentials, defaults, retry, groups, jump_hosts, hosts)"}},
 		{"duplicate key", hostOnly + "hosts: []\n", []string{
 			"inv.yaml:4:1: hosts: duplicate key \"hosts\" (first set on line 2); fix: keep one of them"}},
 		{"merge key", "version: 1\nhosts:\n  - <<: {name: a}\n", []string{
@@ -147,7 +147,7 @@ func TestParseRejects(t *testing.T) {
 		{"defaults cannot set port", "version: 1\ndefaults:\n  port: 22\nhosts:\n  - name: a\n", []string{
 			"inv.yaml:3:3: defaults.port: unknown key \"port\"; fix: valid keys here: linux, windows, credential, ssh, winrm, agent"}},
 		{"unknown jump host", "version: 1\nhosts:\n  - name: a\n    ssh: {via: bastoin}\n  - name: bastion\n", []string{
-			"inv.yaml:4:16: hosts[0].ssh.via: host a: unknown jump host \"bastoin\"; fix: did you mean \"bastion\"?"}},
+			"inv.yaml:4:16: hosts[0].ssh.via: host a: unknown jump host \"bastoin\"; fix: did you mean \"bastion\"? (or add it under jump_hosts:)"}},
 		{"jump host is itself", "version: 1\nhosts:\n  - name: a\n    ssh: {via: a}\n", []string{
 			"inv.yaml:4:16: hosts[0].ssh.via: host a: a host cannot be its own jump host; fix: remove via: or name another host"}},
 		{"jump host loop", "version: 1\nhosts:\n  - name: a\n    ssh: {via: b}\n  - name: b\n    ssh: {via: a}\n", []string{

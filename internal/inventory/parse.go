@@ -25,6 +25,7 @@ type rawAzure struct {
 
 type rawSSH struct {
 	user, identityFile, knownHosts, hostKeyPolicy, fingerprint, become, via val[string]
+	configFile                                                              val[string] // ssh_config to read; "none": none
 	passphrase, password                                                    val[SecretRef]
 	useAgent                                                                val[bool]
 }
@@ -70,13 +71,15 @@ type source struct {
 	perOS  map[string]*layer
 	groups map[string]*layer
 	creds  map[string]*rawCred
-	hosts  []*rawHost     // index-aligned with Inventory.Hosts
-	index  map[string]int // host name -> index
-	pos    map[string]Pos // section name -> position of its key, for findings without a host
-	retry  map[string]Pos // retry field -> position
-	gpos   map[string]Pos // group name -> position of its definition
-	order  []string       // group names in file order
-	dir    string         // directory of the inventory, for relative paths
+	hosts  []*rawHost           // index-aligned with Inventory.Hosts
+	index  map[string]int       // host name -> index
+	pos    map[string]Pos       // section name -> position of its key, for findings without a host
+	retry  map[string]Pos       // retry field -> position
+	gpos   map[string]Pos       // group name -> position of its definition
+	order  []string             // group names in file order
+	jumps  []*rawJump           // jump_hosts: entries in file order, then ProxyJump hops; index-aligned with Inventory.JumpHosts
+	notes  map[string][]Finding // host or jump host name -> ssh_config warnings
+	dir    string               // directory of the inventory, for relative paths
 }
 
 // What may be written in each kind of layer.
@@ -258,9 +261,15 @@ func (d *dec) top(doc *yaml.Node, inv *Inventory, src *source) {
 		d.typeErr(root, "", "", "a mapping at the top level", "start with `version: 1` (see docs/inventory.md)")
 		return
 	}
+	if k := findKeyNode(root, "all"); k != nil && findKeyNode(root, "version") == nil {
+		// An Ansible inventory (all: {hosts: ..., children: ...}): say so, not "missing version".
+		d.fail(k, "all", "", `unknown key "all": this looks like an Ansible inventory, not an arcfleet one`,
+			"convert it with: arcfleet inventory import ansible "+d.file+" -o inventory.yaml (docs/inventory.md)")
+		return
+	}
 	var hostsNode *yaml.Node
 	sawVersion := false
-	known := []string{"version", "azure", "credentials", "defaults", "retry", "groups", "hosts"}
+	known := []string{"version", "azure", "credentials", "defaults", "retry", "groups", "jump_hosts", "hosts"}
 	// version first: a file for another schema version should not drown in key errors.
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		if k := deref(root.Content[i]); k != nil && k.Kind == yaml.ScalarNode && k.Value == "version" {
@@ -296,6 +305,13 @@ func (d *dec) top(doc *yaml.Node, inv *Inventory, src *source) {
 			d.groups(v, src)
 		case "hosts":
 			hostsNode = v
+		case "jump_hosts":
+			d.jumpHosts(v, src)
+		case "all":
+			// An Ansible inventory (all: {hosts: ..., children: ...}) given to arcfleet.
+			d.fail(k, "all", "", `unknown key "all": this looks like an Ansible inventory, not an arcfleet one`,
+				"convert it: arcfleet inventory import ansible "+d.file+" -o inventory.yaml (see docs/inventory.md)")
+			return true
 		default:
 			// x- keys are free for YAML anchors (&common) that entries alias (*common).
 			return strings.HasPrefix(key, "x-")
@@ -457,6 +473,16 @@ func (d *dec) hosts(n *yaml.Node, src *source) {
 	}
 }
 
+// findKeyNode is the key node named key in mapping m, or nil.
+func findKeyNode(m *yaml.Node, key string) *yaml.Node {
+	for j := 0; j+1 < len(m.Content); j += 2 {
+		if k := deref(m.Content[j]); k != nil && k.Kind == yaml.ScalarNode && k.Value == key {
+			return k
+		}
+	}
+	return nil
+}
+
 func findKey(m *yaml.Node, key string) *yaml.Node {
 	for j := 0; j+1 < len(m.Content); j += 2 {
 		if k := deref(m.Content[j]); k != nil && k.Kind == yaml.ScalarNode && k.Value == key {
@@ -562,7 +588,7 @@ func (d *dec) azure(n *yaml.Node, path, host string, l *layer, dir string) {
 
 func (d *dec) ssh(n *yaml.Node, path, host string, s *rawSSH, dir string) {
 	known := []string{"user", "identity_file", "passphrase", "password", "use_agent", "known_hosts",
-		"host_key_policy", "fingerprint", "become", "via"}
+		"host_key_policy", "fingerprint", "become", "via", "config_file"}
 	d.fields(n, path, host, known, func(key string, _, v *yaml.Node) bool {
 		p := join(path, key)
 		switch key {
@@ -586,6 +612,11 @@ func (d *dec) ssh(n *yaml.Node, path, host string, s *rawSSH, dir string) {
 			s.become = d.enum(v, p, host, "sudo", "none")
 		case "via":
 			s.via = d.str(v, p, host)
+		case "config_file":
+			s.configFile = d.str(v, p, host)
+			if s.configFile.v != "none" {
+				s.configFile.v = absPath(dir, s.configFile.v)
+			}
 		default:
 			return false
 		}

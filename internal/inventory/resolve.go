@@ -64,6 +64,8 @@ func resolve(d *dec, inv *Inventory, src *source) {
 		port int
 	}
 	byAddr := make(map[addrKey]int, len(src.hosts))
+	cfg := &sshCfgRun{files: sshConfigs{}, d: d, src: src, inv: inv, names: map[string]int{}}
+	resolveJumps(d, inv, src, cfg)
 	for i, rh := range src.hosts {
 		if d.c.full {
 			return
@@ -161,6 +163,11 @@ func resolve(d *dec, inv *Inventory, src *source) {
 		apos := rh.address.pos
 		if !rh.address.set {
 			h.Address, apos = h.Name, rh.name.pos
+		}
+		if h.Transport == "ssh" { // ssh_config fills what the inventory leaves unset
+			if p := cfg.apply(h, ch, rh.path, !rh.address.set, port.set); p.Line > 0 {
+				apos = p
+			}
 		}
 		switch {
 		case h.Address == "":
@@ -267,101 +274,6 @@ func resolveWinRM(ch []*layer) WinRM {
 	return w
 }
 
-// checkVia checks every jump host exists, is an SSH host, and no chain loops.
-func checkVia(d *dec, inv *Inventory, src *source) {
-	state := make([]uint8, len(inv.Hosts)) // 0 unvisited, 1 on the current path, 2 done
-	for i := range inv.Hosts {
-		h := &inv.Hosts[i]
-		if d.c.full {
-			return
-		}
-		if h.SSH.Via == "" {
-			continue
-		}
-		rh := src.hosts[i]
-		vp := pick(src.chain(rh, h.OS), func(l *layer) *val[string] { return &l.ssh.via }).pos
-		j, ok := src.index[h.SSH.Via]
-		switch {
-		case !ok:
-			fix := "name a host listed under hosts:"
-			if s := closest(h.SSH.Via, sortedKeys(src.index)); s != "" {
-				fix = fmt.Sprintf("did you mean %q?", s)
-			}
-			d.failAt(vp, rh.path+".ssh.via", h.Name, fmt.Sprintf("unknown jump host %q", h.SSH.Via), fix)
-		case j == i:
-			d.failAt(vp, rh.path+".ssh.via", h.Name, "a host cannot be its own jump host", "remove via: or name another host")
-		case inv.Hosts[j].Transport != "ssh":
-			d.failAt(vp, rh.path+".ssh.via", h.Name, fmt.Sprintf("jump host %q is not an SSH host", h.SSH.Via), "name a host reached over SSH")
-		}
-	}
-	// Loop detection: follow via links; linear overall thanks to the done marks.
-	for i := range inv.Hosts {
-		path := []int{}
-		k := i
-		for k >= 0 && state[k] == 0 {
-			state[k] = 1
-			path = append(path, k)
-			next := -1
-			if v := inv.Hosts[k].SSH.Via; v != "" {
-				if j, ok := src.index[v]; ok && j != k {
-					next = j
-				}
-			}
-			if next >= 0 && state[next] == 1 {
-				names := make([]string, 0, len(path))
-				start := 0
-				for x, p := range path {
-					if p == next {
-						start = x
-					}
-				}
-				for _, p := range path[start:] {
-					names = append(names, inv.Hosts[p].Name)
-				}
-				names = append(names, inv.Hosts[next].Name)
-				h := &inv.Hosts[k]
-				vp := pick(src.chain(src.hosts[k], h.OS), func(l *layer) *val[string] { return &l.ssh.via }).pos
-				d.failAt(vp, src.hosts[k].path+".ssh.via", h.Name, "jump hosts form a loop: "+strings.Join(names, " -> "), "break the loop: one of these hosts must be reachable directly")
-				break
-			}
-			k = next
-		}
-		for _, p := range path {
-			state[p] = 2
-		}
-	}
-	// Depth: the SSH transport follows at most MaxJumpDepth jump hosts in a row.
-	depth := make([]int, len(inv.Hosts))
-	for i := range depth {
-		depth[i] = -1
-	}
-	var depthOf func(k int) int
-	depthOf = func(k int) int {
-		switch {
-		case depth[k] >= 0:
-			return depth[k]
-		case depth[k] == -2: // on the current chain: a loop, reported above
-			return 0
-		}
-		j, ok := src.index[inv.Hosts[k].SSH.Via]
-		if !ok || j == k {
-			depth[k] = 0
-			return 0
-		}
-		depth[k] = -2
-		depth[k] = 1 + depthOf(j)
-		return depth[k]
-	}
-	for i := range inv.Hosts {
-		if n := depthOf(i); n > MaxJumpDepth && !d.c.full {
-			h := &inv.Hosts[i]
-			vp := pick(src.chain(src.hosts[i], h.OS), func(l *layer) *val[string] { return &l.ssh.via }).pos
-			d.failAt(vp, src.hosts[i].path+".ssh.via", h.Name, fmt.Sprintf("reached through %d jump hosts in a row, more than the %d arcfleet follows", n, MaxJumpDepth),
-				"make one of the hosts on the chain reachable directly (remove its via:)")
-		}
-	}
-}
-
 // digest is "sha256:" + hex of the canonical JSON of what apply would use.
 // encoding/json sorts map keys and Pos fields are not serialised, so key order
 // and layout in the file do not change it.
@@ -371,7 +283,8 @@ func digest(inv *Inventory) string {
 		Credentials map[string]Credential `json:"credentials"`
 		Retry       Retry                 `json:"retry"`
 		Hosts       []Host                `json:"hosts"`
-	}{inv.Version, inv.Credentials, inv.Retry, inv.Hosts}
+		JumpHosts   []Host                `json:"jump_hosts,omitempty"`
+	}{inv.Version, inv.Credentials, inv.Retry, inv.Hosts, inv.JumpHosts}
 	b, _ := json.Marshal(canon) // plain structs, strings and maps: Marshal cannot fail
 	sum := sha256.Sum256(b)
 	return "sha256:" + hex.EncodeToString(sum[:])

@@ -176,7 +176,13 @@ type SSH struct {
 	HostKeyPolicy string `json:"host_key_policy,omitempty"`
 	Fingerprint   string `json:"fingerprint,omitempty"` // "SHA256:..." when HostKeyPolicy is "fingerprint"
 	Become        string `json:"become,omitempty"`      // "" or "sudo"
-	Via           string `json:"via,omitempty"`         // name of another inventory host used as jump host
+	// Via names the jump host: another inventory host, an entry of jump_hosts:, or
+	// a hop made from ssh_config's ProxyJump (named as ProxyJump wrote it).
+	Via string `json:"via,omitempty"`
+	// Origins says which settings came from ssh_config and where: key ("user",
+	// "identity_file", "port", "address", "via") -> "FILE:LINE". Settings the
+	// inventory writes itself are not listed.
+	Origins map[string]string `json:"origins,omitempty"`
 }
 
 // WinRM holds the resolved WinRM login settings of one host.
@@ -243,6 +249,10 @@ type Inventory struct {
 	Credentials map[string]Credential `json:"credentials"`
 	Retry       Retry                 `json:"retry"`
 	Hosts       []Host                `json:"hosts"` // in file order
+	// JumpHosts are hosts used only as hops (ssh.via): the jump_hosts: entries and
+	// the hops made from ssh_config's ProxyJump. They are never selected, planned
+	// or acted on; look them up with ViaHost.
+	JumpHosts []Host `json:"jump_hosts,omitempty"`
 	// Digest is "sha256:" + hex sha256 of the canonical resolved inventory
 	// (credentials by reference, hosts, retry); it changes when anything apply would use changes.
 	Digest string `json:"digest"`

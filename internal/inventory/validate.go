@@ -22,6 +22,7 @@ const (
 	CodeAction           = "ARCF0008" // unknown action
 	CodePrivateLink      = "ARCF0009" // private_link_scope is not a resource ID
 	CodeAgentPath        = "ARCF0010" // agent.path or agent.log longer than the host's OS allows
+	// CodeSSHConfig (ARCF0011, jump.go): warning about an ssh_config line arcfleet does not follow.
 )
 
 // Longest agent.path and agent.log: a Windows path fits MAX_PATH (260 UTF-16
@@ -134,6 +135,23 @@ func Validate(inv *Inventory, hosts []*Host, action string) []Finding {
 			validateSSH(h, w, add, warn)
 		case "winrm":
 			validateWinRM(h, w, add, warn)
+		}
+		if inv.src != nil {
+			out = append(out, inv.src.notes[h.Name]...)
+		}
+	}
+	// Jump hosts that are not fleet members: only their login is checked.
+	for _, w := range inv.jumpsOf(hosts) {
+		h := w.h
+		add := func(p Pos, code, msg, fix string) {
+			out = append(out, Finding{Pos: p, Code: code, Host: h.Name, Message: "jump host: " + msg + "; fix: " + fix})
+		}
+		warn := func(p Pos, code, msg, fix string) {
+			out = append(out, Finding{Pos: p, Code: code, Host: h.Name, Message: "jump host: " + msg + "; fix: " + fix, Warning: true})
+		}
+		validateSSH(h, w, add, warn)
+		if inv.src != nil {
+			out = append(out, inv.src.notes[h.Name]...)
 		}
 	}
 	return out

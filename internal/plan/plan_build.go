@@ -87,7 +87,7 @@ func Build(inv *inventory.Inventory, hosts []*inventory.Host, action, limit stri
 	seen := map[string]bool{}
 	for _, h := range hosts {
 		for via, depth := h.SSH.Via, 0; via != "" && depth < inventory.MaxJumpDepth; depth++ {
-			j := inv.Host(via)
+			j := inv.ViaHost(via) // a fleet host or a jump-only host (jump_hosts:, ProxyJump)
 			if j == nil || selected[via] || seen[via] {
 				break
 			}

@@ -170,9 +170,10 @@ func (v *view) hostFlags(h *inventory.Host) string {
 		if h.SSH.Become == "sudo" {
 			f = append(f, "become sudo")
 		}
-		if h.SSH.Via != "" {
+		if _, fromConfig := h.SSH.Origins["via"]; h.SSH.Via != "" && !fromConfig {
 			f = append(f, "via "+h.SSH.Via)
 		}
+		f = append(f, sshConfigOrigins(h)...) // "user arcadmin (~/.ssh/config:12)"
 	case "winrm":
 		if h.WinRM.Insecure {
 			f = append(f, "INSECURE TLS")
@@ -182,6 +183,21 @@ func (v *view) hostFlags(h *inventory.Host) string {
 		}
 	}
 	return strings.Join(f, ", ")
+}
+
+// sshConfigOrigins names the settings taken from ssh_config and their line:
+// "user arcadmin (~/.ssh/config:12)".
+func sshConfigOrigins(h *inventory.Host) []string {
+	var out []string
+	for _, k := range []struct{ key, what, v string }{
+		{"address", "address", h.Address}, {"port", "port", fmt.Sprint(h.Port)}, {"user", "user", h.SSH.User},
+		{"identity_file", "key", h.SSH.IdentityFile}, {"via", "via", h.SSH.Via},
+	} {
+		if at, ok := h.SSH.Origins[k.key]; ok {
+			out = append(out, fmt.Sprintf("%s %s (%s)", k.what, k.v, at))
+		}
+	}
+	return out
 }
 
 func (v *view) stepIDs(hp *HostPlan) string {
