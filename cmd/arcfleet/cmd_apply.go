@@ -137,7 +137,7 @@ func cmdApply(e *env, fs *pflag.FlagSet) func(context.Context, []string) int {
 		if ts != nil {
 			x.Tokens = ts
 		}
-		return runWithProgress(ctx, e, x, len(p.Hosts), runDir, withMetrics(e, metricsFile, p, runDir, func(ctx context.Context, x *executor.Executor) (*results.Report, error) {
+		return runWithOutput(ctx, e, e.out, "apply", x, len(p.Hosts), runDir, withMetrics(e, metricsFile, p, runDir, func(ctx context.Context, x *executor.Executor) (*results.Report, error) {
 			r, err := x.Apply(ctx, p, runDir)
 			return az.after(ctx, p, runDir, r, err)
 		}))
@@ -256,32 +256,4 @@ func confirm(ctx context.Context, e *env, p *plan.Plan, yes bool) bool {
 	}
 	fmt.Fprintln(e.stderr, "arcfleet: not confirmed; nothing was done")
 	return false
-}
-
-// runWithProgress runs f with progress output and prints the report. The
-// context is canceled by the first SIGINT/SIGTERM (see interruptible): nothing
-// new starts, in-flight commands are killed, and the partial report is written.
-func runWithProgress(ctx context.Context, e *env, x *executor.Executor, total int, runDir string,
-	f func(context.Context, *executor.Executor) (*results.Report, error)) int {
-	prog := newProgress(e.stderr, total, e.stderrIsTerminal)
-	x.Events = prog.event
-	r, err := f(ctx, x)
-	prog.finish()
-	if err != nil {
-		// The run's records (journal, reports) could not be written, or it could
-		// not start: never exit 0 then, whatever the hosts did.
-		fmt.Fprintf(e.stderr, "arcfleet: %v\n", err)
-		if r == nil {
-			return interruptedCode(ctx, exitInvalid)
-		}
-	}
-	if rerr := results.RenderReportWidth(e.stdout, r, "table", "en", e.stdoutIsTerminal, outputWidth(e)); rerr != nil {
-		fmt.Fprintf(e.stderr, "arcfleet: report: %v\n", rerr)
-	}
-	fmt.Fprintf(e.stderr, "run directory: %s (report.md, report.json, journal.jsonl, hosts/)\n", runDir)
-	code := r.ExitCode()
-	if err != nil && code == exitOK {
-		code = exitHostsFailed
-	}
-	return code
 }

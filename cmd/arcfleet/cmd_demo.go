@@ -108,9 +108,10 @@ func cmdDemo(e *env, fs *pflag.FlagSet) func(context.Context, []string) int {
 		defer az.close()
 		az.preflight(ctx, e.stdout, p, planFormat)
 		fmt.Fprintln(e.stdout, "\n== Applying `connect` (what `arcfleet apply` does): probe, act, classify, retry ==")
-		prog := newProgress(e.stderr, len(f.Hosts), e.stderrIsTerminal)
-		rep, err := f.Apply(ctx, p, demo.RunOptions{RunDir: runDir, Concurrency: demo.DemoConcurrency, Events: prog.event})
-		prog.finish()
+		out := newEventOutput(e, e.out, "demo", len(f.Hosts)) // live view, or JSON lines with --log-format json (output.go)
+		out.start(runDir)
+		rep, err := f.Apply(ctx, p, demo.RunOptions{RunDir: runDir, Concurrency: demo.DemoConcurrency, Events: out.event})
+		out.finish()
 		if err != nil {
 			fmt.Fprintf(e.stderr, "arcfleet demo: %v\n", err)
 			if rep == nil {

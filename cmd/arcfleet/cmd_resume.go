@@ -60,7 +60,7 @@ func cmdResume(e *env, fs *pflag.FlagSet) func(context.Context, []string) int {
 		if ts != nil {
 			x.Tokens = ts
 		}
-		return runWithProgress(ctx, e, x, len(p.Hosts), runDir, withMetrics(e, *metricsFile, p, runDir, func(ctx context.Context, x *executor.Executor) (*results.Report, error) {
+		return runWithOutput(ctx, e, e.out, "resume", x, len(p.Hosts), runDir, withMetrics(e, *metricsFile, p, runDir, func(ctx context.Context, x *executor.Executor) (*results.Report, error) {
 			r, err := x.ResumePlan(ctx, p, runDir)
 			return az.after(ctx, p, runDir, r, err)
 		}))

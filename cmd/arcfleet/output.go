@@ -389,6 +389,9 @@ func notify(e *env, msg string) {
 		out.notice(msg)
 		return
 	}
+	if e.stderrIsTerminal {
+		msg = "\n" + msg // after the ^C the terminal echoed
+	}
 	fmt.Fprintln(e.stderr, msg)
 }
 
