@@ -92,10 +92,16 @@ type Executor struct {
 	// nil = real timer; tests may shorten backoff.
 	Sleep func(ctx context.Context, d time.Duration) error
 	// RetryFailed makes Resume also re-run hosts that ended failed, or blocked
-	// by a secret reference that did not resolve: causes the user may have fixed
+	// by a secret reference that did not resolve or by Blocked: causes the user may have fixed
 	// since (a credential, an unset variable). Hosts not finished are always
 	// re-run. A re-run host gets a fresh retry budget.
 	RetryFailed bool
+	// Blocked holds hosts a check outside the plan found blocked before any host
+	// was touched (the Azure pre-flight: a delete lock, a missing permission, a
+	// name clash), by host name. They end blocked with its code and detail and
+	// are never dialed; RetryFailed runs them again on resume, once the cause is
+	// fixed (the check runs again then and blocks them again if it is not).
+	Blocked map[string]Block
 	// Tokens mints the access tokens of credentials in access-token mode, right
 	// before each connect or disconnect attempt. nil: hosts in that mode end
 	// blocked (CodeNoTokenSource) with the fix.
@@ -103,6 +109,12 @@ type Executor struct {
 
 	// jitter replaces the random backoff jitter in tests.
 	jitter func(time.Duration) time.Duration
+}
+
+// Block is why a check outside the plan keeps a host from running.
+type Block struct {
+	Code   string // a catalog code (AZCM/ARM/AADSTS/ARCF)
+	Detail string // what was found and the fix; never a secret
 }
 
 // Event is one progress event. Message never holds a secret.
@@ -404,6 +416,14 @@ func (x *Executor) execute(ctx context.Context, p *plan.Plan, runDir string, j *
 			r.finishBlocked(i, findingsDetail(hp.Findings), findingsCode(hp.Findings))
 			continue
 		}
+		if b, ok := x.Blocked[hp.Host.Name]; ok {
+			class := results.ClassOf(b.Code)
+			if class == "" {
+				class = results.ClassInput
+			}
+			r.finishBlockedBy(i, b.Detail, b.Code, class, true)
+			continue
+		}
 		if cs := r.creds[hp.Host.Credential]; cs.err != nil {
 			detail := r.masker.Mask(cs.err.Error())
 			if cs.code == inventory.CodeSecretUnresolved {
@@ -552,17 +572,23 @@ func (r *run) notStarted(i int, why, code string) {
 }
 
 func (r *run) finishBlocked(i int, detail, code string) {
+	r.finishBlockedBy(i, detail, code, results.ClassInput, false)
+}
+
+// finishBlockedBy ends host i blocked; external says a check outside the plan
+// blocked it (Executor.Blocked), so a resume with RetryFailed runs it again.
+func (r *run) finishBlockedBy(i int, detail, code string, class results.Class, external bool) {
 	hp := &r.p.Hosts[i]
 	hr := r.baseResult(i)
 	hr.Outcome = results.OutcomeBlocked
 	hr.Detail = detail
 	hr.FinalCode = code
-	hr.Class = results.ClassInput
+	hr.Class = class
 	if pr := r.prior[i]; pr != nil {
 		hr.Attempts = pr.attempts
 	}
 	r.res[i] = hr
-	r.record(journalRecord{Event: evDone, Host: hp.Host.Name, Outcome: hr.Outcome, Code: code, Class: hr.Class, Detail: detail})
+	r.record(journalRecord{Event: evDone, Host: hp.Host.Name, Outcome: hr.Outcome, Code: code, Class: hr.Class, Detail: detail, External: external})
 	r.emit(Event{Kind: EventDone, Host: hp.Host.Name, Outcome: hr.Outcome, Code: code, Class: hr.Class, Message: detail})
 }
 

@@ -48,6 +48,8 @@ type journalRecord struct {
 	Detail   string          `json:"detail,omitempty"`
 	Evidence []string        `json:"evidence,omitempty"`
 	LogPath  string          `json:"log_path,omitempty"`
+	// External: done, blocked by a check outside the plan (Executor.Blocked).
+	External bool `json:"external,omitempty"`
 }
 
 // journal appends records to journal.jsonl, each durable (fsync'd) before

@@ -41,7 +41,7 @@ func (p *priorHost) retryable() bool {
 	case results.OutcomeFailed:
 		return true
 	case results.OutcomeBlocked:
-		return p.final.Code == inventory.CodeSecretUnresolved
+		return p.final.Code == inventory.CodeSecretUnresolved || p.final.External
 	}
 	return false
 }
