@@ -1,12 +1,17 @@
 package main
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/arcfleet/arcfleet/internal/inventory"
+	"github.com/arcfleet/arcfleet/internal/plan"
 )
 
 // completions asks cobra's hidden __complete command, as the shell scripts do,
@@ -34,7 +39,8 @@ func TestCompletionWords(t *testing.T) {
 		want []string
 	}{
 		{[]string{"ap"}, []string{"apply"}},
-		{[]string{"apply", "--li"}, []string{"--limit"}},
+		{[]string{"apply", "--li"}, []string{"--limit", "--list-hosts"}},
+		{[]string{"apply", "--lim"}, []string{"--limit"}},
 		{[]string{"plan", "--inv"}, []string{"--inventory"}},
 		{[]string{"validate", "--lo"}, []string{"--log-format"}},
 		{[]string{"apply", "--action", ""}, []string{"connect", "disconnect", "reconnect"}},
@@ -172,5 +178,122 @@ func TestGNUFlags(t *testing.T) {
 	}
 	if code, _, errs := runCmd(t, nil, false, "help", "codes"); code != exitOK || errs != "" {
 		t.Errorf("help codes: exit %d, %s", code, errs)
+	}
+}
+
+// A plan that deletes Azure resources shows its summary and asks for the
+// action's name; y is not enough. Other plans ask y/N. Off a terminal --yes is
+// required.
+func TestConfirmDestructive(t *testing.T) {
+	inv, err := inventory.Load(writeInv(t, cliInv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hosts, _ := inv.Select("")
+	reconnect := plan.Build(inv, hosts, "reconnect", "", time.Now())
+	connect := plan.Build(inv, hosts, "connect", "", time.Now())
+	for _, c := range []struct {
+		name     string
+		p        *plan.Plan
+		terminal bool
+		yes      bool
+		answer   string
+		want     bool
+		has      []string
+		lacks    []string
+	}{
+		{"reconnect y", reconnect, true, false, "y\n", false,
+			[]string{"2 to reconnect", "deletes 2 Azure resources", "Type reconnect to proceed", `not confirmed (the answer was not "reconnect")`}, []string{"[y/N]"}},
+		{"reconnect typed", reconnect, true, false, " reconnect \n", true, []string{"Type reconnect to proceed"}, []string{"not confirmed"}},
+		{"reconnect other case", reconnect, true, false, "RECONNECT\n", false, []string{"not confirmed"}, nil},
+		{"reconnect not a terminal", reconnect, false, false, "reconnect\n", false,
+			[]string{"deletes 2 Azure resources", "pass --yes to reconnect"}, []string{"Type reconnect"}},
+		{"reconnect --yes", reconnect, false, true, "", true, []string{"deletes 2 Azure resources"}, []string{"Type", "pass --yes"}},
+		{"connect y", connect, true, false, "y\n", true, []string{"Proceed? [y/N]"}, []string{"deletes", "Type"}},
+		{"connect n", connect, true, false, "\n", false, []string{"not confirmed; nothing was done"}, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var out, errb strings.Builder
+			e := &env{stdin: strings.NewReader(c.answer), stdout: &out, stderr: &errb, stdinIsTerminal: c.terminal, getenv: func(string) string { return "" }}
+			if got := confirm(context.Background(), e, c.p, c.yes); got != c.want {
+				t.Errorf("confirm = %v, want %v\n%s", got, c.want, errb.String())
+			}
+			for _, h := range c.has {
+				if !strings.Contains(errb.String(), h) {
+					t.Errorf("stderr lacks %q:\n%s", h, errb.String())
+				}
+			}
+			for _, h := range c.lacks {
+				if strings.Contains(errb.String(), h) {
+					t.Errorf("stderr has %q:\n%s", h, errb.String())
+				}
+			}
+			if out.Len() != 0 {
+				t.Errorf("stdout: %q", out.String())
+			}
+		})
+	}
+	// A probed plan whose hosts are all disconnected already deletes nothing.
+	disc := plan.Build(inv, hosts, "disconnect", "", time.Now())
+	for i := range disc.Hosts {
+		disc.Hosts[i].Probe = &plan.Probe{Verdict: "already-disconnected"}
+	}
+	if n := deletions(disc); n != 0 {
+		t.Errorf("deletions of an already-disconnected fleet: %d", n)
+	}
+	if n := deletions(plan.Build(inv, hosts, "disconnect", "", time.Now())); n != 2 {
+		t.Errorf("deletions of a disconnect plan: %d, want 2", n)
+	}
+}
+
+// apply of a reconnect off a terminal without --yes: the count of deletions and the fix, exit 2.
+func TestApplyReconnectNeedsYes(t *testing.T) {
+	inv := writeInv(t, cliInv)
+	code, _, errs := runCmd(t, map[string]string{"SP": validateSentinel}, false, "apply", "-i", inv, "--action", "reconnect", "--run-dir", t.TempDir()+"/run")
+	if code != exitInvalid || !strings.Contains(errs, "deletes 2 Azure resources") || !strings.Contains(errs, "pass --yes") || strings.Contains(errs, validateSentinel) {
+		t.Errorf("exit %d, stderr %q", code, errs)
+	}
+}
+
+// --list-hosts prints the selection, one host per line, and does nothing else.
+func TestListHosts(t *testing.T) {
+	inv := writeInv(t, cliInv)
+	dir := t.TempDir()
+	saved := filepath.Join(dir, "plan.json")
+	if code, _, errs := runCmd(t, nil, false, "plan", "-i", inv, "--action", "connect", "-o", saved); code != exitOK {
+		t.Fatalf("plan -o: exit %d, %s", code, errs)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"plan", "-i", inv, "--list-hosts"}, "a\nb\n"},
+		{[]string{"plan", "-i", inv, "--action", "connect", "-l", "b", "--list-hosts"}, "b\n"},
+		{[]string{"validate", "-i", inv, "--limit", "a", "--list-hosts"}, "a\n"},
+		{[]string{"apply", "-i", inv, "--action", "reconnect", "--list-hosts"}, "a\nb\n"}, // no secret needed, nothing asked
+		{[]string{"apply", saved, "--list-hosts"}, "a\nb\n"},
+		{[]string{"plan", "-i", inv, "--shard", "0/1", "--list-hosts"}, "a\nb\n"},
+	} {
+		code, out, errs := runCmd(t, nil, false, c.args...)
+		if code != exitOK || out != c.want {
+			t.Errorf("%q: exit %d, stdout %q, want %q; stderr %s", c.args, code, out, c.want, errs)
+		}
+		if strings.Contains(errs, "deletes") || strings.Contains(errs, "pass --yes") {
+			t.Errorf("%q: went past listing: %s", c.args, errs)
+		}
+	}
+	if code, _, errs := runCmd(t, nil, false, "plan", "--list-hosts"); code != exitInvalid || !strings.Contains(errs, "-i INVENTORY") {
+		t.Errorf("plan --list-hosts without -i: exit %d, %s", code, errs)
+	}
+}
+
+// A --limit word naming a group, not a host, hints at group:NAME.
+func TestLimitHint(t *testing.T) {
+	inv := writeInv(t, strings.Replace(strings.Replace(cliInv, "  - name: a\n", "  - name: a\n    groups: [web]\n", 1), "hosts:\n", "groups:\n  web: {}\nhosts:\n", 1))
+	for _, cmd := range []string{"plan", "apply", "validate"} {
+		code, out, errs := runCmd(t, map[string]string{"SP": validateSentinel}, false, cmd, "-i", inv, "--action", "connect", "--limit", "web")
+		if code != exitInvalid || !strings.Contains(errs, "did you mean group:web?") || out != "" {
+			t.Errorf("%s --limit web: exit %d, stdout %q, stderr %q", cmd, code, out, errs)
+		}
 	}
 }

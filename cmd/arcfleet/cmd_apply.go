@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"github.com/spf13/pflag"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/arcfleet/arcfleet/internal/agent"
@@ -19,6 +16,8 @@ import (
 	"github.com/arcfleet/arcfleet/internal/transport"
 	"github.com/arcfleet/arcfleet/internal/transport/ssh"
 	"github.com/arcfleet/arcfleet/internal/transport/winrm"
+
+	"github.com/spf13/pflag"
 )
 
 const applyUsage = `Usage: arcfleet apply -i INVENTORY --action connect|disconnect|reconnect [flags]
@@ -89,6 +88,7 @@ func cmdApply(e *env, fs *pflag.FlagSet) func(context.Context, []string) int {
 	rf.register(fs)
 	sf.register(fs)
 	fs.StringVar(&metricsFile, "metrics-file", "", metricsHelp)
+	listOnly := fs.Bool("list-hosts", false, listHostsHelp)
 	az := registerAzureApply(e, fs)
 	return func(ctx context.Context, pos []string) int {
 		sp, err := sf.spec()
@@ -97,6 +97,16 @@ func cmdApply(e *env, fs *pflag.FlagSet) func(context.Context, []string) int {
 			return exitInvalid
 		}
 
+		if *listOnly {
+			if len(pos) == 1 && invPath == "" {
+				return listPlanHosts(e, pos[0], sp)
+			}
+			if len(pos) > 0 {
+				fmt.Fprintln(e.stderr, "arcfleet apply: give either -i INVENTORY or one saved PLAN.json (see --help)")
+				return exitInvalid
+			}
+			return listHosts(e, "apply", invPath, limit, sp)
+		}
 		var p *plan.Plan
 		switch {
 		case len(pos) == 1 && invPath == "" && action == "" && limit == "":
@@ -221,39 +231,4 @@ func checkPlanSecrets(e *env, p *plan.Plan) int {
 		return exitInvalid
 	}
 	return exitOK
-}
-
-// confirm shows what will happen and asks on a terminal; without one it requires --yes.
-func confirm(ctx context.Context, e *env, p *plan.Plan, yes bool) bool {
-	blocked := 0
-	for i := range p.Hosts {
-		if p.Hosts[i].Blocked() {
-			blocked++
-		}
-	}
-	fmt.Fprintf(e.stderr, "arcfleet: %s on %d host(s) (%d blocked by findings) from %s\n", p.Action, len(p.Hosts)-blocked, blocked, p.Inventory)
-	if yes {
-		return true
-	}
-	if !e.stdinIsTerminal {
-		fmt.Fprintln(e.stderr, "arcfleet: stdin is not a terminal: pass --yes to act without confirmation (cron, CI)")
-		return false
-	}
-	fmt.Fprint(e.stderr, "Proceed? [y/N] ")
-	answer := make(chan string, 1)
-	go func() { // a read cannot be canceled: let Ctrl+C win the race instead
-		line, _ := bufio.NewReader(e.stdin).ReadString('\n')
-		answer <- line
-	}()
-	select {
-	case <-ctx.Done():
-		return false
-	case line := <-answer:
-		switch strings.ToLower(strings.TrimSpace(line)) {
-		case "y", "yes":
-			return true
-		}
-	}
-	fmt.Fprintln(e.stderr, "arcfleet: not confirmed; nothing was done")
-	return false
 }

@@ -4,11 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/spf13/pflag"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/arcfleet/arcfleet/internal/results"
+
+	"github.com/spf13/pflag"
 )
 
 const codesUsage = `Usage: arcfleet codes [CODE] [--lang en|sv] [--format text|json]

@@ -5,7 +5,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/spf13/pflag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +14,8 @@ import (
 
 	"github.com/arcfleet/arcfleet/internal/results"
 	"github.com/arcfleet/arcfleet/testbed/demo"
+
+	"github.com/spf13/pflag"
 )
 
 // exitDemoUnexpected: the demo fleet did not behave as designed (a bug, or a

@@ -3,13 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/spf13/pflag"
 	"io"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/arcfleet/arcfleet/internal/plan"
+
+	"github.com/spf13/pflag"
 )
 
 const planUsage = `Usage: arcfleet plan -i INVENTORY --action connect|disconnect|reconnect [--limit EXPR]
@@ -65,6 +66,7 @@ func cmdPlan(e *env, fs *pflag.FlagSet) func(context.Context, []string) int {
 	fs.DurationVar(&rf.timeout, "timeout", time.Minute, "with --probe: time limit per host")
 	var sf shardFlags
 	sf.register(fs)
+	listOnly := fs.Bool("list-hosts", false, listHostsHelp)
 	return func(ctx context.Context, pos []string) (ret int) {
 		planned := false // the detailed exit code is set: 2 means changes, not an error
 		if detailed {
@@ -84,6 +86,9 @@ func cmdPlan(e *env, fs *pflag.FlagSet) func(context.Context, []string) int {
 			fmt.Fprintf(e.stderr, "arcfleet plan: unexpected argument %q\n\n", pos[0])
 			printUsage(e.stderr, fs, planUsage)
 			return exitInvalid
+		}
+		if *listOnly {
+			return listHosts(e, "plan", file, limit, sp)
 		}
 		if file == "" {
 			fmt.Fprintf(e.stderr, "arcfleet plan: -i INVENTORY is required\n\n")

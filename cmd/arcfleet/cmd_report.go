@@ -3,12 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/spf13/pflag"
 	"slices"
 	"strings"
 
 	"github.com/arcfleet/arcfleet/internal/executor"
 	"github.com/arcfleet/arcfleet/internal/results"
+
+	"github.com/spf13/pflag"
 )
 
 const reportUsage = `Usage: arcfleet report RUN_DIR [--format table|markdown|json|junit|csv|html] [--lang en|sv]

@@ -3,11 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/spf13/pflag"
 	"time"
 
 	"github.com/arcfleet/arcfleet/internal/merge"
 	"github.com/arcfleet/arcfleet/internal/results"
+
+	"github.com/spf13/pflag"
 )
 
 const reportMergeUsage = `Usage: arcfleet report merge -o OUT_DIR [--partial] [--metrics-file PATH] SHARD_RUN_DIR...

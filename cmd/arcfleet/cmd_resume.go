@@ -3,12 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/spf13/pflag"
 
 	"github.com/arcfleet/arcfleet/internal/executor"
 	"github.com/arcfleet/arcfleet/internal/plan"
 
 	"github.com/arcfleet/arcfleet/internal/results"
+
+	"github.com/spf13/pflag"
 )
 
 const resumeUsage = `Usage: arcfleet resume RUN_DIR [flags]

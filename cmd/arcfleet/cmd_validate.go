@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/spf13/pflag"
 
 	"github.com/arcfleet/arcfleet/internal/inventory"
+
+	"github.com/spf13/pflag"
 )
 
 const validateUsage = `Usage: arcfleet validate -i INVENTORY [--action connect|disconnect|reconnect] [--limit EXPR] [--azure]
@@ -39,6 +40,7 @@ func cmdValidate(e *env, fs *pflag.FlagSet) func(context.Context, []string) int 
 	fs.StringVar(&action, "action", "connect", "action to validate for: connect, disconnect or reconnect")
 	fs.StringVarP(&limit, "limit", "l", "", "validate only these hosts (names, globs, group:NAME, tag:K=V, os:windows, !EXCLUDE, @FILE)")
 	var withAzure bool
+	listOnly := fs.Bool("list-hosts", false, listHostsHelp)
 	fs.BoolVar(&withAzure, "azure", false, "also check Azure from this machine: sign-in, resource providers, location, permissions, locks, existing machines (see docs/azure.md)")
 	return func(ctx context.Context, pos []string) int {
 		if len(pos) > 0 {
@@ -50,6 +52,9 @@ func cmdValidate(e *env, fs *pflag.FlagSet) func(context.Context, []string) int 
 			fmt.Fprintf(e.stderr, "arcfleet validate: -i INVENTORY is required\n\n")
 			printUsage(e.stderr, fs, validateUsage)
 			return exitInvalid
+		}
+		if *listOnly {
+			return listHosts(e, "validate", file, limit, nil)
 		}
 		switch action {
 		case "connect", "disconnect", "reconnect":

@@ -74,7 +74,9 @@ func (inv *Inventory) Select(expr string) ([]*Host, error) {
 				hit(i)
 			} else {
 				msg := fmt.Sprintf("no host named %q in %s", it.arg, inv.File)
-				if suggest {
+				if hint := inv.kindHint(it.arg); hint != "" {
+					msg += fmt.Sprintf(" (did you mean %s?)", hint)
+				} else if suggest {
 					if s := closest(it.arg, sortedKeys(idx)); s != "" {
 						msg += fmt.Sprintf(" (did you mean %q?)", s)
 					}
@@ -300,4 +302,43 @@ func (inv *Inventory) groupDefined(name string) bool {
 	}
 	_, ok := inv.src.groups[name]
 	return ok
+}
+
+// kindHint is the --limit item a bare word that names no host may have meant:
+// group:WORD when a group has that name, tag:WORD when a tag key is WORD,
+// tag:KEY=WORD when a tag has the value WORD, os:WORD for linux and windows;
+// "" when none.
+func (inv *Inventory) kindHint(word string) string {
+	if inv.groupDefined(word) {
+		return "group:" + word
+	}
+	for i := range inv.Hosts {
+		for _, g := range inv.Hosts[i].Groups {
+			if g == word {
+				return "group:" + word
+			}
+		}
+	}
+	if word == "linux" || word == "windows" {
+		return "os:" + word
+	}
+	valueKey := ""
+	for i := range inv.Hosts {
+		tags := inv.Hosts[i].Azure.Tags
+		if _, ok := tags[word]; ok {
+			return "tag:" + word
+		}
+		if valueKey == "" {
+			for _, k := range sortedKeys(tags) {
+				if tags[k] == word {
+					valueKey = k
+					break
+				}
+			}
+		}
+	}
+	if valueKey != "" {
+		return "tag:" + valueKey + "=" + word
+	}
+	return ""
 }
