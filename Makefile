@@ -5,13 +5,17 @@ BIN     := bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build demo test deps fmt-check vet unit scale bench bench-peers clean
+.PHONY: all build man demo test deps fmt-check vet unit scale bench bench-peers clean
 
 all: build
 
 # build makes the product binary only: no test equipment is linked into it.
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/arcfleet ./cmd/arcfleet
+
+# man writes the man pages (arcfleet.1, arcfleet-COMMAND.1) into man/ from the product binary.
+man: build
+	$(BIN)/arcfleet man man
 
 # demo builds arcfleet with -tags demo (which links the test fleet: in-process SSH
 # and WinRM test hosts) and the agent simulator, then runs the demo.
@@ -60,4 +64,4 @@ bench-peers:
 	  $(GO) test -run '^$$' -bench '^BenchmarkPeers$$' -benchtime 1x -timeout 60m ./testbed/benchpeers
 
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) man
