@@ -4,12 +4,14 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
-	"github.com/spf13/pflag"
 	"io"
 	"os"
 	"strings"
 
+	"github.com/spf13/pflag"
+
 	"github.com/arcfleet/arcfleet/internal/azure"
+	"github.com/arcfleet/arcfleet/internal/executor"
 	"github.com/arcfleet/arcfleet/internal/inventory"
 	"github.com/arcfleet/arcfleet/internal/markdown"
 	"github.com/arcfleet/arcfleet/internal/plan"
@@ -207,12 +209,14 @@ func printPreflightSection(w io.Writer, r *azure.Result, md bool) {
 type azureApply struct {
 	e      *env
 	verify *bool
+	pre    *bool
 	fs     *pflag.FlagSet
 	ts     *azure.TokenSource
 }
 
 func registerAzureApply(e *env, fs *pflag.FlagSet) *azureApply {
-	a := &azureApply{e: e, fs: fs, verify: new(bool)}
+	a := &azureApply{e: e, fs: fs, verify: new(bool), pre: new(bool)}
+	fs.BoolVar(a.pre, "azure", false, "before any host is touched, run the Azure pre-flight (as validate --azure) and leave the hosts a finding blocks untouched: blocked with the finding's code in the report (resume --retry-failed --azure runs them again once it is fixed); the other hosts run")
 	fs.BoolVar(a.verify, "verify-azure", false, "after the run, read every host's machine back from Azure (exists, Connected, same resource id; gone after disconnect) and add the result to the report; on by default when a credential uses auth: access-token (the controller has Azure access then), --verify-azure=false turns it off")
 	return a
 }
@@ -230,6 +234,36 @@ func (a *azureApply) setup(p *plan.Plan) (*azure.TokenSource, bool) {
 	}
 	a.ts = ts
 	return ts, true
+}
+
+// preflight runs the Azure pre-flight (--azure) before any host is touched:
+// it prints the findings and returns the hosts they block, which the run then
+// leaves untouched. Warnings (a check that could not be made) block nothing.
+// false (after printing) when it could not run at all.
+func (a *azureApply) preflight(ctx context.Context, p *plan.Plan) (map[string]executor.Block, bool) {
+	if !*a.pre {
+		return nil, true
+	}
+	ts := a.ts
+	if ts == nil {
+		var err error
+		if ts, err = newAzure(a.e, planHosts(p)); err != nil {
+			fmt.Fprintf(a.e.stderr, "arcfleet: %v\n", err)
+			return nil, false
+		}
+	}
+	r := azure.Preflight(ctx, ts, azure.Request{Action: p.Action, Hosts: planHosts(p), Credentials: p.Credentials, Agents: probedAgents(p)})
+	printPreflightLines(a.e.stderr, r)
+	fmt.Fprintln(a.e.stderr, preflightSummary(r))
+	blocked := map[string]executor.Block{}
+	for host, fs := range r.Blocking() {
+		why := make([]string, len(fs))
+		for i, f := range fs {
+			why[i] = fmt.Sprintf("%s %s: %s; fix: %s", f.Code, f.Scope, f.Message, f.Remedy("en"))
+		}
+		blocked[host] = executor.Block{Code: fs[0].Code, Detail: "Azure pre-flight: " + strings.Join(why, "; ")}
+	}
+	return blocked, true
 }
 
 func (a *azureApply) enabled(p *plan.Plan) bool {

@@ -78,3 +78,79 @@ func TestApplyAccessTokenVerifiesAzure(t *testing.T) {
 		t.Errorf("the secret is printed")
 	}
 }
+
+// TestApplyAzurePreflightBlocksOnlyItsHosts: `apply --azure` runs the Azure
+// pre-flight before any host is touched. A ReadOnly lock on l2's machine
+// resource blocks l2 only: it is never connected and ends blocked with the
+// lock's code and fix, while l1 and l3 connect. Once the lock is removed,
+// `resume --retry-failed --azure` connects l2 and leaves the others alone.
+func TestApplyAzurePreflightBlocksOnlyItsHosts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: simulated hosts")
+	}
+	sim := sshtest.BuildSim(t)
+	fl, err := demo.Start(context.Background(), demo.Options{Sim: sim, Dir: t.TempDir(), Hosts: []demo.HostSpec{
+		{Name: "l1", OS: "linux"}, {Name: "l2", OS: "linux"}, {Name: "l3", OS: "linux"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fl.Close()
+	spSecret, _ := fl.LookupEnv(demo.EnvSPSecret)
+	fk := azurefake.New(t, azurefake.Options{})
+	fk.AddApp(demo.DemoTenant, azurefake.App{ClientID: "3c5a8a4e-9d1b-4f6e-8c2a-1b7e5d9f0a21", Secret: spSecret})
+	fk.AddSubscription(demo.DemoSubscription, demo.DemoTenant)
+	fk.AddResourceGroup(demo.DemoSubscription, "rg-arcfleet-demo", "westeurope")
+	fk.AddLock(demo.DemoSubscription, "rg-arcfleet-demo", azurefake.Lock{Name: "freeze-l2", Level: "ReadOnly", Machine: "l2"})
+	ca, _ := fk.WriteCA(t.TempDir())
+	environ := map[string]string{azureEndpointsEnv: "authority=" + fk.AuthorityHost() + ",arm=" + fk.ARMEndpoint() + ",ca=" + ca}
+	for _, k := range []string{demo.EnvSPSecret, demo.EnvLabSecret, demo.EnvWinRMPasswd} {
+		if v, ok := fl.LookupEnv(k); ok {
+			environ[k] = v
+		}
+	}
+	runDir := filepath.Join(t.TempDir(), "run")
+	code, out, errb := runCmd(t, environ, false, "apply", "-i", fl.Inventory, "--action", "connect", "--yes", "--azure", "--run-dir", runDir, "--timeout", "1m")
+	if code != exitHostsFailed {
+		t.Fatalf("exit %d, want 3 (l2 blocked)\nstdout:\n%s\nstderr:\n%s", code, out, errb)
+	}
+	if !strings.Contains(errb, "freeze-l2") || !strings.Contains(errb, "Azure pre-flight: 1 finding") {
+		t.Errorf("stderr does not show the pre-flight finding and summary:\n%s", errb)
+	}
+	rep, err := results.ReadReport(runDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range rep.Hosts {
+		want := results.OutcomeOK
+		if h.Name == "l2" {
+			want = results.OutcomeBlocked
+			if h.FinalCode != "ARM-SCOPE-LOCKED" || !strings.Contains(h.Detail, "freeze-l2") || !strings.Contains(h.Detail, "fix:") || len(h.Attempts) != 0 {
+				t.Errorf("l2: %s %q, %d attempts; want blocked by the lock with its fix, never attempted", h.FinalCode, h.Detail, len(h.Attempts))
+			}
+		}
+		if h.Outcome != want {
+			t.Errorf("%s: %s %s, want %s", h.Name, h.Outcome, h.FinalCode, want)
+		}
+	}
+	if n := fk.Count(azurefake.KindToken); n != 1 {
+		t.Errorf("token requests %d, want 1 for the pre-flight", n)
+	}
+
+	fk.RemoveLocks(demo.DemoSubscription, "rg-arcfleet-demo")
+	code, out, errb = runCmd(t, environ, false, "resume", runDir, "--retry-failed", "--azure", "--yes")
+	if code != exitOK {
+		t.Fatalf("resume: exit %d, want 0\nstdout:\n%s\nstderr:\n%s", code, out, errb)
+	}
+	if rep, err = results.ReadReport(runDir); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range rep.Hosts {
+		if h.Outcome != results.OutcomeOK {
+			t.Errorf("after resume: %s %s %s, want ok", h.Name, h.Outcome, h.FinalCode)
+		}
+	}
+	if strings.Contains(out+errb, spSecret) {
+		t.Errorf("the secret is printed")
+	}
+}

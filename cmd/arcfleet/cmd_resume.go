@@ -61,6 +61,9 @@ func cmdResume(e *env, fs *pflag.FlagSet) func(context.Context, []string) int {
 		if ts != nil {
 			x.Tokens = ts
 		}
+		if x.Blocked, ok = az.preflight(ctx, p); !ok { // --azure: hosts a finding blocks stay untouched
+			return exitInvalid
+		}
 		return runWithOutput(ctx, e, e.out, "resume", x, len(p.Hosts), runDir, withMetrics(e, *metricsFile, p, runDir, func(ctx context.Context, x *executor.Executor) (*results.Report, error) {
 			r, err := x.ResumePlan(ctx, p, runDir)
 			return az.after(ctx, p, runDir, r, err)
