@@ -31,6 +31,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/arcfleet/arcfleet/internal/atomicfile"
 	"github.com/arcfleet/arcfleet/internal/results"
 )
 
@@ -203,40 +204,17 @@ func previousSuccess(old []byte, labels string) float64 {
 	return 0
 }
 
-// writeAtomic writes data to a temporary file in path's directory (a rename is
-// atomic only within one file system), then renames it over path. The
-// collector skips files not ending in .prom, so the temporary name does not.
-func writeAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
+// writeAtomic writes the metrics file (internal/atomicfile): the textfile
+// collector reads only *.prom, so the temporary file is never read, and
+// node_exporter usually runs as another user (0644).
+func writeAtomic(path string, data []byte) error {
 	// The first run creates the directory (a fresh volume in Kubernetes); the
 	// collector reads it whether or not it existed before.
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("metrics file %s: %w; fix: choose a writable --metrics-file", path, err)
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("metrics file %s: %w; fix: create the directory or choose a writable --metrics-file", path, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return fmt.Errorf("metrics file %s: %w", path, err)
-	}
-	if err = f.Chmod(0o644); err != nil { // node_exporter usually runs as another user
-		return fmt.Errorf("metrics file %s: %w", path, err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("metrics file %s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("metrics file %s: %w", path, err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("metrics file %s: %w", path, err)
+	if err := atomicfile.Write(path, data, 0o644); err != nil {
+		return fmt.Errorf("metrics file %s: %w; fix: choose a writable --metrics-file", path, err)
 	}
 	return nil
 }

@@ -1,16 +1,16 @@
 package plan
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/arcfleet/arcfleet/internal/agent"
+	"github.com/arcfleet/arcfleet/internal/atomicfile"
 
 	"github.com/arcfleet/arcfleet/internal/inventory"
 	"github.com/arcfleet/arcfleet/internal/shard"
@@ -174,36 +174,9 @@ func (p *Plan) checkBody(inv *inventory.Inventory) (string, error) {
 // Save writes p as indented JSON to path atomically (temp file, fsync, rename)
 // with mode 0600: a plan names hosts, accounts and secret references.
 func Save(path string, p *Plan) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	err := atomicfile.Stream(path, 0o600, func(w io.Writer) error { return p.encodeJSON(w, "  ") })
 	if err != nil {
-		return fmt.Errorf("save plan %s: %w; fix: choose a -o path in a writable directory", path, err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after the rename
-	err = f.Chmod(0o600)
-	if err == nil {
-		// Streamed: a 10,000-host plan is ~17 MB of JSON, not worth holding twice.
-		bw := bufio.NewWriterSize(f, 256<<10)
-		if err = p.encodeJSON(bw, "  "); err == nil {
-			err = bw.Flush()
-		}
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		return fmt.Errorf("save plan %s: %w; fix: check free space and permissions of %s", path, err, dir)
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync() // make the rename durable; not all filesystems support it
-		d.Close()
+		return fmt.Errorf("save plan %s: %w; fix: choose a -o path in a writable directory with free space", path, err)
 	}
 	return nil
 }

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/arcfleet/arcfleet/internal/atomicfile"
 )
 
 // ReportFormatVersion is the version of report.json's schema. Readers refuse newer
@@ -101,32 +103,10 @@ func WriteReports(runDir string, r *Report) error {
 	return writeAtomic(filepath.Join(runDir, ReportMarkdownFile), md.Bytes())
 }
 
-// writeAtomic writes data to a temporary file beside path, syncs it and renames it over path.
-func writeAtomic(path string, data []byte) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
+// writeAtomic writes a report file of the run directory (internal/atomicfile).
+func writeAtomic(path string, data []byte) error {
+	if err := atomicfile.Write(path, data, 0o644); err != nil {
 		return fmt.Errorf("%s: %w; fix: check that the run directory exists and is writable", path, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil
 }
