@@ -52,6 +52,10 @@ func TestCompletionWords(t *testing.T) {
 			t.Errorf("complete %q: %q, want %q", c.args, got, c.want)
 		}
 	}
+	// codes completes the catalog's codes.
+	if got := completions(t, "codes", "AZCM004"); !slices.Contains(got, "AZCM0041") || slices.Contains(got, "AZCM0062") {
+		t.Errorf("complete codes AZCM004: %q", got)
+	}
 	// Every command is offered.
 	got := completions(t, "")
 	for name := range commands() {

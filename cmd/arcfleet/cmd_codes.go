@@ -39,6 +39,23 @@ type codeJSON struct {
 	Remedy    string         `json:"remedy"`
 }
 
+// completeCodes offers the catalog's codes, each with its English title, for
+// the one CODE argument.
+func completeCodes(args []string, prefix string) []string {
+	if len(args) > 0 {
+		return nil
+	}
+	var out []string
+	p := strings.ToUpper(prefix)
+	for _, entry := range results.Catalog() {
+		if strings.HasPrefix(entry.Code, p) {
+			title, _, _ := entry.Text("en")
+			out = append(out, entry.Code+"\t"+title)
+		}
+	}
+	return out
+}
+
 func cmdCodes(e *env, fs *pflag.FlagSet) func(context.Context, []string) int {
 	lang := fs.String("lang", "", "language of the text: en or sv (default from ARCFLEET_LANG or LANG, else en)")
 	format := fs.String("format", "text", "output format: text or json")

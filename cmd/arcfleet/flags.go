@@ -102,13 +102,17 @@ func newCommand(e *env, code *int, name string, c command) *cobra.Command {
 		Short:       c.summary,
 		Long:        long,
 		Annotations: map[string]string{usageKey: c.usage},
-		ValidArgs:   c.validArgs,
 		// Each body checks its own positional arguments, as before cobra.
 		Args: cobra.ArbitraryArgs,
 	}
 	body := c.build(e, cc.Flags())
 	completeFlagValues(cc)
-	if c.validArgs == nil && len(c.sub) == 0 {
+	switch {
+	case c.completeArgs != nil:
+		cc.ValidArgsFunction = func(_ *cobra.Command, args []string, prefix string) ([]string, cobra.ShellCompDirective) {
+			return c.completeArgs(args, prefix), cobra.ShellCompDirectiveNoFileComp
+		}
+	case len(c.sub) == 0:
 		cc.ValidArgsFunction = cobra.NoFileCompletions
 	}
 	cc.RunE = func(cmd *cobra.Command, pos []string) error {

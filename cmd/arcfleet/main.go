@@ -55,8 +55,9 @@ type command struct {
 	build   func(e *env, fs *pflag.FlagSet) func(ctx context.Context, pos []string) int
 	// sub are subcommands (report merge); args not naming one go to build's body.
 	sub map[string]command
-	// validArgs completes the first positional argument (e.g. codes).
-	validArgs []string
+	// completeArgs completes the positional arguments (codes: the AZCM codes);
+	// nil: no completion (a subcommand's name where there are some).
+	completeArgs func(args []string, prefix string) []string
 }
 
 func commands() map[string]command {
@@ -67,7 +68,7 @@ func commands() map[string]command {
 		"resume":   {summary: "continue an interrupted run", usage: resumeUsage, build: cmdResume},
 		"report": {summary: "render a run's remediation report; 'report merge' joins shards'", usage: reportUsage, build: cmdReport,
 			sub: map[string]command{"merge": {summary: "join the reports of a sharded run's shards", usage: reportMergeUsage, build: cmdReportMerge}}},
-		"codes": {summary: "explain AZCM error codes", usage: codesUsage, build: cmdCodes},
+		"codes": {summary: "explain AZCM error codes", usage: codesUsage, build: cmdCodes, completeArgs: completeCodes},
 		"demo":  {summary: "run the main job on an embedded demo fleet", usage: demoUsage, build: cmdDemo},
 		"man":   {summary: "write the man pages (arcfleet.1, arcfleet-COMMAND.1) into DIR", usage: manUsage, build: cmdMan},
 	}
