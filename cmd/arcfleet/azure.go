@@ -236,6 +236,21 @@ func (a *azureApply) setup(p *plan.Plan) (*azure.TokenSource, bool) {
 	return ts, true
 }
 
+// wire gives x what p's hosts need of Azure: the token source for hosts in
+// access-token mode (and for --verify-azure), and with --azure the hosts the
+// pre-flight blocks. false (after printing) when that cannot be set up.
+func (a *azureApply) wire(ctx context.Context, p *plan.Plan, x *executor.Executor) bool {
+	ts, ok := a.setup(p)
+	if !ok {
+		return false
+	}
+	if ts != nil {
+		x.Tokens = ts
+	}
+	x.Blocked, ok = a.preflight(ctx, p)
+	return ok
+}
+
 // preflight runs the Azure pre-flight (--azure) before any host is touched:
 // it prints the findings and returns the hosts they block, which the run then
 // leaves untouched. Warnings (a check that could not be made) block nothing.

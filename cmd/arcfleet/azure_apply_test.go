@@ -14,6 +14,56 @@ import (
 	"github.com/arcfleet/arcfleet/testbed/sshtest"
 )
 
+// azureFleet is a demo fleet of Linux hosts (simulated agents over SSH) and a
+// fake Entra ID and Resource Manager that know its credential, subscription and
+// resource group; env points arcfleet at the fakes and holds the fleet's secrets.
+type azureFleet struct {
+	fl       *demo.Fleet
+	fk       *azurefake.Fake
+	env      map[string]string
+	spSecret string
+}
+
+// startAzureFleet starts it; accessToken puts the demo credential in access-token
+// mode, record makes the simulator record each agent's login.
+func startAzureFleet(t *testing.T, accessToken, record bool, names ...string) *azureFleet {
+	t.Helper()
+	specs := make([]demo.HostSpec, len(names))
+	for i, n := range names {
+		specs[i] = demo.HostSpec{Name: n, OS: "linux"}
+	}
+	fl, err := demo.Start(context.Background(), demo.Options{Sim: sshtest.BuildSim(t), Dir: t.TempDir(), Record: record, Hosts: specs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fl.Close() })
+	if accessToken {
+		raw, _ := os.ReadFile(fl.Inventory)
+		secretLine := "    secret: {env: " + demo.EnvSPSecret + "}\n"
+		if !bytes.Contains(raw, []byte(secretLine)) {
+			t.Fatalf("demo inventory changed shape: no %q", secretLine)
+		}
+		os.WriteFile(fl.Inventory, bytes.Replace(raw, []byte(secretLine), []byte("    auth: access-token\n"+secretLine), 1), 0o600)
+	}
+	af := &azureFleet{fl: fl}
+	af.spSecret, _ = fl.LookupEnv(demo.EnvSPSecret)
+	af.fk = azurefake.New(t, azurefake.Options{})
+	af.fk.AddApp(demo.DemoTenant, azurefake.App{ClientID: "3c5a8a4e-9d1b-4f6e-8c2a-1b7e5d9f0a21", Secret: af.spSecret})
+	af.fk.AddSubscription(demo.DemoSubscription, demo.DemoTenant)
+	af.fk.AddResourceGroup(demo.DemoSubscription, "rg-arcfleet-demo", "westeurope")
+	ca, err := af.fk.WriteCA(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	af.env = map[string]string{azureEndpointsEnv: "authority=" + af.fk.AuthorityHost() + ",arm=" + af.fk.ARMEndpoint() + ",ca=" + ca}
+	for _, k := range []string{demo.EnvSPSecret, demo.EnvLabSecret, demo.EnvWinRMPasswd} {
+		if v, ok := fl.LookupEnv(k); ok {
+			af.env[k] = v
+		}
+	}
+	return af
+}
+
 // TestApplyAccessTokenVerifiesAzure runs `arcfleet apply` on simulated hosts
 // with a credential in access-token mode, against the fake Entra ID and ARM
 // (ARCFLEET_AZURE_ENDPOINTS): the controller mints the token, the hosts connect
@@ -24,36 +74,11 @@ func TestApplyAccessTokenVerifiesAzure(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end: simulated hosts")
 	}
-	sim := sshtest.BuildSim(t)
-	fl, err := demo.Start(context.Background(), demo.Options{Sim: sim, Dir: t.TempDir(), Hosts: []demo.HostSpec{
-		{Name: "l1", OS: "linux"}, {Name: "l2", OS: "linux"}, {Name: "l3", OS: "linux"},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fl.Close()
-	raw, _ := os.ReadFile(fl.Inventory)
-	secretLine := "    secret: {env: " + demo.EnvSPSecret + "}\n"
-	if !bytes.Contains(raw, []byte(secretLine)) {
-		t.Fatalf("demo inventory changed shape: no %q", secretLine)
-	}
-	os.WriteFile(fl.Inventory, bytes.Replace(raw, []byte(secretLine), []byte("    auth: access-token\n"+secretLine), 1), 0o600)
-
-	spSecret, _ := fl.LookupEnv(demo.EnvSPSecret)
-	fk := azurefake.New(t, azurefake.Options{})
-	fk.AddApp(demo.DemoTenant, azurefake.App{ClientID: "3c5a8a4e-9d1b-4f6e-8c2a-1b7e5d9f0a21", Secret: spSecret})
-	fk.AddSubscription(demo.DemoSubscription, demo.DemoTenant)
-	fk.AddResourceGroup(demo.DemoSubscription, "rg-arcfleet-demo", "westeurope")
+	af := startAzureFleet(t, true, false, "l1", "l2", "l3")
+	fl, fk, environ, spSecret := af.fl, af.fk, af.env, af.spSecret
 	// Azure's side (the simulator does not call Azure): l1 and l2 are there, l3 is not.
 	fk.PutMachine(demo.DemoSubscription, "rg-arcfleet-demo", azurefake.Machine{Name: "l1"})
 	fk.PutMachine(demo.DemoSubscription, "rg-arcfleet-demo", azurefake.Machine{Name: "l2"})
-	ca, _ := fk.WriteCA(t.TempDir())
-	environ := map[string]string{azureEndpointsEnv: "authority=" + fk.AuthorityHost() + ",arm=" + fk.ARMEndpoint() + ",ca=" + ca}
-	for _, k := range []string{demo.EnvSPSecret, demo.EnvLabSecret, demo.EnvWinRMPasswd} {
-		if v, ok := fl.LookupEnv(k); ok {
-			environ[k] = v
-		}
-	}
 	runDir := filepath.Join(t.TempDir(), "run")
 	code, out, errb := runCmd(t, environ, false, "apply", "-i", fl.Inventory, "--action", "connect", "--yes", "--run-dir", runDir, "--timeout", "1m")
 	if code != exitHostsFailed {
@@ -88,27 +113,9 @@ func TestApplyAzurePreflightBlocksOnlyItsHosts(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end: simulated hosts")
 	}
-	sim := sshtest.BuildSim(t)
-	fl, err := demo.Start(context.Background(), demo.Options{Sim: sim, Dir: t.TempDir(), Hosts: []demo.HostSpec{
-		{Name: "l1", OS: "linux"}, {Name: "l2", OS: "linux"}, {Name: "l3", OS: "linux"},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fl.Close()
-	spSecret, _ := fl.LookupEnv(demo.EnvSPSecret)
-	fk := azurefake.New(t, azurefake.Options{})
-	fk.AddApp(demo.DemoTenant, azurefake.App{ClientID: "3c5a8a4e-9d1b-4f6e-8c2a-1b7e5d9f0a21", Secret: spSecret})
-	fk.AddSubscription(demo.DemoSubscription, demo.DemoTenant)
-	fk.AddResourceGroup(demo.DemoSubscription, "rg-arcfleet-demo", "westeurope")
+	af := startAzureFleet(t, false, false, "l1", "l2", "l3")
+	fl, fk, environ, spSecret := af.fl, af.fk, af.env, af.spSecret
 	fk.AddLock(demo.DemoSubscription, "rg-arcfleet-demo", azurefake.Lock{Name: "freeze-l2", Level: "ReadOnly", Machine: "l2"})
-	ca, _ := fk.WriteCA(t.TempDir())
-	environ := map[string]string{azureEndpointsEnv: "authority=" + fk.AuthorityHost() + ",arm=" + fk.ARMEndpoint() + ",ca=" + ca}
-	for _, k := range []string{demo.EnvSPSecret, demo.EnvLabSecret, demo.EnvWinRMPasswd} {
-		if v, ok := fl.LookupEnv(k); ok {
-			environ[k] = v
-		}
-	}
 	runDir := filepath.Join(t.TempDir(), "run")
 	code, out, errb := runCmd(t, environ, false, "apply", "-i", fl.Inventory, "--action", "connect", "--yes", "--azure", "--run-dir", runDir, "--timeout", "1m")
 	if code != exitHostsFailed {

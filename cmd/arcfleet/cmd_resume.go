@@ -54,14 +54,7 @@ func cmdResume(e *env, fs *pflag.FlagSet) func(context.Context, []string) int {
 		shardRate(p, &rf, flagSet(fs, "rate"))
 		x := rf.executor(e)
 		x.RetryFailed = *retryFailed
-		ts, ok := az.setup(p) // access-token mode and --verify-azure (azure.go)
-		if !ok {
-			return exitInvalid
-		}
-		if ts != nil {
-			x.Tokens = ts
-		}
-		if x.Blocked, ok = az.preflight(ctx, p); !ok { // --azure: hosts a finding blocks stay untouched
+		if !az.wire(ctx, p, x) { // access-token mode, --azure, --verify-azure (azure.go)
 			return exitInvalid
 		}
 		return runWithOutput(ctx, e, e.out, "resume", x, len(p.Hosts), runDir, withMetrics(e, *metricsFile, p, runDir, func(ctx context.Context, x *executor.Executor) (*results.Report, error) {

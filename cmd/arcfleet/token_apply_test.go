@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -12,7 +11,6 @@ import (
 	"github.com/arcfleet/arcfleet/internal/results"
 	"github.com/arcfleet/arcfleet/testbed/azurefake"
 	"github.com/arcfleet/arcfleet/testbed/demo"
-	"github.com/arcfleet/arcfleet/testbed/sshtest"
 )
 
 // TestApplyAccessTokenBadSecret: `arcfleet apply` in access-token mode when the
@@ -27,34 +25,9 @@ func TestApplyAccessTokenBadSecret(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end: simulated hosts")
 	}
-	sim := sshtest.BuildSim(t)
-	fl, err := demo.Start(context.Background(), demo.Options{Sim: sim, Dir: t.TempDir(), Record: true, Hosts: []demo.HostSpec{
-		{Name: "l1", OS: "linux"}, {Name: "l2", OS: "linux"}, {Name: "l3", OS: "linux"}, {Name: "l4", OS: "linux"},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fl.Close()
-	raw, _ := os.ReadFile(fl.Inventory)
-	secretLine := "    secret: {env: " + demo.EnvSPSecret + "}\n"
-	if !bytes.Contains(raw, []byte(secretLine)) {
-		t.Fatalf("demo inventory changed shape: no %q", secretLine)
-	}
-	os.WriteFile(fl.Inventory, bytes.Replace(raw, []byte(secretLine), []byte("    auth: access-token\n"+secretLine), 1), 0o600)
-
-	spSecret, _ := fl.LookupEnv(demo.EnvSPSecret)
+	af := startAzureFleet(t, true, true, "l1", "l2", "l3", "l4")
+	fl, fk, environ, spSecret := af.fl, af.fk, af.env, af.spSecret
 	const wrong = "S3NT1NEL-wrong-secret-value"
-	fk := azurefake.New(t, azurefake.Options{})
-	fk.AddApp(demo.DemoTenant, azurefake.App{ClientID: "3c5a8a4e-9d1b-4f6e-8c2a-1b7e5d9f0a21", Secret: spSecret})
-	fk.AddSubscription(demo.DemoSubscription, demo.DemoTenant)
-	fk.AddResourceGroup(demo.DemoSubscription, "rg-arcfleet-demo", "westeurope")
-	ca, _ := fk.WriteCA(t.TempDir())
-	environ := map[string]string{azureEndpointsEnv: "authority=" + fk.AuthorityHost() + ",arm=" + fk.ARMEndpoint() + ",ca=" + ca}
-	for _, k := range []string{demo.EnvSPSecret, demo.EnvLabSecret, demo.EnvWinRMPasswd} {
-		if v, ok := fl.LookupEnv(k); ok {
-			environ[k] = v
-		}
-	}
 	environ[demo.EnvSPSecret] = wrong
 
 	runDir := filepath.Join(t.TempDir(), "run")
