@@ -52,6 +52,21 @@ func TestCompletionWords(t *testing.T) {
 			t.Errorf("complete %q: %q, want %q", c.args, got, c.want)
 		}
 	}
+	// Positional arguments: a saved plan, a run directory, nothing.
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"apply", ""}, ":8"},   // ShellCompDirectiveFilterFileExt (json)
+		{[]string{"resume", ""}, ":16"}, // ShellCompDirectiveFilterDirs
+		{[]string{"man", ""}, ":16"},
+		{[]string{"plan", ""}, ":4"}, // ShellCompDirectiveNoFileComp
+	} {
+		_, out, _ := runCmd(t, nil, false, append([]string{"__complete"}, c.args...)...)
+		if !strings.HasSuffix(strings.TrimSpace(out), "\n"+c.want) && strings.TrimSpace(out) != c.want {
+			t.Errorf("complete %q: %q, want directive %s", c.args, out, c.want)
+		}
+	}
 	// codes completes the catalog's codes.
 	if got := completions(t, "codes", "AZCM004"); !slices.Contains(got, "AZCM0041") || slices.Contains(got, "AZCM0062") {
 		t.Errorf("complete codes AZCM004: %q", got)

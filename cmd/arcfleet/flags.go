@@ -112,8 +112,8 @@ func newCommand(e *env, code *int, name string, c command) *cobra.Command {
 		cc.ValidArgsFunction = func(_ *cobra.Command, args []string, prefix string) ([]string, cobra.ShellCompDirective) {
 			return c.completeArgs(args, prefix), cobra.ShellCompDirectiveNoFileComp
 		}
-	case len(c.sub) == 0:
-		cc.ValidArgsFunction = cobra.NoFileCompletions
+	default:
+		cc.ValidArgsFunction = positionalFiles(name)
 	}
 	cc.RunE = func(cmd *cobra.Command, pos []string) error {
 		*code = body(cmd.Context(), pos)
@@ -226,5 +226,21 @@ func completeFlagValues(c *cobra.Command) {
 	}
 	if c.Flags().Lookup("inventory") != nil {
 		_ = c.MarkFlagFilename("inventory", "yaml", "yml")
+	}
+}
+
+// positionalFiles completes a command's positional arguments with what they
+// name: nothing (validate, plan, demo take none), a directory (resume RUN_DIR,
+// man DIR, report RUN_DIR (cobra adds 'merge'), report merge SHARD_RUN_DIR...), or a
+// saved plan (apply PLAN.json).
+func positionalFiles(name string) cobra.CompletionFunc {
+	return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		switch name {
+		case "validate", "plan", "demo":
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		case "apply":
+			return []string{"json"}, cobra.ShellCompDirectiveFilterFileExt
+		}
+		return nil, cobra.ShellCompDirectiveFilterDirs
 	}
 }
