@@ -318,8 +318,39 @@ func TestScenarios(t *testing.T) {
 		}},
 		{"show and check codes", "show: {code: AZCM0070}\ncheck: {code: AZCM0026, fail_first: 1}", []step{
 			{[]string{"show"}, 70, "AZCM0070"},
-			{[]string{"check"}, 26, "https://login.microsoftonline.com                            false"},
+			{[]string{"check"}, 26, "https://login.microsoftonline.com                      |false"},
 			{[]string{"check"}, 0, "https://westeurope.his.arc.azure.com"},
+		}},
+		{"network dns", "network: {mode: dns, endpoints: [management.azure.com]}", []step{
+			{[]string{"check"}, 0, `Get "https://management.azure.com": dial tcp: lookup management.azure.com on 10.0.0.2:53: no such host`},
+			{[]string{"check"}, 0, "https://management.azure.com                           |false     |unknown |unknown |false"},
+			{[]string{"check"}, 0, "https://login.windows.net                              |true      |false   |true    |false"},
+			{connectArgs(), 26, "no such host"},
+			{append(connectArgs(), "--ignore-network-check"), 0, ""},
+		}},
+		{"network proxy refused", "network: {mode: proxy-refused}", []step{
+			{[]string{"check"}, 0, `Get "https://login.windows.net": Forbidden`},
+			{[]string{"check"}, 0, "https://pas.windows.net                                |false     |false   |unknown |set"},
+		}},
+		{"network proxy unreachable", "network: {mode: proxy-unreachable}", []step{
+			{[]string{"check"}, 0, "proxyconnect tcp: dial tcp 10.0.0.9:3128: connect: connection refused"},
+		}},
+		{"network firewall", "network: {mode: firewall, endpoints: [his.arc]}", []step{
+			{[]string{"check"}, 0, `Get "https://gbl.his.arc.azure.com": dial tcp 20.50.2.1:443: i/o timeout`},
+		}},
+		{"network tls", "network: {mode: tls-inspection}", []step{
+			{[]string{"check"}, 0, "x509: certificate signed by unknown authority"},
+			{[]string{"check"}, 0, "https://management.azure.com                           |true      |false   |false   |false"},
+		}},
+		{"network private missing", "network: {mode: private-missing}", []step{
+			{[]string{"check", "--enable-pls-check"}, 0, "https://gbl.his.arc.azure.com                          |true      |false   |true    |false"},
+			{[]string{"check", "--enable-pls-check"}, 0, "https://login.windows.net                              |true      |false"},
+		}},
+		{"network private expected", "network: {mode: private-unexpected}", []step{
+			{[]string{"check"}, 0, "https://gbl.his.arc.azure.com                          |true      |true    |true    |false"},
+		}},
+		{"network bad mode", "network: {mode: flaky}", []step{
+			{[]string{"check"}, 1, `mode "flaky"`},
 		}},
 		{"initial connected", "initial: {status: Connected, resource_group: rg-old, location: swedencentral}", []step{
 			{[]string{"show"}, 0, "Resource Id                             : /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-old/providers/Microsoft.HybridCompute/machines/web01"},

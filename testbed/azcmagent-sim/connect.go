@@ -212,6 +212,12 @@ func (s *sim) connect(ctx context.Context, c *console, in *invocation, h *HostSc
 		// without --private-link-scope; AZCM0026 although nothing is down.
 		return c.failReal(cmdConnect, 26, "Network Error", "Private Link Scope resource ID must be provided as endpoint gbl.his.arc.azure.com is configured private")
 	}
+	// The network scenario stops connect's own endpoint check (check.go).
+	if !in.flag("ignore-network-check") {
+		if e := h.Network.networkFailure(p.cloud, p.location, p.pls != ""); e != nil {
+			return finishFail(c, cmdConnect, o, e)
+		}
+	}
 
 	id := resourceID(p.sub, p.rg, p.name)
 	switch {

@@ -91,6 +91,8 @@ type HostScenario struct {
 	ForceLocal *CommandScenario `yaml:"force_local"` // disconnect --force-local-only
 	Show       *CommandScenario `yaml:"show"`
 	Check      *CommandScenario `yaml:"check"`
+	// Network is what `check` (and connect's own network check) finds (check.go).
+	Network *NetworkScenario `yaml:"network"`
 
 	Initial *Initial `yaml:"initial"`
 
@@ -246,6 +248,9 @@ func (h *HostScenario) check() error {
 	}
 	if h.CreatedThenFail && h.ConnectFailsAfterCreate {
 		return errors.New("created_then_fail and connect_fails_after_create: pick one")
+	}
+	if err := h.Network.validate(); err != nil {
+		return err
 	}
 	if h.Initial != nil {
 		switch h.Initial.Status {

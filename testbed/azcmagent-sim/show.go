@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 )
 
@@ -123,102 +122,6 @@ func showDoc(st *State) showJSON {
 			{"Extension Service", "extd", serviceRunning},
 		},
 	}
-}
-
-// endpoints lists what `check` tests per cloud; {loc} is the region.
-var endpoints = map[string][]string{
-	"AzureCloud": {
-		"https://login.microsoftonline.com", "https://login.windows.net", "https://management.azure.com",
-		"https://pas.windows.net", "https://gbl.his.arc.azure.com", "https://{loc}.his.arc.azure.com",
-		"https://agentserviceapi.guestconfiguration.azure.com", "https://{loc}-gas.guestconfiguration.azure.com",
-		"https://download.microsoft.com",
-	},
-	"AzureUSGovernment": {
-		"https://login.microsoftonline.us", "https://management.usgovcloudapi.net",
-		"https://gbl.his.arc.azure.us", "https://{loc}.his.arc.azure.us",
-		"https://agentserviceapi.guestconfiguration.azure.us", "https://download.microsoft.com",
-	},
-	"AzureChinaCloud": {
-		"https://login.chinacloudapi.cn", "https://management.chinacloudapi.cn",
-		"https://gbl.his.arc.azure.cn", "https://{loc}.his.arc.azure.cn",
-		"https://agentserviceapi.guestconfiguration.azure.cn", "https://download.microsoft.com",
-	},
-}
-
-type checkEndpoint struct {
-	Endpoint  string `json:"endpoint"`
-	Reachable bool   `json:"reachable"`
-	Private   bool   `json:"private"`
-	TLS       bool   `json:"tlsInspected"`
-}
-
-type checkJSON struct {
-	Status    string          `json:"status"`
-	Operation string          `json:"operation"`
-	Location  string          `json:"location"`
-	Cloud     string          `json:"cloud"`
-	Endpoints []checkEndpoint `json:"endpoints"`
-	Error     *jsonError      `json:"error,omitempty"`
-}
-
-// check prints the endpoint reachability table. A scenario code fails it with
-// every endpoint unreachable (the usual reason check fails).
-func (s *sim) check(ctx context.Context, c *console, in *invocation, h *HostScenario) int {
-	cloud, ok := canonicalCloud(in.str("cloud"))
-	if !ok {
-		return c.fail(cmdCheck, newErr(14, fmt.Sprintf("cloud %q is not supported: use AzureCloud, AzureUSGovernment or AzureChinaCloud", in.str("cloud"))), h.ExitCodePrefix)
-	}
-	loc := "westeurope"
-	if cloud != "AzureCloud" {
-		loc = regionsByCloud[cloud][0]
-	}
-	if in.str("location") != "" {
-		if loc, ok = normalizeRegion(in.str("location"), cloud); !ok {
-			return c.fail(cmdCheck, newErr(20, fmt.Sprintf("location %q is not a known region of %s", in.str("location"), cloud)), h.ExitCodePrefix)
-		}
-	}
-	store, st, e := s.lockState(h)
-	if e != nil {
-		return c.fail(cmdCheck, e, h.ExitCodePrefix)
-	}
-	st.Attempts["check"]++
-	o := h.outcome("check", st.Attempts["check"])
-	err := store.save(st)
-	store.unlock()
-	if err != nil {
-		return c.fail(cmdCheck, newErr(69, err.Error()), o.ExitCodePrefix)
-	}
-	if o.Crash {
-		return s.crash("Check")
-	}
-	if o.Hang {
-		return c.fail(cmdCheck, hang(ctx), o.ExitCodePrefix)
-	}
-	if e := pause(ctx, time.Duration(o.Slow)); e != nil {
-		return c.fail(cmdCheck, e, o.ExitCodePrefix)
-	}
-	fail := injected(o)
-	doc := checkJSON{Status: "Succeeded", Operation: cmdCheck, Location: loc, Cloud: cloud}
-	for _, ep := range endpoints[cloud] {
-		doc.Endpoints = append(doc.Endpoints, checkEndpoint{Endpoint: strings.ReplaceAll(ep, "{loc}", loc), Reachable: fail == nil})
-	}
-	if c.json {
-		if fail != nil {
-			doc.Status, doc.Error = "Failed", failureJSON(cmdCheck, fail).Error
-		}
-		c.emitJSON(doc)
-		c.json = false // the document is out; the failure lines go to stderr only
-		c.stdout = c.stderr
-	} else {
-		c.line(s.stdout, fmt.Sprintf("%-60s %-10s %-8s %s", "ENDPOINT", "REACHABLE", "PRIVATE", "TLS INSPECTED"))
-		for _, ep := range doc.Endpoints {
-			c.line(s.stdout, fmt.Sprintf("%-60s %-10t %-8t %t", ep.Endpoint, ep.Reachable, ep.Private, ep.TLS))
-		}
-	}
-	if fail != nil {
-		return finishFail(c, cmdCheck, o, fail)
-	}
-	return 0
 }
 
 func (s *sim) version(c *console, h *HostScenario) int {
