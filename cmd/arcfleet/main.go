@@ -71,6 +71,8 @@ func commands() map[string]command {
 		"codes": {summary: "explain AZCM error codes", usage: codesUsage, build: cmdCodes, completeArgs: completeCodes},
 		"demo":  {summary: "run the main job on an embedded demo fleet", usage: demoUsage, build: cmdDemo},
 		"man":   {summary: "write the man pages (arcfleet.1, arcfleet-COMMAND.1) into DIR", usage: manUsage, build: cmdMan},
+		"inventory": {summary: "convert an Ansible inventory: 'inventory import ansible FILE'", usage: inventoryUsage, build: cmdInventory,
+			sub: inventorySub},
 	}
 }
 
