@@ -169,6 +169,9 @@ func randomGUID() string {
 
 func (s *sim) connect(ctx context.Context, c *console, in *invocation, h *HostScenario) int {
 	p, e := s.validateConnect(in)
+	if e == nil {
+		e = gatewayInvalid(in.str("gateway-id")) // config.go
+	}
 	if e != nil {
 		return c.fail(cmdConnect, e, h.ExitCodePrefix)
 	}
@@ -215,6 +218,9 @@ func (s *sim) connect(ctx context.Context, c *console, in *invocation, h *HostSc
 	// The network scenario stops connect's own endpoint check (check.go).
 	if !in.flag("ignore-network-check") {
 		if e := h.Network.networkFailure(p.cloud, p.location, p.pls != ""); e != nil {
+			return finishFail(c, cmdConnect, o, e)
+		}
+		if e := proxyFailure(h, st); e != nil { // config.go
 			return finishFail(c, cmdConnect, o, e)
 		}
 	}
@@ -283,6 +289,7 @@ func (s *sim) connect(ctx context.Context, c *console, in *invocation, h *HostSc
 	st.TenantID = p.auth.tenant
 	st.ResourceName, st.ResourceID = p.name, id
 	st.CorrelationID, st.PrivateLinkScope = p.correlation, p.pls
+	st.GatewayID, st.AutomaticUpgrade = in.str("gateway-id"), in.flag("enable-automatic-upgrade")
 	st.Tags = nil
 	if len(p.tags) > 0 {
 		st.Tags = map[string]string{}

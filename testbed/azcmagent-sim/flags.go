@@ -52,6 +52,7 @@ var flagDefs = []flagDef{
 	{"private-link-scope", "", false, false, "connect", "Azure Arc private link scope resource ID"},
 	{"gateway-id", "", false, false, "connect", "Azure Arc gateway resource ID"},
 	{"ignore-network-check", "", true, false, "connect", "continue when endpoints are unreachable"},
+	{"enable-automatic-upgrade", "", true, false, "connect", "let the agent upgrade itself (public preview)"},
 	{"enable-pls-check", "", true, false, "check", "check that the Arc endpoints resolve to private addresses (Private Link)"},
 	{"force-local-only", "f", true, false, "disconnect", "reset local state only, do not delete the Azure resource"},
 	{"config", "", false, false, "connect disconnect", "JSON or YAML file with flag values (keys: long flag names)"},

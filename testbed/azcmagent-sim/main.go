@@ -91,6 +91,9 @@ func (s *sim) dispatch(ctx context.Context, args []string) int {
 	if len(args) > 0 && args[0] == cmdService {
 		return s.service(args[1:])
 	}
+	if len(args) > 0 && args[0] == "config" {
+		return s.config(args[1:]) // config.go
+	}
 	log, logErr := openLog(s.root, s.now, s.mask)
 	defer log.close()
 	c := &console{stdout: s.stdout, stderr: s.stderr, json: wantsJSON(args), mask: s.mask, log: log}

@@ -118,6 +118,9 @@ type HostScenario struct {
 	ResourceDeleted     bool `yaml:"resource_deleted"`      // starts Connected, but its resource was deleted in Azure
 	// CloudProvider is what show reports as "Cloud Provider" (AzSHCI: Azure Local).
 	CloudProvider string `yaml:"cloud_provider"`
+	// ProxyRequired: the host reaches Azure only through this proxy: connect
+	// fails its network check (AZCM0026) unless `config set proxy.url` set it (config.go).
+	ProxyRequired string `yaml:"proxy_required"`
 
 	// Host-wide defaults for every command and failure.
 	Slow           duration `yaml:"slow"`

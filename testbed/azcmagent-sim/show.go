@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"time"
 )
 
@@ -115,7 +114,7 @@ func showDoc(st *State) showJSON {
 		SubscriptionID: st.SubscriptionID, TenantID: st.TenantID, VMID: st.VMID,
 		CorrelationID: st.CorrelationID, Location: st.Location, Cloud: st.Cloud,
 		AgentVersion: st.AgentVersion, LastHeartbeat: st.LastHeartbeat,
-		HTTPSProxy: os.Getenv("https_proxy"), PrivateLinkScope: st.PrivateLinkScope, Tags: tags,
+		HTTPSProxy: shownProxy(st), PrivateLinkScope: st.PrivateLinkScope, Tags: tags,
 		Services: []showService{
 			{"Agent Service (himds)", "himdsd", svc},
 			{"Guest Configuration Service", "gcad", serviceRunning},

@@ -35,6 +35,12 @@ type State struct {
 	VMID             string            `json:"vmId"`
 	PrivateLinkScope string            `json:"privateLinkScope,omitempty"`
 	AgentVersion     string            `json:"agentVersion"`
+	// Config: `azcmagent config set` values by key (config.go; lists comma-joined).
+	Config map[string]string `json:"config,omitempty"`
+	// GatewayID: connect's --gateway-id.
+	GatewayID string `json:"gatewayId,omitempty"`
+	// AutomaticUpgrade: connect's --enable-automatic-upgrade.
+	AutomaticUpgrade bool `json:"automaticUpgrade,omitempty"`
 	LastHeartbeat    string            `json:"lastHeartbeat,omitempty"`
 
 	// Service is himds' state as `azcmagent-sim service` left it.
