@@ -47,6 +47,8 @@ func TestCompletionWords(t *testing.T) {
 		{[]string{"report", "--format", "h"}, []string{"html"}},
 		{[]string{"report", "m"}, []string{"merge"}},
 		{[]string{"completion", "b"}, []string{"bash"}},
+		{[]string{"inventory", "im"}, []string{"import"}},
+		{[]string{"inventory", "import", "a"}, []string{"ansible"}},
 	} {
 		if got := completions(t, c.args...); !slices.Equal(got, c.want) {
 			t.Errorf("complete %q: %q, want %q", c.args, got, c.want)
@@ -60,7 +62,8 @@ func TestCompletionWords(t *testing.T) {
 		{[]string{"apply", ""}, ":8"},   // ShellCompDirectiveFilterFileExt (json)
 		{[]string{"resume", ""}, ":16"}, // ShellCompDirectiveFilterDirs
 		{[]string{"man", ""}, ":16"},
-		{[]string{"plan", ""}, ":4"}, // ShellCompDirectiveNoFileComp
+		{[]string{"plan", ""}, ":4"},                           // ShellCompDirectiveNoFileComp
+		{[]string{"inventory", "import", "ansible", ""}, ":0"}, // ShellCompDirectiveDefault: files
 	} {
 		_, out, _ := runCmd(t, nil, false, append([]string{"__complete"}, c.args...)...)
 		if !strings.HasSuffix(strings.TrimSpace(out), "\n"+c.want) && strings.TrimSpace(out) != c.want {

@@ -232,15 +232,17 @@ func completeFlagValues(c *cobra.Command) {
 // positionalFiles completes a command's positional arguments with what they
 // name: nothing (validate, plan, demo take none), a directory (resume RUN_DIR,
 // man DIR, report RUN_DIR (cobra adds 'merge'), report merge SHARD_RUN_DIR...), or a
-// saved plan (apply PLAN.json).
+// saved plan (apply PLAN.json), or any file (inventory import ansible FILE).
 func positionalFiles(name string) cobra.CompletionFunc {
 	return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		switch name {
-		case "validate", "plan", "demo":
+		case "validate", "plan", "demo", "inventory", "import": // none, or only subcommands
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		case "apply":
 			return []string{"json"}, cobra.ShellCompDirectiveFilterFileExt
+		case "resume", "man", "report", "merge":
+			return nil, cobra.ShellCompDirectiveFilterDirs
 		}
-		return nil, cobra.ShellCompDirectiveFilterDirs
+		return nil, cobra.ShellCompDirectiveDefault // files (inventory import ansible FILE)
 	}
 }
