@@ -26,6 +26,13 @@ import (
 //
 // A problem shared by many hosts is one finding naming the count and a few hosts.
 func CheckFiles(inv *Inventory, hosts []*Host, home string) []Finding {
+	// The jump hosts (not fleet members) the hosts go through read files too.
+	if js := inv.jumpsOf(hosts); len(js) > 0 {
+		hosts = append([]*Host(nil), hosts...)
+		for _, w := range js {
+			hosts = append(hosts, w.h)
+		}
+	}
 	if home == "" {
 		home, _ = os.UserHomeDir()
 	}

@@ -272,15 +272,7 @@ func (inv *Inventory) jumpsOf(hosts []*Host) []where {
 				break
 			}
 			seen[via] = true
-			w := where{h: j}
-			if s := inv.src; s != nil {
-				for i := range inv.JumpHosts {
-					if &inv.JumpHosts[i] == j && i < len(s.jumps) {
-						w.ch = s.jumpChain(s.jumps[i])
-					}
-				}
-			}
-			out = append(out, w)
+			out = append(out, inv.where(j))
 			via = j.SSH.Via
 		}
 	}

@@ -154,6 +154,11 @@ func unwrapPathErr(err error) string {
 func Parse(file string, data []byte) (*Inventory, error) {
 	c := &collector{file: file}
 	d := &dec{file: file, c: c}
+	if line := ansibleINILine(data); line > 0 {
+		c.add(&Error{Pos: Pos{File: file, Line: line, Col: 1}, Msg: "this looks like an Ansible INI inventory ([group] sections), not an arcfleet one",
+			Fix: "convert it with: arcfleet inventory import ansible " + file + " -o inventory.yaml (docs/inventory.md)"})
+		return nil, c.err()
+	}
 	root, err := decodeYAML(data)
 	if err != nil {
 		d.syntax(err, data)
@@ -471,6 +476,25 @@ func (d *dec) hosts(n *yaml.Node, src *source) {
 		src.index[host] = len(src.hosts)
 		src.hosts = append(src.hosts, rh)
 	}
+}
+
+var iniSectionRE = regexp.MustCompile(`^\[[A-Za-z0-9_.-]+(:(vars|children))?\]\s*([#;].*)?$`)
+
+// ansibleINILine is the line of the first section header when the file's first
+// line that is not blank or a comment is one ("[web]", "[web:vars]"): no arcfleet
+// inventory starts so. 0 otherwise.
+func ansibleINILine(data []byte) int {
+	for i, l := range strings.Split(string(data), "\n") {
+		t := strings.TrimSpace(l)
+		if t == "" || t[0] == '#' || t[0] == ';' {
+			continue
+		}
+		if iniSectionRE.MatchString(t) {
+			return i + 1
+		}
+		return 0
+	}
+	return 0
 }
 
 // findKeyNode is the key node named key in mapping m, or nil.

@@ -201,6 +201,11 @@ hosts:
 	}; !reflect.DeepEqual(msgs, want) {
 		t.Errorf("jump host findings:\n got %q\nwant %q", msgs, want)
 	}
+	// The files a run reads for the jump host are checked too.
+	inv3 := mustParse(t, "version: 1\njump_hosts:\n  bastion: {ssh: {user: j, identity_file: /nonexistent/jump.key, host_key_policy: accept-new}}\nhosts:\n  - name: a\n    ssh: {user: u, use_agent: true, via: bastion, host_key_policy: accept-new}\n")
+	if fs := CheckFiles(inv3, []*Host{&inv3.Hosts[0]}, t.TempDir()); len(fs) != 1 || fs[0].Pos.Line != 3 || !strings.Contains(fs[0].Message, "/nonexistent/jump.key") || !strings.Contains(fs[0].Message, "bastion") {
+		t.Errorf("CheckFiles: %v", fs)
+	}
 	if inv2.Digest == mustParse(t, "version: 1\nhosts:\n  - name: a\n    ssh: {user: u, use_agent: true}\n").Digest {
 		t.Errorf("digest ignores the jump host")
 	}
@@ -220,6 +225,8 @@ func TestJumpHostsRejects(t *testing.T) {
 			`inv.yaml:3:8: jump_hosts.j1.os: host j1: unknown key "os"; fix: did you mean "ssh"? (valid keys here: address, port, ssh)`}},
 		{"too deep", "version: 1\njump_hosts:\n  j1: {ssh: {via: j2}}\n  j2: {ssh: {via: j3}}\n  j3: {ssh: {via: j4}}\n  j4: {ssh: {via: j5}}\n  j5: {}\nhosts:\n  - name: a\n    ssh: {via: j1}\n", []string{
 			`inv.yaml:10:16: hosts[0].ssh.via: host a: reached through 5 jump hosts in a row, more than the 4 arcfleet follows; fix: make one of the hosts on the chain reachable directly (remove its via:)`}},
+		{"ansible INI file", "# inventory\n[web]\nweb01 ansible_host=10.0.0.1\n", []string{
+			`inv.yaml:2:1: this looks like an Ansible INI inventory ([group] sections), not an arcfleet one; fix: convert it with: arcfleet inventory import ansible inv.yaml -o inventory.yaml (docs/inventory.md)`}},
 		{"ansible file", "all:\n  hosts:\n    web01:\n", []string{
 			`inv.yaml:1:1: all: unknown key "all": this looks like an Ansible inventory, not an arcfleet one; fix: convert it with: arcfleet inventory import ansible inv.yaml -o inventory.yaml (docs/inventory.md)`}},
 	} {

@@ -64,6 +64,12 @@ func (inv *Inventory) where(h *Host) where {
 		if i, ok := s.index[h.Name]; ok && i < len(s.hosts) {
 			w.rh = s.hosts[i]
 			w.ch = s.chain(w.rh, h.OS)
+			return w
+		}
+		for i := range inv.JumpHosts { // a jump host that is not a fleet member
+			if inv.JumpHosts[i].Name == h.Name && i < len(s.jumps) {
+				w.ch = s.jumpChain(s.jumps[i])
+			}
 		}
 	}
 	return w
