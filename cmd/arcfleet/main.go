@@ -63,6 +63,7 @@ type command struct {
 func commands() map[string]command {
 	return map[string]command{
 		"validate": {summary: "check an inventory without touching any host", usage: validateUsage, build: cmdValidate},
+		"check":    {summary: "run the agent's network check (azcmagent check) on every host, read-only; report grouped by cause", usage: checkUsage, build: cmdCheck},
 		"plan":     {summary: "show (and save) what apply would do", usage: planUsage, build: cmdPlan},
 		"apply":    {summary: "run connect/disconnect/reconnect across the fleet", usage: applyUsage, build: cmdApply},
 		"resume":   {summary: "continue an interrupted run", usage: resumeUsage, build: cmdResume},

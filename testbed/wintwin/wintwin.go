@@ -57,8 +57,9 @@ func Twins(win inventory.Host, sim inventory.Agent) ([]Twin, error) {
 	return out, nil
 }
 
-// steps lists each distinct step of h once: every action's, then the restart
-// and the stop step (which ends a step the controller gave up on).
+// steps lists each distinct step of h once: every action's, then the restart,
+// the stop step (which ends a step the controller gave up on) and the check
+// step (arcfleet check).
 func steps(h *inventory.Host) []agent.Step {
 	var out []agent.Step
 	seen := map[string]bool{}
@@ -70,7 +71,7 @@ func steps(h *inventory.Host) []agent.Step {
 			}
 		}
 	}
-	return append(out, agent.RestartServiceStep(h), agent.StopStep(h))
+	return append(out, agent.RestartServiceStep(h), agent.StopStep(h), agent.CheckStep(h))
 }
 
 // skipScript reads stdin up to agent.ScriptEnd.

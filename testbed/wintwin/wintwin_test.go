@@ -35,18 +35,18 @@ func TestTwins(t *testing.T) {
 		if err := wintwin.Register(r, win, sim); err != nil {
 			t.Fatal(err)
 		}
-		// Every command line any action (or the restart) sends has a twin.
+		// Every command line any action (or the restart, stop, check) sends has a twin.
 		sent := map[string]string{}
 		for _, a := range []string{agent.ActionConnect, agent.ActionDisconnect, agent.ActionReconnect} {
 			for _, s := range agent.HostSteps(&win, a) {
 				sent[s.Command] = s.Name
 			}
 		}
-		for _, s := range []agent.Step{agent.RestartServiceStep(&win), agent.StopStep(&win)} {
+		for _, s := range []agent.Step{agent.RestartServiceStep(&win), agent.StopStep(&win), agent.CheckStep(&win)} {
 			sent[s.Command] = s.Name
 		}
-		if len(r) != len(sent) || len(r) != 6 {
-			t.Errorf("%s: %d twins for %d distinct commands, want 6", win.Name, len(r), len(sent))
+		if len(r) != len(sent) || len(r) != 7 {
+			t.Errorf("%s: %d twins for %d distinct commands, want 7", win.Name, len(r), len(sent))
 		}
 		for cmd, name := range sent {
 			sh, ok := r[cmd]

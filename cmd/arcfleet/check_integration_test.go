@@ -1,0 +1,89 @@
+package main
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// arcfleet check on real sshd hosts and WinRM test servers (Windows steps run
+// as their Linux twins, testbed/wintwin), each host's simulated network in
+// another failure mode: the report groups the hosts by cause with the
+// catalog's codes, exit 3; the clear hosts alone exit 0. Nothing is connected.
+func TestCheckRealHosts(t *testing.T) {
+	f := startFleet(t, "ck", 5, 2)
+	n := f.Names()
+	l1, l2, l3, l4, l5, w1, w2 := n[0], n[1], n[2], n[3], n[4], n[5], n[6]
+	f.writeScenario("", map[string]string{
+		l2: "network: {mode: dns, endpoints: [management.azure.com]}",
+		l3: "network: {mode: dns}",
+		l4: "network: {mode: proxy-unreachable}",
+		l5: "network: {mode: firewall, endpoints: [his.arc.azure.com]}",
+		w1: "network: {mode: tls-inspection}",
+	})
+	inv := f.writeInventory(invOpts{})
+
+	r := f.run("check", "-i", inv, "--format", "json").expect(t, exitHostsFailed)
+	var rep checkReport
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("check --format json: %v\n%s", err, r)
+	}
+	groups := map[string][]string{}
+	eps := map[string][]string{}
+	for _, g := range rep.Groups {
+		groups[g.Code] = g.Hosts
+		eps[g.Code] = g.Endpoints
+	}
+	want := map[string][]string{
+		"MSG-DNS-LOOKUP-FAILED": {l2, l3},
+		"MSG-PROXY-UNREACHABLE": {l4},
+		"ARCF-CHECK-FIREWALL":   {l5},
+		"MSG-TLS-INSPECTION":    {w1},
+	}
+	for code, hosts := range want {
+		got := slices.Clone(groups[code])
+		slices.Sort(got)
+		if !slices.Equal(got, hosts) {
+			t.Errorf("%s: hosts %v, want %v\n%s", code, got, hosts, r)
+		}
+	}
+	if len(rep.Groups) != len(want) {
+		t.Errorf("groups %+v, want only %v", rep.Groups, want)
+	}
+	if rep.Clear != 2 {
+		t.Errorf("clear %d, want 2 (%s, %s)", rep.Clear, l1, w2)
+	}
+	if got := eps["ARCF-CHECK-FIREWALL"]; !slices.Equal(got, []string{"https://gbl.his.arc.azure.com", "https://westeurope.his.arc.azure.com"}) {
+		t.Errorf("firewall endpoints %v", got)
+	}
+	if got := eps["MSG-DNS-LOOKUP-FAILED"]; len(got) != 9 || !slices.Contains(got, "https://management.azure.com") {
+		t.Errorf("DNS endpoints %v: want l3's nine (l2's one among them)", got)
+	}
+	for _, hc := range rep.Hosts {
+		if hc.AgentVersion == "" || len(hc.Endpoints) != 9 {
+			t.Errorf("%s: agent %q, %d endpoint rows", hc.Host, hc.AgentVersion, len(hc.Endpoints))
+		}
+	}
+	// The table: one block per cause, hosts named, the fix from the catalog.
+	r = f.run("check", "-i", inv).expect(t, exitHostsFailed)
+	t.Logf("the table report:\n%s", r)
+	if !strings.Contains(r.stdout, "MSG-DNS-LOOKUP-FAILED: Name resolution failed (2 hosts: ") || !strings.Contains(r.stdout, "fix: ") ||
+		!strings.Contains(r.stderr, "2 of 7 hosts clear; 5 need attention: 4 causes.") {
+		t.Errorf("table report:\n%s", r)
+	}
+	// Read-only: no agent action ran.
+	for _, rec := range f.record() {
+		if rec.Cmd == "connect" || rec.Cmd == "disconnect" {
+			t.Errorf("check ran %s on %s", rec.Cmd, rec.Host)
+		}
+	}
+	// The clear hosts alone.
+	r = f.run("check", "-i", inv, "-l", l1+","+w2, "--format", "markdown").expect(t, exitOK)
+	if !strings.Contains(r.stdout, "2 hosts checked, all clear.") {
+		t.Errorf("clear hosts:\n%s", r)
+	}
+	// Invalid input: exit 2, as validate.
+	f.run("check", "-i", inv, "--format", "xml").expect(t, exitInvalid)
+	f.run("check", "-i", inv, "-l", "nosuchhost").expect(t, exitInvalid)
+}
