@@ -10,6 +10,9 @@ command -v pgrep >/dev/null || need+=(procps)
 [ -x /usr/bin/python3 ] || need+=(python3)
 # Headless Chromium renders the HTML report in its end-to-end test (cmd/arcfleet).
 command -v chromium >/dev/null || need+=(chromium)
+# The CLI tests complete words through bash-completion as a shell does, and render the man pages with man -l.
+[ -r /usr/share/bash-completion/bash_completion ] || need+=(bash-completion)
+command -v man >/dev/null || need+=(man-db)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "deps: missing ${need[*]}; run 'make deps' as root (tests needing them will be skipped)" >&2
