@@ -18,6 +18,13 @@ require (
 	golang.org/x/time v0.16.0
 )
 
+require github.com/schollz/progressbar/v3 v3.19.1
+
+require (
+	github.com/mitchellh/colorstring v0.0.0-20190213212951-d06e56a500db // indirect
+	github.com/rivo/uniseg v0.4.7 // indirect
+)
+
 require (
 	github.com/cpuguy83/go-md2man/v2 v2.0.7 // indirect
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -85,8 +86,8 @@ func TestApplyMixedFleetE2E(t *testing.T) {
 			if _, err := os.Stat(filepath.Join(runDir, a.LogPath)); err != nil {
 				t.Errorf("%s: %v", h.Name, err)
 			}
-			if ok, _ := filepath.Match("hosts/"+h.Name+"/attempt-*.log", a.LogPath); !ok {
-				t.Errorf("%s: log path %q is not hosts/%s/attempt-N.log", h.Name, a.LogPath, h.Name)
+			if ok, _ := filepath.Match(fmt.Sprintf("hosts/%s/attempt-%d-*.log", h.Name, a.N), a.LogPath); !ok {
+				t.Errorf("%s: log path %q is not hosts/%s/attempt-%d-STEP.log", h.Name, a.LogPath, h.Name, a.N)
 			}
 		}
 	}

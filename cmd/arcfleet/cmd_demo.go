@@ -126,7 +126,7 @@ func cmdDemo(e *env, fs *pflag.FlagSet) func(context.Context, []string) int {
 		if err := results.RenderReportWidth(e.stdout, rep, "table", "en", e.stdoutIsTerminal, outputWidth(e)); err != nil {
 			fmt.Fprintf(e.stderr, "arcfleet demo: report: %v\n", err)
 		}
-		fmt.Fprintf(e.stdout, "\nRun directory: %s (report.md, report.json, journal.jsonl, hosts/NAME/attempt-N.log)\n", runDir)
+		fmt.Fprintf(e.stdout, "\nRun directory: %s (report.md, report.json, journal.jsonl, hosts/NAME/attempt-N-STEP.log)\n", runDir)
 		if rep.Interrupted || ctx.Err() != nil {
 			return exitInterrupted
 		}

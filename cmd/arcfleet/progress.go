@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
 	"github.com/arcfleet/arcfleet/internal/executor"
@@ -41,6 +42,10 @@ type progress struct {
 	inFlight map[string]time.Time // host -> when it started
 	retrying map[string]bool      // hosts that had a retry scheduled and have not finished
 	drawn    int                  // lines of the live view on screen
+	// bar draws the bar, percentage and done/total (terminal only, total > 0).
+	// It is told only the count: elapsed time and ETA come from now, so they
+	// tick with the redraws and tests can drive them.
+	bar      *progressbar.ProgressBar
 	finished bool
 	verbose  bool // -v: every attempt and retry as a line (above the live view on a terminal)
 	stop     chan struct{}
@@ -76,6 +81,9 @@ func newProgressWith(w io.Writer, total int, terminal bool, opt progressOptions)
 	p.started = p.now()
 	if !terminal {
 		return p
+	}
+	if total > 0 {
+		p.bar = newBar(total)
 	}
 	tick := opt.tick
 	var t *time.Ticker
@@ -127,6 +135,9 @@ func (p *progress) event(ev executor.Event) {
 		delete(p.retrying, ev.Host)
 		if ev.Outcome != "" {
 			p.counts[ev.Outcome]++
+		}
+		if p.bar != nil && p.done <= p.total {
+			_ = p.bar.Set(p.done) // its error: only past the total, which the guard excludes
 		}
 	}
 	if !p.terminal {
@@ -212,17 +223,11 @@ func (p *progress) frame() []string {
 	} else if p.done >= p.total && p.total > 0 {
 		eta = "0:00"
 	}
-	pct := 0
-	if p.total > 0 {
-		pct = p.done * 100 / p.total
+	bar := fmt.Sprintf("%d/%d", p.done, p.total)
+	if p.bar != nil {
+		bar = strings.TrimSpace(p.bar.String()) // "  80% [###################-----] (4/5) " after a \r
 	}
-	const barWidth = 24
-	fill := 0
-	if p.total > 0 {
-		fill = p.done * barWidth / p.total
-	}
-	bar := "[" + strings.Repeat("#", fill) + strings.Repeat("-", barWidth-fill) + "]"
-	line1 := fmt.Sprintf("%s %d/%d %d%%  elapsed %s  ETA %s", bar, p.done, p.total, pct, fmtClock(elapsed), eta)
+	line1 := fmt.Sprintf("%s  elapsed %s  ETA %s", bar, fmtClock(elapsed), eta)
 
 	summary := results.OutcomeSummary(p.counts, "en")
 	if summary == "" {
@@ -239,6 +244,26 @@ func (p *progress) frame() []string {
 		line2 += " | longest: " + long
 	}
 	return []string{termSafeLine(line1, p.width-1), termSafeLine(line2, p.width-1)}
+}
+
+// barWidth is the bar's width in characters, between its brackets.
+const barWidth = 24
+
+// newBar is the live view's bar: github.com/schollz/progressbar rendering into
+// nothing (the view reads String and draws it with its own lines), ASCII,
+// with the count and without its own time fields (its clock is the wall
+// clock and it would not tick between events).
+func newBar(total int) *progressbar.ProgressBar {
+	return progressbar.NewOptions(total,
+		progressbar.OptionSetWriter(io.Discard),
+		progressbar.OptionSetWidth(barWidth),
+		progressbar.OptionSetTheme(progressbar.Theme{Saucer: "#", SaucerPadding: "-", BarStart: "[", BarEnd: "]"}),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetPredictTime(false),
+		progressbar.OptionSetElapsedTime(false),
+		progressbar.OptionSetRenderBlankState(true),
+		progressbar.OptionThrottle(0),
+	)
 }
 
 // longest names the n hosts in flight the longest, with how long: "web07 1:12, db01 0:40".

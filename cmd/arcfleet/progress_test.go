@@ -121,7 +121,7 @@ func TestProgressLiveView(t *testing.T) {
 		s := term.screen()
 		return s[max(len(s)-2, 0):]
 	}
-	if got := last(); !strings.Contains(got[0], "0/5 0%  elapsed 0:00  ETA -") || got[1] != "none done yet | in flight 0, 5 waiting" {
+	if got := last(); !strings.Contains(got[0], "0% [------------------------] (0/5)  elapsed 0:00  ETA -") || got[1] != "none done yet | in flight 0, 5 waiting" {
 		t.Fatalf("first frame:\n%s", strings.Join(got, "\n"))
 	}
 	ev := func(kind, host string, o results.Outcome, code string) {
@@ -142,7 +142,7 @@ func TestProgressLiveView(t *testing.T) {
 		t.Fatal("no redraw on the timer")
 	}
 	got := last()
-	if !strings.Contains(got[0], "0/5 0%  elapsed 0:05  ETA -") ||
+	if !strings.Contains(got[0], "0% [------------------------] (0/5)  elapsed 0:05  ETA -") ||
 		got[1] != "none done yet | in flight 3, 2 waiting | longest: web01 0:05, db01 0:04, web02 0:04" {
 		t.Fatalf("after 5 s:\n%s", strings.Join(got, "\n"))
 	}
@@ -156,7 +156,7 @@ func TestProgressLiveView(t *testing.T) {
 	tickAndWait(tick)
 	got = last()
 	// 4 done in 8 s: the last one in about 2 s.
-	if !strings.Contains(got[0], "[###################-----] 4/5 80%  elapsed 0:08  ETA 0:02") ||
+	if !strings.Contains(got[0], "80% [###################-----] (4/5)  elapsed 0:08  ETA 0:02") ||
 		got[1] != "1 ok, 1 failed, 2 not started | in flight 1 (1 retrying) | longest: db01 0:07" {
 		t.Fatalf("after 8 s:\n%s", strings.Join(got, "\n"))
 	}
@@ -168,7 +168,7 @@ func TestProgressLiveView(t *testing.T) {
 	ev(executor.EventDone, "db01", results.OutcomeOK, "")
 	p.finish()
 	got = last()
-	if !strings.Contains(got[0], "5/5 100%  elapsed 0:08  ETA 0:00") || got[1] != "2 ok, 1 failed, 2 not started | in flight 0" {
+	if !strings.Contains(got[0], "100% [########################] (5/5)  elapsed 0:08  ETA 0:00") || got[1] != "2 ok, 1 failed, 2 not started | in flight 0" {
 		t.Fatalf("last frame:\n%s", strings.Join(got, "\n"))
 	}
 	// The same words and counts as the report's outcome line.

@@ -79,6 +79,9 @@ type stepSpec struct {
 	name   string
 	args   []string // agent arguments before the common flags; nil: not an agent run
 	config bool     // stdin becomes the --config file
+	// install: the install or upgrade step (install.go); pkg its package, if any.
+	install bool
+	pkg     *PackageRef
 }
 
 func specFor(name string) stepSpec {
@@ -93,6 +96,8 @@ func specFor(name string) stepSpec {
 		return stepSpec{name: name, args: []string{"disconnect", "--force-local-only"}}
 	case StepStop:
 		return stepSpec{name: name}
+	case StepInstall, StepUpgrade:
+		return stepSpec{name: name, install: true}
 	}
 	return stepSpec{name: StepRestartService}
 }
@@ -101,7 +106,16 @@ func specFor(name string) stepSpec {
 func HostSteps(h *inventory.Host, action string) []Step {
 	switch action {
 	case ActionConnect:
+		if h.Agent.Install {
+			// agent.install: the install step first (skipped on the host when
+			// the agent is present and new enough), then as without it.
+			return []Step{InstallStep(h), ProbeStep(h), ConnectStep(h)}
+		}
 		return []Step{ProbeStep(h), ConnectStep(h)}
+	case ActionInstall:
+		return []Step{InstallStep(h)}
+	case ActionUpgrade:
+		return []Step{UpgradeStep(h)}
 	case ActionDisconnect:
 		return []Step{ProbeStep(h), DisconnectStep(h)}
 	case ActionReconnect:
@@ -199,6 +213,14 @@ func psScript(h *inventory.Host, sp stepSpec) string {
 	fmt.Fprintf(&b, "# arcfleet %s\n", sp.name)
 	if sp.name == StepStop {
 		psStop(&b)
+		return b.String()
+	}
+	if sp.install {
+		b.WriteString("$E=[Console]::Error\n")
+		psLockAction(&b, sp.name)
+		b.WriteString("$R=1\ntry{\n")
+		psInstall(&b, h, sp)
+		fmt.Fprintf(&b, "}finally{%s}\n", psEnd(sp.name))
 		return b.String()
 	}
 	if sp.args == nil {

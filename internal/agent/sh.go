@@ -129,6 +129,8 @@ func shStepScript(h *inventory.Host, sp stepSpec) string {
 	fmt.Fprintf(&b, "echo \"%spid=$$ pg= dir=$D\" >&2\n", StartedMarker)
 	var run string
 	switch {
+	case sp.install: // install.go
+		run = shInstall(&b, h, sp)
 	case sp.args == nil: // restart-agent-service
 		run = "systemctl restart himdsd"
 	case sp.config:

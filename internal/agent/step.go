@@ -28,6 +28,9 @@ type Step struct {
 	// OnlyIf: "" = always; "previous-failed" = fallback run only when the previous step failed
 	// (reconnect's disconnect --force-local-only).
 	OnlyIf string `json:"only_if,omitempty"`
+	// Package: the install/upgrade step's operator-supplied package (install.go):
+	// the executor streams it after the header; the script checks its digest.
+	Package *PackageRef `json:"package,omitempty"`
 }
 
 // One round trip per host: the connect step can check, under the host lock,

@@ -136,7 +136,7 @@ type Event struct {
 }
 
 // Apply runs plan p, writing its run directory runDir (created; it must not hold
-// a run already): plan.json, journal.jsonl, hosts/NAME/attempt-N.log, the reports.
+// a run already): plan.json, journal.jsonl, hosts/NAME/attempt-N-STEP.log, the reports.
 // The run directory is locked for the whole run (a second Apply or Resume on it
 // fails at once). The returned report is also written when ctx is canceled
 // (Interrupted set). An error means the run could not be set up or its records
@@ -389,7 +389,7 @@ func (x *Executor) execute(ctx context.Context, p *plan.Plan, runDir string, j *
 	if prior != nil {
 		r.prior = prior
 	}
-	r.record(journalRecord{Event: evRunStart, Detail: mode})
+	r.record(journalRecord{Event: evRunStart, Detail: mode, Numbering: attemptNumbering})
 
 	var todo []int
 	for i := range p.Hosts {

@@ -31,8 +31,12 @@ type hostRun struct {
 	secrets []string        // SP secrets of the run + this host's login secrets
 	masker  *results.Masker // masks secrets, built once per host
 	brkKey  string          // the host's circuit breaker: credential and tenant
-	n       int             // number of the last attempt (log files), continued on resume
-	tries   int             // failed tries so far, continued on resume (the retry cap spans runs)
+	// attempt is the number of the try of the host's action under way: 1
+	// for the first, counted across resumes (a resumed host's first try is
+	// the one after the last the journal holds), never reset. Its dial, probe
+	// and action steps all carry it: "attempt 2" is the host's second try.
+	attempt int
+	tries   int // failed tries so far, continued on resume (the retry cap spans runs; RetryFailed resets it)
 	// lastAct is the last agent action step begun (connect, disconnect,
 	// disconnect-local), from this run or, on resume, from the journal. Once a
 	// host has been acted on, finding it in the intended state means "ok".
@@ -98,7 +102,7 @@ func (s stepOut) ok() bool {
 func (r *run) runHost(ctx context.Context, i int) {
 	hr := r.newHostRun(i)
 	if pr := r.prior[i]; pr != nil {
-		hr.n = pr.lastAttempt
+		hr.attempt = pr.lastAttempt
 		hr.lastAct = pr.lastAct
 		hr.tries = pr.tries
 		hr.lastCode = pr.lastCode
@@ -170,6 +174,7 @@ func (hr *hostRun) loop(ctx context.Context) tryOutcome {
 	r := hr.r
 	rem := remedyNone
 	for {
+		hr.attempt++
 		t := hr.try(ctx, rem)
 		if t.final {
 			return t
@@ -198,8 +203,8 @@ func (hr *hostRun) loop(ctx context.Context) tryOutcome {
 		if why := r.brk.Open(hr.brkKey); why != "" {
 			return failed(t, "not retried: "+why)
 		}
-		r.record(journalRecord{Event: evRetry, Host: hr.h.Name, Code: t.diag.Code, Class: t.diag.Class, Try: tries, Detail: next.String()})
-		r.emit(Event{Kind: EventRetry, Host: hr.h.Name, Code: t.diag.Code, Class: t.diag.Class, Attempt: tries, Delay: delay,
+		r.record(journalRecord{Event: evRetry, Host: hr.h.Name, Attempt: hr.attempt, Code: t.diag.Code, Class: t.diag.Class, Try: tries, Detail: next.String()})
+		r.emit(Event{Kind: EventRetry, Host: hr.h.Name, Code: t.diag.Code, Class: t.diag.Class, Attempt: hr.attempt, Delay: delay,
 			Message: fmt.Sprintf("%s after %s: %s%s in %s", next, t.diag.Code, delay.Round(time.Millisecond), retryAfterNote(delay, t.diag.RetryAfter), hr.mask(t.detail))})
 		if err := r.x.sleep(ctx, delay); err != nil {
 			return hr.interrupted(t)
@@ -430,8 +435,7 @@ func (hr *hostRun) step(name string) agent.Step {
 // dial opens the host's connection (one per host; redialled after a transport failure).
 func (hr *hostRun) dial(ctx context.Context) (tryOutcome, bool) {
 	r := hr.r
-	hr.n++
-	n := hr.n
+	n := hr.attemptN()
 	start := r.x.now()
 	r.record(journalRecord{Event: evAttemptBegin, Host: hr.h.Name, Step: "dial", Attempt: n})
 	dctx, cancel, cut := r.attemptContext(ctx)
@@ -488,13 +492,11 @@ func (hr *hostRun) runStep(ctx context.Context, st agent.Step, action bool) step
 		hr.token = false
 		hr.lastAct = st.Name
 	}
-	hr.n++
-	n := hr.n
+	n := hr.attemptN()
 	var logRel string
 	var alog *attemptLog
 	if r.runDir != "" {
-		logRel = filepath.Join(HostsDir, name, fmt.Sprintf("attempt-%d.log", n))
-		alog = hr.openLog(logRel)
+		logRel, alog = hr.openLog(n, st.Name)
 	}
 	start := r.x.now()
 	r.record(journalRecord{Event: evAttemptBegin, Host: name, Step: st.Name, Attempt: n, LogPath: logRel})
@@ -607,18 +609,38 @@ func (hr *hostRun) takeToken(ctx context.Context) (stepOut, bool) {
 	return stepOut{}, true
 }
 
-func (hr *hostRun) openLog(rel string) *attemptLog {
-	path := filepath.Join(hr.r.runDir, rel)
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+// attemptN is the attempt number steps and dials carry: the try under way
+// (1 outside the retry loop, e.g. plan --probe).
+func (hr *hostRun) attemptN() int { return max(hr.attempt, 1) }
+
+// openLog creates the log of step in attempt n: hosts/NAME/attempt-N-STEP.log,
+// or attempt-N-STEP-K.log (K = 2, 3, ...) when the attempt runs that step
+// again (a probe after a wait). Never an existing file: a resumed run's
+// attempts continue the numbering, and logs of runs before it (attempt-N.log,
+// N counting dials and steps) keep their names. It returns the path relative
+// to the run directory ("" and nil when no file could be made: warned).
+func (hr *hostRun) openLog(n int, step string) (string, *attemptLog) {
+	dir := filepath.Join(HostsDir, hr.h.Name)
+	if err := os.MkdirAll(filepath.Join(hr.r.runDir, dir), 0o700); err != nil {
 		hr.r.emit(Event{Kind: EventWarning, Host: hr.h.Name, Message: fmt.Sprintf("log directory: %v", err)})
-		return nil
+		return "", nil
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		hr.r.emit(Event{Kind: EventWarning, Host: hr.h.Name, Message: fmt.Sprintf("log file: %v", err)})
-		return nil
+	for k := 1; ; k++ {
+		name := fmt.Sprintf("attempt-%d-%s.log", n, step)
+		if k > 1 {
+			name = fmt.Sprintf("attempt-%d-%s-%d.log", n, step, k)
+		}
+		rel := filepath.Join(dir, name)
+		f, err := os.OpenFile(filepath.Join(hr.r.runDir, rel), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, os.ErrExist) && k < 1000 {
+			continue
+		}
+		if err != nil {
+			hr.r.emit(Event{Kind: EventWarning, Host: hr.h.Name, Message: fmt.Sprintf("log file: %v", err)})
+			return "", nil
+		}
+		return rel, &attemptLog{f: f, masker: hr.masker}
 	}
-	return &attemptLog{f: f, masker: hr.masker}
 }
 
 // finish records how the host ended: report line, journal, breaker, event.

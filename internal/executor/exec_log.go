@@ -17,7 +17,7 @@ const (
 	maxLineHold = 64 << 10  // a longer line without newline is written in pieces (never splitting a secret)
 )
 
-// attemptLog is hosts/NAME/attempt-N.log: each line prefixed by its stream.
+// attemptLog is hosts/NAME/attempt-N-STEP.log (exec_host.go openLog): each line prefixed by its stream.
 type attemptLog struct {
 	mu     sync.Mutex
 	f      *os.File

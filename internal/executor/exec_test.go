@@ -515,8 +515,8 @@ func TestSecretNeverLeaks(t *testing.T) {
 	if files < 4 {
 		t.Errorf("only %d files in the run dir", files)
 	}
-	// Attempt 1 dialled, attempt 2 is the connect (one session, no probe before it).
-	logData, err := os.ReadFile(filepath.Join(dir, "hosts", "fine", "attempt-2.log"))
+	// Attempt 1 is the dial and the connect (one session, no probe before it): one log, of the connect.
+	logData, err := os.ReadFile(filepath.Join(dir, "hosts", "fine", "attempt-1-connect.log"))
 	if err != nil || !strings.Contains(string(logData), "stdout| config:") || !strings.Contains(string(logData), results.MaskToken) {
 		t.Errorf("attempt log lacks the masked output (err %v):\n%s", err, logData)
 	}

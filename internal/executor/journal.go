@@ -30,24 +30,36 @@ const (
 	evRetry        = "retry"         // a failed try will be followed by another (Try: tries so far), so resume keeps the count
 )
 
+// attemptNumbering is the journal's attempt numbering (journalRecord.Numbering):
+// 2 since an attempt is a try of the host's action. Before (absent), a
+// host's dials and steps were numbered in one sequence.
+const attemptNumbering = 2
+
 // journalRecord is one line of journal.jsonl: one host state change. Text fields
 // are masked before they get here; no record ever holds a secret.
 type journalRecord struct {
-	T        time.Time       `json:"t"`
-	Event    string          `json:"event"`
-	Host     string          `json:"host,omitempty"`
-	Step     string          `json:"step,omitempty"`
-	Attempt  int             `json:"attempt,omitempty"`
-	Try      int             `json:"try,omitempty"`    // retry: failed tries of the host so far
-	Started  time.Time       `json:"started,omitzero"` // attempt-end: when the attempt began
-	ExitCode int             `json:"exit_code,omitempty"`
-	Code     string          `json:"code,omitempty"`
-	Class    results.Class   `json:"class,omitempty"`
-	Duration time.Duration   `json:"duration_ns,omitempty"`
-	Outcome  results.Outcome `json:"outcome,omitempty"`
-	Detail   string          `json:"detail,omitempty"`
-	Evidence []string        `json:"evidence,omitempty"`
-	LogPath  string          `json:"log_path,omitempty"`
+	T     time.Time `json:"t"`
+	Event string    `json:"event"`
+	Host  string    `json:"host,omitempty"`
+	Step  string    `json:"step,omitempty"`
+	// Attempt is the host's try of its action the record belongs to, 1 for
+	// the first (what users read as "attempt 2"), counted across resumes.
+	// Journals of runs before numbering 2 (see Numbering) hold a per-host
+	// sequence of dials and steps instead; priorFromJournal converts them.
+	Attempt int `json:"attempt,omitempty"`
+	// Numbering is on run-start records: 2 since attempts count tries of the
+	// action; 0 (absent) for journals written before.
+	Numbering int             `json:"numbering,omitempty"`
+	Try       int             `json:"try,omitempty"`    // retry: failed tries of the host so far
+	Started   time.Time       `json:"started,omitzero"` // attempt-end: when the attempt began
+	ExitCode  int             `json:"exit_code,omitempty"`
+	Code      string          `json:"code,omitempty"`
+	Class     results.Class   `json:"class,omitempty"`
+	Duration  time.Duration   `json:"duration_ns,omitempty"`
+	Outcome   results.Outcome `json:"outcome,omitempty"`
+	Detail    string          `json:"detail,omitempty"`
+	Evidence  []string        `json:"evidence,omitempty"`
+	LogPath   string          `json:"log_path,omitempty"`
 	// External: done, blocked by a check outside the plan (Executor.Blocked).
 	External bool `json:"external,omitempty"`
 }

@@ -18,7 +18,8 @@ type priorHost struct {
 	done        bool // finished: not run again (but see retryable)
 	final       journalRecord
 	attempts    []results.Attempt
-	lastAttempt int
+	lastAttempt int            // the last try's number (journalRecord.Attempt)
+	oldRetries  int            // retry records read in a journal before attemptNumbering
 	lastAct     string         // last agent action step begun: the host may have been acted on
 	actBefore   string         // lastAct before the open attempt began
 	tries       int            // failed tries so far: the retry cap counts across runs
@@ -58,7 +59,11 @@ func priorFromJournal(p *plan.Plan, recs []journalRecord) ([]*priorHost, error) 
 		idx[p.Hosts[i].Host.Name] = i
 	}
 	prior := make([]*priorHost, len(p.Hosts))
+	numbering := 0 // of the records that follow: each run-start says
 	for _, rec := range recs {
+		if rec.Event == evRunStart {
+			numbering = rec.Numbering
+		}
 		if rec.Host == "" {
 			continue
 		}
@@ -70,6 +75,17 @@ func priorFromJournal(p *plan.Plan, recs []journalRecord) ([]*priorHost, error) 
 		if ph == nil {
 			ph = &priorHost{}
 			prior[i] = ph
+		}
+		if numbering < attemptNumbering {
+			// A run before attemptNumbering numbered dials and steps in one
+			// sequence: its attempts are renumbered as the tries they belong
+			// to (one more than the retries before them).
+			if rec.Event == evRetry {
+				ph.oldRetries++
+				rec.Attempt = ph.oldRetries
+			} else if rec.Attempt > 0 {
+				rec.Attempt = ph.oldRetries + 1
+			}
 		}
 		if rec.Attempt > ph.lastAttempt {
 			ph.lastAttempt = rec.Attempt

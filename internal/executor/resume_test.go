@@ -106,14 +106,23 @@ func TestInterruptThenResume(t *testing.T) {
 	if d := exResult(rep2, "mid").Detail; !strings.Contains(d, "after acting") {
 		t.Errorf("mid: detail %q", d)
 	}
-	// Attempt numbers continue: no log file of the first run is overwritten.
+	// Attempt numbers continue (the resumed try is the next) and no log file
+	// of the first run is overwritten.
 	mid := exResult(rep2, "mid")
-	seen := map[int]bool{}
+	seen := map[string]bool{}
+	last := 0
 	for _, a := range mid.Attempts {
-		if seen[a.N] {
-			t.Errorf("mid: attempt number %d used twice: %+v", a.N, mid.Attempts)
+		if a.LogPath != "" && seen[a.LogPath] {
+			t.Errorf("mid: log %s used twice: %+v", a.LogPath, mid.Attempts)
 		}
-		seen[a.N] = true
+		seen[a.LogPath] = true
+		if a.N < last {
+			t.Errorf("mid: attempt numbers go back: %+v", mid.Attempts)
+		}
+		last = a.N
+	}
+	if len(mid.Attempts) < 2 || mid.Attempts[0].N != 1 || last != 2 {
+		t.Errorf("mid: attempts %+v, want the first run's try 1 then the resumed try 2", mid.Attempts)
 	}
 	if rep2.ExitCode() != 0 {
 		t.Errorf("exit after resume %d", rep2.ExitCode())
@@ -185,10 +194,11 @@ func TestPriorKeepsAttemptCutByKill(t *testing.T) {
 	p := &plan.Plan{Hosts: []plan.HostPlan{{Host: inventory.Host{Name: "h1"}}, {Host: inventory.Host{Name: "h2"}}}}
 	t0 := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 	recs := []journalRecord{
+		{T: t0, Event: evRunStart, Detail: "apply", Numbering: attemptNumbering},
 		{T: t0, Event: evStarted, Host: "h1"},
 		{T: t0, Event: evAttemptBegin, Host: "h1", Step: agent.StepProbe, Attempt: 1},
 		{T: t0, Event: evAttemptEnd, Host: "h1", Step: agent.StepProbe, Attempt: 1, Code: "AZCM0000", Started: t0},
-		{T: t0.Add(time.Second), Event: evAttemptBegin, Host: "h1", Step: agent.StepConnect, Attempt: 2, LogPath: "hosts/h1/attempt-2.log"},
+		{T: t0.Add(time.Second), Event: evAttemptBegin, Host: "h1", Step: agent.StepConnect, Attempt: 1, LogPath: "hosts/h1/attempt-1-connect.log"},
 		{T: t0, Event: evStarted, Host: "h2"},
 		{T: t0, Event: evAttemptBegin, Host: "h2", Step: agent.StepProbe, Attempt: 1},
 		{T: t0, Event: evAttemptEnd, Host: "h2", Step: agent.StepProbe, Attempt: 1, Code: "AZCM0000", Started: t0},
@@ -198,7 +208,7 @@ func TestPriorKeepsAttemptCutByKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := prior[0].attempts
-	if len(a) != 2 || a[1].Step != agent.StepConnect || a[1].N != 2 || a[1].Code != codeInterrupted || a[1].LogPath != "hosts/h1/attempt-2.log" || !a[1].Started.Equal(t0.Add(time.Second)) {
+	if len(a) != 2 || a[1].Step != agent.StepConnect || a[1].N != 1 || a[1].Code != codeInterrupted || a[1].LogPath != "hosts/h1/attempt-1-connect.log" || !a[1].Started.Equal(t0.Add(time.Second)) {
 		t.Errorf("h1 attempts = %+v, want probe then the cut connect as %s", a, codeInterrupted)
 	}
 	if len(prior[1].attempts) != 1 {

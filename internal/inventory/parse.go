@@ -36,7 +36,11 @@ type rawWinRM struct {
 	https, insecure, allowHTTP                           val[bool]
 }
 
-type rawAgent struct{ path, log val[string] }
+type rawAgent struct {
+	path, log, minVersion  val[string]
+	install                val[bool]
+	pkgDeb, pkgRPM, pkgMSI val[string] // agent.package (install.go in internal/agent)
+}
 
 type layer struct {
 	path                      string // "defaults", "groups.web", "hosts[3]", ...
@@ -550,12 +554,31 @@ func (d *dec) layerFields(n *yaml.Node, path, host string, mask int, known []str
 		case "winrm":
 			d.winrm(v, p, host, &l.winrm, dir)
 		case "agent":
-			d.fields(v, p, host, []string{"path", "log"}, func(key string, _, v *yaml.Node) bool {
+			d.fields(v, p, host, []string{"path", "log", "install", "min_version", "package"}, func(key string, _, v *yaml.Node) bool {
 				switch key {
 				case "path":
 					l.agent.path = d.str(v, join(p, key), host)
 				case "log":
 					l.agent.log = d.str(v, join(p, key), host)
+				case "install":
+					l.agent.install = d.boolean(v, join(p, key), host)
+				case "min_version":
+					l.agent.minVersion = d.str(v, join(p, key), host)
+				case "package":
+					pp := join(p, key)
+					d.fields(v, pp, host, []string{"deb", "rpm", "msi"}, func(key string, _, v *yaml.Node) bool {
+						switch key {
+						case "deb":
+							l.agent.pkgDeb = d.pathVal(v, join(pp, key), host, dir)
+						case "rpm":
+							l.agent.pkgRPM = d.pathVal(v, join(pp, key), host, dir)
+						case "msi":
+							l.agent.pkgMSI = d.pathVal(v, join(pp, key), host, dir)
+						default:
+							return false
+						}
+						return true
+					})
 				default:
 					return false
 				}

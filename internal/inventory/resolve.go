@@ -144,6 +144,14 @@ func resolve(d *dec, inv *Inventory, src *source) {
 		h.Agent = Agent{
 			Path: pick(ch, func(l *layer) *val[string] { return &l.agent.path }).v,
 			Log:  pick(ch, func(l *layer) *val[string] { return &l.agent.log }).v,
+			// install and upgrade (internal/agent/install.go)
+			Install:    pick(ch, func(l *layer) *val[bool] { return &l.agent.install }).v,
+			MinVersion: pick(ch, func(l *layer) *val[string] { return &l.agent.minVersion }).v,
+			Package: AgentPackage{
+				Deb: pick(ch, func(l *layer) *val[string] { return &l.agent.pkgDeb }).v,
+				RPM: pick(ch, func(l *layer) *val[string] { return &l.agent.pkgRPM }).v,
+				MSI: pick(ch, func(l *layer) *val[string] { return &l.agent.pkgMSI }).v,
+			},
 		}
 
 		port := pick(ch, func(l *layer) *val[int] { return &l.port })

@@ -203,6 +203,23 @@ type WinRM struct {
 type Agent struct {
 	Path string `json:"path,omitempty"`
 	Log  string `json:"log,omitempty"`
+	// Install: connect installs the agent first (the install step, skipped on
+	// the host when the agent is present and new enough).
+	Install bool `json:"install,omitempty"`
+	// MinVersion: an agent older than this is installed over (install) or
+	// upgraded; "" = any version will do.
+	MinVersion string `json:"min_version,omitempty"`
+	// Package: operator-supplied packages on the controller, streamed to the
+	// host over the step's session (air-gapped install). Empty: Microsoft's
+	// installer script or package repository.
+	Package AgentPackage `json:"package,omitzero"`
+}
+
+// AgentPackage names the agent's packages on the controller, by format.
+type AgentPackage struct {
+	Deb string `json:"deb,omitempty"`
+	RPM string `json:"rpm,omitempty"`
+	MSI string `json:"msi,omitempty"`
 }
 
 // Host is one fully resolved host.

@@ -22,6 +22,7 @@ const (
 	CodeAction           = "ARCF0008" // unknown action
 	CodePrivateLink      = "ARCF0009" // private_link_scope is not a resource ID
 	CodeAgentPath        = "ARCF0010" // agent.path or agent.log longer than the host's OS allows
+	CodeAgentInstall     = "ARCF0020" // agent.install, agent.min_version or agent.package unusable
 	// CodeSSHConfig (ARCF0011, jump.go): warning about an ssh_config line arcfleet does not follow.
 )
 
@@ -328,6 +329,7 @@ func AgentPathLen(os, p string) int {
 }
 
 func validateAgent(h *Host, w where, add report) {
+	validateAgentInstall(h, posOf(w, func(l *layer) *val[string] { return &l.agent.path }), add)
 	max, unit, limit := MaxLinuxAgentPath, "bytes", "PATH_MAX"
 	if h.OS == "windows" {
 		max, unit, limit = MaxWindowsAgentPath, "characters", "MAX_PATH"

@@ -221,7 +221,7 @@ func parsePlan(path string, data []byte) (*Plan, error) {
 // check verifies what apply relies on.
 func (p *Plan) check() error {
 	switch p.Action {
-	case agent.ActionConnect, agent.ActionDisconnect, agent.ActionReconnect:
+	case agent.ActionConnect, agent.ActionDisconnect, agent.ActionReconnect, agent.ActionInstall, agent.ActionUpgrade:
 	default:
 		return fmt.Errorf("unknown action %q", p.Action)
 	}

@@ -273,6 +273,10 @@ func actionSummary(action string) string {
 		return "probe, then connect"
 	case agent.ActionDisconnect:
 		return "probe, then disconnect (deletes the Azure resource: its extensions, licence settings and managed identity role assignments go with it; refused on Azure Local unless allowed)"
+	case agent.ActionInstall:
+		return "install the agent where it is missing or older than wanted (skipped on the host otherwise); no connect"
+	case agent.ActionUpgrade:
+		return "upgrade the installed agent (the operator's package; else azcmagent upgrade from 1.62, else the package manager); skipped where new enough"
 	case agent.ActionReconnect:
 		return "probe, disconnect (deletes the Azure resource: its extensions, licence settings and managed identity role assignments go with it; disconnect --force-local-only only if the resource is already gone; refused on Azure Local unless allowed), then connect"
 	}

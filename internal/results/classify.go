@@ -46,6 +46,27 @@ var scriptErrors = map[string]string{
 	"bad-stop-input":         "HOST-SETUP-FAILED",
 	"watchdog-failed":        "HOST-WATCHDOG-FAILED",
 	"script-digest":          "HOST-SCRIPT-DIGEST",
+	// install and upgrade (internal/agent/install.go)
+	"package-digest":                "HOST-PACKAGE-DIGEST",
+	"package-unreadable":            "HOST-PACKAGE-UNREADABLE",
+	"package-write-failed":          "HOST-INSTALL-NO-SPACE",
+	"no-space":                      "HOST-INSTALL-NO-SPACE",
+	"package-lock":                  "HOST-PACKAGE-LOCK",
+	"package-failed":                "AZCM0143",
+	"no-package-manager":            "HOST-NO-PACKAGE-MANAGER",
+	"package-too-old":               "HOST-AGENT-TOO-OLD",
+	"installed-version-low":         "HOST-AGENT-TOO-OLD",
+	"agent-not-found-after-install": "AZCM0150",
+	"no-downloader":                 "HOST-INSTALLER-DOWNLOAD",
+	"installer-download-failed":     "HOST-INSTALLER-DOWNLOAD",
+	"package-upload-unsupported":    "HOST-INSTALL-UNSUPPORTED",
+	"msiexec-1603":                  "AZCM0156",
+	"msiexec-1618":                  "AZCM0159",
+	"msiexec-112":                   "AZCM0158",
+	"msiexec-1622":                  "AZCM0160",
+	"msiexec-1619":                  "MSI-1619",
+	"msiexec-1633":                  "MSI-1633",
+	"msiexec-1638":                  "MSI-1638",
 }
 
 // genericCodes only say "something failed"; the seed tells the reader to look at

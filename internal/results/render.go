@@ -96,7 +96,7 @@ var words = map[string][2]string{ // key: {en, sv}
 	"host":           {"Host", "Värd"},
 	"os":             {"OS", "OS"},
 	"action":         {"Action", "Åtgärd"},
-	"log_note":       {"Logs: RUN_DIR/hosts/HOST/attempt-N.log, one per attempt.", "Loggar: KÖRKATALOG/hosts/VÄRD/attempt-N.log, en per försök."},
+	"log_note":       {"Logs: RUN_DIR/hosts/HOST/attempt-N-STEP.log, one per step of each attempt.", "Loggar: KÖRKATALOG/hosts/VÄRD/attempt-N-STEG.log, en per steg i varje försök."},
 	"chart":          {"Outcomes by code", "Utfall per kod"},
 	"timeline":       {"Timeline", "Tidslinje"},
 	"timeline_none":  {"No timeline: it is drawn from the run directory's journal.jsonl (arcfleet report RUN_DIR --format html).", "Ingen tidslinje: den ritas från körkatalogens journal.jsonl (arcfleet report RUN_DIR --format html)."},

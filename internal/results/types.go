@@ -77,7 +77,9 @@ const (
 	OutcomeInterrupted Outcome = "interrupted" // run interrupted while this host was in flight
 )
 
-// Attempt is one try of one step on one host.
+// Attempt is one step (or dial) of one try on one host; N is the try of the
+// host's action it belongs to, 1 for the first, so a probe and the connect
+// after it share N.
 type Attempt struct {
 	N        int           `json:"n"`
 	Step     string        `json:"step"` // "probe", "disconnect", "connect", ...
@@ -85,7 +87,7 @@ type Attempt struct {
 	ExitCode int           `json:"exit_code"`
 	Started  time.Time     `json:"started"`
 	Duration time.Duration `json:"duration_ns"`
-	LogPath  string        `json:"log_path,omitempty"` // hosts/NAME/attempt-N.log, relative to the run dir
+	LogPath  string        `json:"log_path,omitempty"` // hosts/NAME/attempt-N-STEP.log (attempt-N.log before), relative to the run dir
 }
 
 // HostResult is the report line of one host.

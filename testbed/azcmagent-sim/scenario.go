@@ -149,7 +149,8 @@ type FleetScenario struct {
 
 // loadScenario finds the scenario of host: the fleet file when set, else
 // ROOT/scenario.yaml (a host scenario, or a fleet file). No file: empty scenario.
-func loadScenario(fleetPath, root, host string) (*HostScenario, error) {
+func loadScenario(fleetPath, root, host string) (h *HostScenario, err error) {
+	defer func() { applyInstalled(h, root) }() // install.go
 	path := fleetPath
 	if path == "" {
 		path = filepath.Join(root, "scenario.yaml")

@@ -1,0 +1,340 @@
+package agent
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/arcfleet/arcfleet/internal/inventory"
+)
+
+// Installing and upgrading the agent.
+//
+// The install step runs under the host lock like every other action step
+// (hostlock.go): never beside another agent operation of arcfleet. It is
+// idempotent: on the host it reads `azcmagent version` first and does nothing
+// (InstallMarker "skipped VERSION") when the agent is present and at least the
+// wanted version: the package's own version when the operator supplied one,
+// else agent.min_version, else any version.
+//
+// Where the agent comes from:
+//   - agent.package.deb / .rpm (.msi on Windows): a file on the controller. The
+//     executor streams it raw on the step's stdin after the header line (no
+//     base64: the SSH session's stdin is a byte stream); the script takes
+//     exactly the size the plan recorded with `head -c`, and refuses the
+//     package (ErrorMarker package-digest) unless its SHA-256 is the plan's,
+//     before any package manager sees it. Air-gapped fleets need nothing else.
+//   - none: Microsoft's installer script (LinuxInstallerURL), which adds
+//     packages.microsoft.com and installs from it; on an upgrade, `azcmagent
+//     upgrade` where the agent has it (UpgradeCommandVersion and later), else
+//     the package manager's upgrade from that repository.
+//
+// The package manager may be busy (unattended-upgrades holds dpkg's lock for
+// minutes): the step retries while its output says the lock is held, up to
+// PackageLockWait, then fails with package-lock (transient: retried).
+const (
+	ActionInstall = "install"
+	ActionUpgrade = "upgrade"
+	StepInstall   = "install"
+	StepUpgrade   = "upgrade"
+
+	// InstallMarker starts the install/upgrade step's stdout verdict:
+	// "skipped VERSION", "installed VERSION" or "upgraded FROM TO".
+	InstallMarker = "#arcfleet:install: "
+
+	// LinuxInstallerURL is the Linux installer script Microsoft's portal
+	// scripts download (saved as install_linux_azcmagent.sh). It needs
+	// packages.microsoft.com; its --desiredversion picks a version.
+	LinuxInstallerURL = "https://gbl.his.arc.azure.com/azcmagent-linux"
+	// WindowsInstallerURL is the Windows agent's MSI download.
+	WindowsInstallerURL = "https://aka.ms/AzureConnectedMachineAgent"
+	// UpgradeCommandVersion: `azcmagent upgrade` exists from this agent version
+	// (azcmagent-upgrade reference page: "only supported for machines that are
+	// already running version 1.62 or later").
+	UpgradeCommandVersion = "1.62"
+
+	packageFileName = "agent.pkg"
+)
+
+// PackageLockWait bounds how long an install waits for the package manager's
+// lock (dpkg's lock-frontend, rpm's transaction lock, zypper's lock). A
+// variable so tests can shorten it; it is rendered into the script.
+var PackageLockWait = 5 * time.Minute
+
+// packagePoll is the pause between tries while the lock is held.
+var packagePoll = 3 * time.Second
+
+// PackageRef is an operator-supplied package as the plan recorded it: the
+// step streams exactly these bytes and the host checks them.
+type PackageRef struct {
+	Format string `json:"format"` // "deb", "rpm", "msi"
+	Path   string `json:"path"`   // on the controller
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"` // lower-case hex
+	// Err: the file could not be read when the plan was made; the step then
+	// refuses on the host (package-unreadable) rather than installing anything else.
+	Err string `json:"error,omitempty"`
+}
+
+// HostPackage is the package h installs from: its agent.package entry for
+// its OS (.msi on Windows; .deb or .rpm on Linux: validation allows one),
+// nil for Microsoft's repository / installer.
+func HostPackage(h *inventory.Host) *PackageRef {
+	p := h.Agent.Package
+	var f, path string
+	switch {
+	case h.OS == "windows" && p.MSI != "":
+		f, path = "msi", p.MSI
+	case h.OS != "windows" && p.Deb != "":
+		f, path = "deb", p.Deb
+	case h.OS != "windows" && p.RPM != "":
+		f, path = "rpm", p.RPM
+	default:
+		return nil
+	}
+	ref := &PackageRef{Format: f, Path: path}
+	size, sum, err := digestFile(path)
+	if err != nil {
+		ref.Err = err.Error()
+		return ref
+	}
+	ref.Size, ref.SHA256 = size, sum
+	return ref
+}
+
+// digests caches file digests by path, size and modification time: a plan
+// of a thousand hosts reads a shared package once.
+var digests sync.Map // string -> [2]string{size, sum}
+
+func digestFile(path string) (int64, string, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0, "", err
+	}
+	if !fi.Mode().IsRegular() {
+		return 0, "", fmt.Errorf("%s is not a regular file", path)
+	}
+	if fi.Size() > inventory.MaxAgentPackageBytes {
+		return 0, "", fmt.Errorf("%s has %d bytes, more than %d", path, fi.Size(), int64(inventory.MaxAgentPackageBytes))
+	}
+	key := fmt.Sprintf("%s\x00%d\x00%d", path, fi.Size(), fi.ModTime().UnixNano())
+	if v, ok := digests.Load(key); ok {
+		return fi.Size(), v.(string), nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return 0, "", err
+	}
+	if n != fi.Size() {
+		return 0, "", fmt.Errorf("%s changed while being read", path)
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
+	digests.Store(key, sum)
+	return n, sum, nil
+}
+
+// OpenPackage opens the plan's package for streaming and checks that it is
+// still the file the plan recorded (size; the host checks the SHA-256).
+func OpenPackage(p *PackageRef) (*os.File, error) {
+	if p.Err != "" {
+		return nil, fmt.Errorf("agent package %s: %s", p.Path, p.Err)
+	}
+	f, err := os.Open(p.Path)
+	if err != nil {
+		return nil, fmt.Errorf("agent package: %w", err)
+	}
+	fi, err := f.Stat()
+	if err == nil && fi.Size() != p.Size {
+		err = fmt.Errorf("agent package %s has %d bytes, the plan recorded %d: it changed since the plan; plan again", p.Path, fi.Size(), p.Size)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// InstallStep installs the agent when it is missing or older than wanted.
+func InstallStep(h *inventory.Host) Step { return installStep(h, StepInstall) }
+
+// UpgradeStep upgrades an installed agent.
+func UpgradeStep(h *inventory.Host) Step { return installStep(h, StepUpgrade) }
+
+func installStep(h *inventory.Host, name string) Step {
+	sp := stepSpec{name: name, install: true, pkg: HostPackage(h)}
+	st := buildStep(h, sp)
+	st.Package = sp.pkg
+	st.Stdin = installSource(h, sp.pkg)
+	return st
+}
+
+// installSource says in the plan where the agent comes from.
+func installSource(h *inventory.Host, p *PackageRef) string {
+	switch {
+	case p != nil && p.Err != "":
+		return fmt.Sprintf("agent package %s: UNREADABLE (%s): the step will refuse", p.Path, p.Err)
+	case p != nil:
+		return fmt.Sprintf("agent package %s (%s, %d bytes, sha256 %s), streamed after the header; the host checks size and SHA-256 before installing", p.Path, p.Format, p.Size, p.SHA256)
+	case h.OS == "windows":
+		return "no package: the host downloads " + WindowsInstallerURL
+	}
+	return "no package: the host downloads Microsoft's installer script " + LinuxInstallerURL + " (packages.microsoft.com)"
+}
+
+// InstallResult reads the step's InstallMarker line: "skipped", "installed"
+// or "upgraded", and the version now installed.
+func InstallResult(stdout string) (verdict, version string, ok bool) {
+	for line := range strings.Lines(stdout) {
+		rest, found := strings.CutPrefix(strings.TrimRight(line, "\r\n"), InstallMarker)
+		if !found {
+			continue
+		}
+		f := strings.Fields(rest)
+		if len(f) == 0 {
+			continue
+		}
+		verdict, version, ok = f[0], f[len(f)-1], true
+	}
+	return verdict, version, ok
+}
+
+// shInstallBody is the install itself, run by the step's frame (sh.go) in
+// its own process group under the watchdog. Arguments: D (private directory,
+// holding the package when one was sent), A (agent path), M (install or
+// upgrade), F (deb, rpm or repo), N (agent.min_version or ""), LW (seconds to
+// wait for the package manager's lock), LP (seconds between tries).
+const shInstallBody = `D=$1 A=$2 M=$3 F=$4 N=$5 LW=$6 LP=$7
+e(){ echo "` + ErrorMarker + `$1" >&2; [ -n "${2:-}" ] && printf '%s\n' "$2" >&2; exit ` + exitSetup + `; }
+ge(){ a=$1 b=$2; while [ -n "$a$b" ]; do x=${a%%.*} y=${b%%.*}; case $x in ''|*[!0-9]*) x=0;; esac; case $y in ''|*[!0-9]*) y=0;; esac
+[ "$x" -gt "$y" ] && return 0; [ "$x" -lt "$y" ] && return 1
+case $a in *.*) a=${a#*.};; *) a=;; esac; case $b in *.*) b=${b#*.};; *) b=;; esac; done; return 0; }
+ver(){ v=; [ -x "$A" ] || return 1; v=$("$A" version 2>/dev/null </dev/null | head -n 1); v=${v##* }; [ -n "$v" ]; }
+C=; ver && C=$v
+P=
+case $F in
+deb) command -v dpkg >/dev/null && command -v dpkg-deb >/dev/null || e no-package-manager 'dpkg not found: a .deb package needs a Debian-family host'
+  P=$(dpkg-deb -f "$D/pkg" Version 2>/dev/null);;
+rpm) command -v rpm >/dev/null || e no-package-manager 'rpm not found: an .rpm package needs a Red Hat or SUSE-family host'
+  P=$(rpm -qp --qf '%{VERSION}' "$D/pkg" 2>/dev/null);;
+esac
+P=${P#*:}; P=${P%%-*}; P=${P%%~*}
+case $F in deb|rpm) [ -n "$P" ] || e package-unreadable 'the package manager cannot read the package: not an agent package, or damaged';; esac
+W=$N
+if [ -n "$P" ]; then [ -z "$N" ] || ge "$P" "$N" || e package-too-old "the package has agent $P, older than agent.min_version $N"; W=$P; fi
+if [ "$M" = upgrade ]; then
+  [ -n "$C" ] || { echo '` + ErrorMarker + `agent-not-found' >&2; echo 'upgrade needs an installed agent: use the install action' >&2; exit 127; }
+  [ -n "$W" ] && ge "$C" "$W" && { echo "` + InstallMarker + `skipped $C"; exit 0; }
+else
+  [ -n "$C" ] && { [ -z "$W" ] || ge "$C" "$W"; } && { echo "` + InstallMarker + `skipped $C"; exit 0; }
+fi
+r(){ "$@" >"$D/pm" 2>&1; R=$?; cat "$D/pm" >&2; return $R; }
+t=0
+while :; do
+  case $M.$F in
+  *.deb) r dpkg -i "$D/pkg";;
+  *.rpm) r rpm -U --replacepkgs "$D/pkg";;
+  upgrade.repo)
+    if ge "$C" ` + UpgradeCommandVersion + `; then if [ -n "$N" ]; then r "$A" upgrade --version "$N"; else r "$A" upgrade; fi
+    elif command -v apt-get >/dev/null; then r apt-get install -y --only-upgrade azcmagent
+    elif command -v dnf >/dev/null; then r dnf upgrade -y azcmagent
+    elif command -v yum >/dev/null; then r yum upgrade -y azcmagent
+    elif command -v zypper >/dev/null; then r zypper --non-interactive update azcmagent
+    else e no-package-manager 'none of apt-get, dnf, yum, zypper found'; fi;;
+  *)
+    if command -v curl >/dev/null; then r curl -fsSL -o "$D/install_linux_azcmagent.sh" ` + LinuxInstallerURL + `
+    elif command -v wget >/dev/null; then r wget -q -O "$D/install_linux_azcmagent.sh" ` + LinuxInstallerURL + `
+    else e no-downloader 'neither curl nor wget found'; fi || e installer-download-failed "could not download ` + LinuxInstallerURL + `"
+    if [ -n "$N" ]; then r bash "$D/install_linux_azcmagent.sh" --desiredversion "$N"; else r bash "$D/install_linux_azcmagent.sh"; fi;;
+  esac && break
+  if grep -Eqi 'frontend lock|status database is locked|could not get lock|unable to acquire the dpkg|transaction lock|system management is locked|waiting for process with pid' "$D/pm"; then
+    [ "$t" -ge "$LW" ] && e package-lock "the package manager's lock was still held after ${LW}s"
+    sleep "$LP"; t=$((t + LP)); continue
+  fi
+  grep -qi 'no space left on device' "$D/pm" && e no-space 'the disk is full'
+  e package-failed "the package manager exited $R"
+done
+ver || e agent-not-found-after-install "the package installed, but $A does not run"
+[ -z "$W" ] || ge "$v" "$W" || e installed-version-low "agent $v installed, $W wanted"
+if [ -n "$C" ]; then echo "` + InstallMarker + `upgraded $C $v"; else echo "` + InstallMarker + `installed $v"; fi
+`
+
+// shInstall writes the install step's part of the frame after the private
+// directory exists: the package read from stdin and checked, and returns the
+// command the frame runs in the background.
+func shInstall(b *strings.Builder, h *inventory.Host, sp stepSpec) string {
+	b.WriteString(shAgentLines(h))
+	f := "repo"
+	if p := sp.pkg; p != nil {
+		if p.Err != "" {
+			fmt.Fprintf(b, "echo '%spackage-unreadable' >&2; echo %s >&2; exit %s\n", ErrorMarker, ShQuote("on the controller: "+p.Err), exitSetup)
+			return "false"
+		}
+		f = p.Format
+		// Exactly the plan's bytes: head -c reads no further, whatever follows.
+		fmt.Fprintf(b, "head -c %d >\"$D/pkg\" || { echo '%spackage-write-failed' >&2; exit %s; }\n", p.Size, ErrorMarker, exitSetup)
+		fmt.Fprintf(b, "z=$(wc -c <\"$D/pkg\"); [ \"$((z))\" = %d ] || { echo '%spackage-digest' >&2; echo \"got $((z)) bytes of %d\" >&2; exit %s; }\n", p.Size, ErrorMarker, p.Size, exitSetup)
+		fmt.Fprintf(b, "y=$(sha256sum \"$D/pkg\") || { echo '%spackage-digest' >&2; echo 'sha256sum failed' >&2; exit %s; }\n", ErrorMarker, exitSetup)
+		fmt.Fprintf(b, "[ \"${y%%%% *}\" = %s ] || { echo '%spackage-digest' >&2; echo \"SHA-256 ${y%%%% *}, the plan recorded %s\" >&2; exit %s; }\n", p.SHA256, ErrorMarker, p.SHA256, exitSetup)
+	}
+	mode := "install"
+	if sp.name == StepUpgrade {
+		mode = "upgrade"
+	}
+	return fmt.Sprintf("sh -c %s arcfleet \"$D\" \"$A\" %s %s %s %d %d", ShQuote(shInstallBody), mode, f,
+		ShQuote(h.Agent.MinVersion), int(PackageLockWait/time.Second), max(int(packagePoll/time.Second), 1))
+}
+
+// psInstall renders the Windows install/upgrade step: msiexec with the
+// operator's .msi or the downloaded one, its exit codes named for the
+// knowledge base. Rendered and reviewed, not run against a real Windows host
+// here; the .msi upload over WinRM is not implemented (the step refuses).
+func psInstall(b *strings.Builder, h *inventory.Host, sp stepSpec) {
+	if h.Agent.Path != "" {
+		fmt.Fprintf(b, "$A=%s\n", psQuote(h.Agent.Path))
+	} else {
+		fmt.Fprintf(b, "$A=\"%s\"\n", WindowsAgent)
+	}
+	if sp.pkg != nil {
+		fmt.Fprintf(b, "$E.WriteLine('%spackage-upload-unsupported');$E.WriteLine('uploading an .msi over WinRM is not supported yet: put it on a share and install it, or leave agent.package.msi unset to download')\nexit %s\n", ErrorMarker, exitSetup)
+		return
+	}
+	fmt.Fprintf(b, "$N=%s\n", psQuote(h.Agent.MinVersion))
+	b.WriteString("function ge($a,$b){$x=$a.Split('.');$y=$b.Split('.');for($i=0;$i -lt [Math]::Max($x.Count,$y.Count);$i++){$p=0;$q=0;if($i -lt $x.Count){[void][int64]::TryParse($x[$i],[ref]$p)};if($i -lt $y.Count){[void][int64]::TryParse($y[$i],[ref]$q)};if($p -gt $q){return $true};if($p -lt $q){return $false}};$true}\n")
+	b.WriteString("$C='';if(Test-Path -LiteralPath $A -PathType Leaf){$C=((& $A version 2>$null|Select-Object -First 1) -split ' ')[-1]}\n")
+	if sp.name == StepUpgrade {
+		fmt.Fprintf(b, "if(-not $C){$E.WriteLine('%sagent-not-found');exit %d}\n", ErrorMarker, ExitAgentNotFound)
+		fmt.Fprintf(b, "if($N -and (ge $C $N)){Write-Output \"%sskipped $C\";exit 0}\n", InstallMarker)
+		fmt.Fprintf(b, "if(ge $C '%s'){$o=if($N){& $A upgrade --version $N --background 2>&1}else{& $A upgrade --background 2>&1};$R=$LASTEXITCODE;$o|%%{$E.WriteLine($_)};if($R -ne 0){exit $R};$v=((& $A version 2>$null|Select-Object -First 1) -split ' ')[-1];Write-Output \"%supgraded $C $v\";exit 0}\n", UpgradeCommandVersion, InstallMarker)
+	} else {
+		fmt.Fprintf(b, "if($C -and (-not $N -or (ge $C $N))){Write-Output \"%sskipped $C\";exit 0}\n", InstallMarker)
+	}
+	b.WriteString("$T=if($env:TEMP){$env:TEMP}else{$env:SystemRoot+'\\Temp'}\n$D=Join-Path $T ('arcfleet.'+$PID+'.'+[guid]::NewGuid().ToString('N'))\n[void](New-Item -ItemType Directory -Path $D)\n$M=Join-Path $D 'AzureConnectedMachineAgent.msi'\n")
+	fmt.Fprintf(b, "try{\n[Net.ServicePointManager]::SecurityProtocol=[Net.SecurityProtocolType]::Tls12\ntry{(New-Object Net.WebClient).DownloadFile('%s',$M)}catch{$E.WriteLine('%sinstaller-download-failed');$E.WriteLine($_);exit %s}\n", WindowsInstallerURL, ErrorMarker, exitSetup)
+	b.WriteString("$t=0\nwhile($true){$p=Start-Process msiexec.exe -ArgumentList @('/i',\"`\"$M`\"\",'/qn','/l*v',\"`\"$D\\install.log`\"\") -Wait -PassThru;$R=$p.ExitCode\n")
+	fmt.Fprintf(b, "if($R -eq 1618 -and $t -lt %d){Start-Sleep -Seconds %d;$t+=%d;continue};break}\n", int(PackageLockWait/time.Second), max(int(packagePoll/time.Second), 1), max(int(packagePoll/time.Second), 1))
+	fmt.Fprintf(b, "if($R -ne 0 -and $R -ne 3010){$E.WriteLine(\"%smsiexec-$R\");if(Test-Path $D\\install.log){Get-Content $D\\install.log -Tail 40|%%{$E.WriteLine($_)}};exit %s}\n", ErrorMarker, exitSetup)
+	fmt.Fprintf(b, "$v=((& $A version 2>$null|Select-Object -First 1) -split ' ')[-1];if($C){Write-Output \"%supgraded $C $v\"}else{Write-Output \"%sinstalled $v\"}\nexit 0\n}finally{Remove-Item $D -Recurse -Force -EA 0}\n", InstallMarker, InstallMarker)
+}
+
+// packageName is the package's file name for the plan (no directories).
+func packageName(p *PackageRef) string { return filepath.Base(p.Path) }
+
+// SetPackagePoll sets the pause between tries while the package manager's
+// lock is held and returns the previous one (tests).
+func SetPackagePoll(d time.Duration) time.Duration {
+	old := packagePoll
+	packagePoll = d
+	return old
+}
