@@ -108,7 +108,11 @@ func resolveJumps(d *dec, inv *Inventory, src *source, cfg *sshCfgRun) {
 		rj := src.jumps[i]
 		ch := src.jumpChain(rj)
 		portSet := pick(ch, func(l *layer) *val[int] { return &l.port }).set
-		cfg.apply(&inv.JumpHosts[i], ch, rj.path, !rj.address.set, portSet)
+		if p := cfg.apply(&inv.JumpHosts[i], ch, rj.path, !rj.address.set, portSet); p.Line > 0 {
+			if a := inv.JumpHosts[i].Address; strings.ContainsAny(a, " \t\r\n[]/,") {
+				d.failAt(p, rj.path+".address", rj.name, fmt.Sprintf("ssh_config HostName gives the invalid address %q", a), "fix the HostName line, or set address: in the entry")
+			}
+		}
 	}
 }
 

@@ -75,13 +75,19 @@ func (cs sshConfigs) load(path string, explicit bool) *sshConfigFile {
 		return f
 	}
 	data, f.match = maskMatch(data)
-	cfg, err := ssh_config.DecodeBytes(data)
-	if err != nil {
-		f.err = err
-		return f
-	}
-	f.cfg = cfg
+	f.cfg, f.err = decodeSSHConfig(data)
 	return f
+}
+
+// decodeSSHConfig parses with the library; a panic it lets through (it
+// re-panics runtime errors) becomes an error, never a crash.
+func decodeSSHConfig(data []byte) (cfg *ssh_config.Config, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			cfg, err = nil, fmt.Errorf("malformed ssh_config (%v)", r)
+		}
+	}()
+	return ssh_config.DecodeBytes(data)
 }
 
 // maskMatch turns each Match line other than "Match all" into "Host !*" (a
@@ -396,7 +402,9 @@ func (r *sshCfgRun) newHop(f *sshConfigFile, hp hop, name, via, at string) {
 	if hp.port != 0 {
 		hh.Port = hp.port
 	}
-	r.apply(&hh, []*layer{tmp}, "jump_hosts", true, hp.port != 0)
+	if p := r.apply(&hh, []*layer{tmp}, "jump_hosts", true, hp.port != 0); p.Line > 0 && strings.ContainsAny(hh.Address, " \t\r\n[]/,") {
+		r.d.failAt(p, "ssh.via", name, fmt.Sprintf("ssh_config HostName gives the invalid address %q", hh.Address), "fix the HostName line")
+	}
 	h.Address, h.Port = hh.Address, hh.Port
 	if hp.user != "" {
 		h.SSH.User = hp.user

@@ -263,3 +263,27 @@ func TestExpandTokens(t *testing.T) {
 		t.Errorf("%%C accepted")
 	}
 }
+
+// Whatever ssh_config holds, loading an inventory that reads it returns an
+// inventory or errors, never panics; values it gives pass the inventory's checks.
+func FuzzSSHConfig(f *testing.F) {
+	f.Add("Host web*\n  User ops\n  Port 2222\n  HostName %h.corp\n  ProxyJump a,ops@b:22\nMatch exec true\n  User x\n")
+	f.Add("Host *\n ProxyCommand nc %h %p\n IdentityFile ~/.ssh/id_%r\n")
+	f.Add("Host = a b\n User=\"q u\"\nInclude /nonexistent/*\n")
+	f.Fuzz(func(t *testing.T, cfg string) {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "c")
+		if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		inv, err := Parse("inv.yaml", []byte("version: 1\ndefaults:\n  ssh: {config_file: "+path+"}\nhosts:\n  - name: web01\n  - name: db\n"))
+		if err != nil {
+			return
+		}
+		for _, h := range append(append([]Host(nil), inv.Hosts...), inv.JumpHosts...) {
+			if h.Port < 1 || h.Port > 65535 || h.Address == "" {
+				t.Fatalf("host %+v", h)
+			}
+		}
+	})
+}
