@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/arcfleet/arcfleet/internal/plan"
 )
 
 // arcfleet check on real sshd hosts and WinRM test servers (Windows steps run
@@ -83,6 +85,34 @@ func TestCheckRealHosts(t *testing.T) {
 	if !strings.Contains(r.stdout, "2 hosts checked, all clear.") {
 		t.Errorf("clear hosts:\n%s", r)
 	}
+	// plan --probe runs the same check: each host's causes in its probe
+	// (JSON: probe.network; table: the detail names the codes).
+	r = f.run("plan", "-i", inv, "--action", "connect", "--probe", "--format", "json").expect(t, exitOK)
+	var p plan.Plan
+	if err := json.Unmarshal([]byte(r.stdout), &p); err != nil {
+		t.Fatalf("plan json: %v\n%s", err, r)
+	}
+	for _, hp := range p.Hosts {
+		var codes []string
+		for _, f := range hp.Probe.Network {
+			codes = append(codes, f.Code)
+		}
+		var want []string
+		for code, hosts := range map[string][]string{"MSG-DNS-LOOKUP-FAILED": {l2, l3}, "MSG-PROXY-UNREACHABLE": {l4}, "ARCF-CHECK-FIREWALL": {l5}, "MSG-TLS-INSPECTION": {w1}} {
+			if slices.Contains(hosts, hp.Host.Name) {
+				want = append(want, code)
+			}
+		}
+		if !slices.Equal(codes, want) || hp.Probe.Verdict != "connect" {
+			t.Errorf("plan --probe %s: verdict %s, network %v, want connect, %v", hp.Host.Name, hp.Probe.Verdict, codes, want)
+		}
+	}
+	r = f.run("plan", "-i", inv, "--action", "connect", "--probe").expect(t, exitOK)
+	if !strings.Contains(r.stdout, "network: MSG-DNS-LOOKUP-FAILED (management.azure.com)") ||
+		!strings.Contains(r.stdout, "network: ARCF-CHECK-FIREWALL (gbl.his.arc.azure.com, westeurope.his.arc.azure.com)") {
+		t.Errorf("plan --probe table does not name the causes:\n%s", r)
+	}
+
 	// Invalid input: exit 2, as validate.
 	f.run("check", "-i", inv, "--format", "xml").expect(t, exitInvalid)
 	f.run("check", "-i", inv, "-l", "nosuchhost").expect(t, exitInvalid)

@@ -122,10 +122,27 @@ func (r *run) checkHost(ctx context.Context, i int, hc *HostCheck, o CheckOption
 		fs = append(fs, agent.CheckFinding{Cause: agent.CauseAgentBelowMin, Code: agent.CauseCodes[agent.CauseAgentBelowMin],
 			Evidence: fmt.Sprintf("agent %s, min_agent_version %s", hc.AgentVersion, min)})
 	}
-	if hr.conn == nil { // the probe's session failed: dial again
+	eps, cfs, verdict, detail := r.runCheck(ctx, hr)
+	hc.Endpoints = eps
+	if verdict != "" {
+		hc.Verdict, hc.Detail = verdict, detail
+		return
+	}
+	fs = append(fs, cfs...)
+	hc.Findings = fs
+	hc.Verdict = CheckClear
+	if len(fs) > 0 {
+		hc.Verdict = CheckFindings
+	}
+}
+
+// runCheck runs the check step over hr's connection (dialling again when the
+// previous step lost it) and classifies its output. verdict is "" when the
+// step ran; otherwise the host could not be checked (unreachable, error).
+func (r *run) runCheck(ctx context.Context, hr *hostRun) (eps []agent.CheckEndpoint, fs []agent.CheckFinding, verdict, detail string) {
+	if hr.conn == nil {
 		if t, ok := hr.dial(ctx); !ok {
-			hc.Verdict, hc.Detail = VerdictUnreachable, t.detail
-			return
+			return nil, nil, VerdictUnreachable, t.detail
 		}
 	}
 	st := agent.CheckStep(hr.h)
@@ -134,14 +151,14 @@ func (r *run) checkHost(ctx context.Context, i int, hc *HostCheck, o CheckOption
 	exit, err := hr.conn.Run(actx, st.Command, bytes.NewReader(agent.StepStdin(st, agent.CheckInput(hr.h))), &stdout, &stderr)
 	cancel()
 	if err != nil {
-		hc.Verdict, hc.Detail = VerdictError, "check: "+hr.mask(err.Error())
+		verdict = VerdictError
 		if k := errKind(ctx, actx, err); k == transport.Unreachable || k == transport.Lost || k == transport.Timeout {
-			hc.Verdict = VerdictUnreachable
+			verdict = VerdictUnreachable
 		}
-		return
+		hr.closeConn()
+		return nil, nil, verdict, "check: " + hr.mask(err.Error())
 	}
 	out, perr := agent.ParseCheck(hr.mask(stdout.String()), hr.mask(stderr.String()))
-	hc.Endpoints = out.Endpoints
 	if perr != nil {
 		ev := fmt.Sprintf("azcmagent check exited %d", exit)
 		if exit == agent.ExitAgentNotFound {
@@ -150,14 +167,38 @@ func (r *run) checkHost(ctx context.Context, i int, hc *HostCheck, o CheckOption
 		if len(out.Errors) > 0 {
 			ev += ": " + out.Errors[0]
 		}
-		fs = append(fs, agent.CheckFinding{Cause: agent.CauseCheckFailed, Code: agent.CauseCodes[agent.CauseCheckFailed], Evidence: ev})
-	} else {
-		fs = append(fs, agent.ClassifyCheck(out, hc.PrivateLink)...)
+		return out.Endpoints, []agent.CheckFinding{{Cause: agent.CauseCheckFailed, Code: agent.CauseCodes[agent.CauseCheckFailed], Evidence: ev}}, "", ""
 	}
-	hc.Findings = fs
-	hc.Verdict = CheckClear
-	if len(fs) > 0 {
-		hc.Verdict = CheckFindings
+	return out.Endpoints, agent.ClassifyCheck(out, hr.h.Azure.PrivateLinkScope != ""), "", ""
+}
+
+// probeNetwork is plan --probe's check: the causes go to pr.Network and are
+// named in pr.Detail ("network: CODE (endpoint, ...); ...").
+func (r *run) probeNetwork(ctx context.Context, hr *hostRun, pr *plan.Probe) {
+	if ctx.Err() != nil {
+		return
+	}
+	_, fs, verdict, detail := r.runCheck(ctx, hr)
+	var parts []string
+	if verdict != "" {
+		parts = append(parts, "not checked: "+detail)
+	}
+	for _, f := range fs {
+		s := f.Code
+		if len(f.Endpoints) > 0 {
+			s += " (" + shortList(f.Endpoints, 3) + ")"
+		}
+		parts = append(parts, s)
+	}
+	pr.Network = fs
+	if len(parts) == 0 {
+		return
+	}
+	n := "network: " + strings.Join(parts, "; ")
+	if pr.Detail == "" {
+		pr.Detail = n
+	} else {
+		pr.Detail += "; " + n
 	}
 }
 
@@ -193,4 +234,17 @@ func VersionLess(a, b string) bool {
 		}
 	}
 	return false
+}
+
+// shortList joins up to n endpoints without their scheme, then "+K more".
+func shortList(eps []string, n int) string {
+	var out []string
+	for i, e := range eps {
+		if i == n {
+			out = append(out, fmt.Sprintf("+%d more", len(eps)-n))
+			break
+		}
+		out = append(out, strings.TrimPrefix(e, "https://"))
+	}
+	return strings.Join(out, ", ")
 }

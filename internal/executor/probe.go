@@ -49,7 +49,7 @@ func (x *Executor) Probe(ctx context.Context, p *plan.Plan) error {
 		}
 		g.Go(func() error {
 			if ctx.Err() == nil {
-				p.Hosts[i].Probe = r.probeHost(ctx, i)
+				p.Hosts[i].Probe = r.probeHost(ctx, i, true)
 			}
 			return nil
 		})
@@ -84,7 +84,7 @@ func CheckProbes(ctx context.Context, x *Executor, p *plan.Plan) error {
 		}
 		g.Go(func() error {
 			if ctx.Err() == nil {
-				diffs[i] = probeDiff(p.Hosts[i].Host.Name, old, r.probeHost(ctx, i))
+				diffs[i] = probeDiff(p.Hosts[i].Host.Name, old, r.probeHost(ctx, i, false))
 			}
 			return nil
 		})
@@ -141,8 +141,9 @@ func (x *Executor) probeRun(p *plan.Plan) (*run, error) {
 	return r, nil
 }
 
-// probeHost dials host i and reads the agent's state; never acts.
-func (r *run) probeHost(ctx context.Context, i int) *plan.Probe {
+// probeHost dials host i and reads the agent's state; never acts. With
+// network it also runs the check step (check.go) and records its causes.
+func (r *run) probeHost(ctx context.Context, i int, network bool) *plan.Probe {
 	hr := r.newHostRun(i)
 	defer hr.closeConn()
 	pr := &plan.Probe{ProbedAt: r.x.now()}
@@ -202,6 +203,9 @@ func (r *run) probeHost(ctx context.Context, i int) *plan.Probe {
 	}
 	if t.final {
 		pr.Detail = t.detail
+	}
+	if network {
+		r.probeNetwork(ctx, hr, pr)
 	}
 	return pr
 }

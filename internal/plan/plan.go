@@ -74,6 +74,9 @@ type Probe struct {
 	ResourceID   string    `json:"resource_id,omitempty"`
 	AgentVersion string    `json:"agent_version,omitempty"`
 	ProbedAt     time.Time `json:"probed_at"`
+	// Network is what the agent's own network check (`azcmagent check`, the
+	// same as `arcfleet check`) found, by cause; the probe's Detail names them.
+	Network []agent.CheckFinding `json:"network,omitempty"`
 }
 
 // HostLookup returns a lookup by name of the plan's hosts and jump hosts, for TargetFor.
