@@ -169,9 +169,9 @@ func checkPlan(p *plan.Plan) error {
 		return errors.New("no plan")
 	}
 	switch p.Action {
-	case agent.ActionConnect, agent.ActionDisconnect, agent.ActionReconnect:
+	case agent.ActionConnect, agent.ActionDisconnect, agent.ActionReconnect, agent.ActionInstall, agent.ActionUpgrade:
 	default:
-		return fmt.Errorf("plan action %q: fix: use connect, disconnect or reconnect", p.Action)
+		return fmt.Errorf("plan action %q: fix: use connect, disconnect, reconnect, install or upgrade", p.Action)
 	}
 	seen := make(map[string]bool, len(p.Hosts))
 	for i := range p.Hosts {

@@ -1,7 +1,6 @@
 package executor
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -255,6 +254,10 @@ func (hr *hostRun) try(ctx context.Context, rem remedy) tryOutcome {
 		if o := hr.runStep(ctx, hr.step(agent.StepRestartService), false); o.kind != "" {
 			return stepFailure(o, agent.StepRestartService)
 		}
+	}
+	// The install or upgrade step first, when the plan has one (install.go).
+	if t, next := hr.install(ctx); !next {
+		return t
 	}
 	// Probe, wait while another operation holds the host, decide, act; again
 	// when another operation took the host between the probe and the action.
@@ -510,7 +513,9 @@ func (hr *hostRun) runStep(ctx context.Context, st agent.Step, action bool) step
 	if dl, ok := actx.Deadline(); ok {
 		attempt = dl.Sub(r.x.now())
 	}
-	exit, err := hr.conn.Run(actx, st.Command, bytes.NewReader(hr.stepInput(st, attempt)), outW, errW)
+	stdin, closeIn := hr.stepReader(st, attempt) // install.go: a package follows the input
+	exit, err := hr.conn.Run(actx, st.Command, stdin, outW, errW)
+	closeIn()
 	kind := transport.Kind("")
 	if err != nil {
 		kind = errKind(ctx, actx, err)
