@@ -153,12 +153,12 @@ func cmdApply(e *env, fs *pflag.FlagSet) func(context.Context, []string) int {
 // loadSelection loads an inventory, selects hosts and checks the action; it prints errors itself.
 func loadSelection(e *env, cmd, invPath, action, limit string) (*inventory.Inventory, []*inventory.Host, int) {
 	switch action {
-	case agent.ActionConnect, agent.ActionDisconnect, agent.ActionReconnect:
+	case agent.ActionConnect, agent.ActionDisconnect, agent.ActionReconnect, agent.ActionInstall, agent.ActionUpgrade:
 	case "":
-		fmt.Fprintf(e.stderr, "arcfleet %s: --action is required: connect, disconnect or reconnect\n", cmd)
+		fmt.Fprintf(e.stderr, "arcfleet %s: --action is required: connect, disconnect or reconnect (or install, upgrade)\n", cmd)
 		return nil, nil, exitInvalid
 	default:
-		fmt.Fprintf(e.stderr, "arcfleet %s: unknown --action %q: use connect, disconnect or reconnect\n", cmd, action)
+		fmt.Fprintf(e.stderr, "arcfleet %s: unknown --action %q: use connect, disconnect or reconnect (or install, upgrade)\n", cmd, action)
 		return nil, nil, exitInvalid
 	}
 	inv, err := inventory.Load(invPath)

@@ -57,7 +57,7 @@ func cmdValidate(e *env, fs *pflag.FlagSet) func(context.Context, []string) int 
 			return listHosts(e, "validate", file, limit, nil)
 		}
 		switch action {
-		case "connect", "disconnect", "reconnect":
+		case "connect", "disconnect", "reconnect", "install", "upgrade":
 		default:
 			fmt.Fprintf(e.stderr, "arcfleet validate: --action %q: use connect, disconnect or reconnect\n", action)
 			return exitInvalid

@@ -213,7 +213,7 @@ func completeFlagValues(c *cobra.Command) {
 			})
 		}
 	}
-	fixed("action", "connect", "disconnect", "reconnect")
+	fixed("action", "connect", "disconnect", "reconnect", "install", "upgrade")
 	fixed("lang", "en", "sv")
 	fixed("plan-format", "table", "markdown")
 	switch c.Name() {

@@ -115,7 +115,7 @@ func Validate(inv *Inventory, hosts []*Host, action string) []Finding {
 	}
 	var out []Finding
 	switch action {
-	case "connect", "disconnect", "reconnect":
+	case "connect", "disconnect", "reconnect", "install", "upgrade":
 	default:
 		return []Finding{{Pos: Pos{File: inv.File}, Code: CodeAction,
 			Message: fmt.Sprintf("unknown action %q; fix: use connect, disconnect or reconnect", action)}}

@@ -607,6 +607,10 @@ func renderMarkdown(w *bufio.Writer, v *view) error {
 func stdinOf(p *Plan, id string, ids map[string]string) string {
 	for i := range p.Hosts {
 		for _, s := range p.Hosts[i].Steps {
+			if ids[s.Command] == id && s.Stdin != "" && (s.Name == agent.StepInstall || s.Name == agent.StepUpgrade) {
+				// Where the agent comes from (path, size, SHA-256), not a config.
+				return fmt.Sprintf("the header line, then for host %s: %s", p.Hosts[i].Host.Name, s.Stdin)
+			}
 			if ids[s.Command] == id && s.Stdin != "" {
 				return fmt.Sprintf("the agent config (JSON), its login by reference (the secret, the certificate, or where the access token is minted); for host %s: %s (other hosts: the values of their row)",
 					p.Hosts[i].Host.Name, compactJSONText(s.Stdin))
