@@ -231,6 +231,50 @@ func TestConvertOddNames(t *testing.T) {
 	}
 }
 
+// ProxyJump and ProxyCommand "ssh -W" in ansible_ssh_common_args become
+// jump_hosts: entries (hops, not fleet members) and ssh.via.
+func TestConvertJumpArgs(t *testing.T) {
+	inv, err := Parse("hosts", []byte(`[dmz]
+web01
+[dmz:vars]
+ansible_ssh_common_args='-o ProxyCommand="ssh -W %h:%p -q -p 2200 ops@bastion.example"'
+[inner]
+db01 ansible_ssh_common_args="-J jump@b1.example:2222,ops@b2.example -o StrictHostKeyChecking=no"
+app01 ansible_ssh_extra_args="-o ProxyJump=web01"
+[all:vars]
+ansible_user=admin
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := Convert(inv, Options{})
+	ai, err := inventory.Parse("out.yaml", res.YAML)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, res.YAML)
+	}
+	if len(ai.Hosts) != 3 || len(ai.JumpHosts) != 3 {
+		t.Fatalf("hosts %d, jump hosts %d\n%s", len(ai.Hosts), len(ai.JumpHosts), res.YAML)
+	}
+	web, db, app := ai.Host("web01"), ai.Host("db01"), ai.Host("app01")
+	b := ai.ViaHost(web.SSH.Via)
+	if b == nil || b.Address != "bastion.example" || b.Port != 2200 || b.SSH.User != "ops" {
+		t.Errorf("web01 via %q: %+v\n%s", web.SSH.Via, b, res.YAML)
+	}
+	b2 := ai.ViaHost(db.SSH.Via)
+	if b2 == nil || b2.Address != "b2.example" || b2.SSH.User != "ops" || b2.Port != 22 {
+		t.Fatalf("db01 via %q: %+v\n%s", db.SSH.Via, b2, res.YAML)
+	}
+	if b1 := ai.ViaHost(b2.SSH.Via); b1 == nil || b1.Address != "b1.example" || b1.Port != 2222 || b1.SSH.User != "jump" {
+		t.Errorf("b2 via %q: %+v", b2.SSH.Via, b1)
+	}
+	if app.SSH.Via != "web01" {
+		t.Errorf("app01 via %q, want the fleet host web01", app.SSH.Via)
+	}
+	if rep := Report(res); !strings.Contains(rep, "ansible_ssh_common_args: ssh options other than ProxyJump") || !strings.Contains(rep, "host db01") || strings.Contains(rep, "group dmz (hosts:4)") {
+		t.Errorf("report:\n%s", rep)
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	for _, tc := range []struct{ name, src, want string }{
 		{"ini bad section", "[web:hostvars]\n", "f:1: section [web:hostvars]: use [NAME], [NAME:vars] or [NAME:children]"},

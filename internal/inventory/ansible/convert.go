@@ -44,6 +44,7 @@ var arcHostRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 var carried = map[string]bool{
 	"ansible_host": true, "ansible_ssh_host": true, "ansible_port": true, "ansible_ssh_port": true,
 	"ansible_user": true, "ansible_ssh_user": true, "ansible_ssh_private_key_file": true, "ansible_private_key_file": true,
+	"ansible_ssh_common_args": true, "ansible_ssh_extra_args": true,
 	"ansible_connection": true, "ansible_become": true, "ansible_become_method": true, "ansible_become_user": true,
 	"ansible_winrm_transport": true, "ansible_winrm_scheme": true, "ansible_winrm_server_cert_validation": true,
 	"ansible_winrm_ca_trust_path": true, "ansible_winrm_cert_pem": true, "ansible_winrm_cert_key_pem": true,
@@ -63,6 +64,12 @@ type conv struct {
 	depth   map[string]int
 	member  map[string][]string // host -> its groups (direct and inherited) by precedence, weakest first, without all
 	trans   map[string]string   // host -> "ssh" or "winrm"
+	jumps   []jumpOut           // jump_hosts: made from ProxyJump / ProxyCommand ssh -W in ssh args
+}
+
+// jumpOut is one jump_hosts: entry of the output.
+type jumpOut struct {
+	name, host, user, port, via string
 }
 
 // Convert turns inv into an arcfleet inventory (YAML text).
@@ -243,6 +250,17 @@ func (c *conv) mapVars(who string, vars map[string]Value, trans map[string]bool,
 	if _, v, ok := first("ansible_ssh_private_key_file", "ansible_private_key_file"); ok && trans["ssh"] {
 		add(&lo.ssh, "identity_file", q(v.S))
 	}
+	for _, k := range []string{"ansible_ssh_common_args", "ansible_ssh_extra_args"} {
+		if v, ok := vars[k]; ok && !v.Vault && trans["ssh"] {
+			via, rest := c.sshArgsJump(v.S)
+			if via != "" {
+				add(&lo.ssh, "via", q(via))
+			}
+			if rest {
+				c.note(v.Line, who, k, "ssh options other than ProxyJump (-J) and ProxyCommand=\"ssh -W %h:%p HOST\": not carried over")
+			}
+		}
+	}
 	if k, v, ok := first("ansible_become"); ok && trans["ssh"] {
 		if b, ok := truthy(v.S); !ok {
 			c.note(v.Line, who, k, "not yes/no: not carried over")
@@ -313,6 +331,101 @@ func (c *conv) mapVars(who string, vars map[string]Value, trans map[string]bool,
 		}
 	}
 	return lo
+}
+
+var (
+	jumpArgRE  = regexp.MustCompile(`(?:^|\s)(?:-J\s*|-o\s*ProxyJump[= ]\s*)("[^"]*"|'[^']*'|\S+)`)
+	proxyCmdRE = regexp.MustCompile(`(?:^|\s)-o\s*ProxyCommand[= ]\s*("[^"]*"|'[^']*')`)
+)
+
+// sshArgsJump finds the jump host in ansible_ssh_common_args: -J HOPS,
+// -o ProxyJump=HOPS, or -o ProxyCommand="ssh -W %h:%p [-p PORT] [-l USER] [USER@]HOST".
+// It returns the name of the last hop's jump_hosts: entry (made here) and
+// whether other options are left that are not carried over.
+func (c *conv) sshArgsJump(args string) (string, bool) {
+	var hops []jumpOut
+	rest := args
+	if m := jumpArgRE.FindStringSubmatch(args); m != nil {
+		rest = strings.Replace(rest, strings.TrimSpace(m[0]), "", 1)
+		for _, h := range strings.Split(strings.Trim(m[1], `"'`), ",") {
+			j := jumpOut{host: strings.TrimPrefix(strings.TrimSpace(h), "ssh://")}
+			if at := strings.LastIndexByte(j.host, '@'); at >= 0 {
+				j.user, j.host = j.host[:at], j.host[at+1:]
+			}
+			if hp, port := splitPort(j.host); port != "" {
+				j.host, j.port = hp, port
+			}
+			hops = append(hops, j)
+		}
+	} else if m := proxyCmdRE.FindStringSubmatch(args); m != nil {
+		toks := strings.Fields(strings.Trim(m[1], `"'`))
+		if len(toks) > 0 && (toks[0] == "ssh" || strings.HasSuffix(toks[0], "/ssh")) {
+			var j jumpOut
+			w := false
+		loop:
+			for i := 1; i < len(toks); i++ {
+				switch t := toks[i]; {
+				case t == "-W" && i+1 < len(toks):
+					w = toks[i+1] == "%h:%p" || toks[i+1] == "[%h]:%p"
+					i++
+				case t == "-p" && i+1 < len(toks):
+					j.port = toks[i+1]
+					i++
+				case t == "-l" && i+1 < len(toks):
+					j.user = toks[i+1]
+					i++
+				case t == "-q" || t == "-4" || t == "-6":
+				case strings.HasPrefix(t, "-"):
+					w = false // an option arcfleet would not reproduce
+					break loop
+				default:
+					j.host = t
+					if at := strings.LastIndexByte(t, '@'); at >= 0 {
+						j.user, j.host = t[:at], t[at+1:]
+					}
+				}
+			}
+			if w && j.host != "" {
+				rest = strings.Replace(rest, strings.TrimSpace(m[0]), "", 1)
+				hops = append(hops, j)
+			}
+		}
+	}
+	prev := ""
+	for _, j := range hops {
+		if j.host == "" || strings.ContainsAny(j.host, " \t[]/,%") || len(hops) > 4 {
+			return "", true
+		}
+		if p, err := strconv.Atoi(j.port); j.port != "" && (err != nil || p < 1 || p > 65535) {
+			return "", true
+		}
+		j.via = prev
+		prev = c.jumpName(j)
+	}
+	return prev, strings.TrimSpace(rest) != ""
+}
+
+// jumpName is the jump_hosts: entry for j, made once; a single hop naming a
+// host of the inventory is that host.
+func (c *conv) jumpName(j jumpOut) string {
+	if _, ok := c.inv.Hosts[j.host]; ok && j.user == "" && j.port == "" && j.via == "" && arcHostRE.MatchString(j.host) {
+		return j.host
+	}
+	for _, x := range c.jumps {
+		if x.host == j.host && x.user == j.user && x.port == j.port && x.via == j.via {
+			return x.name
+		}
+	}
+	used := map[string]bool{}
+	for h := range c.inv.Hosts {
+		used[h] = true
+	}
+	for _, x := range c.jumps {
+		used[x.name] = true
+	}
+	j.name = sanitize(j.host, used)
+	c.jumps = append(c.jumps, j)
+	return j.name
 }
 
 // q quotes s as a YAML scalar when it needs it.
@@ -395,6 +508,8 @@ func (c *conv) write(b *strings.Builder, opt Options) {
 			}
 		}
 	}
+	head := b.String()
+	b.Reset()
 	// Groups, in file order of first appearance (sorted by name for stability).
 	var groups []string
 	for name := range c.inv.Groups {
@@ -465,6 +580,28 @@ func (c *conv) write(b *strings.Builder, opt Options) {
 		}
 		writeLayer(b, "    ", lo, true)
 	}
+	body := b.String()
+	b.Reset()
+	b.WriteString(head)
+	if len(c.jumps) > 0 {
+		b.WriteString("jump_hosts: # from ProxyJump / ProxyCommand in ansible_ssh_common_args; only hops, never onboarded\n")
+		for _, j := range c.jumps {
+			fmt.Fprintf(b, "  %s:\n    address: %s\n", q(j.name), q(j.host))
+			if j.port != "" {
+				fmt.Fprintf(b, "    port: %s\n", j.port)
+			}
+			if j.user != "" || j.via != "" {
+				b.WriteString("    ssh:\n")
+				if j.user != "" {
+					fmt.Fprintf(b, "      user: %s\n", q(j.user))
+				}
+				if j.via != "" {
+					fmt.Fprintf(b, "      via: %s\n", q(j.via))
+				}
+			}
+		}
+	}
+	b.WriteString(body)
 }
 
 // sanitize makes an arcfleet host name of s: characters outside letters,
