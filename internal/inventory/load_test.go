@@ -119,7 +119,7 @@ func TestParseRejects(t *testing.T) {
 		{"address with port", "version: 1\nhosts:\n  - name: a\n    address: \"10.0.0.1 22\"\n", []string{
 			"inv.yaml:4:14: hosts[0].address: host a: invalid address \"10.0.0.1 22\"; fix: give a DNS name or IP address without spaces, brackets, scheme or port (use port: for the port)"}},
 		{"unknown host key", "version: 1\nhosts:\n  - name: a\n    adress: x\n", []string{
-			"inv.yaml:4:5: hosts[0].adress: host a: unknown key \"adress\"; fix: did you mean \"address\"? (valid keys here: name, address, groups, resource_name, os, transport, port, credential, azure, tags, ssh, winrm, agent)"}},
+			"inv.yaml:4:5: hosts[0].adress: host a: unknown key \"adress\"; fix: did you mean \"address\"? (valid keys here: name, address, groups, resource_name, os, transport, port, credential, azure, tags, ssh, winrm, agent, agent_config)"}},
 		{"port is a string", "version: 1\nhosts:\n  - name: a\n    port: \"22\"\n", []string{
 			"inv.yaml:4:11: hosts[0].port: host a: expected a whole number, got a string; fix: write a number without quotes"}},
 		{"port out of range", "version: 1\nhosts:\n  - name: a\n    port: 70000\n", []string{
@@ -143,9 +143,9 @@ func TestParseRejects(t *testing.T) {
 		{"unknown credential key", "version: 1\ncredentials:\n  sp: {client_id: x, secret: {env: S}, client_secret: {env: S}}\nhosts:\n  - name: a\n", []string{
 			"inv.yaml:3:40: credentials.sp.client_secret: unknown key \"client_secret\"; fix: valid keys here: client_id, tenant_id, auth, token_from, secret, certificate"}},
 		{"group key only hosts have", "version: 1\ngroups:\n  web: {address: x}\nhosts:\n  - name: a\n", []string{
-			"inv.yaml:3:9: groups.web.address: unknown key \"address\"; fix: valid keys here: os, transport, port, credential, azure, tags, ssh, winrm, agent"}},
+			"inv.yaml:3:9: groups.web.address: unknown key \"address\"; fix: valid keys here: os, transport, port, credential, azure, tags, ssh, winrm, agent, agent_config"}},
 		{"defaults cannot set port", "version: 1\ndefaults:\n  port: 22\nhosts:\n  - name: a\n", []string{
-			"inv.yaml:3:3: defaults.port: unknown key \"port\"; fix: valid keys here: linux, windows, credential, ssh, winrm, agent"}},
+			"inv.yaml:3:3: defaults.port: unknown key \"port\"; fix: valid keys here: linux, windows, credential, ssh, winrm, agent, agent_config"}},
 		{"unknown jump host", "version: 1\nhosts:\n  - name: a\n    ssh: {via: bastoin}\n  - name: bastion\n", []string{
 			"inv.yaml:4:16: hosts[0].ssh.via: host a: unknown jump host \"bastoin\"; fix: did you mean \"bastion\"? (or add it under jump_hosts:)"}},
 		{"jump host is itself", "version: 1\nhosts:\n  - name: a\n    ssh: {via: a}\n", []string{

@@ -42,6 +42,15 @@ type rawAgent struct {
 	pkgDeb, pkgRPM, pkgMSI val[string] // agent.package (install.go in internal/agent)
 }
 
+// rawAgentConfig is agent_config: as written in one layer (agentconfig.go).
+type rawAgentConfig struct {
+	proxyURL, gatewayID                         val[string]
+	proxyBypass, allowlist, blocklist           val[[]string]
+	ports                                       val[[]int]
+	extEnabled, gcEnabled, monitor, autoUpgrade val[bool]
+	sqlAuto                                     val[bool]
+}
+
 type layer struct {
 	path                      string // "defaults", "groups.web", "hosts[3]", ...
 	os, transport, credential val[string]
@@ -51,6 +60,7 @@ type layer struct {
 	ssh                       rawSSH
 	winrm                     rawWinRM
 	agent                     rawAgent
+	agentConfig               rawAgentConfig
 }
 
 type rawHost struct {
@@ -97,6 +107,7 @@ const (
 	kSSH
 	kWinRM
 	kAgent
+	kAgentConfig
 )
 
 var layerKeys = []struct {
@@ -105,11 +116,12 @@ var layerKeys = []struct {
 }{
 	{"os", kOS}, {"transport", kTransport}, {"port", kPort}, {"credential", kCredential},
 	{"azure", kAzure}, {"tags", kTags}, {"ssh", kSSH}, {"winrm", kWinRM}, {"agent", kAgent},
+	{"agent_config", kAgentConfig},
 }
 
 const (
-	maskDefaults = kCredential | kSSH | kWinRM | kAgent
-	maskOS       = kTransport | kPort | kCredential | kAzure | kTags | kSSH | kWinRM | kAgent
+	maskDefaults = kCredential | kSSH | kWinRM | kAgent | kAgentConfig
+	maskOS       = kTransport | kPort | kCredential | kAzure | kTags | kSSH | kWinRM | kAgent | kAgentConfig
 	maskGroup    = kOS | maskOS
 	maskHost     = maskGroup
 )
@@ -584,6 +596,8 @@ func (d *dec) layerFields(n *yaml.Node, path, host string, mask int, known []str
 				}
 				return true
 			})
+		case "agent_config":
+			d.agentConfig(v, p, host, &l.agentConfig)
 		}
 		return true
 	})

@@ -153,6 +153,8 @@ func resolve(d *dec, inv *Inventory, src *source) {
 				MSI: pick(ch, func(l *layer) *val[string] { return &l.agent.pkgMSI }).v,
 			},
 		}
+		h.AgentConfig = resolveAgentConfig(ch) // agentconfig.go
+		applySQLOptOut(d, ch, h, rh.path)
 
 		port := pick(ch, func(l *layer) *val[int] { return &l.port })
 		h.Port = port.v

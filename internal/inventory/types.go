@@ -236,7 +236,39 @@ type Host struct {
 	SSH          SSH      `json:"ssh,omitempty"`
 	WinRM        WinRM    `json:"winrm,omitempty"`
 	Agent        Agent    `json:"agent,omitempty"`
-	Pos          Pos      `json:"-"` // where the host entry starts
+	// AgentConfig: the agent's local settings applied before connect (the
+	// configure step) and the connect options of agent_config:.
+	AgentConfig AgentConfig `json:"agent_config,omitzero"`
+	Pos         Pos         `json:"-"` // where the host entry starts
+}
+
+// AgentConfig is a host's resolved agent_config: section. A nil pointer or
+// slice is a setting nobody wrote: the agent's own value is left alone.
+// internal/agent (configure.go) maps each to `azcmagent config set KEY VALUE`.
+type AgentConfig struct {
+	ProxyURL    string   `json:"proxy_url,omitempty"`    // proxy.url (agent 1.13+)
+	ProxyBypass []string `json:"proxy_bypass,omitempty"` // proxy.bypass (agent 1.15+): AAD, ARM, AMA, Arc, ArcData
+	// ExtensionsAllowlist and ExtensionsBlocklist: "Publisher/Type" names.
+	ExtensionsAllowlist       []string `json:"extensions_allowlist,omitempty"`
+	ExtensionsBlocklist       []string `json:"extensions_blocklist,omitempty"`
+	ExtensionsEnabled         *bool    `json:"extensions_enabled,omitempty"`
+	GuestConfigurationEnabled *bool    `json:"guest_configuration_enabled,omitempty"`
+	// MonitorMode: config.mode monitor (true) or full (false).
+	MonitorMode              *bool `json:"monitor_mode,omitempty"`
+	IncomingConnectionsPorts []int `json:"incoming_connections_ports,omitempty"`
+	// Connect options (connect's --config file, not the configure step):
+	// GatewayID is --gateway-id (an Arc gateway resource ID); AutomaticUpgrade
+	// adds --enable-automatic-upgrade; SQLAutoOnboarding false adds the tag
+	// ArcSQLServerExtensionDeployment=Disabled (resolve merges it into Azure.Tags).
+	GatewayID         string `json:"gateway_id,omitempty"`
+	AutomaticUpgrade  bool   `json:"automatic_upgrade,omitempty"`
+	SQLAutoOnboarding *bool  `json:"sql_auto_onboarding,omitempty"`
+}
+
+// HasLocalSettings reports whether the configure step has anything to apply.
+func (c AgentConfig) HasLocalSettings() bool {
+	return c.ProxyURL != "" || c.ProxyBypass != nil || c.ExtensionsAllowlist != nil || c.ExtensionsBlocklist != nil ||
+		c.ExtensionsEnabled != nil || c.GuestConfigurationEnabled != nil || c.MonitorMode != nil || c.IncomingConnectionsPorts != nil
 }
 
 // Retry is the retry policy from the inventory's `retry:` section.

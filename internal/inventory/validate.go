@@ -137,6 +137,9 @@ func Validate(inv *Inventory, hosts []*Host, action string) []Finding {
 			add(posOf(w, func(l *layer) *val[string] { return &l.azure.cloud }), "AZCM0014", fmt.Sprintf("unsupported cloud %q", c), cloudFix(c))
 		}
 		validateAgent(h, w, add)
+		if connect {
+			validateAgentConfig(h, w, add, warn) // agentconfig.go
+		}
 		switch h.Transport {
 		case "ssh":
 			validateSSH(h, w, add, warn)

@@ -46,6 +46,7 @@ var scriptErrors = map[string]string{
 	"bad-stop-input":         "HOST-SETUP-FAILED",
 	"watchdog-failed":        "HOST-WATCHDOG-FAILED",
 	"script-digest":          "HOST-SCRIPT-DIGEST",
+	"config-unsupported":     "HOST-CONFIG-UNSUPPORTED", // the configure step (agent_config)
 	// install and upgrade (internal/agent/install.go)
 	"package-digest":                "HOST-PACKAGE-DIGEST",
 	"package-unreadable":            "HOST-PACKAGE-UNREADABLE",
