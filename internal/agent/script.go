@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf16"
 
@@ -98,12 +99,24 @@ func specFor(name string) stepSpec {
 		return stepSpec{name: name}
 	case StepInstall, StepUpgrade:
 		return stepSpec{name: name, install: true}
+	case StepConfigure: // configure.go: `config list`, then `config set` per differing key
+		return stepSpec{name: name, args: []string{"config", "set"}}
 	}
 	return stepSpec{name: StepRestartService}
 }
 
 // HostSteps returns the steps of action for h in order; nil for an unknown action.
 func HostSteps(h *inventory.Host, action string) []Step {
+	steps := hostSteps(h, action)
+	// The configure step (configure.go) comes right before connect, only
+	// for a host with agent settings.
+	if i := slices.IndexFunc(steps, func(s Step) bool { return s.Name == StepConnect }); i >= 0 && h.AgentConfig.HasLocalSettings() {
+		steps = slices.Insert(steps, i, ConfigureStep(h))
+	}
+	return steps
+}
+
+func hostSteps(h *inventory.Host, action string) []Step {
 	switch action {
 	case ActionConnect:
 		if h.Agent.Install {
@@ -221,6 +234,10 @@ func psScript(h *inventory.Host, sp stepSpec) string {
 		b.WriteString("$R=1\ntry{\n")
 		psInstall(&b, h, sp)
 		fmt.Fprintf(&b, "}finally{%s}\n", psEnd(sp.name))
+		return b.String()
+	}
+	if sp.name == StepConfigure {
+		psConfigureStep(&b, h)
 		return b.String()
 	}
 	if sp.args == nil {
@@ -399,6 +416,13 @@ type agentConfig struct {
 	ResourceName     string `json:"resource-name,omitempty"`
 	CorrelationID    string `json:"correlation-id,omitempty"`
 	PrivateLinkScope string `json:"private-link-scope,omitempty"`
+	// GatewayID: --gateway-id (agent_config.gateway_id), an Arc gateway
+	// resource ID (learn.microsoft.com/azure/azure-arc/servers/azcmagent-connect).
+	GatewayID string `json:"gateway-id,omitempty"`
+	// EnableAutomaticUpgrade: --enable-automatic-upgrade (public preview, same
+	// page); a flag, so a JSON boolean in the --config file, as the common
+	// flags' {"verbose": true} example shows.
+	EnableAutomaticUpgrade bool `json:"enable-automatic-upgrade,omitempty"`
 }
 
 func marshalConfig(c agentConfig) []byte {
@@ -430,6 +454,9 @@ func AgentConfig(h *inventory.Host, c inventory.Credential, value string) []byte
 		ResourceName:     h.ResourceName,
 		CorrelationID:    h.Azure.CorrelationID,
 		PrivateLinkScope: h.Azure.PrivateLinkScope,
+		GatewayID:        h.AgentConfig.GatewayID,
+
+		EnableAutomaticUpgrade: h.AgentConfig.AutomaticUpgrade,
 	}
 	return withAuth(cfg, c, value)
 }

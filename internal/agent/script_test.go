@@ -53,6 +53,12 @@ func TestGoldenAgentConfig(t *testing.T) {
 	b.Write(AgentConfig(bad, c, SecretPlaceholder(c)))
 	b.WriteString("--- connect, minimal host (tenant from the credential)\n")
 	b.Write(AgentConfig(&inventory.Host{Name: "m", OS: "windows", Azure: inventory.Azure{SubscriptionID: "s", ResourceGroup: "g", Location: "l"}}, c, SecretPlaceholder(c)))
+	b.WriteString("--- connect, agent_config: Arc gateway, automatic upgrade, SQL Server opt-out tag (resolved into the tags)\n")
+	gw := tagHost()
+	gw.Azure.PrivateLinkScope = ""
+	gw.Azure.Tags = map[string]string{"ArcSQLServerExtensionDeployment": "Disabled"}
+	gw.AgentConfig = inventory.AgentConfig{GatewayID: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.HybridCompute/gateways/gw", AutomaticUpgrade: true}
+	b.Write(AgentConfig(gw, c, SecretPlaceholder(c)))
 	checkGolden(t, "scripts/agent-config.golden", []byte(b.String()))
 }
 

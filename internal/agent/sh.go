@@ -133,6 +133,8 @@ func shStepScript(h *inventory.Host, sp stepSpec) string {
 		run = shInstall(&b, h, sp)
 	case sp.args == nil: // restart-agent-service
 		run = "systemctl restart himdsd"
+	case sp.name == StepConfigure: // configure.go, in the agent's place
+		run = "sh -c " + ShQuote(shConfigure(ConfigSettings(h))) + " arcfleet \"$A\""
 	case sp.config:
 		// The config lines up to InputEnd: read and printf are shell builtins,
 		// so the secret is in no process's arguments.
