@@ -262,6 +262,14 @@ func (r checkReport) table(w io.Writer, width int) error {
 	if err := t.Render(w, width); err != nil {
 		return err
 	}
+	r.groups(w, width)
+	_, err := fmt.Fprintf(w, "\n%s\n", r.Summary)
+	return err
+}
+
+// groups writes one block per cause: code and title, hosts, endpoints, one
+// line of evidence, the fix.
+func (r checkReport) groups(w io.Writer, width int) {
 	for _, g := range r.Groups {
 		head := g.Title
 		if g.Code != "" {
@@ -278,8 +286,6 @@ func (r checkReport) table(w io.Writer, width int) error {
 			fmt.Fprint(w, termtext.Paragraph("fix: "+g.Remedy, width, "  ", "    "))
 		}
 	}
-	_, err := fmt.Fprintf(w, "\n%s\n", r.Summary)
-	return err
 }
 
 func mdCell(s string) string {

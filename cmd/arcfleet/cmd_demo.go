@@ -101,6 +101,9 @@ func cmdDemo(e *env, fs *pflag.FlagSet) func(context.Context, []string) int {
 			fmt.Fprintf(e.stderr, "arcfleet demo: %v\n", err)
 			return exitDemoUnexpected
 		}
+		if !demoCheck(ctx, e, f, p) {
+			return interruptedCode(ctx, exitDemoUnexpected)
+		}
 		az, err := startDemoAzure(f)
 		if err != nil {
 			fmt.Fprintf(e.stderr, "arcfleet demo: starting the fake Azure: %v\n", err)

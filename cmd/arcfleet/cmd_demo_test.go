@@ -40,6 +40,8 @@ func TestDemoCommand(t *testing.T) {
 		"would exit 4 here", "the demo exits 0",
 		"== Azure pre-flight", "AADSTS7000215 Invalid client secret (AADSTS7000215) (BLOCKS) credential lab-sp", "hosts: lab01, lab02, lab03, lab04, lab05",
 		"Azure verification: 21 verified, 1 mismatched, 0 not verified", "app04 ARCF-AZURE-MISSING",
+		"== Network pre-flight", "ARCF-CHECK-FIREWALL: Endpoint blocked by a firewall (timeout) (1 host: app03)",
+		"endpoints: https://gbl.his.arc.azure.com, https://westeurope.his.arc.azure.com", "`arcfleet check -l app03` again:\n1 host checked, all clear.",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("stdout lacks %q\n%s", want, out)
