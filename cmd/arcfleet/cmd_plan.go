@@ -116,7 +116,7 @@ func cmdPlan(e *env, fs *pflag.FlagSet) func(context.Context, []string) int {
 		// secrets only (SSH/WinRM), never the service-principal secret. Without it,
 		// plan never dials a host and never resolves a secret reference.
 		if probe {
-			if err := rf.executor(e).Probe(ctx, p); err != nil {
+			if err := probeWithOutput(ctx, e, rf.executor(e), p); err != nil { // events with --log-format json or -v (output.go)
 				fmt.Fprintf(e.stderr, "arcfleet plan: --probe: %v\n", err)
 				return interruptedCode(ctx, exitInvalid)
 			}

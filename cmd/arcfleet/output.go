@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/arcfleet/arcfleet/internal/executor"
+	"github.com/arcfleet/arcfleet/internal/plan"
 	"github.com/arcfleet/arcfleet/internal/results"
 )
 
@@ -213,7 +214,8 @@ func (out *eventOutput) event(ev executor.Event) {
 	if closed {
 		return
 	}
-	quietShows := ev.Kind == executor.EventWarning || (ev.Kind == executor.EventDone && failure(ev.Outcome))
+	quietShows := ev.Kind == executor.EventWarning || (ev.Kind == executor.EventDone && failure(ev.Outcome)) ||
+		(ev.Kind == executor.EventProbed && probeProblem(ev.Verdict))
 	switch {
 	case out.h != nil:
 		if out.o.Quiet && !quietShows {
@@ -235,10 +237,8 @@ func eventRecord(ev executor.Event, verbose bool) slog.Record {
 	switch {
 	case ev.Kind == executor.EventWarning, ev.Kind == executor.EventRetry:
 		level = slog.LevelWarn
-	case ev.Kind == executor.EventDone && failure(ev.Outcome):
+	case ev.Kind == executor.EventDone && failure(ev.Outcome), ev.Kind == executor.EventProbed && probeProblem(ev.Verdict):
 		level = slog.LevelError
-	case ev.Kind == executor.EventAttempt && !verbose:
-		level = slog.LevelInfo
 	}
 	rec := slog.NewRecord(ev.Time, level, ev.Kind, 0)
 	if ev.Host != "" {
@@ -262,6 +262,9 @@ func eventRecord(ev executor.Event, verbose bool) slog.Record {
 	if ev.Delay > 0 {
 		rec.AddAttrs(slog.Int64("delay_ms", ev.Delay.Milliseconds()))
 	}
+	if ev.Verdict != "" {
+		rec.AddAttrs(slog.String("verdict", ev.Verdict))
+	}
 	if ev.Message != "" {
 		rec.AddAttrs(slog.String("message", ev.Message))
 	}
@@ -282,7 +285,11 @@ func (out *eventOutput) start(runDir string) {
 		return
 	}
 	rec := slog.NewRecord(out.now(), slog.LevelInfo, "run-start", 0)
-	rec.AddAttrs(slog.String("command", out.cmd), slog.String("run_dir", runDir), slog.Int("hosts", out.total))
+	rec.AddAttrs(slog.String("command", out.cmd))
+	if runDir != "" {
+		rec.AddAttrs(slog.String("run_dir", runDir))
+	}
+	rec.AddAttrs(slog.Int("hosts", out.total))
 	out.h.Handle(context.Background(), rec)
 }
 
@@ -393,6 +400,55 @@ func notify(e *env, msg string) {
 		msg = "\n" + msg // after the ^C the terminal echoed
 	}
 	fmt.Fprintln(e.stderr, msg)
+}
+
+// probeProblem: a probe verdict that keeps the host from the action (plan --probe).
+func probeProblem(v string) bool {
+	switch v {
+	case executor.VerdictUnreachable, executor.VerdictHostKey, executor.VerdictAuth, executor.VerdictError,
+		executor.VerdictDrift, executor.VerdictAzureLocal:
+		return true
+	}
+	return false
+}
+
+// probeWithOutput runs plan --probe with the command's event output when one
+// was asked for (--log-format json, or -v): a start and a "probed" event per
+// host (its verdict and detail), the dials and steps as attempts, and a
+// "probe-end" object with the count of hosts per verdict. Plain text without
+// -v stays as it was: the plan on stdout says it all.
+func probeWithOutput(ctx context.Context, e *env, x *executor.Executor, p *plan.Plan) error {
+	o := e.out
+	if !o.json() && !o.Verbose {
+		return x.Probe(ctx, p)
+	}
+	probed := 0
+	for i := range p.Hosts {
+		if !p.Hosts[i].Blocked() {
+			probed++
+		}
+	}
+	out := newEventOutput(e, o, "plan", probed)
+	x.Events = out.event
+	out.start("")
+	err := x.Probe(ctx, p)
+	out.finish()
+	if out.h != nil {
+		verdicts := map[string]int{}
+		for i := range p.Hosts {
+			if pr := p.Hosts[i].Probe; pr != nil {
+				verdicts[pr.Verdict]++
+			}
+		}
+		rec := slog.NewRecord(out.now(), slog.LevelInfo, "probe-end", 0)
+		rec.AddAttrs(slog.String("command", "plan"), slog.Int("hosts", probed), slog.Any("verdicts", verdicts))
+		if err != nil {
+			rec.Level = slog.LevelError
+			rec.AddAttrs(slog.String("error", err.Error()))
+		}
+		out.h.Handle(context.Background(), rec)
+	}
+	return err
 }
 
 // runWithOutput runs f with the command's event output and prints the report

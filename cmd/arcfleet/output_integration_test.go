@@ -124,3 +124,39 @@ func str(v any) string {
 	b, _ := json.Marshal(v) // a float64 1 is "1"
 	return string(b)
 }
+
+// TestPlanProbeJSONE2E: `plan --probe --log-format json` follows the probe
+// host by host (a start and a "probed" object with the verdict each) and ends
+// with the count per verdict; the plan stays on stdout.
+func TestPlanProbeJSONE2E(t *testing.T) {
+	t.Parallel()
+	f := startFleet(t, "pj", 3, 0)
+	f.writeScenario("", map[string]string{"pj-3": connectedAt(e2eRG)})
+	inv := f.writeInventory(invOpts{})
+	r := f.run("plan", "-i", inv, "--action", "connect", "--probe", "--log-format", "json")
+	if r.code != exitOK {
+		t.Fatalf("exit %d\n%s", r.code, r)
+	}
+	if !strings.Contains(r.stdout, "pj-3") || strings.HasPrefix(strings.TrimSpace(r.stdout), "{") {
+		t.Errorf("stdout is not the plan:\n%s", r.stdout)
+	}
+	verdicts := map[string]string{}
+	var last map[string]any
+	for i, line := range strings.Split(strings.TrimSuffix(r.stderr, "\n"), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("stderr line %d is not a JSON object (%v): %q\n%s", i+1, err, line, r)
+		}
+		if m["msg"] == "probed" {
+			verdicts[m["host"].(string)] = m["verdict"].(string)
+		}
+		last = m
+	}
+	if verdicts["pj-1"] != "connect" || verdicts["pj-2"] != "connect" || verdicts["pj-3"] != "already-connected" || len(verdicts) != 3 {
+		t.Errorf("probed verdicts %v", verdicts)
+	}
+	v, _ := last["verdicts"].(map[string]any)
+	if last["msg"] != "probe-end" || v["connect"] != 2.0 || v["already-connected"] != 1.0 {
+		t.Errorf("last object %v, want probe-end with 2 connect, 1 already-connected", last)
+	}
+}

@@ -129,7 +129,7 @@ func (p *progress) event(ev executor.Event) {
 		p.inFlight[ev.Host] = at
 	case executor.EventRetry:
 		p.retrying[ev.Host] = true
-	case executor.EventDone, executor.EventNotStarted:
+	case executor.EventDone, executor.EventNotStarted, executor.EventProbed:
 		p.done++
 		delete(p.inFlight, ev.Host)
 		delete(p.retrying, ev.Host)
@@ -332,6 +332,9 @@ func eventLine(ev executor.Event, verbose bool) string {
 	}
 	if ev.Outcome != "" {
 		s += " outcome=" + string(ev.Outcome)
+	}
+	if ev.Verdict != "" {
+		s += " verdict=" + ev.Verdict
 	}
 	if ev.Delay > 0 {
 		s += " retry_in=" + ev.Delay.Round(time.Millisecond).String()

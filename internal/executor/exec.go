@@ -53,6 +53,7 @@ const (
 	EventDone       = "done"        // the host finished (Outcome, Code)
 	EventNotStarted = "not-started" // the host was never launched (Message: why)
 	EventWarning    = "warning"     // about the run, not one host (e.g. concurrency lowered)
+	EventProbed     = "probed"      // Probe (plan --probe) read the host: Verdict, Message the detail
 )
 
 // DefaultMemoryLimit is the arcfleet binary's soft memory limit when GOMEMLIMIT is unset. Without
@@ -129,6 +130,7 @@ type Event struct {
 	Class   results.Class // of Code, when there is one
 	Delay   time.Duration
 	Message string
+	Verdict string // EventProbed: the probe's verdict (VerdictConnect, VerdictHostKey, ...)
 	// Log is the attempt's log file (relative to the run directory) and
 	// Evidence the first line of its evidence, masked: for -v.
 	Log      string

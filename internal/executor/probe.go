@@ -49,7 +49,11 @@ func (x *Executor) Probe(ctx context.Context, p *plan.Plan) error {
 		}
 		g.Go(func() error {
 			if ctx.Err() == nil {
-				p.Hosts[i].Probe = r.probeHost(ctx, i, true)
+				name := p.Hosts[i].Host.Name
+				r.emit(Event{Kind: EventStart, Host: name})
+				pr := r.probeHost(ctx, i, true)
+				p.Hosts[i].Probe = pr
+				r.emit(Event{Kind: EventProbed, Host: name, Verdict: pr.Verdict, Message: pr.Detail})
 			}
 			return nil
 		})
