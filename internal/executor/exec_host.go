@@ -325,11 +325,14 @@ func (hr *hostRun) try(ctx context.Context, rem remedy) tryOutcome {
 // a plan whose connect script checks the precondition. Every other decision
 // needs the probe's full output before the action (what a disconnect deletes
 // is noted before it runs; drift and Azure Local compare fields the scripts
-// do not): those keep two sessions.
+// do not): those keep two sessions. So does a host with agent_config: its
+// configure step (agent/configure.go) runs only once the probe has decided
+// on connect, never on an agent found connected or registered elsewhere.
 func (hr *hostRun) oneSession(rem remedy) bool {
 	a := hr.r.p.Action
 	return (a == agent.ActionConnect || a == agent.ActionReconnect) && (rem == remedyNone || rem == remedyRetry) &&
-		hr.lastAct == "" && hr.unknown == "" && !hr.r.x.TwoSessions && agent.SupportsPrecondition(hr.step(agent.StepConnect))
+		hr.lastAct == "" && hr.unknown == "" && !hr.r.x.TwoSessions && agent.SupportsPrecondition(hr.step(agent.StepConnect)) &&
+		!agent.Configures(hr.hp.Steps) // configure runs only once the probe has decided on connect
 }
 
 // intendedTenant is the host's tenant, or its credential's.
@@ -341,6 +344,7 @@ func (hr *hostRun) intendedTenant() string { return hr.r.tenantOf(hr.i) }
 // is already gone (reregister.go).
 func (hr *hostRun) act(ctx context.Context, seq []string) tryOutcome {
 	var last stepOut
+	seq = agent.WithConfigure(seq, hr.hp.Steps) // agent_config: configure before connect
 	for k, name := range seq {
 		if hr.lastAct == "" {
 			// The start-rate token first, the breaker after: it may open while

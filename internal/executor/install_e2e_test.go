@@ -253,3 +253,64 @@ func TestE2EUpgradePackage(t *testing.T) {
 		t.Errorf("dpkg -i ran %d times, want 2: %q", n, f.Hosts[0].PackageCalls())
 	}
 }
+
+// An .rpm through the fake rpm, as root, waiting for rpm's transaction lock.
+func TestE2EInstallRPMLockWait(t *testing.T) {
+	sim := sshtest.BuildSim(t)
+	pkg := filepath.Join(t.TempDir(), "azcmagent-1.56.0-1.x86_64.rpm")
+	if err := sshtest.WriteFakePackage(pkg, "1.56.0", sim, ""); err != nil {
+		t.Fatal(err)
+	}
+	oldWait, oldPoll := agent.PackageLockWait, agent.SetPackagePoll(time.Second)
+	agent.PackageLockWait = 20 * time.Second
+	t.Cleanup(func() { agent.PackageLockWait = oldWait; agent.SetPackagePoll(oldPoll) })
+	f, p := installFleet(t, 1, sshtest.LoginRoot, "", agent.ActionInstall, func(h *inventory.Host) { h.Agent.Package.RPM = pkg })
+	if err := f.Hosts[0].HoldPackageLock(time.Now().Add(3 * time.Second).Unix()); err != nil {
+		t.Fatal(err)
+	}
+	r := exResult(applyOnce(t, p), "host-1")
+	if r.Outcome != results.OutcomeOK || !strings.Contains(r.Detail, "agent 1.56.0 installed") {
+		t.Fatalf("%s %s %q %v", r.Outcome, r.FinalCode, r.Detail, r.Evidence)
+	}
+	calls := f.Hosts[0].PackageCalls()
+	if n := countCalls(calls, "rpm -U"); n < 2 {
+		t.Errorf("rpm -U ran %d times: the lock was not waited for: %q", n, calls)
+	}
+	if countCalls(calls, "dpkg") != 0 {
+		t.Errorf("dpkg ran for an .rpm: %q", calls)
+	}
+}
+
+// Upgrade without a package on an agent that has `azcmagent upgrade` (1.62+):
+// the agent's own command, with --version from agent.min_version; an agent
+// already at that version is left alone.
+func TestE2EUpgradeCommand(t *testing.T) {
+	sim := sshtest.BuildSim(t)
+	pkg := filepath.Join(t.TempDir(), "agent.deb")
+	if err := sshtest.WriteFakePackage(pkg, "1.62.1", sim, ""); err != nil {
+		t.Fatal(err)
+	}
+	f, p := installFleet(t, 1, sshtest.LoginSudo, pkg, agent.ActionInstall, nil)
+	if r := exResult(applyOnce(t, p), "host-1"); r.Outcome != results.OutcomeOK {
+		t.Fatalf("install: %s %s %s %v", r.Outcome, r.FinalCode, r.Detail, r.Evidence)
+	}
+	h := p.Hosts[0].Host
+	h.Agent.Package = inventory.AgentPackage{}
+	h.Agent.MinVersion = "1.63"
+	up := *p
+	up.Action = agent.ActionUpgrade
+	up.Hosts = []plan.HostPlan{{Host: h, Steps: agent.HostSteps(&h, agent.ActionUpgrade), Recovery: p.Hosts[0].Recovery}}
+	if s := up.Hosts[0].Steps[0]; s.Package != nil || !strings.Contains(s.Script, `upgrade --version "$N"`) {
+		t.Fatalf("upgrade step: %+v", s.Package)
+	}
+	r := exResult(applyOnce(t, &up), "host-1")
+	if r.Outcome != results.OutcomeOK || !strings.Contains(r.Detail, "upgraded to 1.63.0") {
+		t.Fatalf("upgrade: %s %s %q %v", r.Outcome, r.FinalCode, r.Detail, r.Evidence)
+	}
+	if r := exResult(applyOnce(t, &up), "host-1"); r.Outcome != results.OutcomeUnchanged {
+		t.Fatalf("second upgrade: %s %s %q", r.Outcome, r.FinalCode, r.Detail)
+	}
+	if n := countCalls(f.Hosts[0].PackageCalls(), "dpkg -i"); n != 1 {
+		t.Errorf("dpkg -i ran %d times, want 1 (the upgrade is the agent's own): %q", n, f.Hosts[0].PackageCalls())
+	}
+}

@@ -31,6 +31,7 @@ const (
 	cmdCheck      = "check"
 	cmdVersion    = "version"
 	cmdService    = "service"
+	cmdUpgrade    = "upgrade" // install.go
 )
 
 var flagDefs = []flagDef{
@@ -56,6 +57,8 @@ var flagDefs = []flagDef{
 	{"enable-pls-check", "", true, false, "check", "check that the Arc endpoints resolve to private addresses (Private Link)"},
 	{"force-local-only", "f", true, false, "disconnect", "reset local state only, do not delete the Azure resource"},
 	{"config", "", false, false, "connect disconnect", "JSON or YAML file with flag values (keys: long flag names)"},
+	{"version", "", false, false, "upgrade", "agent version to upgrade to (MAJOR.MINOR)"},
+	{"background", "", true, false, "upgrade", "upgrade without popups"},
 	{"json", "j", true, false, "*", "print the result as JSON"},
 	{"log-stderr", "", true, false, "*", "print errors and verbose lines to stderr"},
 	{"verbose", "v", true, false, "*", "verbose output"},
@@ -137,7 +140,7 @@ func parseArgs(args []string) (*invocation, *simError) {
 	}
 	in.cmd = args[0]
 	switch in.cmd {
-	case cmdConnect, cmdDisconnect, cmdShow, cmdCheck, cmdVersion:
+	case cmdConnect, cmdDisconnect, cmdShow, cmdCheck, cmdVersion, cmdUpgrade:
 	case "help", "-h", "--help":
 		in.cmd = "help"
 		return in, nil

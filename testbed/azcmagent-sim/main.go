@@ -152,6 +152,8 @@ func (s *sim) dispatch(ctx context.Context, args []string) int {
 		return s.check(ctx, c, in, scen)
 	case cmdVersion:
 		return s.version(c, scen)
+	case cmdUpgrade:
+		return s.upgrade(c, in, scen)
 	}
 	return c.fail(in.cmd, newErr(101, "unknown command"), false)
 }
