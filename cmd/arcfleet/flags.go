@@ -217,7 +217,7 @@ func completeFlagValues(c *cobra.Command) {
 	fixed("lang", "en", "sv")
 	fixed("plan-format", "table", "markdown")
 	switch c.Name() {
-	case "plan":
+	case "plan", "check":
 		fixed("format", "table", "markdown", "json")
 	case "codes":
 		fixed("format", "text", "json")
@@ -230,13 +230,13 @@ func completeFlagValues(c *cobra.Command) {
 }
 
 // positionalFiles completes a command's positional arguments with what they
-// name: nothing (validate, plan, demo take none), a directory (resume RUN_DIR,
+// name: nothing (validate, plan, check, demo take none), a directory (resume RUN_DIR,
 // man DIR, report RUN_DIR (cobra adds 'merge'), report merge SHARD_RUN_DIR...), or a
 // saved plan (apply PLAN.json), or any file (inventory import ansible FILE).
 func positionalFiles(name string) cobra.CompletionFunc {
 	return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		switch name {
-		case "validate", "plan", "demo", "inventory", "import": // none, or only subcommands
+		case "validate", "plan", "check", "demo", "inventory", "import": // none, or only subcommands
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		case "apply":
 			return []string{"json"}, cobra.ShellCompDirectiveFilterFileExt
