@@ -24,6 +24,8 @@ const maxClockSkew = 5 * time.Minute
 // the (large) script strings, which keeps 10,000-host plans small in memory.
 type shapeKey struct {
 	os, transport, agentPath, agentLog, become, action string
+	// config: the agent_config settings the configure step applies (its script holds them).
+	config string
 }
 
 type shape struct {
@@ -62,7 +64,7 @@ func Build(inv *inventory.Inventory, hosts []*inventory.Host, action, limit stri
 		selected[h.Name] = true
 	}
 	for _, h := range hosts {
-		k := shapeKey{h.OS, h.Transport, h.Agent.Path, h.Agent.Log, h.SSH.Become, action}
+		k := shapeKey{h.OS, h.Transport, h.Agent.Path, h.Agent.Log, h.SSH.Become, action, agent.DescribeSettings(agent.ConfigSettings(h))}
 		sh := shapes[k]
 		if sh == nil {
 			sh = &shape{steps: agent.HostSteps(h, action), recovery: []agent.Step{agent.RestartServiceStep(h), agent.StopStep(h)}}

@@ -182,6 +182,7 @@ func (v *view) hostFlags(h *inventory.Host) string {
 			f = append(f, "PLAIN HTTP")
 		}
 	}
+	f = append(f, agentConfigFlags(h)...) // agentconfig.go
 	return strings.Join(f, ", ")
 }
 
