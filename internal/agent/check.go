@@ -347,7 +347,6 @@ const (
 	CausePrivateUnexpected = "private-endpoint-unexpected" // resolves private, no Private Link Scope given
 	CauseBlocked           = "endpoint-blocked"            // unreachable, cause not told by the output
 	CauseCheckFailed       = "check-failed"                // the check did not run or printed no table
-	CauseAgentOld          = "agent-old"                   // agent older than the support window
 	CauseAgentBelowMin     = "agent-below-minimum"         // agent older than min_agent_version
 	CauseAzureVM           = "azure-vm"                    // the agent refuses Azure VMs
 )
@@ -363,7 +362,6 @@ var CauseCodes = map[string]string{
 	CausePrivateUnexpected: "MSG-PRIVATE-LINK-SCOPE-REQUIRED",
 	CauseBlocked:           "MSG-ENDPOINTS-UNREACHABLE",
 	CauseCheckFailed:       "ARCF-CHECK-FAILED",
-	CauseAgentOld:          "ARCF-CHECK-AGENT-OLD",
 	CauseAgentBelowMin:     "ARCF-CHECK-AGENT-MIN",
 	CauseAzureVM:           "MSG-AZURE-VM",
 }
