@@ -82,3 +82,44 @@ func TestJumpHostNotAFleetMember(t *testing.T) {
 	}
 	f.assertNoSecrets()
 }
+
+// The login comes from ssh_config alone: the inventory names no user and no
+// key; validate, plan (which says where each came from) and apply use the
+// ssh_config's User and IdentityFile on real sshd hosts.
+func TestSSHConfigLoginOnRealHosts(t *testing.T) {
+	f := startFleet(t, "sc", 2, 0)
+	f.writeScenario("slow: 10ms", nil)
+	inv := f.writeInventory(invOpts{})
+	data, err := os.ReadFile(inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	login := fmt.Sprintf("user: %s, identity_file: %s, ", f.ssh.User, f.ssh.IdentityFile)
+	if !strings.Contains(string(data), login) {
+		t.Fatalf("inventory layout changed:\n%s", data)
+	}
+	cfg := filepath.Join(f.Dir, "ssh_config")
+	h1, h2 := f.Host("sc-1"), f.Host("sc-2")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("# test fleet\nHost %s %s\n    User %s\n    IdentityFile %s\nHost *\n    User nobody-else\n",
+		h1.Address, h2.Address, f.ssh.User, f.ssh.IdentityFile)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	src := strings.Replace(string(data), login, "config_file: "+cfg+", ", 1)
+	if err := os.WriteFile(inv, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.run("validate", "-i", inv).expect(t, exitOK)
+	r := f.run("plan", "-i", inv, "--action", "connect").expect(t, exitOK)
+	flat := strings.Join(strings.Fields(r.stdout), " ")
+	for _, want := range []string{"user " + f.ssh.User + " (" + cfg + ":3)", "key " + f.ssh.IdentityFile + " (" + cfg + ":4)"} {
+		if !strings.Contains(flat, want) {
+			t.Errorf("plan lacks %q:\n%s", want, r)
+		}
+	}
+	f.run("apply", "-i", inv, "--action", "connect", "--yes", "--run-dir", filepath.Join(f.Dir, "run")).expect(t, exitOK)
+	for _, n := range []string{"sc-1", "sc-2"} {
+		if s := f.state(n); s.Status != "Connected" {
+			t.Errorf("%s: %+v", n, s)
+		}
+	}
+}
