@@ -226,6 +226,14 @@ func TestConvertOddNames(t *testing.T) {
 	if ai.Hosts[0].Name != "weird_host-" || ai.Hosts[0].Address != "weird_host!" || ai.Hosts[1].Address != "2001:db8::1" {
 		t.Errorf("hosts %+v %+v", ai.Hosts[0], ai.Hosts[1])
 	}
+	inv, err = Parse("hosts", []byte("web01 ansible_user=\"{{ lookup('env', 'U') }}\" ansible_port=22\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := Convert(inv, Options{})
+	if strings.Contains(string(tr.YAML), "lookup") || !strings.Contains(Report(tr), "ansible_user: a Jinja template: arcfleet does not evaluate it") {
+		t.Errorf("template carried over:\n%s\n%s", tr.YAML, Report(tr))
+	}
 	if rep := Report(res); !strings.Contains(rep, `connection "local"`) || !strings.Contains(rep, "not a valid arcfleet host name") {
 		t.Errorf("report:\n%s", rep)
 	}

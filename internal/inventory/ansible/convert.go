@@ -205,9 +205,10 @@ func (c *conv) mapVars(who string, vars map[string]Value, trans map[string]bool,
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	template := func(v Value) bool { return strings.Contains(v.S, "{{") || strings.Contains(v.S, "{%") }
 	first := func(k ...string) (string, Value, bool) {
 		for _, x := range k {
-			if v, ok := vars[x]; ok && !v.Vault {
+			if v, ok := vars[x]; ok && !v.Vault && !template(v) {
 				return x, v, true
 			}
 		}
@@ -218,6 +219,8 @@ func (c *conv) mapVars(who string, vars map[string]Value, trans map[string]bool,
 		switch {
 		case v.Vault:
 			c.note(v.Line, who, k, "vaulted value: not decrypted or carried over; set it in the arcfleet inventory (a secret as {env: NAME} or {file: PATH})")
+		case template(v) && carried[k]:
+			c.note(v.Line, who, k, "a Jinja template: arcfleet does not evaluate it; not carried over")
 		case secretVars[k]:
 			c.note(v.Line, who, k, "a password: arcfleet inventories hold secret references, not values; set ssh.password or winrm.password as {env: NAME} or {file: PATH}")
 		case !carried[k]:
@@ -251,7 +254,7 @@ func (c *conv) mapVars(who string, vars map[string]Value, trans map[string]bool,
 		add(&lo.ssh, "identity_file", q(v.S))
 	}
 	for _, k := range []string{"ansible_ssh_common_args", "ansible_ssh_extra_args"} {
-		if v, ok := vars[k]; ok && !v.Vault && trans["ssh"] {
+		if v, ok := vars[k]; ok && !v.Vault && !template(v) && trans["ssh"] {
 			via, rest := c.sshArgsJump(v.S)
 			if via != "" {
 				add(&lo.ssh, "via", q(via))
