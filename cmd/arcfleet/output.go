@@ -92,13 +92,18 @@ func newJSONStderr(w io.Writer, now func() time.Time) *jsonStderr {
 	return j
 }
 
-// lockedWriter shares jsonStderr's lock with its handler's writes.
+// lockedWriter serialises the writes of jsonStderr and of the event handlers
+// writing past it (each write is one whole line), so lines never interleave.
 type lockedWriter struct {
 	mu *sync.Mutex
 	w  io.Writer
 }
 
-func (l lockedWriter) Write(p []byte) (int, error) { return l.w.Write(p) }
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
 
 func (j *jsonStderr) Write(p []byte) (int, error) {
 	s := strings.TrimSuffix(string(p), "\n")
@@ -108,14 +113,10 @@ func (j *jsonStderr) Write(p []byte) (int, error) {
 			continue
 		}
 		if isJSONObjectLine(line) {
-			j.mu.Lock()
-			io.WriteString(j.w, line+"\n")
-			j.mu.Unlock()
+			lockedWriter{&j.mu, j.w}.Write([]byte(line + "\n"))
 			continue
 		}
-		j.mu.Lock()
 		j.log.Info("text", "text", strings.TrimSpace(termSafeLine(line, 1<<20)))
-		j.mu.Unlock()
 	}
 	return len(p), nil
 }
@@ -225,7 +226,9 @@ func (out *eventOutput) event(ev executor.Event) {
 	case out.prog != nil:
 		out.prog.event(ev)
 	case quietShows:
+		out.mu.Lock() // events come from every host's goroutine
 		fmt.Fprintln(out.e.stderr, eventLine(ev, false))
+		out.mu.Unlock()
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -228,4 +229,69 @@ func TestNoticeAboveLiveView(t *testing.T) {
 	if buf.String() != "x\n" {
 		t.Errorf("notify without an event output: %q", buf.String())
 	}
+}
+
+// Events arrive from every host's goroutine while the command prints other
+// messages: in json every line stays one whole JSON object; -q lines stay whole.
+func TestEventOutputConcurrent(t *testing.T) {
+	for _, o := range []outputOptions{{Format: logFormatJSON}, {Format: logFormatJSON, Verbose: true}, {Quiet: true}} {
+		var se lockedBuf
+		e := &env{stdout: &bytes.Buffer{}, stderr: &se, getenv: func(string) string { return "" }}
+		if code := setupOutput(e, o); code != exitOK {
+			t.Fatal(code)
+		}
+		out := newEventOutput(e, o, "apply", 400)
+		var wg sync.WaitGroup
+		for g := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range 50 {
+					host := fmt.Sprintf("h%d-%d", g, i)
+					out.event(executor.Event{Time: time.Now(), Kind: executor.EventStart, Host: host})
+					out.event(executor.Event{Time: time.Now(), Kind: executor.EventDone, Host: host, Outcome: results.OutcomeFailed, Code: "AZCM0013", Message: strings.Repeat("x", 300)})
+					if i%10 == 0 {
+						fmt.Fprintf(e.stderr, "arcfleet: message %d from %d\n", i, g)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		out.finish()
+		out.end("runs/x", nil, exitHostsFailed)
+		lines := strings.Split(strings.TrimSuffix(se.String(), "\n"), "\n")
+		if o.json() {
+			objs := jsonLines(t, se.String())
+			if want := 2*400 + 40 + 1; len(objs) != want { // start and done per host, the messages, run-end
+				t.Errorf("%+v: %d objects, want %d", o, len(objs), want)
+			}
+			continue
+		}
+		for _, l := range lines {
+			if !strings.Contains(l, "done") && !strings.HasPrefix(l, "arcfleet") {
+				t.Errorf("-q: a broken line %q", l)
+			}
+		}
+		if len(lines) != 400+40+1 {
+			t.Errorf("-q: %d lines, want 441", len(lines))
+		}
+	}
+}
+
+// lockedBuf is a bytes.Buffer safe for concurrent writes, as a file is.
+type lockedBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
