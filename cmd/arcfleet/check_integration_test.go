@@ -117,3 +117,32 @@ func TestCheckRealHosts(t *testing.T) {
 	f.run("check", "-i", inv, "--format", "xml").expect(t, exitInvalid)
 	f.run("check", "-i", inv, "-l", "nosuchhost").expect(t, exitInvalid)
 }
+
+// The agent's version gate and Azure VMs: an agent older than
+// --min-agent-version is ARCF-CHECK-AGENT-MIN, a host whose show reports the
+// cloud provider Azure is MSG-AZURE-VM (the agent refuses Azure VMs); the
+// network of both is fine.
+func TestCheckAgentVersionAndAzureVM(t *testing.T) {
+	f := startFleet(t, "cv", 3, 0)
+	n := f.Names()
+	f.writeScenario("", map[string]string{
+		n[0]: "agent_version: 1.40.02669.1635",
+		n[1]: "cloud_provider: Azure",
+	})
+	inv := f.writeInventory(invOpts{})
+	r := f.run("check", "-i", inv, "--format", "json", "--min-agent-version", "1.50").expect(t, exitHostsFailed)
+	var rep checkReport
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, r)
+	}
+	got := map[string][]string{}
+	for _, g := range rep.Groups {
+		got[g.Code] = g.Hosts
+	}
+	if !slices.Equal(got["ARCF-CHECK-AGENT-MIN"], []string{n[0]}) || !slices.Equal(got["MSG-AZURE-VM"], []string{n[1]}) || len(got) != 2 || rep.Clear != 1 {
+		t.Errorf("groups %v, clear %d\n%s", got, rep.Clear, r)
+	}
+	// Without the gate the old agent is fine.
+	r = f.run("check", "-i", inv, "-l", n[0]).expect(t, exitOK)
+	f.run("check", "-i", inv, "--min-agent-version", "new").expect(t, exitInvalid)
+}

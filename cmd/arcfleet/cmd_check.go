@@ -33,8 +33,9 @@ the endpoints concerned, one line of evidence and the fix: DNS failure, a
 proxy that refuses, a configured proxy that cannot be reached, a firewall that
 drops the traffic (timeout), TLS inspection, a private endpoint missing (Private
 Link meant) or unexpected (none meant), an endpoint blocked for a reason the
-output does not tell, an agent older than --min-agent-version, an Azure VM (the
-agent refuses them), a check that did not run; then hosts that could not be
+output does not tell, an agent older than the host's agent.min_version (or
+--min-agent-version), an Azure VM (the agent refuses them), a check that did
+not run; then hosts that could not be
 checked (unreachable, host key, login, blocked by validation).
 
 Exit status: 0 every host checked and clear; 3 findings, or hosts not checked;
@@ -50,7 +51,7 @@ func cmdCheck(e *env, fs *pflag.FlagSet) func(context.Context, []string) int {
 	fs.StringVarP(&limit, "limit", "l", "", "check only these hosts (names, globs, group:NAME, tag:K=V, os:windows, !EXCLUDE, @FILE)")
 	fs.StringVar(&format, "format", "table", "output: table, markdown or json")
 	fs.StringVar(&lang, "lang", "en", "language of causes and fixes: en or sv")
-	fs.StringVar(&minVer, "min-agent-version", "", "report hosts whose agent is older than this version (e.g. 1.50)")
+	fs.StringVar(&minVer, "min-agent-version", "", "report hosts whose agent is older than this version (e.g. 1.50); default: each host's agent.min_version from the inventory")
 	fs.IntVar(&rf.concurrency, "concurrency", 50, "hosts checked at once")
 	fs.DurationVar(&rf.timeout, "timeout", 2*time.Minute, "time limit per host and command (the agent's check tests every endpoint)")
 	return func(ctx context.Context, pos []string) int {
@@ -83,10 +84,16 @@ func cmdCheck(e *env, fs *pflag.FlagSet) func(context.Context, []string) int {
 			return code
 		}
 		p := plan.Build(inv, hosts, agent.ActionConnect, limit, time.Now())
-		opts := executor.CheckOptions{}
-		if minVer != "" {
-			opts.MinVersion = func(string) string { return minVer }
+		// The version gate: --min-agent-version, else each host's
+		// agent.min_version from the inventory (defaults, groups, host).
+		mins := map[string]string{}
+		for _, hp := range p.Hosts {
+			mins[hp.Host.Name] = hp.Host.Agent.MinVersion
+			if minVer != "" {
+				mins[hp.Host.Name] = minVer
+			}
 		}
+		opts := executor.CheckOptions{MinVersion: func(h string) string { return mins[h] }}
 		checks, err := rf.executor(e).Check(ctx, p, opts)
 		if err != nil && ctx.Err() == nil {
 			fmt.Fprintf(e.stderr, "arcfleet check: %v\n", err)
