@@ -26,6 +26,9 @@ type shapeKey struct {
 	os, transport, agentPath, agentLog, become, action string
 	// config: the agent_config settings the configure step applies (its script holds them).
 	config string
+	// agent: agent.install, min_version and package (the install step's script
+	// holds the version and the package's size and digest).
+	agent inventory.Agent
 }
 
 type shape struct {
@@ -64,7 +67,7 @@ func Build(inv *inventory.Inventory, hosts []*inventory.Host, action, limit stri
 		selected[h.Name] = true
 	}
 	for _, h := range hosts {
-		k := shapeKey{h.OS, h.Transport, h.Agent.Path, h.Agent.Log, h.SSH.Become, action, agent.DescribeSettings(agent.ConfigSettings(h))}
+		k := shapeKey{h.OS, h.Transport, h.Agent.Path, h.Agent.Log, h.SSH.Become, action, agent.DescribeSettings(agent.ConfigSettings(h)), h.Agent}
 		sh := shapes[k]
 		if sh == nil {
 			sh = &shape{steps: agent.HostSteps(h, action), recovery: []agent.Step{agent.RestartServiceStep(h), agent.StopStep(h)}}

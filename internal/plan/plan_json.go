@@ -28,6 +28,8 @@ type stepWire struct {
 	Script string `json:"script"` // PlanScript.ID
 	Stdin  string `json:"stdin,omitempty"`
 	OnlyIf string `json:"only_if,omitempty"`
+	// Package: the install step's package (path, size, SHA-256), which apply streams.
+	Package *agent.PackageRef `json:"package,omitempty"`
 }
 
 type (
@@ -96,7 +98,7 @@ func (p *Plan) encodeJSON(out io.Writer, indent string) error {
 		}
 		out := make([]stepWire, len(steps))
 		for i, s := range steps {
-			out[i] = stepWire{Name: s.Name, Script: ids[s.Command], Stdin: s.Stdin, OnlyIf: s.OnlyIf}
+			out[i] = stepWire{Name: s.Name, Script: ids[s.Command], Stdin: s.Stdin, OnlyIf: s.OnlyIf, Package: s.Package}
 		}
 		return out
 	}
@@ -138,7 +140,7 @@ func (p *Plan) UnmarshalJSON(data []byte) error {
 			if !ok {
 				return nil, fmt.Errorf("host %s: step %s refers to script %q, which the plan does not have", host, s.Name, s.Script)
 			}
-			out[i] = agent.Step{Name: s.Name, Command: sc.Command, Script: sc.Script, Stdin: s.Stdin, OnlyIf: s.OnlyIf}
+			out[i] = agent.Step{Name: s.Name, Command: sc.Command, Script: sc.Script, Stdin: s.Stdin, OnlyIf: s.OnlyIf, Package: s.Package}
 		}
 		return out, nil
 	}
