@@ -12,7 +12,10 @@ import (
 	"github.com/arcfleet/arcfleet/internal/agent"
 	"github.com/arcfleet/arcfleet/internal/inventory"
 	"github.com/arcfleet/arcfleet/internal/results"
+	"github.com/arcfleet/arcfleet/internal/transport/winrm"
 	"github.com/arcfleet/arcfleet/testbed/sshtest"
+	"github.com/arcfleet/arcfleet/testbed/winrmtest"
+	"github.com/arcfleet/arcfleet/testbed/wintwin"
 )
 
 // simCfgState is what the simulator keeps of a host's agent (state.json).
@@ -158,4 +161,51 @@ func stdoutOf(log string) string {
 		}
 	}
 	return b.String()
+}
+
+// TestE2EConfigureStepWindows: the Windows configure step (its PowerShell
+// loader and script on stdin) through the executor and the real WinRM client
+// to a test server, which runs the step's Linux twin (testbed/wintwin: the
+// server cannot run PowerShell, so the PowerShell itself is reviewed, not run).
+// The host needs the proxy to connect; the configure step before connect sets it.
+func TestE2EConfigureStepWindows(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	const proxy = "http://proxy.corp.example:3128"
+	w := newWinEnv(t, "default: {proxy_required: \""+proxy+"\"}\n", "")
+	wh := w.start(t, "win-cfg", winrmtest.Options{})
+	h := wh.invHost("ntlm")
+	h.AgentConfig = inventory.AgentConfig{ProxyURL: proxy, ExtensionsAllowlist: []string{"Microsoft.Azure.Monitor/AzureMonitorWindowsAgent"}}
+	// Twins for this host's steps (its configure step holds its settings).
+	if err := wintwin.Register(wh.srv, inventory.Host{Name: h.Name, OS: "windows", AgentConfig: h.AgentConfig},
+		inventory.Agent{Log: filepath.Join(wh.root, "log", "azcmagent.log")}); err != nil {
+		t.Fatal(err)
+	}
+	p := planOf(agent.ActionConnect, h)
+	if names := stepNames(p.Hosts[0].Steps); names != "probe,configure,connect" {
+		t.Fatalf("steps %s", names)
+	}
+	if st, _, err := agent.LoaderDigest(p.Hosts[0].Steps[1].Command); err != nil || st != agent.StepConfigure {
+		t.Fatalf("configure command is not a loader for the step: %q %v", st, err)
+	}
+	x := e2eExecutor()
+	x.Dialer = &winrm.Dialer{}
+	x.LookupEnv = winLookupEnv
+	rep, err := x.Apply(context.Background(), p, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := rep.Hosts[0]; r.Outcome != results.OutcomeOK {
+		t.Fatalf("%s %s %s", r.Outcome, r.FinalCode, r.Detail)
+	}
+	st := readSimState(t, wh.root)
+	b, _ := json.Marshal(st)
+	raw, err := os.ReadFile(filepath.Join(wh.root, "state.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(raw), `"proxy.url": "`+proxy+`"`) || !strings.Contains(string(raw), "AzureMonitorWindowsAgent") {
+		t.Errorf("settings not applied: %s\n%s", b, raw)
+	}
 }
