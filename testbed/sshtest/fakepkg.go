@@ -85,13 +85,8 @@ func (h *Host) InstallFakePackageManager() error {
 			return err
 		}
 	}
-	// The systemctl shim beside the agent, as InstallAgent writes it; the
-	// agent itself only once a package installs it.
-	if h.fleet != nil {
-		if sim := h.fleet.opts.AgentBinary; sim != "" {
-			return fmt.Errorf("InstallFakePackageManager: the fleet already has an agent (FleetOptions.AgentBinary)")
-		}
-	}
+	// On a fleet without FleetOptions.AgentBinary the agent appears only once
+	// a package installs it; with one, a package replaces it.
 	// A plain login (LoginTest) installs too: the bin directory and the log
 	// are the host's own, world-writable as its state directories are.
 	if err := os.Chmod(bin, 0o777); err != nil {
