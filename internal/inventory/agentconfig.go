@@ -47,6 +47,9 @@ const (
 	ProxyBypassMinAgent = "1.15"
 	ArcDataMinAgent     = "1.36"
 	AutoUpgradeMinAgent = "1.48"
+	// GatewayAutoAgent: from this version connect with --gateway-id sets the
+	// agent's connection.type itself; older agents need `config set connection.type gateway`.
+	GatewayAutoAgent = "1.51"
 )
 
 // CodeAgentConfig: an agent_config setting arcfleet cannot use as written.
@@ -351,6 +354,10 @@ func validateAgentConfig(h *Host, w where, add, warn report) {
 		}
 		if c.ProxyURL != "" && older(ProxyURLMinAgent) {
 			note(ap(func(a *rawAgentConfig) Pos { return a.proxyURL.pos }), "proxy.url", ProxyURLMinAgent)
+		}
+		if c.GatewayID != "" && older(GatewayAutoAgent) {
+			warn(gwAt, CodeAgentConfig, fmt.Sprintf("gateway_id with agent.min_version %s: agents up to 1.50 also need `azcmagent config set connection.type gateway`, which arcfleet does not run", mv),
+				"raise agent.min_version to "+GatewayAutoAgent+", or run that command on older agents")
 		}
 		if c.AutomaticUpgrade && older(AutoUpgradeMinAgent) {
 			note(ap(func(a *rawAgentConfig) Pos { return a.autoUpgrade.pos }), "automatic_upgrade", AutoUpgradeMinAgent)

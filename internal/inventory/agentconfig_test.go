@@ -104,7 +104,10 @@ func TestAgentConfigValidate(t *testing.T) {
 		{"bypass without url", "    agent_config: {proxy: {bypass: [Arc]}}\n", "ARCF0012 h: warning: proxy.bypass is set without proxy.url"},
 		{"bypass vs min_version", "    agent: {min_version: \"1.14\"}\n    agent_config: {proxy: {url: \"http://p:3128\", bypass: [Arc]}}\n",
 			"proxy.bypass needs agent 1.15 or later, but agent.min_version is 1.14"},
-		{"min_version new enough", "    agent: {min_version: \"1.50\"}\n    agent_config: {proxy: {url: \"http://p:3128\", bypass: [ArcData]}, automatic_upgrade: true}\n", ""},
+		{"gateway vs min_version", "    agent: {min_version: \"1.50\"}\n    agent_config: {gateway_id: /subscriptions/s/resourceGroups/rg/providers/Microsoft.HybridCompute/gateways/gw}\n",
+			"agents up to 1.50 also need `azcmagent config set connection.type gateway`"},
+		{"min_version new enough", "    agent: {min_version: \"1.51\"}\n    agent_config: {proxy: {url: \"http://p:3128\", bypass: [ArcData]}, automatic_upgrade: true}\n", ""},
+		{"gateway min_version new enough", "    agent: {min_version: \"1.51.0\"}\n    agent_config: {gateway_id: /subscriptions/s/resourceGroups/rg/providers/Microsoft.HybridCompute/gateways/gw}\n", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
