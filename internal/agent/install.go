@@ -310,22 +310,22 @@ func psInstall(b *strings.Builder, h *inventory.Host, sp stepSpec) {
 		fmt.Fprintf(b, "$E.WriteLine('%spackage-upload-unsupported');$E.WriteLine('uploading an .msi over WinRM is not supported yet: put it on a share and install it, or leave agent.package.msi unset to download')\nexit %s\n", ErrorMarker, exitSetup)
 		return
 	}
-	fmt.Fprintf(b, "$N=%s\n", psQuote(h.Agent.MinVersion))
+	fmt.Fprintf(b, "$Want=%s\n", psQuote(h.Agent.MinVersion))
 	b.WriteString("function ge($a,$b){$x=$a.Split('.');$y=$b.Split('.');for($i=0;$i -lt [Math]::Max($x.Count,$y.Count);$i++){$p=0;$q=0;if($i -lt $x.Count){[void][int64]::TryParse($x[$i],[ref]$p)};if($i -lt $y.Count){[void][int64]::TryParse($y[$i],[ref]$q)};if($p -gt $q){return $true};if($p -lt $q){return $false}};$true}\n")
 	b.WriteString("$C='';if(Test-Path -LiteralPath $A -PathType Leaf){$C=((& $A version 2>$null|Select-Object -First 1) -split ' ')[-1]}\n")
 	if sp.name == StepUpgrade {
 		fmt.Fprintf(b, "if(-not $C){$E.WriteLine('%sagent-not-found');exit %d}\n", ErrorMarker, ExitAgentNotFound)
-		fmt.Fprintf(b, "if($N -and (ge $C $N)){Write-Output \"%sskipped $C\";exit 0}\n", InstallMarker)
-		fmt.Fprintf(b, "if(ge $C '%s'){$o=if($N){& $A upgrade --version $N --background 2>&1}else{& $A upgrade --background 2>&1};$R=$LASTEXITCODE;$o|%%{$E.WriteLine($_)};if($R -ne 0){exit $R};$v=((& $A version 2>$null|Select-Object -First 1) -split ' ')[-1];Write-Output \"%supgraded $C $v\";exit 0}\n", UpgradeCommandVersion, InstallMarker)
+		fmt.Fprintf(b, "if($Want -and (ge $C $Want)){Write-Output \"%sskipped $C\";$R=0;exit 0}\n", InstallMarker)
+		fmt.Fprintf(b, "if(ge $C '%s'){$o=if($Want){& $A upgrade --version $Want --background 2>&1}else{& $A upgrade --background 2>&1};$R=$LASTEXITCODE;$o|%%{$E.WriteLine($_)};if($R -ne 0){exit $R};$v=((& $A version 2>$null|Select-Object -First 1) -split ' ')[-1];Write-Output \"%supgraded $C $v\";$R=0;exit 0}\n", UpgradeCommandVersion, InstallMarker)
 	} else {
-		fmt.Fprintf(b, "if($C -and (-not $N -or (ge $C $N))){Write-Output \"%sskipped $C\";exit 0}\n", InstallMarker)
+		fmt.Fprintf(b, "if($C -and (-not $Want -or (ge $C $Want))){Write-Output \"%sskipped $C\";$R=0;exit 0}\n", InstallMarker)
 	}
 	b.WriteString("$T=if($env:TEMP){$env:TEMP}else{$env:SystemRoot+'\\Temp'}\n$D=Join-Path $T ('arcfleet.'+$PID+'.'+[guid]::NewGuid().ToString('N'))\n[void](New-Item -ItemType Directory -Path $D)\n$M=Join-Path $D 'AzureConnectedMachineAgent.msi'\n")
 	fmt.Fprintf(b, "try{\n[Net.ServicePointManager]::SecurityProtocol=[Net.SecurityProtocolType]::Tls12\ntry{(New-Object Net.WebClient).DownloadFile('%s',$M)}catch{$E.WriteLine('%sinstaller-download-failed');$E.WriteLine($_);exit %s}\n", WindowsInstallerURL, ErrorMarker, exitSetup)
 	b.WriteString("$t=0\nwhile($true){$p=Start-Process msiexec.exe -ArgumentList @('/i',\"`\"$M`\"\",'/qn','/l*v',\"`\"$D\\install.log`\"\") -Wait -PassThru;$R=$p.ExitCode\n")
 	fmt.Fprintf(b, "if($R -eq 1618 -and $t -lt %d){Start-Sleep -Seconds %d;$t+=%d;continue};break}\n", int(PackageLockWait/time.Second), max(int(packagePoll/time.Second), 1), max(int(packagePoll/time.Second), 1))
 	fmt.Fprintf(b, "if($R -ne 0 -and $R -ne 3010){$E.WriteLine(\"%smsiexec-$R\");if(Test-Path $D\\install.log){Get-Content $D\\install.log -Tail 40|%%{$E.WriteLine($_)}};exit %s}\n", ErrorMarker, exitSetup)
-	fmt.Fprintf(b, "$v=((& $A version 2>$null|Select-Object -First 1) -split ' ')[-1];if($C){Write-Output \"%supgraded $C $v\"}else{Write-Output \"%sinstalled $v\"}\nexit 0\n}finally{Remove-Item $D -Recurse -Force -EA 0}\n", InstallMarker, InstallMarker)
+	fmt.Fprintf(b, "$v=((& $A version 2>$null|Select-Object -First 1) -split ' ')[-1];if($C){Write-Output \"%supgraded $C $v\"}else{Write-Output \"%sinstalled $v\"}\n$R=0;exit 0\n}finally{Remove-Item $D -Recurse -Force -EA 0}\n", InstallMarker, InstallMarker)
 }
 
 // packageName is the package's file name for the plan (no directories).
