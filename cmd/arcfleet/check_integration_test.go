@@ -2,11 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/arcfleet/arcfleet/internal/plan"
+	"github.com/arcfleet/arcfleet/testbed/sshtest"
 )
 
 // arcfleet check on real sshd hosts and WinRM test servers (Windows steps run
@@ -145,4 +147,49 @@ func TestCheckAgentVersionAndAzureVM(t *testing.T) {
 	// Without the gate the old agent is fine.
 	r = f.run("check", "-i", inv, "-l", n[0]).expect(t, exitOK)
 	f.run("check", "-i", inv, "--min-agent-version", "new").expect(t, exitInvalid)
+}
+
+// Private Link, through sudo (become: sudo): a host with a Private Link Scope
+// is checked with --enable-pls-check (the simulator then marks the Arc
+// endpoints private: clear); one whose Arc endpoints still resolve public is
+// ARCF-CHECK-PRIVATE-MISSING; a host without a scope whose endpoints resolve
+// private is MSG-PRIVATE-LINK-SCOPE-REQUIRED.
+func TestCheckPrivateLinkSudo(t *testing.T) {
+	f := startLoginFleet(t, "cp", 3, sshtest.LoginSudo)
+	n := f.Names()
+	f.writeScenario("", map[string]string{
+		n[0]: "network: {mode: private-missing}",
+		n[1]: "network: {mode: private-unexpected}",
+	})
+	inv := f.writeInventory(invOpts{sudo: true})
+	b, err := os.ReadFile(inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pls := "    azure: {private_link_scope: /subscriptions/" + e2eSub + "/resourceGroups/rg-net/providers/Microsoft.HybridCompute/privateLinkScopes/pls-1}\n"
+	s := string(b)
+	for _, h := range []string{n[0], n[2]} {
+		s = strings.Replace(s, "  - name: "+h+"\n", "  - name: "+h+"\n"+pls, 1)
+	}
+	if err := os.WriteFile(inv, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := f.run("check", "-i", inv, "--format", "json").expect(t, exitHostsFailed)
+	var rep checkReport
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, r)
+	}
+	got := map[string][]string{}
+	for _, g := range rep.Groups {
+		got[g.Code] = g.Hosts
+	}
+	if !slices.Equal(got["ARCF-CHECK-PRIVATE-MISSING"], []string{n[0]}) || !slices.Equal(got["MSG-PRIVATE-LINK-SCOPE-REQUIRED"], []string{n[1]}) ||
+		len(got) != 2 || rep.Clear != 1 {
+		t.Errorf("groups %v, clear %d\n%s", got, rep.Clear, r)
+	}
+	for _, hc := range rep.Hosts {
+		if hc.Host == n[2] && (!hc.PrivateLink || hc.Verdict != "clear") {
+			t.Errorf("%s with a scope: %+v", n[2], hc)
+		}
+	}
 }
