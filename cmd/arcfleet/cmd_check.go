@@ -242,12 +242,8 @@ func containsStr(xs []string, x string) bool {
 }
 
 func hostCauses(hc executor.HostCheck) string {
-	switch hc.Verdict {
-	case executor.CheckClear:
+	if hc.Verdict != executor.CheckFindings {
 		return "-"
-	case executor.CheckFindings:
-	default:
-		return hc.Verdict
 	}
 	var c []string
 	for _, f := range hc.Findings {
@@ -258,7 +254,8 @@ func hostCauses(hc executor.HostCheck) string {
 
 // table: one line per host, then one block per cause, fitted to width.
 func (r checkReport) table(w io.Writer, width int) error {
-	t := termtext.Table{Head: []string{"HOST", "OS", "AGENT", "VERDICT", "CAUSES"}, Modes: []termtext.Mode{termtext.Elide, termtext.Keep, termtext.Keep, termtext.Keep, termtext.Wrapped}}
+	t := termtext.Table{Head: []string{"HOST", "OS", "AGENT", "VERDICT", "CAUSES"},
+		Modes: []termtext.Mode{termtext.Elide, termtext.Keep, termtext.Elide, termtext.Keep, termtext.Wrapped}, Mins: []int{8, 0, 8, 0, 12}}
 	for _, hc := range r.Hosts {
 		v := hc.AgentVersion
 		if v == "" {
