@@ -184,8 +184,8 @@ func TestValidate(t *testing.T) {
 			`inv.yaml:8:19: ARCF0007 h: credential "sp": client_id is not a GUID; fix: use the application (client) ID of the service principal, e.g. 00000000-0000-0000-0000-000000000000`}},
 		{name: "tenant mismatch", src: strings.Replace(vbase, "secret: {env: SP}}", "secret: {env: SP}, tenant_id: 00000000-0000-0000-0000-000000000001}", 1), want: []string{
 			`inv.yaml:3:14: ARCF0007 h: azure.tenant_id differs from the tenant_id of credential "sp"; the agent takes one --tenant-id; fix: use a credential of the tenant the machines are onboarded to, or make the two tenant ids equal`}},
-		{name: "unknown action", action: "install", want: []string{
-			`inv.yaml: ARCF0008 -: unknown action "install"; fix: use connect, disconnect or reconnect`}},
+		{name: "unknown action", action: "uninstall", want: []string{
+			`inv.yaml: ARCF0008 -: unknown action "uninstall"; fix: use connect, disconnect or reconnect`}},
 		{name: "private link scope not an id", host: "    azure: {private_link_scope: my-pls}\n", want: []string{
 			`inv.yaml:15:33: ARCF0009 h: private_link_scope is not a private link scope resource ID; fix: use /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.HybridCompute/privateLinkScopes/NAME`}},
 	}
