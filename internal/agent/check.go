@@ -452,7 +452,7 @@ func ClassifyCheck(out CheckOutput, pls bool) []CheckFinding {
 		ll := strings.ToLower(l)
 		hit := false
 		for _, e := range out.Endpoints {
-			if h := endpointHost(e.Endpoint); h != "" && strings.Contains(ll, h) {
+			if h := endpointHost(e.Endpoint); h != "" && mentionsHost(ll, h) {
 				named[e.Endpoint] = append(named[e.Endpoint], l)
 				hit = true
 			}
@@ -509,6 +509,26 @@ func ClassifyCheck(out CheckOutput, pls bool) []CheckFinding {
 	}
 	sort.Slice(fs, func(i, j int) bool { return fs[i].Cause < fs[j].Cause })
 	return fs
+}
+
+// mentionsHost reports whether line names host as a whole name: not as
+// the tail of a longer one (management.azure.com in x.management.azure.com).
+func mentionsHost(line, host string) bool {
+	for i := 0; ; {
+		j := strings.Index(line[i:], host)
+		if j < 0 {
+			return false
+		}
+		a, b := i+j, i+j+len(host)
+		if (a == 0 || !hostByte(line[a-1])) && (b == len(line) || !hostByte(line[b]) || line[b] == '.' && (b+1 == len(line) || !hostByte(line[b+1]))) {
+			return true
+		}
+		i = a + 1
+	}
+}
+
+func hostByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c >= 'A' && c <= 'Z'
 }
 
 func contains(xs []string, x string) bool {

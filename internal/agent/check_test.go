@@ -178,3 +178,21 @@ func FuzzParseCheck(f *testing.F) {
 		}
 	})
 }
+
+func TestMentionsHost(t *testing.T) {
+	for _, c := range []struct {
+		line, host string
+		want       bool
+	}{
+		{`get "https://management.azure.com": eof`, "management.azure.com", true},
+		{`lookup management.azure.com on 10.0.0.2:53: no such host`, "management.azure.com", true},
+		{`lookup x.management.azure.com: no such host`, "management.azure.com", false},
+		{`lookup management.azure.com.evil: no such host`, "management.azure.com", false},
+		{`dial management.azure.com.: timeout`, "management.azure.com", true},
+		{`gbl.his.arc.azure.com westeurope.his.arc.azure.com`, "his.arc.azure.com", false},
+	} {
+		if got := mentionsHost(c.line, c.host); got != c.want {
+			t.Errorf("mentionsHost(%q, %q) = %v", c.line, c.host, got)
+		}
+	}
+}
