@@ -40,8 +40,8 @@ type State struct {
 	// GatewayID: connect's --gateway-id.
 	GatewayID string `json:"gatewayId,omitempty"`
 	// AutomaticUpgrade: connect's --enable-automatic-upgrade.
-	AutomaticUpgrade bool `json:"automaticUpgrade,omitempty"`
-	LastHeartbeat    string            `json:"lastHeartbeat,omitempty"`
+	AutomaticUpgrade bool   `json:"automaticUpgrade,omitempty"`
+	LastHeartbeat    string `json:"lastHeartbeat,omitempty"`
 
 	// Service is himds' state as `azcmagent-sim service` left it.
 	Service         string `json:"service"`
