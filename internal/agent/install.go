@@ -213,7 +213,8 @@ func InstallResult(stdout string) (verdict, version string, ok bool) {
 // shInstallBody is the install itself, run by the step's frame (sh.go) in
 // its own process group under the watchdog. Arguments: D (private directory,
 // holding the package when one was sent), A (agent path), M (install or
-// upgrade), F (deb, rpm or repo), N (agent.min_version or ""), LW (seconds to
+// upgrade), F (deb, rpm or repo), N (agent.min_version or ""; `azcmagent
+// upgrade --version` takes its MAJOR.MINOR), LW (seconds to
 // wait for the package manager's lock), LP (seconds between tries).
 const shInstallBody = `D=$1 A=$2 M=$3 F=$4 N=$5 LW=$6 LP=$7
 e(){ echo "` + ErrorMarker + `$1" >&2; [ -n "${2:-}" ] && printf '%s\n' "$2" >&2; exit ` + exitSetup + `; }
@@ -246,7 +247,7 @@ while :; do
   *.deb) r dpkg -i "$D/pkg";;
   *.rpm) r rpm -U --replacepkgs "$D/pkg";;
   upgrade.repo)
-    if ge "$C" ` + UpgradeCommandVersion + `; then if [ -n "$N" ]; then r "$A" upgrade --version "$N"; else r "$A" upgrade; fi
+    if ge "$C" ` + UpgradeCommandVersion + `; then if [ -n "$N" ]; then case $N in *.*) m=${N#*.}; m=${N%%.*}.${m%%.*};; *) m=$N.0;; esac; r "$A" upgrade --version "$m"; else r "$A" upgrade; fi
     elif command -v apt-get >/dev/null; then r apt-get install -y --only-upgrade azcmagent
     elif command -v dnf >/dev/null; then r dnf upgrade -y azcmagent
     elif command -v yum >/dev/null; then r yum upgrade -y azcmagent

@@ -78,3 +78,15 @@ func TestInstallResult(t *testing.T) {
 		t.Error("found a verdict in nothing")
 	}
 }
+
+// upgrade --version takes MAJOR.MINOR of agent.min_version.
+func TestUpgradeVersionArgument(t *testing.T) {
+	body := shInstallBody[strings.Index(shInstallBody, "case $N in *.*)"):]
+	body = body[:strings.Index(body, "esac;")+5]
+	for in, want := range map[string]string{"1.63": "1.63", "1.63.02944.2010": "1.63", "2": "2.0"} {
+		out, err := exec.Command("sh", "-c", "N=$1; "+body+` printf %s "$m"`, "sh", in).Output()
+		if err != nil || string(out) != want {
+			t.Errorf("%s: %q %v, want %s", in, out, err, want)
+		}
+	}
+}

@@ -300,7 +300,7 @@ func TestE2EUpgradeCommand(t *testing.T) {
 	up := *p
 	up.Action = agent.ActionUpgrade
 	up.Hosts = []plan.HostPlan{{Host: h, Steps: agent.HostSteps(&h, agent.ActionUpgrade), Recovery: p.Hosts[0].Recovery}}
-	if s := up.Hosts[0].Steps[0]; s.Package != nil || !strings.Contains(s.Script, `upgrade --version "$N"`) {
+	if s := up.Hosts[0].Steps[0]; s.Package != nil || !strings.Contains(s.Script, `upgrade --version "$m"`) {
 		t.Fatalf("upgrade step: %+v", s.Package)
 	}
 	r := exResult(applyOnce(t, &up), "host-1")
