@@ -86,24 +86,8 @@ func (x *Executor) Check(ctx context.Context, p *plan.Plan, o CheckOptions) ([]H
 func (r *run) checkHost(ctx context.Context, i int, hc *HostCheck, o CheckOptions) {
 	hr := r.newHostRun(i)
 	defer hr.closeConn()
-	tgt, err := TargetFor(hr.h, r.hosts, r.x.lookupEnv())
-	if err != nil {
-		hc.Verdict, hc.Detail = VerdictError, err.Error()
-		return
-	}
-	hr.setTarget(tgt, nil)
-	if t, ok := hr.dial(ctx); !ok {
-		switch t.kind {
-		case transport.Unreachable, transport.Timeout, transport.Lost:
-			hc.Verdict = VerdictUnreachable
-		case transport.HostKeyUnknown, transport.HostKeyChanged, transport.TLSFailed:
-			hc.Verdict = VerdictHostKey
-		case transport.AuthFailed:
-			hc.Verdict = VerdictAuth
-		default:
-			hc.Verdict = VerdictError
-		}
-		hc.Detail = t.detail
+	var ok bool
+	if hc.Verdict, hc.Detail, ok = hr.dialReadOnly(ctx); !ok {
 		return
 	}
 	var fs []agent.CheckFinding

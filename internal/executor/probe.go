@@ -151,24 +151,8 @@ func (r *run) probeHost(ctx context.Context, i int, network bool) *plan.Probe {
 	hr := r.newHostRun(i)
 	defer hr.closeConn()
 	pr := &plan.Probe{ProbedAt: r.x.now()}
-	tgt, err := TargetFor(hr.h, r.hosts, r.x.lookupEnv())
-	if err != nil {
-		pr.Verdict, pr.Detail = VerdictError, err.Error()
-		return pr
-	}
-	hr.setTarget(tgt, nil)
-	if t, ok := hr.dial(ctx); !ok {
-		switch t.kind {
-		case transport.Unreachable, transport.Timeout, transport.Lost:
-			pr.Verdict = VerdictUnreachable
-		case transport.HostKeyUnknown, transport.HostKeyChanged, transport.TLSFailed:
-			pr.Verdict = VerdictHostKey
-		case transport.AuthFailed:
-			pr.Verdict = VerdictAuth
-		default:
-			pr.Verdict = VerdictError
-		}
-		pr.Detail = t.detail
+	var ok bool
+	if pr.Verdict, pr.Detail, ok = hr.dialReadOnly(ctx); !ok {
 		return pr
 	}
 	pr.HostKey = hr.conn.Fingerprint()
@@ -212,4 +196,29 @@ func (r *run) probeHost(ctx context.Context, i int, network bool) *plan.Probe {
 		r.probeNetwork(ctx, hr, pr)
 	}
 	return pr
+}
+
+// dialReadOnly connects the host for a read-only pass (probe, check): its
+// verdict and why when it cannot, ok when connected.
+func (hr *hostRun) dialReadOnly(ctx context.Context) (verdict, detail string, ok bool) {
+	tgt, err := TargetFor(hr.h, hr.r.hosts, hr.r.x.lookupEnv())
+	if err != nil {
+		return VerdictError, err.Error(), false
+	}
+	hr.setTarget(tgt, nil)
+	t, ok := hr.dial(ctx)
+	if ok {
+		return "", "", true
+	}
+	switch t.kind {
+	case transport.Unreachable, transport.Timeout, transport.Lost:
+		verdict = VerdictUnreachable
+	case transport.HostKeyUnknown, transport.HostKeyChanged, transport.TLSFailed:
+		verdict = VerdictHostKey
+	case transport.AuthFailed:
+		verdict = VerdictAuth
+	default:
+		verdict = VerdictError
+	}
+	return verdict, t.detail, false
 }
