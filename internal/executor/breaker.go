@@ -1,10 +1,12 @@
 package executor
 
 import (
-	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/arcfleet/arcfleet/internal/results"
 )
 
 // DefaultBreakerThreshold is how many hosts sharing one credential may fail with
@@ -16,7 +18,8 @@ const DefaultBreakerThreshold = 3
 // the whole fleet. Keyed by service principal name and tenant.
 type breaker struct {
 	threshold int
-	next      string // what to do once the credential is fixed
+	next      string      // what to do once the credential is fixed
+	nextMsg   results.Msg // next as a message (results/msg.go)
 
 	mu    sync.Mutex
 	state map[string]*breakerState
@@ -35,10 +38,12 @@ func newBreaker(threshold int, next string) *breaker {
 	if threshold <= 0 {
 		threshold = DefaultBreakerThreshold
 	}
+	nextMsg := results.M(results.MsgText, next)
 	if next == "" {
-		next = "run again"
+		nextMsg = results.M("resume_again")
+		next = nextMsg.Text("en")
 	}
-	return &breaker{threshold: threshold, next: next, state: map[string]*breakerState{}}
+	return &breaker{threshold: threshold, next: next, nextMsg: nextMsg, state: map[string]*breakerState{}}
 }
 
 // credentialKey names a credential for the breaker: SP name and the tenant the
@@ -90,23 +95,29 @@ func (b *breaker) Trip(key, host, code, why string) bool {
 
 // Open returns the reason the breaker for key is open, or "" when it is closed.
 func (b *breaker) Open(key string) string {
+	m, open := b.OpenMsg(key)
+	if !open {
+		return ""
+	}
+	return m.Text("en")
+}
+
+// OpenMsg is Open as a message for the report, and whether the breaker is open.
+func (b *breaker) OpenMsg(key string) (results.Msg, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	s := b.state[key]
 	if s == nil || !s.open {
-		return ""
+		return results.Msg{}, false
 	}
 	if s.why != "" {
-		return fmt.Sprintf("circuit breaker open for credential %s: %s (%s); fix the credential, then %s", key, s.why, s.code, b.next)
+		return results.M("breaker_why", key, s.why, s.code).With(b.nextMsg), true
 	}
 	hosts := s.failed
-	more := ""
 	if len(hosts) > 5 {
-		more = fmt.Sprintf(", and %d more", len(hosts)-5)
-		hosts = hosts[:5]
+		return results.M("breaker_hosts_more", key, strconv.Itoa(len(s.failed)), s.code, strings.Join(hosts[:5], ", "), strconv.Itoa(len(hosts)-5)).With(b.nextMsg), true
 	}
-	return fmt.Sprintf("circuit breaker open for credential %s: %d hosts failed with %s (%s%s); fix the credential, then %s",
-		key, len(s.failed), s.code, strings.Join(hosts, ", "), more, b.next)
+	return results.M("breaker_hosts", key, strconv.Itoa(len(s.failed)), s.code, strings.Join(hosts, ", ")).With(b.nextMsg), true
 }
 
 // OpenKeys lists the credentials whose breaker opened, sorted.

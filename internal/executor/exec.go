@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/arcfleet/arcfleet/internal/agent"
@@ -276,6 +277,10 @@ func (r *run) record(rec journalRecord) {
 	}
 	rec.T = r.x.now()
 	rec.Detail = r.masker.Mask(rec.Detail)
+	if rec.Msg != nil {
+		m := rec.Msg.Mask(r.masker.Mask)
+		rec.Msg = &m
+	}
 	_ = r.j.append(rec) // the error sticks in the journal; launch checks it
 }
 
@@ -295,6 +300,7 @@ func newRun(x *Executor, p *plan.Plan, runDir string, j *journal) (*run, error) 
 		r.policy.jitter = x.jitter
 	}
 	r.brk = newBreaker(p.Retry.BreakerThreshold, r.resumeHint(true))
+	r.brk.nextMsg = r.resumeMsg(true)
 	if x.Rate > 0 {
 		// The real timer, not x.Sleep: tests shorten backoff waits, never the start rate.
 		r.bucket = newTokenBucket(x.Rate, x.Burst, x.now, realSleep)
@@ -311,14 +317,17 @@ func newRun(x *Executor, p *plan.Plan, runDir string, j *journal) (*run, error) 
 
 // resumeHint is the command that continues this run, with --retry-failed when
 // the hosts it is for ended failed: "`arcfleet resume RUN_DIR --retry-failed`".
-func (r *run) resumeHint(retryFailed bool) string {
+func (r *run) resumeHint(retryFailed bool) string { return r.resumeMsg(retryFailed).Text("en") }
+
+// resumeMsg is resumeHint as a message for the report.
+func (r *run) resumeMsg(retryFailed bool) results.Msg {
 	if r.runDir == "" {
-		return "run again"
+		return results.M("resume_again")
 	}
 	if retryFailed {
-		return fmt.Sprintf("`arcfleet resume %s --retry-failed`", r.runDir)
+		return results.M("resume_retry", r.runDir)
 	}
-	return fmt.Sprintf("`arcfleet resume %s`", r.runDir)
+	return results.M("resume_cmd", r.runDir)
 }
 
 // tenantOf is the tenant host i signs in to: its own, else its credential's
@@ -444,18 +453,18 @@ func (x *Executor) execute(ctx context.Context, p *plan.Plan, runDir string, j *
 	}
 	if canary > 0 {
 		r.fanOut(ctx, runnable[:canary], conc)
-		var bad []string
+		var bad []results.Msg
 		for _, i := range runnable[:canary] {
 			if o := r.res[i].Outcome; o != results.OutcomeOK && o != results.OutcomeUnchanged {
-				bad = append(bad, fmt.Sprintf("%s %s %s", r.res[i].Name, o, r.res[i].FinalCode))
+				bad = append(bad, results.M("canary_host", r.res[i].Name, r.res[i].FinalCode).With(results.M(results.MsgOutcome, string(o))))
 			}
 		}
 		rest := runnable[canary:]
 		// An interrupted canary is no verdict: fanOut reports the rest as interrupted.
 		if len(bad) > 0 && ctx.Err() == nil {
-			why := fmt.Sprintf("canary failed (%s); fix the cause, then %s", joinMax(bad, 5), r.resumeHint(true))
+			why := results.M("canary_failed").With(joinMaxMsg(bad, 5), r.resumeMsg(true))
 			for _, i := range rest {
-				r.notStarted(i, why, codeCanaryFailed)
+				r.notStartedMsg(i, why, codeCanaryFailed)
 			}
 			rest = nil
 		}
@@ -507,13 +516,13 @@ func (r *run) fanOut(ctx context.Context, idx []int, conc int) {
 	var g errgroup.Group
 	g.SetLimit(conc)
 	for _, i := range idx {
-		if why, code := r.launchBlocker(ctx, i); why != "" {
-			r.notStarted(i, why, code)
+		if why, code := r.launchBlocker(ctx, i); why.Key != "" {
+			r.notStartedMsg(i, why, code)
 			continue
 		}
 		g.Go(func() error {
-			if why, code := r.launchBlocker(ctx, i); why != "" {
-				r.notStarted(i, why, code)
+			if why, code := r.launchBlocker(ctx, i); why.Key != "" {
+				r.notStartedMsg(i, why, code)
 				return nil
 			}
 			r.runHost(ctx, i)
@@ -523,21 +532,21 @@ func (r *run) fanOut(ctx context.Context, idx []int, conc int) {
 	_ = g.Wait()
 }
 
-// launchBlocker says why host i must not start now, and its code, or "".
-func (r *run) launchBlocker(ctx context.Context, i int) (why, code string) {
+// launchBlocker says why host i must not start now, and its code, or a zero Msg.
+func (r *run) launchBlocker(ctx context.Context, i int) (why results.Msg, code string) {
 	if ctx.Err() != nil {
-		return "run interrupted before this host started; continue with " + r.resumeHint(false), codeInterrupted
+		return results.M("interrupted_before").With(r.resumeMsg(false)), codeInterrupted
 	}
 	if r.pastDeadline() {
-		return fmt.Sprintf("run deadline (%s) reached before this host started; continue with %s", r.x.Deadline, r.resumeHint(false)), codeDeadline
+		return results.M("deadline_before", r.x.Deadline.String()).With(r.resumeMsg(false)), codeDeadline
 	}
 	if err := r.journalErr(); err != nil {
-		return "journal not writable, so the run stopped launching hosts: " + err.Error(), codeJournal
+		return results.M("journal_stopped", err.Error()), codeJournal
 	}
-	if why := r.brk.Open(r.breakerKey(i)); why != "" {
+	if why, open := r.brk.OpenMsg(r.breakerKey(i)); open {
 		return why, codeBreakerOpen
 	}
-	return "", ""
+	return results.Msg{}, ""
 }
 
 // pastDeadline reports whether the run's deadline has passed.
@@ -558,19 +567,23 @@ func (r *run) attemptContext(ctx context.Context) (actx context.Context, cancel 
 	return actx, cancel, func() bool { return byDeadline && ctx.Err() == nil && actx.Err() != nil }
 }
 
-func (r *run) notStarted(i int, why, code string) {
+// notStartedMsg is notStarted with why as a message (English in the journal
+// and events, in the report's language in the report).
+func (r *run) notStartedMsg(i int, why results.Msg, code string) {
+	why = why.Mask(r.masker.Mask)
 	hp := &r.p.Hosts[i]
 	hr := r.baseResult(i)
 	hr.Outcome = results.OutcomeNotStarted
-	hr.Detail = why
+	hr.Detail = why.Text("en")
+	hr.DetailMsg = &why
 	hr.FinalCode = code
 	hr.Class = results.ClassOf(code)
 	if pr := r.prior[i]; pr != nil {
 		hr.Attempts = pr.attempts
 	}
 	r.res[i] = hr
-	r.record(journalRecord{Event: evNotStarted, Host: hp.Host.Name, Outcome: hr.Outcome, Code: code, Class: hr.Class, Detail: why})
-	r.emit(Event{Kind: EventNotStarted, Host: hp.Host.Name, Outcome: hr.Outcome, Code: code, Class: hr.Class, Message: why})
+	r.record(journalRecord{Event: evNotStarted, Host: hp.Host.Name, Outcome: hr.Outcome, Code: code, Class: hr.Class, Detail: hr.Detail, Msg: hr.DetailMsg})
+	r.emit(Event{Kind: EventNotStarted, Host: hp.Host.Name, Outcome: hr.Outcome, Code: code, Class: hr.Class, Message: hr.Detail})
 }
 
 func (r *run) finishBlocked(i int, detail, code string) {
@@ -605,6 +618,14 @@ func findingsDetail(fs []inventory.Finding) string {
 		s = append(s, f.String())
 	}
 	return "blocked by validation: " + joinMax(s, 5)
+}
+
+// joinMaxMsg is joinMax of messages.
+func joinMaxMsg(ms []results.Msg, n int) results.Msg {
+	if len(ms) > n {
+		ms = append(ms[:n:n], results.M("and_more", strconv.Itoa(len(ms)-n)))
+	}
+	return results.Join(ms...)
 }
 
 func findingsCode(fs []inventory.Finding) string {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -50,7 +51,8 @@ type hostRun struct {
 	// outcome is unknown until a probe sees the host again (resolveUnknown).
 	unknown string
 	// resolved says how the host's probe resolved such a step, for the report.
-	resolved string
+	resolved    string
+	resolvedMsg results.Msg // resolved as a message for the report
 	// leaseNext: the action step about to run has another of this run's steps
 	// after it, so it keeps the host for this run when it ends.
 	leaseNext bool
@@ -67,6 +69,7 @@ type tryOutcome struct {
 	final   bool
 	outcome results.Outcome
 	detail  string
+	msg     results.Msg // detail as a message for the report; zero when there is none
 	diag    results.Diagnosis
 	kind    transport.Kind
 	created bool   // AZCM0062: the output shows the Azure resource was created
@@ -107,6 +110,7 @@ func (r *run) runHost(ctx context.Context, i int) {
 		hr.lastCode = pr.lastCode
 		hr.res.Attempts = append([]results.Attempt(nil), pr.attempts...)
 		hr.res.Notes = append([]string(nil), pr.notes...)
+		hr.res.NoteMsgs = append([]results.Msg(nil), pr.noteMsgs...)
 	}
 	defer hr.closeConn()
 	r.record(journalRecord{Event: evStarted, Host: hr.h.Name})
@@ -187,20 +191,20 @@ func (hr *hostRun) loop(ctx context.Context) tryOutcome {
 		if hr.res.Leftover != "" {
 			// A stopped step may still run there: never start another beside it.
 			t.diag = results.Diagnosis{Code: codeCleanup, Class: results.ClassOf(codeCleanup), Evidence: t.diag.Evidence}
-			return failed(t, "not retried: clean-up on the host was not confirmed")
+			return failed(t, results.M("not_retried_cleanup"))
 		}
 		hr.tries++
 		tries := hr.tries
-		next, delay, why := r.policy.decide(failure{Code: t.diag.Code, Class: t.diag.Class, Transport: t.kind, ResourceCreated: t.created,
+		next, delay, whyMsg := r.policy.decideMsg(failure{Code: t.diag.Code, Class: t.diag.Class, Transport: t.kind, ResourceCreated: t.created,
 			RetryAfter: t.diag.RetryAfter}, tries)
 		if next == remedyNone {
-			return failed(t, why)
+			return failed(t, whyMsg)
 		}
 		if !r.deadline.IsZero() && !r.x.now().Add(delay).Before(r.deadline) {
-			return failed(t, fmt.Sprintf("not retried: the run deadline (%s) would pass during the %s wait%s", r.x.Deadline, delay.Round(time.Millisecond), retryAfterNote(delay, t.diag.RetryAfter)))
+			return failed(t, results.M("not_retried_deadline", r.x.Deadline.String(), delay.Round(time.Millisecond).String(), retryAfterNote(delay, t.diag.RetryAfter)))
 		}
-		if why := r.brk.Open(hr.brkKey); why != "" {
-			return failed(t, "not retried: "+why)
+		if why, open := r.brk.OpenMsg(hr.brkKey); open {
+			return failed(t, results.M("not_retried_because").With(why))
 		}
 		r.record(journalRecord{Event: evRetry, Host: hr.h.Name, Attempt: hr.attempt, Code: t.diag.Code, Class: t.diag.Class, Try: tries, Detail: next.String()})
 		r.emit(Event{Kind: EventRetry, Host: hr.h.Name, Code: t.diag.Code, Class: t.diag.Class, Attempt: hr.attempt, Delay: delay,
@@ -216,7 +220,7 @@ func (hr *hostRun) loop(ctx context.Context) tryOutcome {
 // it again, probing first.
 func (hr *hostRun) interrupted(t tryOutcome) tryOutcome {
 	t.final, t.outcome = true, results.OutcomeInterrupted
-	t.detail = "run interrupted while this host was in flight; " + hr.r.resumeHint(false) + " probes it first"
+	t = said(t, results.M("interrupted_in_flight").With(hr.r.resumeMsg(false)))
 	t.diag = results.Diagnosis{Code: codeInterrupted, Class: results.ClassOf(codeInterrupted), Evidence: t.diag.Evidence}
 	return t
 }
@@ -224,20 +228,54 @@ func (hr *hostRun) interrupted(t tryOutcome) tryOutcome {
 // deadlineCut ends a host whose attempt the run's deadline stopped: its outcome
 // on the host is unknown, so resume runs it again, probing first.
 func (hr *hostRun) deadlineCut(t tryOutcome) tryOutcome {
-	last := t.detail
+	last, ok := t.detailMsg()
 	t.final, t.outcome = true, results.OutcomeInterrupted
-	t.detail = fmt.Sprintf("run deadline (%s) reached while this host was in flight (%s); %s probes it first", hr.r.x.Deadline, last, hr.r.resumeHint(false))
+	t = said(t, results.M("deadline_in_flight", hr.r.x.Deadline.String()).With(last, hr.r.resumeMsg(false)))
+	if !ok {
+		t.msg = results.Msg{}
+	}
 	t.diag = results.Diagnosis{Code: codeDeadline, Class: results.ClassOf(codeDeadline), Evidence: t.diag.Evidence}
 	return t
 }
 
-func failed(t tryOutcome, why string) tryOutcome {
-	t.final, t.outcome = true, results.OutcomeFailed
-	if t.detail != "" {
-		t.detail = t.detail + "; " + why
-	} else {
-		t.detail = why
+// said returns t with m as its detail (the English) and its message.
+func said(t tryOutcome, m results.Msg) tryOutcome {
+	t.detail, t.msg = m.Text("en"), m
+	return t
+}
+
+// withMsg is said(t, m), for where a variable named said hides it.
+func (t tryOutcome) withMsg(m results.Msg) tryOutcome { return said(t, m) }
+
+// detailMsg is t's detail as a message, and whether it has one that says it
+// (an empty detail is the empty text).
+func (t tryOutcome) detailMsg() (results.Msg, bool) {
+	if t.msg.Key != "" && t.msg.Text("en") == t.detail {
+		return t.msg, true
 	}
+	if t.detail == "" {
+		return results.M(results.MsgText, ""), true
+	}
+	return results.Msg{}, false
+}
+
+// then returns t with m after its detail ("; "), the message too when t has one.
+func (t tryOutcome) then(m results.Msg) tryOutcome {
+	prev, ok := t.detailMsg()
+	if t.detail == "" {
+		return said(t, m)
+	}
+	t.detail += "; " + m.Text("en")
+	t.msg = results.Msg{}
+	if ok {
+		t.msg = results.Join(prev, m)
+	}
+	return t
+}
+
+func failed(t tryOutcome, why results.Msg) tryOutcome {
+	t.final, t.outcome = true, results.OutcomeFailed
+	t = t.then(why)
 	return t
 }
 
@@ -310,8 +348,8 @@ func (hr *hostRun) try(ctx context.Context, rem remedy) tryOutcome {
 			return t
 		}
 		if round >= maxBusyRounds {
-			return tryOutcome{final: true, outcome: results.OutcomeFailed, diag: results.Diagnosis{Code: codeHostBusy, Class: results.ClassOf(codeHostBusy)},
-				detail: fmt.Sprintf("another operation took the host %d times before this one could start, last %s", round+1, agent.DescribeOwner(t.busy))}
+			return said(tryOutcome{final: true, outcome: results.OutcomeFailed, diag: results.Diagnosis{Code: codeHostBusy, Class: results.ClassOf(codeHostBusy)}},
+				results.M("busy_took", strconv.Itoa(round+1), agent.DescribeOwner(t.busy)))
 		}
 		hr.r.emit(Event{Kind: EventWarning, Host: hr.h.Name, Message: "another operation took the host before this one could start: " + agent.DescribeOwner(t.busy)})
 	}
@@ -352,19 +390,19 @@ func (hr *hostRun) act(ctx context.Context, seq []string) tryOutcome {
 			if o, ok := hr.takeToken(ctx); !ok {
 				return stepFailure(o, name)
 			}
-			if why := hr.r.brk.Open(hr.brkKey); why != "" {
-				return tryOutcome{final: true, outcome: results.OutcomeNotStarted, detail: why, diag: results.Diagnosis{Code: codeBreakerOpen, Class: results.ClassOf(codeBreakerOpen)}}
+			if why, open := hr.r.brk.OpenMsg(hr.brkKey); open {
+				return said(tryOutcome{final: true, outcome: results.OutcomeNotStarted, diag: results.Diagnosis{Code: codeBreakerOpen, Class: results.ClassOf(codeBreakerOpen)}}, why)
 			}
 		}
 		prevAct := hr.lastAct
 		if name == agent.StepDisconnect {
-			hr.note(lossNote(hr.show))
+			hr.noteMsg(lossNote(hr.show))
 		}
 		hr.leaseNext = k+1 < len(seq)
 		o := hr.runStep(ctx, hr.step(name), true)
 		if o.busy != "" {
 			hr.lastAct = prevAct // the other operation acted, not this one
-			return tryOutcome{busy: o.busy, diag: o.diag, detail: "another operation holds the host: " + agent.DescribeOwner(o.busy)}
+			return said(tryOutcome{busy: o.busy, diag: o.diag}, results.M("busy_holds", agent.DescribeOwner(o.busy)))
 		}
 		if o.changed != "" {
 			// The agent did not act; the start-rate token stays this host's
@@ -399,13 +437,13 @@ func stepFailure(o stepOut, step string) tryOutcome {
 	t := tryOutcome{diag: o.diag, kind: o.kind}
 	switch {
 	case o.kind != "":
-		t.detail = fmt.Sprintf("%s: %s", step, o.errMsg)
+		t = said(t, results.M("step_error", step, o.errMsg))
 	case o.errMsg != "": // the step did not run (no access token, token.go)
-		t.detail = fmt.Sprintf("%s not run: %s", step, o.errMsg)
+		t = said(t, results.M("step_not_run", step, o.errMsg))
 	case o.diag.Code != "":
-		t.detail = fmt.Sprintf("%s exited %d (%s)", step, o.exit, o.diag.Code)
+		t = said(t, results.M("step_exit_code", step, strconv.Itoa(o.exit), o.diag.Code))
 	default:
-		t.detail = fmt.Sprintf("%s exited %d", step, o.exit)
+		t = said(t, results.M("step_exit", step, strconv.Itoa(o.exit)))
 	}
 	t.created = o.diag.ResourceCreated
 	t.cut = o.cut
@@ -460,7 +498,7 @@ func (hr *hostRun) dial(ctx context.Context) (tryOutcome, bool) {
 	hr.res.Attempts = append(hr.res.Attempts, att)
 	r.record(journalRecord{Event: evAttemptEnd, Host: hr.h.Name, Step: "dial", Attempt: n, Started: start, Duration: att.Duration, Code: diag.Code, Class: diag.Class, ExitCode: -1, Detail: msg})
 	r.emit(Event{Kind: EventAttempt, Host: hr.h.Name, Step: "dial", Attempt: n, Code: diag.Code, Class: diag.Class, Message: msg, Evidence: firstLine(diag.Evidence)})
-	return tryOutcome{diag: diag, kind: kind, detail: "dial: " + msg, cut: cut()}, false
+	return said(tryOutcome{diag: diag, kind: kind, cut: cut()}, results.M("dial", msg)), false
 }
 
 // errKind is the transport kind of err, telling a per-attempt timeout from an
@@ -657,15 +695,29 @@ func (r *run) finish(hr *hostRun, t tryOutcome) {
 	res := hr.res
 	res.Outcome = t.outcome
 	if hr.unknown != "" && t.outcome != results.OutcomeOK && t.outcome != results.OutcomeUnchanged {
-		t.detail = fmt.Sprintf("the outcome of %s on the host is unknown: the connection was lost while it ran and the host could not be probed since; check it (azcmagent show) before acting again; last: %s", hr.unknown, t.detail)
+		last, ok := t.detailMsg()
+		t = said(t, results.M("outcome_unknown", hr.unknown).With(last))
+		if !ok {
+			t.msg = results.Msg{}
+		}
 	}
 	if hr.resolved != "" {
-		t.detail = strings.TrimPrefix(t.detail+"; "+hr.resolved, "; ")
+		m := hr.resolvedMsg
+		if m.Text("en") != hr.resolved {
+			m = results.M(results.MsgText, hr.resolved)
+		}
+		t = t.then(m)
 	}
 	if res.Leftover != "" {
-		t.detail = strings.TrimPrefix(t.detail+"; remove on the host: "+res.Leftover, "; ")
+		t = t.then(results.M("remove_on_host", res.Leftover))
 	}
 	res.Detail = hr.mask(t.detail)
+	if m, ok := t.detailMsg(); ok && t.detail != "" {
+		m = m.Mask(hr.mask)
+		if m.Text("en") == res.Detail { // the message says what the English says, or none
+			res.DetailMsg = &m
+		}
+	}
 	res.FinalCode = t.diag.Code
 	res.Class = t.diag.Class
 	// Evidence explains a problem; an ok or unchanged host keeps none, which
@@ -686,7 +738,7 @@ func (r *run) finish(hr *hostRun, t tryOutcome) {
 			ev = evNotStarted
 		}
 	}
-	r.record(journalRecord{Event: ev, Host: hr.h.Name, Outcome: res.Outcome, Code: res.FinalCode, Class: res.Class, Detail: res.Detail, Evidence: res.Evidence, LogPath: res.LogPath})
+	r.record(journalRecord{Event: ev, Host: hr.h.Name, Outcome: res.Outcome, Code: res.FinalCode, Class: res.Class, Detail: res.Detail, Msg: res.DetailMsg, Evidence: res.Evidence, LogPath: res.LogPath})
 	r.emit(Event{Kind: EventDone, Host: hr.h.Name, Outcome: res.Outcome, Code: res.FinalCode, Class: res.Class, Message: res.Detail,
 		Log: res.LogPath, Evidence: firstLine(res.Evidence)})
 	r.res[hr.i] = res

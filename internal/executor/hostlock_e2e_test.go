@@ -307,6 +307,10 @@ func TestLostConnectionMidConnect(t *testing.T) {
 				dumpLogs(t, runDir, hr.Name)
 				t.Errorf("%s %s: %s; want ok, saying the connection was lost during connect and how it ended", hr.Outcome, hr.FinalCode, hr.Detail)
 			}
+			// The report says it in Swedish too (results/msg.go).
+			if hr.DetailMsg == nil || hr.DetailMsg.Text("en") != hr.Detail || !strings.Contains(hr.DetailMsg.Text("sv"), "anslutningen bröts under connect") {
+				t.Errorf("detail %q: message %+v, want one that says it, in Swedish too", hr.Detail, hr.DetailMsg)
+			}
 			if n := countCmd(t, f, h.Name, "connect", "start"); n != 1 {
 				t.Errorf("%d connects, want 1", n)
 			}

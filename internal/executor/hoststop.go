@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -136,8 +137,7 @@ func (hr *hostRun) waitNotBusy(ctx context.Context, show agent.AgentShow) (agent
 	for show.Busy != "" {
 		owner := agent.DescribeOwner(show.Busy)
 		if !r.x.now().Before(until) {
-			return show, tryOutcome{final: true, outcome: results.OutcomeFailed, diag: results.Diagnosis{Code: codeHostBusy, Class: results.ClassOf(codeHostBusy)},
-				detail: fmt.Sprintf("another operation holds the host: %s, still running after %s; arcfleet did not start a second one", owner, r.x.busyWait())}, false
+			return show, tryOutcome{final: true, outcome: results.OutcomeFailed, diag: results.Diagnosis{Code: codeHostBusy, Class: results.ClassOf(codeHostBusy)}}.withMsg(results.M("busy_still", owner, r.x.busyWait().String())), false
 		}
 		if owner != said { // once per holder, not once per poll
 			r.emit(Event{Kind: EventWarning, Host: hr.h.Name, Message: "waiting: another operation holds the host: " + owner})
@@ -166,23 +166,19 @@ func (hr *hostRun) resolveUnknown(show agent.AgentShow) {
 	if hr.unknown == "" {
 		return
 	}
-	msg := fmt.Sprintf("the connection was lost during %s; the host's record of its last step: ", hr.unknown)
+	last := results.M("resolved_none")
 	if l := show.Last; l.Run == hr.r.lockID {
-		msg += fmt.Sprintf("%s ended with exit %d at %s", l.Step, l.Exit, l.At.Format(time.RFC3339))
-	} else {
-		msg += "none from this run (it may not have started)"
+		last = results.M("resolved_last", l.Step, strconv.Itoa(l.Exit), l.At.Format(time.RFC3339))
 	}
-	msg += "; the agent now reports status " + orNone(show.Status)
+	status := results.M(results.MsgText, show.Status)
+	if show.Status == "" {
+		status = results.M("resolved_no_status")
+	}
+	m := results.M("resolved", hr.unknown).With(last, status)
+	msg := m.Text("en")
 	hr.r.emit(Event{Kind: EventWarning, Host: hr.h.Name, Message: msg})
-	hr.resolved = msg
+	hr.resolved, hr.resolvedMsg = msg, m
 	hr.unknown = ""
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "(none)"
-	}
-	return s
 }
 
 // afterLostStep handles an action step whose Run ended without an exit status.

@@ -3,7 +3,6 @@ package executor
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"time"
 
@@ -44,27 +43,27 @@ func (hr *hostRun) install(ctx context.Context) (t tryOutcome, next bool) {
 	// path read of "acted on" stays as it was.
 	hr.lastAct = prev
 	if o.busy != "" {
-		return tryOutcome{diag: results.Diagnosis{Code: codeHostBusy, Class: results.ClassOf(codeHostBusy)},
-			detail: "another operation holds the host: " + agent.DescribeOwner(o.busy)}, false
+		return said(tryOutcome{diag: results.Diagnosis{Code: codeHostBusy, Class: results.ClassOf(codeHostBusy)}},
+			results.M("busy_holds", agent.DescribeOwner(o.busy))), false
 	}
 	if !o.ok() {
 		return stepFailure(o, st.Name), false
 	}
 	verdict, version, found := agent.InstallResult(o.stdout)
 	if !found {
-		return tryOutcome{final: true, outcome: results.OutcomeFailed, diag: results.Diagnosis{Code: codeProbeOutput, Class: results.ClassOf(codeProbeOutput)},
-			detail: st.Name + " ended without its verdict line"}, false
+		return said(tryOutcome{final: true, outcome: results.OutcomeFailed, diag: results.Diagnosis{Code: codeProbeOutput, Class: results.ClassOf(codeProbeOutput)}},
+			results.M("install_no_verdict", st.Name)), false
 	}
-	var what string
+	var whatMsg results.Msg
 	switch verdict {
 	case "skipped":
-		what = fmt.Sprintf("agent %s present and new enough: %s skipped", version, st.Name)
+		whatMsg = results.M("install_skipped", version, st.Name)
 	case "upgraded":
-		what = fmt.Sprintf("agent upgraded to %s", version)
+		whatMsg = results.M("install_upgraded", version)
 	default:
-		what = fmt.Sprintf("agent %s installed", version)
+		whatMsg = results.M("install_installed", version)
 	}
-	hr.note(what)
+	hr.noteMsg(whatMsg)
 	if a != agent.ActionInstall && a != agent.ActionUpgrade {
 		return tryOutcome{}, true
 	}
@@ -72,7 +71,7 @@ func (hr *hostRun) install(ctx context.Context) (t tryOutcome, next bool) {
 	if verdict == "skipped" {
 		out = results.OutcomeUnchanged
 	}
-	return tryOutcome{final: true, outcome: out, diag: o.diag, detail: what}, false
+	return said(tryOutcome{final: true, outcome: out, diag: o.diag}, whatMsg), false
 }
 
 // stepReader is a step's stdin: stepInput, then for a step with a package

@@ -58,6 +58,7 @@ type journalRecord struct {
 	Duration  time.Duration   `json:"duration_ns,omitempty"`
 	Outcome   results.Outcome `json:"outcome,omitempty"`
 	Detail    string          `json:"detail,omitempty"`
+	Msg       *results.Msg    `json:"msg,omitempty"` // Detail as a message (results/msg.go), for the report's language
 	Evidence  []string        `json:"evidence,omitempty"`
 	LogPath   string          `json:"log_path,omitempty"`
 	// External: done, blocked by a check outside the plan (Executor.Blocked).

@@ -3,7 +3,6 @@ package executor
 import (
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/arcfleet/arcfleet/internal/agent"
 	"github.com/arcfleet/arcfleet/internal/results"
@@ -39,16 +38,17 @@ func (hr *hostRun) decide(s agent.AgentShow, rem remedy) ([]string, tryOutcome) 
 	d := agent.Decide(s, agent.Situation{Action: hr.r.p.Action, Want: hr.target(), Reregister: rem == remedyReconnect,
 		LastCode: hr.lastCode, LastAct: hr.lastAct, AllowAzureLocal: hr.h.Azure.AllowAzureLocalDisconnect, Run: hr.r.lockID, Started: hr.r.started})
 	blocked := func(code string) ([]string, tryOutcome) {
-		return nil, tryOutcome{final: true, outcome: results.OutcomeBlocked, detail: d.Reason, diag: results.Diagnosis{Code: code, Class: results.ClassOf(code)}}
+		// d.Reason is the agent contract's English (agent.Decide): the report shows it as it is.
+		return nil, said(tryOutcome{final: true, outcome: results.OutcomeBlocked, diag: results.Diagnosis{Code: code, Class: results.ClassOf(code)}}, results.M(results.MsgText, d.Reason))
 	}
 	switch d.Verdict {
 	case agent.VerdictUnchanged:
-		o, code, why := results.OutcomeUnchanged, "", d.Reason
+		o, code, why := results.OutcomeUnchanged, "", results.M(results.MsgText, d.Reason)
 		if hr.lastAct != "" {
 			o, code = results.OutcomeOK, "AZCM0000"
-			why = "found " + why + " after acting"
+			why = results.M("found_after_acting").With(why)
 		}
-		return nil, tryOutcome{final: true, outcome: o, detail: why, diag: results.Diagnosis{Code: code, Class: results.ClassSuccess}}
+		return nil, said(tryOutcome{final: true, outcome: o, diag: results.Diagnosis{Code: code, Class: results.ClassSuccess}}, why)
 	case agent.VerdictDrift:
 		// Never disconnect someone else's resource: report both targets.
 		return blocked(codeDrift)
@@ -65,13 +65,29 @@ func (hr *hostRun) decide(s agent.AgentShow, rem remedy) ([]string, tryOutcome) 
 
 // note records text in the host's report (Notes) and, durably, in the journal;
 // once: a step tried again (another operation held the host, a retry) says it again.
-func (hr *hostRun) note(text string) {
-	text = hr.mask(text)
+func (hr *hostRun) note(text string) { hr.noteMsg(results.M(results.MsgText, text)) }
+
+// noteMsg is note of a message: its English in Notes and the journal, the
+// message in NoteMsgs (one per note) for the report's language.
+func (hr *hostRun) noteMsg(m results.Msg) {
+	m = m.Mask(hr.mask)
+	text := hr.mask(m.Text("en"))
 	if slices.Contains(hr.res.Notes, text) {
 		return
 	}
+	if len(hr.res.NoteMsgs) < len(hr.res.Notes) { // notes of a resumed run: none of them has a message
+		hr.res.NoteMsgs = append(hr.res.NoteMsgs, make([]results.Msg, len(hr.res.Notes)-len(hr.res.NoteMsgs))...)
+	}
+	if m.Text("en") != text {
+		m = results.Msg{}
+	}
 	hr.res.Notes = append(hr.res.Notes, text)
-	hr.r.record(journalRecord{Event: evNote, Host: hr.h.Name, Detail: text})
+	hr.res.NoteMsgs = append(hr.res.NoteMsgs, m)
+	rec := journalRecord{Event: evNote, Host: hr.h.Name, Detail: text}
+	if m.Key != "" {
+		rec.Msg = &m
+	}
+	hr.r.record(rec)
 }
 
 // lossNote says what `azcmagent disconnect` is about to delete, from what the
@@ -79,7 +95,7 @@ func (hr *hostRun) note(text string) {
 // stopping its extension manager (`azcmagent extension list` requires it),
 // which would interrupt extension work, so arcfleet does not; the note says
 // where to look instead.
-func lossNote(s agent.AgentShow) string {
+func lossNote(s agent.AgentShow) results.Msg {
 	id := s.ResourceID
 	sub, rg, name := agent.ParseResourceID(id)
 	if name == "" {
@@ -91,32 +107,31 @@ func lossNote(s agent.AgentShow) string {
 	if sub == "" {
 		sub = s.SubscriptionID
 	}
-	what := "the machine's Azure resource"
+	what := results.M("loss_what_machine")
 	if id != "" {
-		what = "the Azure resource " + id
+		what = results.M("loss_what_id", id)
 	} else if name != "" {
-		what = fmt.Sprintf("the Azure resource %s in resource group %s", name, rg)
+		what = results.M("loss_what_name", name, rg)
 	}
-	var shown []string
+	shown := results.Msg{Key: results.MsgList}
 	add := func(k, v string) {
 		if v != "" {
-			shown = append(shown, k+" "+v)
+			shown.Sub = append(shown.Sub, results.M(k, v))
 		}
 	}
-	add("status", s.Status)
-	add("subscription", sub)
-	add("resource group", rg)
-	add("location", s.Location)
-	add("tenant", s.TenantID)
-	add("cloud", s.Cloud)
-	add("cloud provider", s.CloudProvider)
-	add("agent", s.AgentVersion)
-	look := "in the Azure portal"
+	add("loss_status", s.Status)
+	add("loss_subscription", sub)
+	add("loss_rg", rg)
+	add("loss_location", s.Location)
+	add("loss_tenant", s.TenantID)
+	add("loss_cloud", s.Cloud)
+	add("loss_cloud_provider", s.CloudProvider)
+	add("loss_agent", s.AgentVersion)
+	look := results.M("loss_look_portal")
 	if name != "" && rg != "" {
-		look = fmt.Sprintf("with `az connectedmachine extension list -g %s --machine-name %s` and the machine's licence profile", rg, name)
+		look = results.M("loss_look_cli", rg, name)
 	}
-	return fmt.Sprintf("before disconnect: `azcmagent disconnect` deletes %s (the agent showed %s); its extensions, licence settings (ESU and other licence profiles) and its managed identity with the identity's role assignments go with it, and the next connect creates a new resource with a new identity. The agent cannot list extensions or licences without stopping its extension manager, so they are not listed here: review them %s",
-		what, strings.Join(shown, ", "), look)
+	return results.M("loss_note").With(what, look, shown)
 }
 
 // deleteVerdict is what a failed `azcmagent disconnect` says about the Azure resource.
@@ -157,7 +172,7 @@ func (hr *hostRun) localFallback(o stepOut) bool {
 	if o.kind != "" || deleteVerdictOf(o.diag) != deleteGone {
 		return false
 	}
-	hr.note(fmt.Sprintf("disconnect found the Azure resource %s already gone (ResourceNotFound): cleared the agent's local state with `azcmagent disconnect --force-local-only`", idOrMachine(hr.show)))
+	hr.noteMsg(results.M("force_local_only", idOrMachine(hr.show)))
 	return true
 }
 

@@ -25,14 +25,19 @@ type priorHost struct {
 	tries       int            // failed tries so far: the retry cap counts across runs
 	open        *journalRecord // an attempt begun but never ended (arcfleet was killed in it)
 	notes       []string       // the report's notes so far (evNote)
+	noteMsgs    []results.Msg  // notes as messages (a zero Msg: none), one per note
 	lastCode    string         // the code of the last failed try (agent.Situation.LastCode)
 }
 
 // result is the report line of finished host i of plan.
 func (p *priorHost) result(plan *plan.Plan, i int) results.HostResult {
 	f := p.final
-	return results.HostResult{Name: f.Host, OS: plan.Hosts[i].Host.OS, Action: plan.Action, Outcome: f.Outcome, Attempts: p.attempts,
-		FinalCode: f.Code, Class: f.Class, Detail: f.Detail, Evidence: f.Evidence, LogPath: f.LogPath, Notes: p.notes}
+	hr := results.HostResult{Name: f.Host, OS: plan.Hosts[i].Host.OS, Action: plan.Action, Outcome: f.Outcome, Attempts: p.attempts,
+		FinalCode: f.Code, Class: f.Class, Detail: f.Detail, Evidence: f.Evidence, LogPath: f.LogPath, Notes: p.notes, NoteMsgs: p.noteMsgs}
+	if f.Msg != nil && f.Msg.Text("en") == f.Detail { // a message that says what the English says, or none
+		hr.DetailMsg = f.Msg
+	}
+	return hr
 }
 
 // retryable: the host finished for a cause the user can fix and then retry
@@ -106,6 +111,11 @@ func priorFromJournal(p *plan.Plan, recs []journalRecord) ([]*priorHost, error) 
 			ph.lastCode = rec.Code
 		case evNote:
 			ph.notes = append(ph.notes, rec.Detail)
+			var m results.Msg
+			if rec.Msg != nil && rec.Msg.Text("en") == rec.Detail {
+				m = *rec.Msg
+			}
+			ph.noteMsgs = append(ph.noteMsgs, m)
 		case evAttemptEnd:
 			if ph.open != nil && ph.open.Attempt == rec.Attempt && isActionStep(ph.open.Step) && rec.Step == agent.StepProbe {
 				// A one-session connect that refused on its precondition

@@ -1,8 +1,8 @@
 package executor
 
 import (
-	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"time"
 
 	"github.com/arcfleet/arcfleet/internal/inventory"
@@ -114,6 +114,15 @@ func (p retryPolicy) backoff(tries int) time.Duration {
 // longer (retrying sooner only earns another 429). When it gives up, why says
 // so in words for the report.
 func (p retryPolicy) decide(f failure, tries int) (r remedy, delay time.Duration, why string) {
+	r, delay, m := p.decideMsg(f, tries)
+	if m.Key != "" {
+		why = m.Text("en")
+	}
+	return r, delay, why
+}
+
+// decideMsg is decide with why as a message for the report (zero when it retries).
+func (p retryPolicy) decideMsg(f failure, tries int) (r remedy, delay time.Duration, why results.Msg) {
 	limit := p.maxAttempts
 	o, override := p.codes[f.Code]
 	if override && o.MaxAttempts > 0 {
@@ -127,12 +136,12 @@ func (p retryPolicy) decide(f failure, tries int) (r remedy, delay time.Duration
 	}
 	if r == remedyNone {
 		if f.Class == "" {
-			return remedyNone, 0, "not retried"
+			return remedyNone, 0, results.M("not_retried")
 		}
-		return remedyNone, 0, fmt.Sprintf("not retried (class %s)", f.Class)
+		return remedyNone, 0, results.M("not_retried_class", string(f.Class))
 	}
 	if tries >= limit {
-		return remedyNone, 0, fmt.Sprintf("gave up after %d attempts", tries)
+		return remedyNone, 0, results.M("gave_up", strconv.Itoa(tries))
 	}
 	switch {
 	case override && o.Delay > 0:
@@ -145,7 +154,7 @@ func (p retryPolicy) decide(f failure, tries int) (r remedy, delay time.Duration
 	if f.RetryAfter > delay {
 		delay = f.RetryAfter
 	}
-	return r, delay, ""
+	return r, delay, results.Msg{}
 }
 
 // causeCode is the knowledge-base code whose remedy applies to f: the code of

@@ -151,7 +151,7 @@ func vocabulary(i int) []string {
 	var frags []string // fixed fragments of the wording
 	add := func(s, otherLang string) {
 		// Commands, flags, placeholders and file names are the same in both languages.
-		for _, frag := range regexp.MustCompile("%[sd]|`[^`]*`|'[^']*'|arcfleet [a-z]+|--[a-z-]+|[A-Z_]{4,}|KÖRKATALOG|VÄRD|[a-z_]+\\.[a-z]+").Split(s, -1) {
+		for _, frag := range regexp.MustCompile("%[sd]|\\{s?[0-9]+\\}|`[^`]*`|'[^']*'|arcfleet [a-z]+|--[a-z-]+|[A-Z_]{4,}|KÖRKATALOG|VÄRD|[a-z_]+\\.[a-z]+").Split(s, -1) {
 			frag = strings.Trim(frag, " :.,()'")
 			if len([]rune(frag)) < 5 || seen[frag] || strings.Contains(otherLang, frag) {
 				continue
@@ -172,6 +172,9 @@ func vocabulary(i int) []string {
 		add(t, ot)
 		add(c, oc)
 		add(r, or)
+	}
+	for _, m := range msgTemplates { // what the executor says about hosts
+		add(m[i], m[other])
 	}
 	return frags
 }

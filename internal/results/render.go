@@ -471,8 +471,8 @@ func renderMarkdown(w *bufio.Writer, v *view) error {
 			if remedy != "" {
 				fmt.Fprintf(w, "- %s: %s\n", word(lang, "fix"), markdown.Cell(remedy))
 			}
-			if h.Detail != "" && h.Detail != cause {
-				fmt.Fprintf(w, "- %s: %s\n", word(lang, "detail"), markdown.Escape(h.Detail))
+			if d := detailText(h, lang); d != "" && d != cause {
+				fmt.Fprintf(w, "- %s: %s\n", word(lang, "detail"), markdown.Escape(d))
 			}
 			if h.LogPath != "" {
 				fmt.Fprintf(w, "- %s: %s\n", word(lang, "log"), markdown.Code(h.LogPath))
@@ -504,7 +504,7 @@ func renderMarkdown(w *bufio.Writer, v *view) error {
 		fmt.Fprintf(w, "\n## %s\n\n", word(lang, "notes"))
 		for _, h := range noted {
 			fmt.Fprintf(w, "- %s (%s):\n", markdown.Escape(h.Name), outcomeLabel(h.Outcome, lang))
-			for _, n := range h.Notes {
+			for _, n := range noteTexts(h, lang) {
 				fmt.Fprintf(w, "  - %s\n", markdown.Escape(n))
 			}
 		}
@@ -671,7 +671,7 @@ func renderJUnit(w *bufio.Writer, v *view) error {
 				p.Message += ": " + joinNonEmpty(h.FinalCode, title)
 			}
 			var b strings.Builder
-			for _, kv := range [][2]string{{"cause", cause}, {"fix", remedy}, {"detail", h.Detail}, {"attempts", attemptsText(h)}, {"log", h.LogPath}} {
+			for _, kv := range [][2]string{{"cause", cause}, {"fix", remedy}, {"detail", detailText(h, lang)}, {"attempts", attemptsText(h)}, {"log", h.LogPath}} {
 				if kv[1] != "" && !(kv[0] == "detail" && kv[1] == cause) {
 					fmt.Fprintf(&b, "%s: %s\n", word(lang, kv[0]), kv[1])
 				}
@@ -736,7 +736,7 @@ func renderCSV(w *bufio.Writer, v *view) error {
 		h := &v.r.Hosts[i]
 		title, cause, remedy := hostText(h, v.lang)
 		row = append(row[:0], h.Name, h.OS, h.Action, string(h.Outcome), h.FinalCode, string(h.Class),
-			title, cause, remedy, attemptsText(h), seconds(hostDuration(h)), h.Detail, h.LogPath,
+			title, cause, remedy, attemptsText(h), seconds(hostDuration(h)), detailText(h, v.lang), h.LogPath,
 			strings.Join(h.Evidence, "\n"))
 		if az != nil {
 			cells := az[h.Name]

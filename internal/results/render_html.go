@@ -181,9 +181,9 @@ func renderHTML(w *bufio.Writer, v *view, tl *Timeline) error {
 	hostOf := func(h *HostResult) htmlHost {
 		title, cause, remedy := hostText(h, lang)
 		hh := htmlHost{Name: h.Name, Outcome: outcomeLabel(h.Outcome, lang), Code: h.FinalCode, Title: title, Cause: cause, Remedy: remedy,
-			Log: h.LogPath, Attempts: attemptsText(h), Notes: h.Notes}
-		if h.Detail != "" && h.Detail != cause {
-			hh.Detail = h.Detail
+			Log: h.LogPath, Attempts: attemptsText(h), Notes: noteTexts(h, lang)}
+		if d := detailText(h, lang); d != "" && d != cause {
+			hh.Detail = d
 		}
 		for _, l := range h.Evidence {
 			hh.Evidence = append(hh.Evidence, termSafe(l))

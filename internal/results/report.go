@@ -32,6 +32,14 @@ func (r *Report) MaskSecrets(secrets []string) {
 	for i := range r.Hosts {
 		h := &r.Hosts[i]
 		h.Detail = Mask(h.Detail, secrets)
+		maskArg := func(s string) string { return Mask(s, secrets) }
+		if h.DetailMsg != nil {
+			m := h.DetailMsg.Mask(maskArg)
+			h.DetailMsg = &m
+		}
+		for j := range h.NoteMsgs {
+			h.NoteMsgs[j] = h.NoteMsgs[j].Mask(maskArg)
+		}
 		for j := range h.Evidence {
 			h.Evidence[j] = Mask(h.Evidence[j], secrets)
 		}
@@ -126,7 +134,7 @@ func hostText(h *HostResult, lang string) (title, cause, remedy string) {
 	if e, ok := Lookup(h.FinalCode); ok {
 		return e.Text(lang)
 	}
-	return "", h.Detail, ""
+	return "", detailText(h, lang), ""
 }
 
 // hostDuration is the time a host's attempts took.
@@ -195,9 +203,9 @@ func newView(r *Report, lang string) *view {
 			case code == "":
 				g.Outcome = h.Outcome
 				g.Title = outcomeLabel(h.Outcome, lang)
-				g.Cause = h.Detail
+				g.Cause = detailText(h, lang)
 			default:
-				g.Cause = h.Detail // a code from elsewhere (a newer arcfleet's)
+				g.Cause = detailText(h, lang) // a code from elsewhere (a newer arcfleet's)
 			}
 			byKey[key] = g
 			v.groups = append(v.groups, g)

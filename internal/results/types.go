@@ -107,6 +107,12 @@ type HostResult struct {
 	// what goes with it, as the agent showed it); why arcfleet cleaned up after
 	// AZCM0062; a --force-local-only fallback. Kept for ok hosts too.
 	Notes []string `json:"notes,omitempty"`
+	// DetailMsg and NoteMsgs are Detail and Notes as messages (msg.go), so a
+	// report renders them in its language; absent in reports of earlier
+	// versions, which render the English strings. NoteMsgs[i] is Notes[i]
+	// (a zero Msg: no message for that note).
+	DetailMsg *Msg  `json:"detail_msg,omitempty"`
+	NoteMsgs  []Msg `json:"note_msgs,omitempty"`
 	// Leftover is what arcfleet stopped on the host but could not confirm gone
 	// (a private directory that may hold the secret, a running agent): the
 	// operator must remove it. Detail says so too.
