@@ -1,9 +1,10 @@
 package agent
 
 import (
-	"fmt"
 	"strings"
 	"time"
+
+	"github.com/arcfleet/arcfleet/internal/results"
 )
 
 // The decision rules: what to do with a host, given what its agent shows
@@ -27,8 +28,11 @@ type Target struct {
 	TenantID       string
 }
 
-func (t Target) String() string {
-	return fmt.Sprintf("subscription %s, resource group %s, location %s, tenant %s", t.SubscriptionID, t.ResourceGroup, t.Location, t.TenantID)
+func (t Target) String() string { return t.Msg().Text("en") }
+
+// Msg is the target in words, for reports in either language.
+func (t Target) Msg() results.Msg {
+	return results.M("target", t.SubscriptionID, t.ResourceGroup, t.Location, t.TenantID)
 }
 
 // Connected: the agent's status is Connected.
@@ -145,8 +149,16 @@ type Decision struct {
 	// StepDisconnectLocal); nil when the verdict runs nothing.
 	Steps []string
 	// Reason says why in words, naming targets and resources: for verdicts
-	// that run nothing, and for the clean-up after AZCM0062.
+	// that run nothing, and for the clean-up after AZCM0062. It is Why in
+	// English; Why renders it in a report's language.
 	Reason string
+	Why    results.Msg
+}
+
+// because is d with its reason m.
+func (d Decision) because(m results.Msg) Decision {
+	d.Why, d.Reason = m, m.Text("en")
+	return d
 }
 
 // Acts reports whether the decision runs agent steps.
@@ -175,38 +187,35 @@ func (d Decision) Acts() bool { return len(d.Steps) > 0 }
 //     unless allowed: there the docs warn that disconnect can delete the machine.
 func Decide(s AgentShow, sit Situation) Decision {
 	connected, registered, at := s.Connected(), s.Registered(), AtTarget(s, sit.Want)
-	unchanged := func(why string) Decision { return Decision{Verdict: VerdictUnchanged, Reason: why} }
+	unchanged := func(why results.Msg) Decision { return Decision{Verdict: VerdictUnchanged}.because(why) }
 	switch {
 	case sit.Action == ActionConnect && connected && at && (!sit.Reregister || sit.LastCode == "AZCM0067"):
 		// AZCM0067 ("already connected") at the intended target is success, not a reason to reconnect.
-		return unchanged("already connected to " + sit.Want.String())
+		return unchanged(results.M("already_connected").With(sit.Want.Msg()))
 	case sit.Action == ActionReconnect && connected && at && sit.LastAct == StepConnect:
-		return unchanged("connected to " + sit.Want.String())
+		return unchanged(results.M("connected_to").With(sit.Want.Msg()))
 	case sit.Action == ActionReconnect && connected && at && sit.LastAct == "" && s.Last.Step == StepConnect && s.Last.Exit == 0 &&
 		s.Last.Run != "" && s.Last.Run != sit.Run && !s.Last.At.Before(sit.Started.Truncate(time.Second)):
-		return unchanged(fmt.Sprintf("re-registered by another run (%s) at %s, after this run began; not repeated: connected to %s",
-			s.Last.Run, s.Last.At.Format(time.RFC3339), sit.Want))
+		return unchanged(results.M("reregistered_by_other", s.Last.Run, s.Last.At.Format(time.RFC3339)).With(sit.Want.Msg()))
 	case sit.Action == ActionDisconnect && !registered:
-		return unchanged("already disconnected")
+		return unchanged(results.M("already_disconnected"))
 	}
 	if registered && !at {
-		return Decision{Verdict: VerdictDrift, Reason: fmt.Sprintf("drift: the agent is %s to %s, the inventory wants %s; fix: disconnect it there or change the inventory",
-			strings.ToLower(s.Status), s.Registration(), sit.Want)}
+		return Decision{Verdict: VerdictDrift}.because(results.M("drift", strings.ToLower(s.Status)).With(s.Registration().Msg(), sit.Want.Msg()))
 	}
 	var d Decision
 	switch sit.Action {
 	case ActionConnect:
 		switch {
 		case registered && sit.LastCode == "AZCM0062" && sit.LastAct == StepConnect:
-			d = Decision{Verdict: VerdictReconnect, Steps: []string{StepDisconnect, StepConnect},
-				Reason: fmt.Sprintf("the failed connect (AZCM0062) left this host's agent registered as %s (status %s): disconnect deletes that resource, which this host's own connect created, then connect again",
-					resourceName(s), s.Status)}
+			d = Decision{Verdict: VerdictReconnect, Steps: []string{StepDisconnect, StepConnect}}.because(
+				results.M("azcm0062_cleanup", s.Status).With(resourceName(s)))
 		case sit.Reregister && registered:
 			d = Decision{Verdict: VerdictReconnect, Steps: []string{StepDisconnect, StepConnect}}
 		case sit.Reregister:
 			d = Decision{Verdict: VerdictReconnect, Steps: []string{StepDisconnectLocal, StepConnect}}
 		case registered:
-			return Decision{Verdict: VerdictExpired, Reason: fmt.Sprintf("the agent's status is %s at the intended target %s; fix: run --action reconnect", s.Status, sit.Want)}
+			return Decision{Verdict: VerdictExpired}.because(results.M("expired_at_target", s.Status).With(sit.Want.Msg()))
 		default:
 			d = Decision{Verdict: VerdictConnect, Steps: []string{StepConnect}}
 		}
@@ -223,9 +232,7 @@ func Decide(s AgentShow, sit Situation) Decision {
 		}
 	}
 	if s.OnAzureLocal() && !sit.AllowAzureLocal && d.disconnects() {
-		return Decision{Verdict: VerdictAzureLocal, Reason: fmt.Sprintf(
-			"refused: the agent reports cloud provider %s (Azure Local), where `azcmagent disconnect` can delete the machine itself and its Arc registration belongs to the Azure Local deployment; arcfleet left %s as it is; fix: manage the machine's registration through Azure Local, or set azure.allow_azure_local_disconnect: true for this host if you are sure",
-			s.CloudProvider, resourceName(s))}
+		return Decision{Verdict: VerdictAzureLocal}.because(results.M("azure_local_refused", s.CloudProvider).With(resourceName(s)))
 	}
 	return d
 }
@@ -241,12 +248,12 @@ func (d Decision) disconnects() bool {
 }
 
 // resourceName names the agent's resource for messages: its id, else "the machine".
-func resourceName(s AgentShow) string {
+func resourceName(s AgentShow) results.Msg {
 	if s.ResourceID != "" {
-		return s.ResourceID
+		return results.M(results.MsgText, s.ResourceID)
 	}
 	if s.ResourceName != "" {
-		return "resource " + s.ResourceName
+		return results.M("resource_named", s.ResourceName)
 	}
-	return "the machine"
+	return results.M("the_machine")
 }

@@ -119,6 +119,21 @@ func TestSwedishReportHasNoExecutorEnglish(t *testing.T) {
 		t.Errorf("on: %s notes %q; want ok with what the disconnect deleted", h.Outcome, h.Notes)
 	}
 
+	// agent.Decide's reasons: already connected, drift, expired.
+	f = newExFleet()
+	f.add("same", &exHost{status: "Connected", sub: "sub-1", rg: "rg-1", loc: "westeurope", ten: "tenant-1", resourceID: "/r1"})
+	f.add("elsewhere", &exHost{status: "Connected", sub: "sub-9", rg: "rg-9", loc: "northeurope", ten: "tenant-1", resourceID: "/r9"})
+	f.add("stale", &exHost{status: "Expired", sub: "sub-1", rg: "rg-1", loc: "westeurope", ten: "tenant-1", resourceID: "/r2"})
+	rep = apply(context.Background(), exExecutor(f), agent.ActionConnect, "same", "elsewhere", "stale")
+	want(rep, "same", results.OutcomeUnchanged, "", "already connected to subscription")
+	want(rep, "elsewhere", results.OutcomeBlocked, codeDrift, "drift: the agent is connected to subscription sub-9")
+	want(rep, "stale", results.OutcomeBlocked, codeExpired, "the agent's status is Expired at the intended target")
+	for _, n := range []string{"same", "elsewhere", "stale"} {
+		if m := exResult(rep, n).DetailMsg; m == nil || m.Key == results.MsgText { // run data would not be translated
+			t.Errorf("%s: the reason is not a message with a template: %+v", n, m)
+		}
+	}
+
 	// Every detail and note of those hosts has a message that says it.
 	var msgs []results.Msg
 	for _, h := range hosts {

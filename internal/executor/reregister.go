@@ -38,12 +38,11 @@ func (hr *hostRun) decide(s agent.AgentShow, rem remedy) ([]string, tryOutcome) 
 	d := agent.Decide(s, agent.Situation{Action: hr.r.p.Action, Want: hr.target(), Reregister: rem == remedyReconnect,
 		LastCode: hr.lastCode, LastAct: hr.lastAct, AllowAzureLocal: hr.h.Azure.AllowAzureLocalDisconnect, Run: hr.r.lockID, Started: hr.r.started})
 	blocked := func(code string) ([]string, tryOutcome) {
-		// d.Reason is the agent contract's English (agent.Decide): the report shows it as it is.
-		return nil, said(tryOutcome{final: true, outcome: results.OutcomeBlocked, diag: results.Diagnosis{Code: code, Class: results.ClassOf(code)}}, results.M(results.MsgText, d.Reason))
+		return nil, said(tryOutcome{final: true, outcome: results.OutcomeBlocked, diag: results.Diagnosis{Code: code, Class: results.ClassOf(code)}}, d.Why)
 	}
 	switch d.Verdict {
 	case agent.VerdictUnchanged:
-		o, code, why := results.OutcomeUnchanged, "", results.M(results.MsgText, d.Reason)
+		o, code, why := results.OutcomeUnchanged, "", d.Why
 		if hr.lastAct != "" {
 			o, code = results.OutcomeOK, "AZCM0000"
 			why = results.M("found_after_acting").With(why)
@@ -58,7 +57,7 @@ func (hr *hostRun) decide(s agent.AgentShow, rem remedy) ([]string, tryOutcome) 
 		return blocked(codeAzureLocal)
 	}
 	if d.Reason != "" {
-		hr.note(d.Reason)
+		hr.noteMsg(d.Why)
 	}
 	return d.Steps, tryOutcome{}
 }
