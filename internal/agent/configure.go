@@ -190,14 +190,16 @@ func Configures(planned []Step) bool {
 	return slices.ContainsFunc(planned, func(s Step) bool { return s.Name == StepConfigure })
 }
 
-// WithConfigure puts the configure step before connect in a decided sequence
-// of step names (Decide never names it) when the host's plan has one: the
-// agent is configured only when it is about to connect, never when it is
-// found connected as intended or registered elsewhere (drift).
+// WithConfigure puts the configure step first in a decided sequence of step
+// names that connects (Decide never names it) when the host's plan has one:
+// the agent is configured only when it is about to connect, never when it is
+// found connected as intended or registered elsewhere (drift); and before a
+// reconnect's disconnect, so a setting the agent refuses (too old for a key, a
+// value it rejects) fails the host before its Azure resource is deleted. The
+// settings are local and survive the disconnect.
 func WithConfigure(seq []string, planned []Step) []string {
-	i := slices.Index(seq, StepConnect)
-	if i < 0 || slices.Contains(seq, StepConfigure) || !Configures(planned) {
+	if !slices.Contains(seq, StepConnect) || slices.Contains(seq, StepConfigure) || !Configures(planned) {
 		return seq
 	}
-	return slices.Insert(slices.Clone(seq), i, StepConfigure)
+	return slices.Insert(slices.Clone(seq), 0, StepConfigure)
 }

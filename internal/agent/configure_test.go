@@ -46,7 +46,7 @@ func TestConfigSettings(t *testing.T) {
 		want   string
 	}{
 		{configHost("linux"), ActionConnect, "probe,configure,connect"},
-		{configHost("windows"), ActionReconnect, "probe,disconnect,disconnect-local,configure,connect"},
+		{configHost("windows"), ActionReconnect, "probe,configure,disconnect,disconnect-local,connect"},
 		{configHost("linux"), ActionDisconnect, "probe,disconnect"},
 		{&inventory.Host{OS: "linux", AgentConfig: inventory.AgentConfig{GatewayID: "g"}}, ActionConnect, "probe,connect"},
 	} {
@@ -61,6 +61,10 @@ func TestConfigSettings(t *testing.T) {
 	planned := HostSteps(configHost("linux"), ActionConnect)
 	if got := WithConfigure([]string{StepConnect}, planned); !reflect.DeepEqual(got, []string{StepConfigure, StepConnect}) {
 		t.Errorf("WithConfigure: %v", got)
+	}
+	// Reconnect: configured before the disconnect deletes anything.
+	if got := WithConfigure([]string{StepDisconnect, StepConnect}, planned); !reflect.DeepEqual(got, []string{StepConfigure, StepDisconnect, StepConnect}) {
+		t.Errorf("WithConfigure on reconnect: %v", got)
 	}
 	if got := WithConfigure([]string{StepDisconnect}, planned); !reflect.DeepEqual(got, []string{StepDisconnect}) {
 		t.Errorf("WithConfigure on disconnect: %v", got)

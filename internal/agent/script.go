@@ -108,9 +108,12 @@ func specFor(name string) stepSpec {
 // HostSteps returns the steps of action for h in order; nil for an unknown action.
 func HostSteps(h *inventory.Host, action string) []Step {
 	steps := hostSteps(h, action)
-	// The configure step (configure.go) comes right before connect, only
-	// for a host with agent settings.
-	if i := slices.IndexFunc(steps, func(s Step) bool { return s.Name == StepConnect }); i >= 0 && h.AgentConfig.HasLocalSettings() {
+	// The configure step (configure.go), only for a host with agent settings
+	// and an action that connects, comes before the first agent action: before
+	// reconnect's disconnect too, so a setting the agent refuses fails the host
+	// while its registration is still intact (WithConfigure).
+	if slices.ContainsFunc(steps, func(s Step) bool { return s.Name == StepConnect }) && h.AgentConfig.HasLocalSettings() {
+		i := slices.IndexFunc(steps, func(s Step) bool { return s.Name == StepConnect || s.Name == StepDisconnect })
 		steps = slices.Insert(steps, i, ConfigureStep(h))
 	}
 	return steps

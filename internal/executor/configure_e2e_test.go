@@ -3,6 +3,7 @@ package executor
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -207,5 +208,41 @@ func TestE2EConfigureStepWindows(t *testing.T) {
 	}
 	if !strings.Contains(string(raw), `"proxy.url": "`+proxy+`"`) || !strings.Contains(string(raw), "AzureMonitorWindowsAgent") {
 		t.Errorf("settings not applied: %s\n%s", b, raw)
+	}
+}
+
+// TestE2EReconnectConfigureRefusedKeepsRegistration: a reconnect of a
+// Connected host with agent_config whose agent is too old for one of its keys
+// (proxy.url needs 1.13) fails on the configure step before the disconnect, so
+// the machine's Azure resource and registration are left as they were (the
+// configure step used to run after the disconnect and left the host
+// disconnected). Real sshd, root and sudo logins.
+func TestE2EReconnectConfigureRefusedKeepsRegistration(t *testing.T) {
+	for name, login := range map[string]sshtest.Login{"root": sshtest.LoginRoot, "sudo": sshtest.LoginSudo} {
+		t.Run(name, func(t *testing.T) {
+			scen := fmt.Sprintf("default: {agent_version: \"1.12.0\", initial: {status: Connected, subscription_id: %s, resource_group: %s, location: westeurope, tenant_id: %s}}\n", e2eSub, e2eRG, e2eTenant)
+			fleet, p := e2eFleetAs(t, 1, login, scen, agent.ActionReconnect, func(h *inventory.Host) {
+				h.AgentConfig = inventory.AgentConfig{ProxyURL: "http://proxy.corp.example:3128"}
+			})
+			if names := stepNames(p.Hosts[0].Steps); names != "probe,configure,disconnect,disconnect-local,connect" {
+				t.Fatalf("plan steps %s", names)
+			}
+			rep, err := e2eExecutor().Apply(context.Background(), p, t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := rep.Hosts[0]
+			if h.Outcome != results.OutcomeFailed || h.FinalCode != "HOST-CONFIG-UNSUPPORTED" {
+				t.Fatalf("%s %s %s, want failed HOST-CONFIG-UNSUPPORTED", h.Outcome, h.FinalCode, h.Detail)
+			}
+			for _, a := range h.Attempts {
+				if a.Step == agent.StepDisconnect || a.Step == agent.StepDisconnectLocal || a.Step == agent.StepConnect {
+					t.Errorf("attempt %+v ran after the configure step was refused", a)
+				}
+			}
+			if st := readSimCfgState(t, fleet.Hosts[0]); st.Status != "Connected" || st.Attempts["disconnect"] != 0 {
+				t.Errorf("the agent was touched: %+v", st)
+			}
+		})
 	}
 }

@@ -382,7 +382,7 @@ func (hr *hostRun) intendedTenant() string { return hr.r.tenantOf(hr.i) }
 // is already gone (reregister.go).
 func (hr *hostRun) act(ctx context.Context, seq []string) tryOutcome {
 	var last stepOut
-	seq = agent.WithConfigure(seq, hr.hp.Steps) // agent_config: configure before connect
+	seq = agent.WithConfigure(seq, hr.hp.Steps) // agent_config: configure first, before reconnect's disconnect
 	for k, name := range seq {
 		if hr.lastAct == "" {
 			// The start-rate token first, the breaker after: it may open while
