@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/arcfleet/arcfleet/internal/inventory"
 )
 
 func TestParseStarted(t *testing.T) {
@@ -109,5 +111,22 @@ func TestLeaseOfDeadStep(t *testing.T) {
 		if busy != tc.busy {
 			t.Errorf("%s holder: exit %d, stderr %q; want busy %v", tc.name, r.exit, r.stderr, tc.busy)
 		}
+	}
+}
+
+// Both renderings skip the "changed since the probe" comparison when the
+// controller saw nothing to compare (SEEN "?": the install step and the
+// one-session connect, which read the host's state under the lock instead).
+// Without it every Windows host whose last record is another run's refused
+// those steps as busy (found in review).
+func TestSeenUnknownSkipsChangedCheck(t *testing.T) {
+	h := &inventory.Host{Name: "w", OS: "windows"}
+	ps := ConnectStep(h).Script
+	if !strings.Contains(ps, `$seen -ne '?' -and`) {
+		t.Errorf("the PowerShell lock compares SEEN even when it is '?':\n%s", ps)
+	}
+	sh := ConnectStep(&inventory.Host{Name: "l", OS: "linux"}).Script
+	if !strings.Contains(sh, `[ "${V:--}" != '?' ]`) {
+		t.Errorf("the sh lock compares SEEN even when it is '?'")
 	}
 }

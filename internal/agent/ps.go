@@ -51,7 +51,7 @@ func psLockAction(b *strings.Builder, step string) {
 		BusyMarker, ErrorMarker, exitSetup)
 	b.WriteString(psLease)
 	fmt.Fprintf(b, "if($busy){$E.WriteLine('%s'+$own);exit %s}\n", BusyMarker, exitSetup)
-	fmt.Fprintf(b, "$lst=\"$(gc \"$S\\last\" -EA 0)\";if($lst -match '^run=(\\S+) .*at=(\\d+)' -and $Matches[1] -ne $I -and \"$($Matches[1])@$($Matches[2])\" -ne $seen){$E.WriteLine('%schanged since the probe: '+$lst);exit %s}\n", BusyMarker, exitSetup)
+	fmt.Fprintf(b, "$lst=\"$(gc \"$S\\last\" -EA 0)\";if($lst -match '^run=(\\S+) .*at=(\\d+)' -and $Matches[1] -ne $I -and $seen -ne '?' -and \"$($Matches[1])@$($Matches[2])\" -ne $seen){$E.WriteLine('%schanged since the probe: '+$lst);exit %s}\n", BusyMarker, exitSetup)
 	if step == StepConnect {
 		psPrecondition(b)
 	}
