@@ -25,13 +25,17 @@ func TestExpandRange(t *testing.T) {
 		{"db-[a:c]", []string{"db-a", "db-b", "db-c"}},
 		{"r[1:2]-[a:b]", []string{"r1-a", "r1-b", "r2-a", "r2-b"}},
 		{"ipv6[x]", []string{"ipv6[x]"}}, // no colon: not a range
+		// a step near the int range's end: two hosts, no wrap-around
+		{"b[0:9223372036854775000:9000000000000000000]", []string{"b0", "b9000000000000000000"}},
 	} {
 		got, err := ExpandRange(tc.in)
 		if err != nil || !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("ExpandRange(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
 		}
 	}
-	for _, bad := range []string{"w[3:1]", "w[01:100]", "w[1:]", "w[a:3]", "w[1:2:0]", "w[1:2:3:4]", "w[0:999999]", "w[c:a]"} {
+	for _, bad := range []string{"w[3:1]", "w[01:100]", "w[1:]", "w[a:3]", "w[1:2:0]", "w[1:2:3:4]", "w[0:999999]", "w[c:a]",
+		// near the int range's end: the count must not overflow past the bound (found in review: it looped forever)
+		"w[0:9223372036854775807]"} {
 		if got, err := ExpandRange(bad); err == nil {
 			t.Errorf("ExpandRange(%q) = %d names, want an error", bad, len(got))
 		}

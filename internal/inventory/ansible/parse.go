@@ -585,11 +585,14 @@ func expandRange(p string, depth int) ([]string, error) {
 			}
 			width = len(beg)
 		}
-		if (hi-lo)/step+1 > MaxHosts {
+		// (hi-lo)/step+1 hosts; compared without the +1 and counted by n, so
+		// neither the bound nor i can overflow near the int range's end.
+		count := (hi - lo) / step
+		if count >= MaxHosts {
 			return nil, fmt.Errorf("host range [%s]: more than %d hosts", body, MaxHosts)
 		}
-		for i := lo; i <= hi; i += step {
-			seq = append(seq, fmt.Sprintf("%0*d", width, i))
+		for n := 0; n <= count; n++ {
+			seq = append(seq, fmt.Sprintf("%0*d", width, lo+n*step))
 		}
 	}
 	var out []string
