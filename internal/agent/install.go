@@ -317,7 +317,7 @@ func psInstall(b *strings.Builder, h *inventory.Host, sp stepSpec) {
 	if sp.name == StepUpgrade {
 		fmt.Fprintf(b, "if(-not $C){$E.WriteLine('%sagent-not-found');exit %d}\n", ErrorMarker, ExitAgentNotFound)
 		fmt.Fprintf(b, "if($Want -and (ge $C $Want)){Write-Output \"%sskipped $C\";$R=0;exit 0}\n", InstallMarker)
-		fmt.Fprintf(b, "if(ge $C '%s'){$o=if($Want){& $A upgrade --version $Want --background 2>&1}else{& $A upgrade --background 2>&1};$R=$LASTEXITCODE;$o|%%{$E.WriteLine($_)};if($R -ne 0){exit $R};$v=((& $A version 2>$null|Select-Object -First 1) -split ' ')[-1];Write-Output \"%supgraded $C $v\";$R=0;exit 0}\n", UpgradeCommandVersion, InstallMarker)
+		fmt.Fprintf(b, "if(ge $C '%s'){$o=if($Want){$mm=($Want -split '\\.')[0..1] -join '.';if($mm -notmatch '\\.'){$mm+='.0'};& $A upgrade --version $mm --background 2>&1}else{& $A upgrade --background 2>&1};$R=$LASTEXITCODE;$o|%%{$E.WriteLine($_)};if($R -ne 0){exit $R};$v=((& $A version 2>$null|Select-Object -First 1) -split ' ')[-1];Write-Output \"%supgraded $C $v\";$R=0;exit 0}\n", UpgradeCommandVersion, InstallMarker)
 	} else {
 		fmt.Fprintf(b, "if($C -and (-not $Want -or (ge $C $Want))){Write-Output \"%sskipped $C\";$R=0;exit 0}\n", InstallMarker)
 	}

@@ -90,3 +90,15 @@ func TestUpgradeVersionArgument(t *testing.T) {
 		}
 	}
 }
+
+// The Windows upgrade passes MAJOR.MINOR to `azcmagent upgrade --version`, as
+// the Linux step does (the docs take MAJOR.MINOR; found in review: Windows
+// passed agent.min_version whole). Rendering only: no PowerShell here.
+func TestWindowsUpgradeVersionMajorMinor(t *testing.T) {
+	h := &inventory.Host{Name: "w", OS: "windows"}
+	h.Agent.MinVersion = "1.63.2"
+	s := UpgradeStep(h).Script
+	if !strings.Contains(s, "upgrade --version $mm") || !strings.Contains(s, "[0..1] -join '.'") {
+		t.Errorf("the Windows upgrade does not cut the version to MAJOR.MINOR:\n%s", s)
+	}
+}
