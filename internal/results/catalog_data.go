@@ -1,8 +1,9 @@
 package results
 
 // catalog is arcfleet's knowledge base. Sources: the seed (Microsoft's 2021 Swedish
-// troubleshooting article: the AZCM table and the table of messages), agent-facts.md
-// (newer codes, installer codes, classes), and Azure's ARM and Entra ID error codes.
+// troubleshooting article: the AZCM table and the table of messages), the agent's
+// public documentation (newer codes, installer codes), and Azure's ARM and Entra ID
+// error codes; docs/remediation.md says how classes and actions are used.
 // The wording is arcfleet's own. Read-only: never modified after start-up.
 var catalog = []Entry{
 	// --- AZCM codes of the agent -------------------------------------------------

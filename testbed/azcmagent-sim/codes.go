@@ -16,7 +16,7 @@ type codeInfo struct {
 }
 
 // codeTable holds the codes from the seed (2021 troubleshooting table) and the
-// newer ones listed in docs/agent-facts.md. Titles are the simulator's wording.
+// newer ones in the agent's public documentation. Titles are the simulator's wording.
 var codeTable = map[int]codeInfo{
 	0:   {"Success", "", ""},
 	1:   {"Unknown Error", "an unknown error occurred", "unknown error"},

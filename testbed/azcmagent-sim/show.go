@@ -13,7 +13,7 @@ type showService struct {
 	Status      string `json:"status"`
 }
 
-// showJSON is `show --json`, with the fields of docs/agent-facts.md.
+// showJSON is `show --json`, with the fields the agent's documentation lists for it.
 type showJSON struct {
 	Status            string            `json:"status"` // Connected | Disconnected
 	ResourceID        string            `json:"resourceId"`
