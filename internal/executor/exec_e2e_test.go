@@ -43,15 +43,7 @@ func e2eFleet(t *testing.T, n int, scenario, action string) (*sshtest.Fleet, *pl
 // each host's inventory entry before its steps are built.
 func e2eFleetAs(t *testing.T, n int, login sshtest.Login, scenario, action string, edit func(h *inventory.Host)) (*sshtest.Fleet, *plan.Plan) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("end-to-end")
-	}
-	if why := sshtest.Available(); why != "" {
-		t.Skip(why)
-	}
-	if login == sshtest.LoginSudo && !sshtest.HasSudo() {
-		t.Skip("sudo not installed")
-	}
+	skipUnlessE2E(t, login)
 	sim := sshtest.BuildSim(t)
 	scen := filepath.Join(t.TempDir(), "scenario.yaml")
 	if err := os.WriteFile(scen, []byte(scenario), 0o644); err != nil {
@@ -399,4 +391,19 @@ func assertNoSecret(t *testing.T, dir string) {
 		}
 		return nil
 	})
+}
+
+// skipUnlessE2E skips an end-to-end test that cannot run here: -short, no
+// sshd (not root), or a sudo login without sudo installed.
+func skipUnlessE2E(t *testing.T, login sshtest.Login) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	if why := sshtest.Available(); why != "" {
+		t.Skip(why)
+	}
+	if login == sshtest.LoginSudo && !sshtest.HasSudo() {
+		t.Skip("sudo not installed")
+	}
 }

@@ -23,15 +23,7 @@ import (
 // package manager, and a plan of action whose hosts install pkg (a .deb).
 func installFleet(t *testing.T, n int, login sshtest.Login, pkg, action string, edit func(h *inventory.Host)) (*sshtest.Fleet, *plan.Plan) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("end-to-end")
-	}
-	if why := sshtest.Available(); why != "" {
-		t.Skip(why)
-	}
-	if login == sshtest.LoginSudo && !sshtest.HasSudo() {
-		t.Skip("sudo not installed")
-	}
+	skipUnlessE2E(t, login)
 	f := sshtest.StartFleet(t, n, sshtest.FleetOptions{Login: login})
 	p := &plan.Plan{FormatVersion: plan.PlanFormatVersion, Action: action, Inventory: "e2e.yaml", InventoryDigest: "sha256:e2e", CreatedAt: time.Now(),
 		Credentials: map[string]inventory.Credential{
