@@ -140,6 +140,11 @@ type Error struct {
 	Op   string // "dial", "handshake", "run", ...
 	Err  error
 	Hint string // what the user can do next, when known (e.g. "remove line 12 of ~/.ssh/known_hosts")
+	// HintKey and HintArgs say Hint as a key of hints.go and its arguments
+	// (WithHint), so a caller can say it in another language; "" when Hint
+	// has no key.
+	HintKey  string
+	HintArgs []string
 }
 
 func (e *Error) Error() string {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -56,11 +57,11 @@ func (c *conn) Close() error {
 
 // watch records the end of the connection.
 func (c *conn) watch() {
-	err := c.client.Wait()
-	if err == nil {
-		err = errors.New("connection closed by the host")
+	if err := c.client.Wait(); err != nil {
+		c.setEnd(transport.NewPhrase(transport.ErrConnLost, err, err.Error()))
+	} else {
+		c.setEnd(transport.NewPhrase(transport.ErrClosedByHost, nil))
 	}
-	c.setEnd(fmt.Errorf("connection lost: %w", err))
 	close(c.done)
 }
 
@@ -75,7 +76,7 @@ func (c *conn) setEnd(err error) {
 // ended returns why the connection ended, or nil while it is up.
 func (c *conn) ended() error {
 	if c.closing.Load() {
-		return errors.New("connection closed by Close")
+		return transport.NewPhrase(transport.ErrClosedByClose, nil)
 	}
 	select {
 	case <-c.done:
@@ -87,7 +88,7 @@ func (c *conn) ended() error {
 	if c.endErr != nil {
 		return c.endErr
 	}
-	return errors.New("connection closed")
+	return transport.NewPhrase(transport.ErrClosed, nil)
 }
 
 // keepalive sends keepalive@openssh.com every interval and drops the connection
@@ -113,7 +114,7 @@ func (c *conn) keepalive(interval time.Duration, max int) {
 			if pending {
 				missed++
 				if missed >= max {
-					c.setEnd(fmt.Errorf("connection lost: no reply to %d keepalives sent %v apart", max, interval))
+					c.setEnd(transport.NewPhrase(transport.ErrKeepalives, nil, strconv.Itoa(max), interval.String()))
 					c.client.Close()
 					return
 				}
@@ -131,7 +132,7 @@ func (c *conn) keepalive(interval time.Duration, max int) {
 // Run runs cmd in a new session. See transport.Conn.
 func (c *conn) Run(ctx context.Context, cmd string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
 	if err := c.ended(); err != nil {
-		return -1, c.lost(err, "reconnect to run more commands")
+		return -1, c.lost(err, transport.HintReconnect)
 	}
 	if ctx.Err() != nil {
 		return -1, ctxError(ctx, c.t.Name, "run")
@@ -224,9 +225,6 @@ func (c *conn) copyOut(w io.Writer, r io.Reader, done chan<- struct{}) {
 	done <- struct{}{}
 }
 
-// mayRun ends the hint of a canceled Run whose command was not seen to end.
-const mayRun = "the command may still be running on the host; the caller must stop it"
-
 // stop ends Run for a canceled command and returns its error, within about
 // stopWait of the cancel. It asks sshd to send SIGTERM to the session's
 // process group, best effort: arcfleet's scripts trap it, stop the agent and
@@ -283,19 +281,20 @@ wait:
 			status, sig = ee.ExitStatus(), ee.Signal()
 		}
 		if sig != "" {
-			sig = ", signal " + sig
+			e.WithHint(transport.HintStopSignaled, strconv.Itoa(status), sig)
+		} else {
+			e.WithHint(transport.HintStopExited, strconv.Itoa(status))
 		}
-		e.Hint = fmt.Sprintf("SIGTERM was sent to the command's process group; the session then ended with exit status %d%s", status, sig)
 	case ended:
-		e.Hint = "the session ended without an exit status after SIGTERM was sent: " + mayRun
+		e.WithHint(transport.HintStopNoStatus)
 	case gone:
-		e.Hint = "the connection ended while the command was being stopped (SIGTERM sent): the command may still be running on the host; check it for leftover processes"
+		e.WithHint(transport.HintStopGone)
 	case refused:
-		e.Hint = "sshd refused to signal the command (it does for root logins, and before OpenSSH 7.9): " + mayRun
+		e.WithHint(transport.HintStopRefused)
 	case reply:
-		e.Hint = fmt.Sprintf("SIGTERM was delivered to the command's process group, but the session did not end within %v (a process that ignores SIGTERM, runs as another user under sudo, or left the process group): %s", c.stopWait, mayRun)
+		e.WithHint(transport.HintStopNoEnd, c.stopWait.String())
 	default:
-		e.Hint = fmt.Sprintf("the host did not answer the SIGTERM request within %v: %s", c.stopWait, mayRun)
+		e.WithHint(transport.HintStopNoAnswer, c.stopWait.String())
 	}
 	return e
 }
@@ -320,8 +319,7 @@ func (c *conn) newSession(ctx context.Context) (*xssh.Session, error) {
 		if e := c.ended(); e != nil {
 			return nil, c.lost(e, "")
 		}
-		return nil, &transport.Error{Kind: transport.Protocol, Host: c.t.Name, Op: "open session", Err: r.err,
-			Hint: "the host refused a new session (sshd MaxSessions?)"}
+		return nil, (&transport.Error{Kind: transport.Protocol, Host: c.t.Name, Op: "open session", Err: r.err}).WithHint(transport.HintNoSession)
 	case <-ctx.Done():
 		go func() {
 			if r := <-ch; r.s != nil {
@@ -351,16 +349,18 @@ func (c *conn) result(err error) (int, error) {
 		return -1, c.lost(e, "")
 	}
 	if errors.As(err, new(*xssh.ExitMissingError)) {
-		return -1, c.lost(errors.New("the session ended without an exit status"), "")
+		return -1, c.lost(transport.NewPhrase(transport.ErrNoExitStatus, nil), "")
 	}
 	return -1, c.lost(err, "")
 }
 
+// lost is a Lost error of err with the hint of key hint (HintOutcomeUnknown
+// for "").
 func (c *conn) lost(err error, hint string) error {
 	if hint == "" {
-		hint = "the command's outcome is unknown: check the host before retrying"
+		hint = transport.HintOutcomeUnknown
 	}
-	return &transport.Error{Kind: transport.Lost, Host: c.t.Name, Op: "run", Err: err, Hint: hint}
+	return (&transport.Error{Kind: transport.Lost, Host: c.t.Name, Op: "run", Err: err}).WithHint(hint)
 }
 
 // gate forwards writes to w until closed, then discards them.

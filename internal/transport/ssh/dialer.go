@@ -119,8 +119,7 @@ func (d *Dialer) dial(ctx context.Context, t transport.Target, depth int) (*conn
 			jump.Close()
 			var oce *xssh.OpenChannelError
 			if errors.As(err, &oce) {
-				return nil, &transport.Error{Kind: transport.Unreachable, Host: t.Name, Op: "dial via jump host " + t.Jump.Name, Err: err,
-					Hint: fmt.Sprintf("jump host %s could not open a connection to %s: check the address and that the jump host allows TCP forwarding", t.Jump.Name, hostport)}
+				return nil, (&transport.Error{Kind: transport.Unreachable, Host: t.Name, Op: "dial via jump host " + t.Jump.Name, Err: err}).WithHint(transport.HintJumpForward, t.Jump.Name, hostport)
 			}
 			return nil, dialError(ctx, t, hostport, dialTimeout, err)
 		}
@@ -180,7 +179,7 @@ func (d *Dialer) dial(ctx context.Context, t transport.Target, depth int) (*conn
 func (d *Dialer) authMethods(t transport.Target) ([]xssh.AuthMethod, func(), error) {
 	noop := func() {}
 	authErr := func(kind transport.Kind, err error, hint string) error {
-		return &transport.Error{Kind: kind, Host: t.Name, Op: "auth", Err: err, Hint: hint}
+		return (&transport.Error{Kind: kind, Host: t.Name, Op: "auth", Err: err}).WithHint(hint)
 	}
 	var signers []xssh.Signer
 	if t.IdentityFile != "" {
@@ -202,11 +201,11 @@ func (d *Dialer) authMethods(t transport.Target) ([]xssh.AuthMethod, func(), err
 			sock = os.Getenv("SSH_AUTH_SOCK")
 		}
 		if sock == "" {
-			return nil, noop, authErr(transport.Config, errors.New("use_agent is set but SSH_AUTH_SOCK is empty"), "start ssh-agent and ssh-add the key, or set ssh.identity_file")
+			return nil, noop, authErr(transport.Config, errors.New("use_agent is set but SSH_AUTH_SOCK is empty"), transport.HintAgentSocket)
 		}
 		ac, err := net.Dial("unix", sock)
 		if err != nil {
-			return nil, noop, authErr(transport.Config, fmt.Errorf("ssh-agent at %s: %w", sock, err), "is ssh-agent running? check SSH_AUTH_SOCK")
+			return nil, noop, authErr(transport.Config, fmt.Errorf("ssh-agent at %s: %w", sock, err), transport.HintAgentRunning)
 		}
 		closeAgent = func() { ac.Close() }
 		agentSigners = agent.NewClient(ac).Signers
@@ -241,7 +240,7 @@ func (d *Dialer) authMethods(t transport.Target) ([]xssh.AuthMethod, func(), err
 	}
 	if len(methods) == 0 {
 		closeAgent()
-		return nil, noop, authErr(transport.Config, errors.New("no authentication method"), "set ssh.identity_file, use_agent or ssh.password for the host")
+		return nil, noop, authErr(transport.Config, errors.New("no authentication method"), transport.HintNoAuthMethod)
 	}
 	return methods, closeAgent, nil
 }
@@ -256,13 +255,13 @@ func dialError(ctx context.Context, t transport.Target, hostport string, timeout
 	var ne net.Error
 	switch {
 	case errors.As(err, &dnsErr):
-		e.Hint = fmt.Sprintf("cannot resolve %q: check the host's address in the inventory and DNS", t.Address)
+		e.WithHint(transport.HintDNS, strconv.Quote(t.Address))
 	case errors.Is(err, syscall.ECONNREFUSED):
-		e.Hint = fmt.Sprintf("nothing listens on %s: is sshd running there, and is the port right?", hostport)
+		e.WithHint(transport.HintRefused, hostport)
 	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
-		e.Hint = fmt.Sprintf("no route to %s: check the address and the network", hostport)
+		e.WithHint(transport.HintNoRoute, hostport)
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		e.Hint = fmt.Sprintf("no answer from %s within %v: host down, a firewall dropping packets, or a wrong address", hostport, timeout)
+		e.WithHint(transport.HintDialTimeout, hostport, timeout.String())
 	}
 	return e
 }
@@ -280,18 +279,14 @@ func handshakeError(ctx context.Context, t transport.Target, hk *hostKeyCheck, t
 	// A refusal the host sent is the answer even when the time limit expired
 	// right after it.
 	case strings.Contains(msg, "unable to authenticate"), strings.Contains(msg, "Too many authentication failures"):
-		return &transport.Error{Kind: transport.AuthFailed, Host: t.Name, Op: "auth", Err: err,
-			Hint: fmt.Sprintf("the host refused user %q: check the user name, that the key's public half is in that user's authorized_keys (or the agent holds it), or the password", t.User)}
+		return (&transport.Error{Kind: transport.AuthFailed, Host: t.Name, Op: "auth", Err: err}).WithHint(transport.HintSSHUser, strconv.Quote(t.User))
 	case timedOut:
-		return &transport.Error{Kind: transport.Timeout, Host: t.Name, Op: "handshake",
-			Err:  fmt.Errorf("no SSH handshake within %v", timeout),
-			Hint: fmt.Sprintf("the host accepts TCP on port %d but did not complete an SSH handshake: is sshd (not another service) listening there, and is it overloaded?", portOr22(t.Port))}
+		return (&transport.Error{Kind: transport.Timeout, Host: t.Name, Op: "handshake",
+			Err: transport.NewPhrase(transport.ErrNoHandshake, nil, timeout.String())}).WithHint(transport.HintSSHHandshakeWait, strconv.Itoa(portOr22(t.Port)))
 	case errors.Is(err, io.EOF), errors.Is(err, syscall.ECONNRESET):
-		return &transport.Error{Kind: transport.Unreachable, Host: t.Name, Op: "handshake", Err: err,
-			Hint: "the host closed the connection during the SSH handshake: sshd refusing new connections (MaxStartups), a TCP wrapper, or not an SSH server; try again"}
+		return (&transport.Error{Kind: transport.Unreachable, Host: t.Name, Op: "handshake", Err: err}).WithHint(transport.HintSSHClosed)
 	}
-	return &transport.Error{Kind: transport.Protocol, Host: t.Name, Op: "handshake", Err: err,
-		Hint: "the peer does not speak SSH as expected (no common algorithms, or not an SSH server)"}
+	return (&transport.Error{Kind: transport.Protocol, Host: t.Name, Op: "handshake", Err: err}).WithHint(transport.HintSSHProtocol)
 }
 
 // ctxError is the error for an operation stopped by ctx.

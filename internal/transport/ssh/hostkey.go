@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/arcfleet/arcfleet/internal/transport"
@@ -76,9 +77,8 @@ func (hk *hostKeyCheck) callback(hostname string, remote net.Addr, key xssh.Publ
 		if subtle.ConstantTimeCompare([]byte(fp), []byte(hk.t.Fingerprint)) == 1 {
 			return nil
 		}
-		hk.refuse = &transport.Error{Kind: transport.HostKeyChanged, Host: hk.t.Name, Op: "host key",
-			Err:  fmt.Errorf("host presented %s %s, pinned fingerprint is %s", key.Type(), fp, hk.t.Fingerprint),
-			Hint: "if the host's key was legitimately replaced, update its pinned fingerprint in the inventory"}
+		hk.refuse = (&transport.Error{Kind: transport.HostKeyChanged, Host: hk.t.Name, Op: "host key",
+			Err: transport.NewPhrase(transport.ErrPinnedMismatch, nil, key.Type(), fp, hk.t.Fingerprint)}).WithHint(transport.HintPinnedChanged)
 		return hk.refuse
 	}
 	err := hk.verify(hostname, remote, key)
@@ -115,24 +115,20 @@ func (hk *hostKeyCheck) classify(hostname string, key xssh.PublicKey, err error)
 	var re *knownhosts.RevokedError
 	switch {
 	case errors.As(err, &re):
-		return &transport.Error{Kind: transport.HostKeyChanged, Host: hk.t.Name, Op: "host key",
-			Err:  fmt.Errorf("host key %s %s is marked @revoked at %s:%d", key.Type(), fp, re.Revoked.Filename, re.Revoked.Line),
-			Hint: "the host presents a revoked key: do not connect until the host is re-keyed"}
+		return (&transport.Error{Kind: transport.HostKeyChanged, Host: hk.t.Name, Op: "host key",
+			Err: transport.NewPhrase(transport.ErrKeyRevoked, nil, key.Type(), fp, re.Revoked.Filename, strconv.Itoa(re.Revoked.Line))}).WithHint(transport.HintKeyRevoked)
 	case errors.As(err, &ke) && len(ke.Want) == 0:
-		return &transport.Error{Kind: transport.HostKeyUnknown, Host: hk.t.Name, Op: "host key",
-			Err: fmt.Errorf("%s is not in %s (it presented %s %s)", host, hk.file, key.Type(), fp),
-			Hint: fmt.Sprintf("verify the fingerprint out of band, then add it: `ssh-keyscan -t %s -p %d %s >> %s`, or set host_key_policy: accept-new",
-				key.Type(), portOr22(hk.t.Port), hk.t.Address, hk.file)}
+		return (&transport.Error{Kind: transport.HostKeyUnknown, Host: hk.t.Name, Op: "host key",
+			Err: transport.NewPhrase(transport.ErrKeyNotKnown, nil, host, hk.file, key.Type(), fp)}).WithHint(transport.HintKeyUnknown,
+			key.Type(), strconv.Itoa(portOr22(hk.t.Port)), hk.t.Address, hk.file)
 	case errors.As(err, &ke):
 		w := ke.Want[0]
-		return &transport.Error{Kind: transport.HostKeyChanged, Host: hk.t.Name, Op: "host key",
-			Err: fmt.Errorf("host presented %s %s, but %s:%d holds %s %s for %s",
-				key.Type(), fp, w.Filename, w.Line, w.Key.Type(), xssh.FingerprintSHA256(w.Key), host),
-			Hint: fmt.Sprintf("possible man-in-the-middle; if the host was legitimately re-keyed, remove line %d of %s (`ssh-keygen -R %s -f %s`) and connect again",
-				w.Line, w.Filename, host, w.Filename)}
+		return (&transport.Error{Kind: transport.HostKeyChanged, Host: hk.t.Name, Op: "host key",
+			Err: transport.NewPhrase(transport.ErrKeyMismatch, nil,
+				key.Type(), fp, w.Filename, strconv.Itoa(w.Line), w.Key.Type(), xssh.FingerprintSHA256(w.Key), host)}).WithHint(transport.HintKeyChanged,
+			strconv.Itoa(w.Line), w.Filename, host, w.Filename)
 	}
-	return &transport.Error{Kind: transport.HostKeyUnknown, Host: hk.t.Name, Op: "host key", Err: err,
-		Hint: "check the known_hosts file " + hk.file}
+	return (&transport.Error{Kind: transport.HostKeyUnknown, Host: hk.t.Name, Op: "host key", Err: err}).WithHint(transport.HintKnownHostsCheck, hk.file)
 }
 
 // learn appends hostname's key to the file for accept-new. Appends are

@@ -66,29 +66,28 @@ func (c *keyCache) signer(path, passphrase string) (xssh.Signer, error) {
 		if errors.As(err, &te) {
 			return nil, err // from parseIdentity
 		}
-		return nil, &transport.Error{Kind: transport.Config, Op: "auth", Err: fmt.Errorf("read identity file: %w", err),
-			Hint: "check ssh.identity_file and that arcfleet's user can read it"}
+		return nil, (&transport.Error{Kind: transport.Config, Op: "auth", Err: fmt.Errorf("read identity file: %w", err)}).WithHint(transport.HintIdentityRead)
 	}
 	return s, nil
 }
 
 func parseIdentity(path string, data []byte, passphrase string) (xssh.Signer, error) {
 	authErr := func(kind transport.Kind, err error, hint string) error {
-		return &transport.Error{Kind: kind, Op: "auth", Err: err, Hint: hint}
+		return (&transport.Error{Kind: kind, Op: "auth", Err: err}).WithHint(hint)
 	}
 	s, err := xssh.ParsePrivateKey(data)
 	var pm *xssh.PassphraseMissingError
 	if errors.As(err, &pm) {
 		if passphrase == "" {
-			return nil, authErr(transport.Config, fmt.Errorf("identity file %s is encrypted and no passphrase is set", path), "set ssh.passphrase (env: or file: reference) or use ssh-agent (use_agent: true)")
+			return nil, authErr(transport.Config, fmt.Errorf("identity file %s is encrypted and no passphrase is set", path), transport.HintPassphraseUnset)
 		}
 		s, err = xssh.ParsePrivateKeyWithPassphrase(data, []byte(passphrase))
 		if errors.Is(err, x509.IncorrectPasswordError) {
-			return nil, authErr(transport.AuthFailed, fmt.Errorf("wrong passphrase for identity file %s", path), "check the secret that ssh.passphrase refers to")
+			return nil, authErr(transport.AuthFailed, fmt.Errorf("wrong passphrase for identity file %s", path), transport.HintPassphraseWrong)
 		}
 	}
 	if err != nil {
-		return nil, authErr(transport.Config, fmt.Errorf("identity file %s: %w", path, err), "it must be an OpenSSH or PEM private key")
+		return nil, authErr(transport.Config, fmt.Errorf("identity file %s: %w", path, err), transport.HintKeyFormat)
 	}
 	return s, nil
 }

@@ -52,10 +52,10 @@ type conn struct {
 // newConn checks t's settings and prepares the connection; nothing is sent.
 func (d *Dialer) newConn(t transport.Target) (*conn, error) {
 	bad := func(err error, hint string) error {
-		return &transport.Error{Kind: transport.Protocol, Host: t.Name, Op: "dial", Err: err, Hint: hint}
+		return (&transport.Error{Kind: transport.Protocol, Host: t.Name, Op: "dial", Err: err}).WithHint(hint)
 	}
 	if t.Address == "" {
-		return nil, bad(errors.New("no address"), "set the host's address in the inventory")
+		return nil, bad(errors.New("no address"), transport.HintAddress)
 	}
 	auth := strings.ToLower(t.Auth)
 	if auth == "" {
@@ -65,18 +65,18 @@ func (d *Dialer) newConn(t transport.Target) (*conn, error) {
 	case "basic":
 		if !t.HTTPS {
 			return nil, bad(errors.New("Basic authentication over plain HTTP would send the password in clear"),
-				"use winrm.https: true, or auth: ntlm")
+				transport.HintBasicHTTP)
 		}
 	case "ntlm":
 	case "cert":
 		if !t.HTTPS {
-			return nil, bad(errors.New("certificate authentication needs HTTPS"), "set winrm.https: true")
+			return nil, bad(errors.New("certificate authentication needs HTTPS"), transport.HintSetHTTPS)
 		}
 		if t.CertFile == "" || t.KeyFile == "" {
-			return nil, bad(errors.New("auth: cert without cert_file and key_file"), "set winrm.cert_file and winrm.key_file")
+			return nil, bad(errors.New("auth: cert without cert_file and key_file"), transport.HintSetCertFiles)
 		}
 	default:
-		return nil, bad(fmt.Errorf("unknown WinRM auth %q", t.Auth), "use basic, ntlm or cert")
+		return nil, bad(fmt.Errorf("unknown WinRM auth %q", t.Auth), transport.HintAuthChoice)
 	}
 	port := t.Port
 	if port == 0 {

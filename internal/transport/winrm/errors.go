@@ -41,69 +41,83 @@ func (c *conn) fail(op string, err error, ctx context.Context, started bool) *tr
 	case ctx.Err() != nil:
 		e.Kind, e.Err = transport.Timeout, ctx.Err()
 	case errors.As(err, &se) && se.code == http.StatusUnauthorized:
-		e.Kind, e.Hint = transport.AuthFailed, authHint(c.auth)
+		e.Kind = transport.AuthFailed
+		e.WithHint(authHint(c.auth))
 	case errors.Is(err, errCertChanged):
-		e.Kind, e.Hint = transport.TLSFailed, "another certificate answered on reconnect; check for an interception proxy or a host that changed"
+		e.Kind = transport.TLSFailed
+		e.WithHint(transport.HintCertChanged)
 	case errors.As(err, &ua):
-		e.Kind, e.Hint = transport.TLSFailed, "set winrm.ca_file to the PEM of the CA that signed the host's WinRM certificate"
+		e.Kind = transport.TLSFailed
+		e.WithHint(transport.HintCAUnknown)
 	case errors.As(err, &he):
-		e.Kind, e.Hint = transport.TLSFailed, "set winrm.tls_server_name to a name in the host's certificate, or reissue the certificate for this address"
+		e.Kind = transport.TLSFailed
+		e.WithHint(transport.HintCertName)
 	case errors.As(err, &ci):
-		e.Kind, e.Hint = transport.TLSFailed, "the host's certificate is expired or not valid for server use; renew the WinRM listener certificate"
+		e.Kind = transport.TLSFailed
+		e.WithHint(transport.HintCertInvalid)
 	case errors.As(err, &cv):
-		e.Kind, e.Hint = transport.TLSFailed, "check winrm.ca_file and the host's WinRM certificate"
+		e.Kind = transport.TLSFailed
+		e.WithHint(transport.HintCertVerify)
 	case errors.As(err, &rh), strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
-		e.Kind, e.Hint = transport.TLSFailed, fmt.Sprintf("%s does not speak TLS: is it the HTTP listener? use port 5986 for HTTPS", hostPort)
+		e.Kind = transport.TLSFailed
+		e.WithHint(transport.HintNotTLS, hostPort)
 	case errors.As(err, &alert):
-		e.Kind, e.Hint = transport.TLSFailed, "the host refused the TLS handshake; with auth: cert, check winrm.cert_file was issued by a CA the host trusts"
+		e.Kind = transport.TLSFailed
+		e.WithHint(transport.HintTLSRefused)
 	case errors.As(err, &de):
 		if started {
-			e.Kind, e.Hint = transport.Lost, "the host stopped accepting connections while the command ran; its outcome is unknown"
+			e.Kind = transport.Lost
+			e.WithHint(transport.HintWinRMStopped)
 			break
 		}
 		e.Kind = transport.Unreachable
 		if errors.As(err, &dns) {
-			e.Hint = "check the host's address: the name does not resolve"
+			e.WithHint(transport.HintWinRMDNS)
 		} else {
-			e.Hint = fmt.Sprintf("check that %s is the host's WinRM listener (winrm enumerate winrm/config/listener) and that the firewall allows it", hostPort)
+			e.WithHint(transport.HintWinRMListener, hostPort)
 		}
 	case errors.As(err, &fe):
 		e.Kind = transport.Protocol
 		if started && strings.HasSuffix(fe.subcode, "InvalidSelectors") {
 			// The shell is gone mid-command (WinRM service restarted, shell idle timeout).
-			e.Kind, e.Hint = transport.Lost, "the host dropped the shell while the command ran; its outcome is unknown"
+			e.Kind = transport.Lost
+			e.WithHint(transport.HintWinRMShellGone)
 		}
 	case errors.As(err, &se):
 		e.Kind = transport.Protocol
 		if se.code == 400 && !c.https {
-			e.Hint = fmt.Sprintf("%s may be an HTTPS listener: set winrm.https: true", hostPort)
+			e.WithHint(transport.HintWinRMMaybeHTTPS, hostPort)
 		} else {
-			e.Hint = "is this port a WinRM listener (path /wsman)?"
+			e.WithHint(transport.HintWinRMPath)
 		}
 	case errors.As(err, &pe):
 		e.Kind = transport.Protocol
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
 		if started {
-			e.Kind, e.Hint = transport.Lost, "the host stopped answering while the command ran; its outcome is unknown"
+			e.Kind = transport.Lost
+			e.WithHint(transport.HintWinRMNoAnswer)
 		} else {
 			e.Kind = transport.Timeout
 		}
 	case started:
-		e.Kind, e.Hint = transport.Lost, "the connection dropped while the command ran; its outcome is unknown"
+		e.Kind = transport.Lost
+		e.WithHint(transport.HintWinRMDropped)
 	default:
-		e.Kind, e.Hint = transport.Protocol, fmt.Sprintf("the host closed the connection without a WinRM answer; check that %s is its WinRM listener", hostPort)
+		e.Kind = transport.Protocol
+		e.WithHint(transport.HintWinRMClosed, hostPort)
 	}
 	return e
 }
 
+// authHint is the hint key for credentials refused under auth.
 func authHint(auth string) string {
 	switch auth {
 	case "basic":
-		return "check winrm.user and the password; Basic must be enabled on the host (winrm set winrm/config/service/auth @{Basic=\"true\"}) and works for local accounts only"
+		return transport.HintWinRMAuthBasic
 	case "cert":
-		return "the host did not map the client certificate to a user; check winrm/config/service/certmapping and winrm.cert_file"
+		return transport.HintWinRMAuthCert
 	default:
-		return `check winrm.user (user, DOMAIN\user or user@domain) and the password; the host must allow Negotiate (winrm get winrm/config/service/auth)`
+		return transport.HintWinRMAuthNTLM
 	}
 }
 

@@ -44,7 +44,7 @@ func (c *conn) Run(ctx context.Context, cmd string, stdin io.Reader, stdout, std
 	closed, shellID := c.closed, c.shellID
 	c.mu.Unlock()
 	if closed {
-		return -1, &transport.Error{Kind: transport.Lost, Host: c.name, Op: "run", Err: errors.New("connection already closed")}
+		return -1, &transport.Error{Kind: transport.Lost, Host: c.name, Op: "run", Err: transport.NewPhrase(transport.ErrAlreadyClosed, nil)}
 	}
 	// Requests end with the caller's ctx or at Close, whichever comes first.
 	runCtx, cancelRun := context.WithCancel(ctx)
@@ -93,16 +93,17 @@ func (c *conn) Run(ctx context.Context, cmd string, stdin io.Reader, stdout, std
 	<-fed
 	e := c.fail("run", err, ctx, true)
 	if c.life.Err() != nil {
-		e.Kind, e.Err, e.Hint = transport.Lost, errors.New("connection closed while the command ran"), ""
+		e.Kind, e.Err = transport.Lost, transport.NewPhrase(transport.ErrClosedWhileRan, nil)
+		e.WithHint("")
 		return -1, e
 	}
 	// The caller gave up (ctx) or the link failed: the command must not live on.
 	if kerr := c.kill(shellID, cmdID); kerr != nil {
 		if ctx.Err() != nil {
-			e.Hint = "could not confirm that the remote command was killed: " + kerr.Error()
+			e.WithHint(transport.HintKillUnconfirmed, kerr.Error())
 		}
 	} else if e.Kind == transport.Lost {
-		e.Hint = "the connection dropped while the command ran; its outcome is unknown (the command was killed on reconnect)"
+		e.WithHint(transport.HintWinRMLostKilled)
 	}
 	return -1, e
 }

@@ -27,18 +27,18 @@ func (c *conn) tlsConfig(d *Dialer, t transport.Target) (*tls.Config, error) {
 		switch {
 		case err == nil:
 		case errors.As(err, new(*fs.PathError)):
-			return nil, &transport.Error{Kind: transport.TLSFailed, Host: t.Name, Op: "dial", Err: err, Hint: "check winrm.ca_file"}
+			return nil, (&transport.Error{Kind: transport.TLSFailed, Host: t.Name, Op: "dial", Err: err}).WithHint(transport.HintCAFileCheck)
 		default:
-			return nil, &transport.Error{Kind: transport.TLSFailed, Host: t.Name, Op: "dial",
-				Err: fmt.Errorf("%s holds no PEM certificate", t.CAFile), Hint: "point winrm.ca_file at the PEM of the CA that signed the host's WinRM certificate"}
+			return nil, (&transport.Error{Kind: transport.TLSFailed, Host: t.Name, Op: "dial",
+				Err: fmt.Errorf("%s holds no PEM certificate", t.CAFile)}).WithHint(transport.HintCAFilePEM)
 		}
 		conf.RootCAs = pool
 	}
 	if c.auth == "cert" {
 		cert, err := d.tls.keyPair(t.CertFile, t.KeyFile)
 		if err != nil {
-			return nil, &transport.Error{Kind: transport.AuthFailed, Host: t.Name, Op: "dial",
-				Err: fmt.Errorf("client certificate %s / key %s: %w", t.CertFile, t.KeyFile, err), Hint: "check winrm.cert_file and winrm.key_file (PEM)"}
+			return nil, (&transport.Error{Kind: transport.AuthFailed, Host: t.Name, Op: "dial",
+				Err: fmt.Errorf("client certificate %s / key %s: %w", t.CertFile, t.KeyFile, err)}).WithHint(transport.HintClientCertFiles)
 		}
 		conf.Certificates = []tls.Certificate{*cert}
 	}

@@ -26,7 +26,6 @@ package winrm
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/arcfleet/arcfleet/internal/transport"
@@ -74,8 +73,8 @@ func (d *Dialer) Dial(ctx context.Context, t transport.Target) (transport.Conn, 
 		c.shutdown()
 		e := c.fail("dial", err, ctx, false)
 		if e.Kind == transport.Timeout && ctx.Err() == nil {
-			e.Err = fmt.Errorf("no WinRM answer within %s: %w", c.handshake, err)
-			e.Hint = "the host accepted the TCP connection but its WinRM service did not answer; check the service (Get-Service WinRM) and that the port is the WinRM listener"
+			e.Err = transport.NewPhrase(transport.ErrNoWinRMAnswer, err, c.handshake.String(), err.Error())
+			e.WithHint(transport.HintWinRMService)
 		}
 		return nil, e
 	}
