@@ -2,6 +2,7 @@ package agent
 
 import (
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -25,11 +26,13 @@ import (
 //
 // Where the agent comes from:
 //   - agent.package.deb / .rpm (.msi on Windows): a file on the controller. The
-//     executor streams it raw on the step's stdin after the header line (no
-//     base64: the SSH session's stdin is a byte stream); the script takes
-//     exactly the size the plan recorded with `head -c`, and refuses the
-//     package (ErrorMarker package-digest) unless its SHA-256 is the plan's,
-//     before any package manager sees it. Air-gapped fleets need nothing else.
+//     executor streams it on the step's stdin after the header line: raw to a
+//     Linux host (the SSH session's stdin is a byte stream), as base64 lines to
+//     a Windows host (PackageStream: the PowerShell reads stdin as text); the
+//     script takes exactly the size the plan recorded (`head -c`; on Windows
+//     lines until that many bytes are decoded), and refuses the package
+//     (ErrorMarker package-digest) unless its SHA-256 is the plan's, before any
+//     package manager or msiexec sees it. Air-gapped fleets need nothing else.
 //   - none: Microsoft's installer script (LinuxInstallerURL), which adds
 //     packages.microsoft.com and installs from it; on an upgrade, `azcmagent
 //     upgrade` where the agent has it (UpgradeCommandVersion and later), else
@@ -185,6 +188,8 @@ func installSource(h *inventory.Host, p *PackageRef) string {
 	switch {
 	case p != nil && p.Err != "":
 		return fmt.Sprintf("agent package %s: UNREADABLE (%s): the step will refuse", p.Path, p.Err)
+	case p != nil && h.OS == "windows":
+		return fmt.Sprintf("agent package %s (%s, %d bytes, sha256 %s), streamed after the header as base64 lines; the host checks size and SHA-256 before installing", p.Path, p.Format, p.Size, p.SHA256)
 	case p != nil:
 		return fmt.Sprintf("agent package %s (%s, %d bytes, sha256 %s), streamed after the header; the host checks size and SHA-256 before installing", p.Path, p.Format, p.Size, p.SHA256)
 	case h.OS == "windows":
@@ -297,36 +302,151 @@ func shInstall(b *strings.Builder, h *inventory.Host, sp stepSpec) string {
 		ShQuote(h.Agent.MinVersion), int(PackageLockWait/time.Second), max(int(packagePoll/time.Second), 1))
 }
 
-// psInstall renders the Windows install/upgrade step: msiexec with the
-// operator's .msi or the downloaded one, its exit codes named for the
-// knowledge base. Rendered and reviewed, not run against a real Windows host
-// here; the .msi upload over WinRM is not implemented (the step refuses).
+// Windows: the package on stdin. The loader (psLoader) and the header read
+// stdin through [Console]::In, a StreamReader that reads ahead of the line it
+// returns; raw bytes after the header would be partly swallowed by that
+// buffer (and decoded as text). So the controller sends a Windows step's
+// package as base64 lines (PackageStream), which the script reads with the
+// same reader, one line (PackageLineBytes decoded) at a time, into the file:
+// never the whole package in memory. The size and SHA-256 checks are the
+// Linux step's, on the decoded bytes.
+
+// PackageLineBytes is how many package bytes one base64 line carries (64 KiB
+// of text per line).
+const PackageLineBytes = 48 << 10
+
+// PackageStream is what follows a step's input on its stdin for its package
+// f: the bytes as they are for a Linux step (the SSH session carries bytes),
+// base64 lines for a Windows step.
+func PackageStream(st Step, f io.Reader) io.Reader {
+	if !strings.HasPrefix(st.Command, psCommandPrefix) {
+		return f
+	}
+	return &base64Lines{r: f, raw: make([]byte, PackageLineBytes)}
+}
+
+// base64Lines encodes r as lines of base64, PackageLineBytes each (the last
+// shorter), each ended by "\n".
+type base64Lines struct {
+	r    io.Reader
+	raw  []byte
+	line []byte // encoded, not yet read
+	err  error  // the reader's end (io.EOF) or failure, returned once line is read
+}
+
+func (b *base64Lines) Read(p []byte) (int, error) {
+	for len(b.line) == 0 {
+		if b.err != nil {
+			return 0, b.err
+		}
+		n, err := io.ReadFull(b.r, b.raw)
+		if n > 0 {
+			b.line = base64.StdEncoding.AppendEncode(b.line[:0], b.raw[:n])
+			b.line = append(b.line, '\n')
+		}
+		switch err {
+		case nil:
+		case io.ErrUnexpectedEOF:
+			b.err = io.EOF
+		default:
+			b.err = err
+		}
+	}
+	n := copy(p, b.line)
+	b.line = b.line[n:]
+	return n, nil
+}
+
+// InstallerRunning is the mark the Windows install step adds to the host's
+// owner record (hostlock.go) while msiexec (or `azcmagent upgrade`, which runs
+// it) works. The Windows Installer service carries out the installation in
+// its own process: a step stopped by its watchdog or the stop step leaves it
+// running, after the host lock is released. A later step that finds the mark
+// treats the host as busy while Windows Installer's _MSIExecute mutex exists
+// (set while an installation's execute sequence runs: learn.microsoft.com,
+// windows/win32/msi/-msiexecute-mutex); a step that ends normally rewrites the
+// record without it.
+const InstallerRunning = "installer=msiexec"
+
+// psInstallerBusy sets $busy when the owner record $own carries
+// InstallerRunning and an installation is in progress (the mutex exists; a
+// mutex this account may not open exists too).
+const psInstallerBusy = "if(!$busy -and $own -match ' " + InstallerRunning + "'){try{[Threading.Mutex]::OpenExisting('Global\\_MSIExecute').Close();$busy=1}catch [Threading.WaitHandleCannotBeOpenedException]{}catch{$busy=1}}\n"
+
+// psInstall renders the Windows install/upgrade step after the host lock
+// (psScript): the private directory, the StartedMarker and the watchdog as in
+// the connect step; the operator's .msi read from stdin and checked (size,
+// SHA-256, its ProductVersion) or the MSI downloaded; msiexec, its exit codes
+// named for the knowledge base. Rendered and reviewed, not run against a real
+// Windows host here (the WinRM test server runs the Linux twin).
 func psInstall(b *strings.Builder, h *inventory.Host, sp stepSpec) {
 	if h.Agent.Path != "" {
 		fmt.Fprintf(b, "$A=%s\n", psQuote(h.Agent.Path))
 	} else {
 		fmt.Fprintf(b, "$A=\"%s\"\n", WindowsAgent)
 	}
-	if sp.pkg != nil {
-		fmt.Fprintf(b, "$E.WriteLine('%spackage-upload-unsupported');$E.WriteLine('uploading an .msi over WinRM is not supported yet: put it on a share and install it, or leave agent.package.msi unset to download')\nexit %s\n", ErrorMarker, exitSetup)
+	p := sp.pkg
+	if p != nil && p.Err != "" {
+		fmt.Fprintf(b, "$E.WriteLine('%spackage-unreadable');$E.WriteLine(%s);exit %s\n", ErrorMarker, psQuote("on the controller: "+p.Err), exitSetup)
 		return
 	}
 	fmt.Fprintf(b, "$Want=%s\n", psQuote(h.Agent.MinVersion))
 	b.WriteString("function ge($a,$b){$x=$a.Split('.');$y=$b.Split('.');for($i=0;$i -lt [Math]::Max($x.Count,$y.Count);$i++){$p=0;$q=0;if($i -lt $x.Count){[void][int64]::TryParse($x[$i],[ref]$p)};if($i -lt $y.Count){[void][int64]::TryParse($y[$i],[ref]$q)};if($p -gt $q){return $true};if($p -lt $q){return $false}};$true}\n")
-	b.WriteString("$C='';if(Test-Path -LiteralPath $A -PathType Leaf){$C=((& $A version 2>$null|Select-Object -First 1) -split ' ')[-1]}\n")
+	// av: the installed agent's version, "" without one. ($C is read after the
+	// watchdog is registered: psWatchdog sets $c, the same variable.)
+	b.WriteString("function av{if(Test-Path -LiteralPath $A -PathType Leaf){((& $A version 2>$null|Select-Object -First 1) -split ' ')[-1]}else{''}}\n")
+	// The private directory (SYSTEM and Administrators only), reported for
+	// the stop step, and the watchdog, as in the connect step (script.go).
+	b.WriteString("$D=Join-Path $T ('arcfleet.'+$PID+'.'+[guid]::NewGuid().ToString('N'))\n$M=Join-Path $D 'AzureConnectedMachineAgent.msi'\n")
+	b.WriteString("try{\n$Y=New-Object Security.AccessControl.DirectorySecurity\n$Y.SetAccessRuleProtection($true,$false)\n")
+	b.WriteString("foreach($sid in 'S-1-5-18','S-1-5-32-544'){$Y.AddAccessRule((New-Object Security.AccessControl.FileSystemAccessRule((New-Object Security.Principal.SecurityIdentifier $sid),'FullControl','ContainerInherit,ObjectInherit','None','Allow')))}\n")
+	fmt.Fprintf(b, "[void][IO.Directory]::CreateDirectory($D,$Y)\n$E.WriteLine(\"%spid=$PID pg= dir=$D\")\n", StartedMarker)
+	fmt.Fprintf(b, "}catch{$E.WriteLine('%ssetup-failed');$E.WriteLine($_.Exception.GetType().Name);exit %d}\n", ErrorMarker, ExitSetupFailed)
+	psWatchdog(b)
+	b.WriteString("$C=av\n")
+	if p != nil {
+		// Exactly the plan's bytes: lines until Size bytes are decoded, no more.
+		fmt.Fprintf(b, "$pn=[long]0\ntry{$pf=[IO.File]::Open($M,'CreateNew','Write','None');try{while($pn -lt %d -and ($pl=[Console]::In.ReadLine()) -ne $null){$pb=[Convert]::FromBase64String($pl);$pf.Write($pb,0,$pb.Length);$pn+=$pb.Length}}finally{$pf.Close()}}", p.Size)
+		fmt.Fprintf(b, "catch [FormatException]{$E.WriteLine('%spackage-digest');$E.WriteLine('the package on stdin is not base64 lines');exit %s}catch{$E.WriteLine('%spackage-write-failed');$E.WriteLine($_.Exception.Message);exit %s}\n", ErrorMarker, exitSetup, ErrorMarker, exitSetup)
+		fmt.Fprintf(b, "if($pn -ne %d){$E.WriteLine('%spackage-digest');$E.WriteLine(\"got $pn bytes of %d\");exit %s}\n", p.Size, ErrorMarker, p.Size, exitSetup)
+		fmt.Fprintf(b, "$pf=[IO.File]::OpenRead($M);try{$ph=[BitConverter]::ToString([Security.Cryptography.SHA256]::Create().ComputeHash($pf)) -replace '-'}finally{$pf.Close()}\n")
+		sum := strings.ToUpper(p.SHA256)
+		fmt.Fprintf(b, "if($ph -cne '%s'){$E.WriteLine('%spackage-digest');$E.WriteLine(\"SHA-256 $ph, the plan recorded %s\");exit %s}\n", sum, ErrorMarker, sum, exitSetup)
+		// The package's ProductVersion (Windows Installer's COM automation
+		// interface), released before msiexec opens the file.
+		b.WriteString("$PV='';$wi=$vw=$rc=$db=$null\ntry{$wi=New-Object -ComObject WindowsInstaller.Installer;$db=$wi.GetType().InvokeMember('OpenDatabase','InvokeMethod',$null,$wi,@($M,0))\n")
+		b.WriteString("$vw=$db.GetType().InvokeMember('OpenView','InvokeMethod',$null,$db,@(\"SELECT Value FROM Property WHERE Property='ProductVersion'\"));[void]$vw.GetType().InvokeMember('Execute','InvokeMethod',$null,$vw,$null)\n")
+		b.WriteString("$rc=$vw.GetType().InvokeMember('Fetch','InvokeMethod',$null,$vw,$null);if($rc){$PV=$rc.GetType().InvokeMember('StringData','GetProperty',$null,$rc,@(1))};[void]$vw.GetType().InvokeMember('Close','InvokeMethod',$null,$vw,$null)}catch{}")
+		b.WriteString("finally{foreach($co in $rc,$vw,$db,$wi){if($co){[void][Runtime.InteropServices.Marshal]::ReleaseComObject($co)}}}\n")
+		fmt.Fprintf(b, "if(-not $PV){$E.WriteLine('%spackage-unreadable');$E.WriteLine('Windows Installer cannot read the package: not an agent MSI, or damaged');exit %s}\n", ErrorMarker, exitSetup)
+		fmt.Fprintf(b, "if($Want -and -not (ge $PV $Want)){$E.WriteLine('%spackage-too-old');$E.WriteLine(\"the package has agent $PV, older than agent.min_version $Want\");exit %s}\n$Want=$PV\n", ErrorMarker, exitSetup)
+	}
+	// While msiexec works, the owner record says so (InstallerRunning).
+	mark := fmt.Sprintf("sc $O \"run=$I step=%s pid=$PID since=$N until=$($N+$W) %s\"", sp.name, InstallerRunning)
 	if sp.name == StepUpgrade {
-		fmt.Fprintf(b, "if(-not $C){$E.WriteLine('%sagent-not-found');exit %d}\n", ErrorMarker, ExitAgentNotFound)
+		fmt.Fprintf(b, "if(-not $C){$E.WriteLine('%sagent-not-found');$E.WriteLine('upgrade needs an installed agent: use the install action');exit %d}\n", ErrorMarker, ExitAgentNotFound)
 		fmt.Fprintf(b, "if($Want -and (ge $C $Want)){Write-Output \"%sskipped $C\";$R=0;exit 0}\n", InstallMarker)
-		fmt.Fprintf(b, "if(ge $C '%s'){$o=if($Want){$mm=($Want -split '\\.')[0..1] -join '.';if($mm -notmatch '\\.'){$mm+='.0'};& $A upgrade --version $mm --background 2>&1}else{& $A upgrade --background 2>&1};$R=$LASTEXITCODE;$o|%%{$E.WriteLine($_)};if($R -ne 0){exit $R};$v=((& $A version 2>$null|Select-Object -First 1) -split ' ')[-1];Write-Output \"%supgraded $C $v\";$R=0;exit 0}\n", UpgradeCommandVersion, InstallMarker)
+		if p == nil {
+			// --background: the upgrade goes on after the step; the mark stays.
+			fmt.Fprintf(b, "if(ge $C '%s'){$mr=1;%s;$uo=if($Want){$mm=($Want -split '\\.')[0..1] -join '.';if($mm -notmatch '\\.'){$mm+='.0'};& $A upgrade --version $mm --background 2>&1}else{& $A upgrade --background 2>&1};$R=$LASTEXITCODE;$uo|%%{$E.WriteLine($_)};if($R -ne 0){exit $R};$v=av;Write-Output \"%supgraded $C $v\";$R=0;exit 0}\n", UpgradeCommandVersion, mark, InstallMarker)
+		}
 	} else {
 		fmt.Fprintf(b, "if($C -and (-not $Want -or (ge $C $Want))){Write-Output \"%sskipped $C\";$R=0;exit 0}\n", InstallMarker)
 	}
-	b.WriteString("$T=if($env:TEMP){$env:TEMP}else{$env:SystemRoot+'\\Temp'}\n$D=Join-Path $T ('arcfleet.'+$PID+'.'+[guid]::NewGuid().ToString('N'))\n[void](New-Item -ItemType Directory -Path $D)\n$M=Join-Path $D 'AzureConnectedMachineAgent.msi'\n")
-	fmt.Fprintf(b, "try{\n[Net.ServicePointManager]::SecurityProtocol=[Net.SecurityProtocolType]::Tls12\ntry{(New-Object Net.WebClient).DownloadFile('%s',$M)}catch{$E.WriteLine('%sinstaller-download-failed');$E.WriteLine($_);exit %s}\n", WindowsInstallerURL, ErrorMarker, exitSetup)
-	b.WriteString("$t=0\nwhile($true){$p=Start-Process msiexec.exe -ArgumentList @('/i',\"`\"$M`\"\",'/qn','/l*v',\"`\"$D\\install.log`\"\") -Wait -PassThru;$R=$p.ExitCode\n")
-	fmt.Fprintf(b, "if($R -eq 1618 -and $t -lt %d){Start-Sleep -Seconds %d;$t+=%d;continue};break}\n", int(PackageLockWait/time.Second), max(int(packagePoll/time.Second), 1), max(int(packagePoll/time.Second), 1))
-	fmt.Fprintf(b, "if($R -ne 0 -and $R -ne 3010){$E.WriteLine(\"%smsiexec-$R\");if(Test-Path $D\\install.log){Get-Content $D\\install.log -Tail 40|%%{$E.WriteLine($_)}};exit %s}\n", ErrorMarker, exitSetup)
-	fmt.Fprintf(b, "$v=((& $A version 2>$null|Select-Object -First 1) -split ' ')[-1];if($C){Write-Output \"%supgraded $C $v\"}else{Write-Output \"%sinstalled $v\"}\n$R=0;exit 0\n}finally{Remove-Item $D -Recurse -Force -EA 0}\n", InstallMarker, InstallMarker)
+	if p == nil {
+		fmt.Fprintf(b, "[Net.ServicePointManager]::SecurityProtocol=[Net.SecurityProtocolType]::Tls12\ntry{(New-Object Net.WebClient).DownloadFile('%s',$M)}catch{$E.WriteLine('%sinstaller-download-failed');$E.WriteLine($_);exit %s}\n", WindowsInstallerURL, ErrorMarker, exitSetup)
+	}
+	// /norestart: a needed restart is reported (3010), never started on a
+	// server mid-run. 1618 (another installation in progress) is waited out
+	// like the package manager's lock on Linux.
+	b.WriteString(mark + "\n")
+	b.WriteString("$lt=0\nwhile($true){$mr=1;$mp=Start-Process msiexec.exe -ArgumentList @('/i',\"`\"$M`\"\",'/qn','/norestart','/l*v',\"`\"$D\\install.log`\"\") -Wait -PassThru;$R=$mp.ExitCode\n")
+	fmt.Fprintf(b, "$mr=$null\nif($R -eq 1618 -and $lt -lt %d){Start-Sleep -Seconds %d;$lt+=%d;continue};break}\n", int(PackageLockWait/time.Second), max(int(packagePoll/time.Second), 1), max(int(packagePoll/time.Second), 1))
+	fmt.Fprintf(b, "if($R -ne 0 -and $R -ne 3010 -and $R -ne 1641){$E.WriteLine(\"%smsiexec-$R\");if(Test-Path $D\\install.log){Get-Content $D\\install.log -Tail 40|%%{$E.WriteLine($_)}};exit %s}\n", ErrorMarker, exitSetup)
+	b.WriteString("if($R -ne 0){$E.WriteLine(\"msiexec exit $($R): installed; Windows needs a restart to complete it\")}\n")
+	fmt.Fprintf(b, "$v=av;if(-not $v){$E.WriteLine('%sagent-not-found-after-install');$E.WriteLine(\"msiexec succeeded, but $A does not run\");exit %s}\n", ErrorMarker, exitSetup)
+	fmt.Fprintf(b, "if($Want -and -not (ge $v $Want)){$E.WriteLine('%sinstalled-version-low');$E.WriteLine(\"agent $v installed, $Want wanted\");exit %s}\n", ErrorMarker, exitSetup)
+	fmt.Fprintf(b, "if($C){Write-Output \"%supgraded $C $v\"}else{Write-Output \"%sinstalled $v\"}\n$R=0;exit 0\n", InstallMarker, InstallMarker)
 }
 
 // packageName is the package's file name for the plan (no directories).

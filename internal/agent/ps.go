@@ -32,7 +32,8 @@ import (
 const psHeader = "$task=$null;$h=[Console]::In.ReadLine();if(!$h){$h='a - 900 0 - -'};$null,$I,$W,$K,$seen,$want=$h.Split(' ')\n$S=\"$env:ProgramData\\arcfleet\";$O=\"$S\\owner\";$N=[DateTimeOffset]::Now.ToUnixTimeSeconds()\n"
 
 // psLease: another run's live lease (its until time not passed).
-const psLease = "$own=\"$(gc $O -EA 0)\";$busy=$own -notmatch \"run=$I \" -and $own -match 'until=(\\d+)' -and [long]$Matches[1] -gt $N\n"
+// Or an installation a stopped install step left running (InstallerRunning).
+const psLease = "$own=\"$(gc $O -EA 0)\";$busy=$own -notmatch \"run=$I \" -and $own -match 'until=(\\d+)' -and [long]$Matches[1] -gt $N\n" + psInstallerBusy
 
 // psProbeLock: the probe's view of the lock, the lease and the last step.
 func psProbeLock(b *strings.Builder) {
@@ -85,8 +86,13 @@ func psWatchdog(b *strings.Builder) {
 }
 
 // psEnd records the end and releases the lease, the watchdog and the lock.
-func psEnd(step string) string {
-	return fmt.Sprintf("if($task){Unregister-ScheduledTask -TaskName $task -Confirm:$false -EA 0};$M=[DateTimeOffset]::Now.ToUnixTimeSeconds();sc \"$S\\last\" \"run=$I step=%s exit=$R at=$M\";sc $O \"run=$I step=%s pid= since=$M until=$($M+$K)\";$X.Close()", step, step)
+func psEnd(step string) string { return psEndMark(step, "") }
+
+// psEndMark is psEnd with more for the owner record (PowerShell text inside
+// its double quotes): the install step's InstallerRunning while msiexec may
+// still work.
+func psEndMark(step, mark string) string {
+	return fmt.Sprintf("if($task){Unregister-ScheduledTask -TaskName $task -Confirm:$false -EA 0};$M=[DateTimeOffset]::Now.ToUnixTimeSeconds();sc \"$S\\last\" \"run=$I step=%s exit=$R at=$M\";sc $O \"run=$I step=%s pid= since=$M until=$($M+$K)%s\";$X.Close()", step, step, mark)
 }
 
 // psStop: the stop step (stdin "PID GROUP DIR"; the directory may hold
@@ -98,5 +104,9 @@ func psStop(b *strings.Builder) {
 	b.WriteString("$p={Get-CimInstance Win32_Process -Filter \"ProcessId=$Z\" -EA 0|?{$_.CommandLine -like '*-EncodedCommand*'}}\nif(&$p){taskkill /T /F /PID $Z|Out-Null;Start-Sleep 1}\n")
 	b.WriteString("rd -LiteralPath $D -Recurse -Force -EA 0\n")
 	fmt.Fprintf(b, "if(&$p){'%srunning pid '+$Z;exit 1}\nif(Test-Path -LiteralPath $D){'%sleft '+$D;exit 1}\n", StopMarker, StopMarker)
+	// An installation the step started goes on in the Windows Installer
+	// service after the step is gone (InstallerRunning): not clean yet.
+	b.WriteString("$own=\"$(gc \"$env:ProgramData\\arcfleet\\owner\" -EA 0)\";$busy=$null\n" + psInstallerBusy)
+	fmt.Fprintf(b, "if($busy){'%srunning Windows Installer: the installation the step started goes on in its service';exit 1}\n", StopMarker)
 	fmt.Fprintf(b, "Unregister-ScheduledTask -TaskName \"arcfleet-$Z\" -Confirm:$false -EA 0\n'%sclean'\n", StopMarker)
 }

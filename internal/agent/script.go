@@ -232,11 +232,13 @@ func psScript(h *inventory.Host, sp stepSpec) string {
 		return b.String()
 	}
 	if sp.install {
-		b.WriteString("$E=[Console]::Error\n")
+		// As the connect step below: temp sweep, lock, private directory
+		// (psInstall), removed however the step ends.
+		b.WriteString("$E=[Console]::Error\n$T=[IO.Path]::GetTempPath()\n" + psSweep)
 		psLockAction(&b, sp.name)
-		b.WriteString("$R=1\ntry{\n")
+		b.WriteString("$R=1\n$D=$null;$mr=$null\ntry{\n")
 		psInstall(&b, h, sp)
-		fmt.Fprintf(&b, "}finally{%s}\n", psEnd(sp.name))
+		fmt.Fprintf(&b, "}finally{if($D){Remove-Item $D -Recurse -Force -EA 0};%s}\n", psEndMark(sp.name, "$(if($mr){' "+InstallerRunning+"'})"))
 		return b.String()
 	}
 	if sp.name == StepConfigure {
@@ -282,7 +284,7 @@ func psScript(h *inventory.Host, sp stepSpec) string {
 		// Remove what runs that could not clean up left (a terminated process runs
 		// no finally): arcfleet.PID.* whose PID is gone, anything over 24 hours old.
 		// A live PID keeps its directory, so a concurrent run is never touched.
-		b.WriteString("Get-ChildItem -LiteralPath $T -Filter 'arcfleet.*' -Directory -EA 0|?{$k=$_.Name.Split('.')[1];($k -match '^[0-9]+$' -and -not(Get-Process -Id $k -EA 0)) -or $_.LastWriteTime -lt (Get-Date).AddHours(-24)}|Remove-Item -Recurse -Force -EA 0\n")
+		b.WriteString(psSweep)
 		psLockAction(&b, sp.name)
 		b.WriteString("$D=Join-Path $T ('arcfleet.'+$PID+'.'+[guid]::NewGuid().ToString('N'))\n$R=1\n")
 		// One finally covers the directory from its creation: PowerShell runs it on
@@ -310,6 +312,12 @@ func psScript(h *inventory.Host, sp stepSpec) string {
 	b.WriteString("exit $R\n")
 	return b.String()
 }
+
+// psSweep removes what runs that could not clean up left in $T (a
+// terminated process runs no finally): arcfleet.PID.* whose PID is gone,
+// anything over 24 hours old. A live PID keeps its directory, so a concurrent
+// run is never touched.
+const psSweep = "Get-ChildItem -LiteralPath $T -Filter 'arcfleet.*' -Directory -EA 0|?{$k=$_.Name.Split('.')[1];($k -match '^[0-9]+$' -and -not(Get-Process -Id $k -EA 0)) -or $_.LastWriteTime -lt (Get-Date).AddHours(-24)}|Remove-Item -Recurse -Force -EA 0\n"
 
 // ScriptEnd ends a Windows step's script on its stdin (psLoader).
 const ScriptEnd = "#arcfleet:script-end"
