@@ -75,8 +75,9 @@ func (hr *hostRun) install(ctx context.Context) (t tryOutcome, next bool) {
 }
 
 // stepReader is a step's stdin: stepInput, then for a step with a package
-// the package's bytes, read from the file as they are sent (a package is
-// never held in memory whole, whatever the concurrency). close ends it.
+// the package's bytes (.deb, .rpm or .msi), read from the file as they are
+// sent (a package is never held in memory whole, whatever the concurrency).
+// close ends it.
 func (hr *hostRun) stepReader(st agent.Step, attempt time.Duration) (r io.Reader, closeFn func()) {
 	if st.Name != agent.StepInstall && st.Name != agent.StepUpgrade {
 		return bytes.NewReader(hr.stepInput(st, attempt)), func() {}
@@ -98,5 +99,6 @@ func (hr *hostRun) stepReader(st agent.Step, attempt time.Duration) (r io.Reader
 		hr.note(err.Error())
 		return in, func() {}
 	}
-	return io.MultiReader(in, f), func() { f.Close() }
+	// Raw to a Linux host, base64 lines to a Windows host (agent.PackageStream).
+	return io.MultiReader(in, agent.PackageStream(st, f)), func() { f.Close() }
 }
