@@ -39,6 +39,11 @@ func Twins(win inventory.Host, sim inventory.Agent) ([]Twin, error) {
 	lin := win
 	lin.OS = "linux"
 	lin.Agent = sim
+	lin.Agent.MinVersion, lin.Agent.Install = win.Agent.MinVersion, win.Agent.Install
+	// The .msi stands as a .deb: the twin checks it as the Windows step does
+	// (size, SHA-256) and installs it with dpkg (on a test host, the fake one
+	// of testbed/sshtest/fakepkg.go).
+	lin.Agent.Package = inventory.AgentPackage{Deb: win.Agent.Package.MSI}
 	lin.SSH = inventory.SSH{} // no become: the emulated host's commands run as the server's user
 	ws, ls := steps(&win), steps(&lin)
 	out := make([]Twin, 0, len(ws))
@@ -52,14 +57,22 @@ func Twins(win inventory.Host, sim inventory.Agent) ([]Twin, error) {
 		}
 		// The Windows command reads its script from stdin first (agent.StepStdin):
 		// the twin skips it, as the command's loader consumes it, then runs the step.
-		out = append(out, Twin{Step: w.Name, Command: w.Command, Sh: skipScript + l.Script})
+		sh := skipScript + l.Script
+		if w.Package != nil && w.Package.Err == "" {
+			// The Windows step reads its package as base64 lines after the
+			// header (agent.PackageStream); the PowerShell decodes each line,
+			// the twin decodes them with base64 -d and hands the Linux step
+			// the header and the raw bytes it reads.
+			sh = skipScript + "IFS= read -r h || exit 125\n{ printf '%s\\n' \"$h\"; base64 -d; } | sh -c " + agent.ShQuote(l.Script) + "\n"
+		}
+		out = append(out, Twin{Step: w.Name, Command: w.Command, Sh: sh})
 	}
 	return out, nil
 }
 
-// steps lists each distinct step of h once: every action's, then the restart,
-// the stop step (which ends a step the controller gave up on) and the check
-// step (arcfleet check).
+// steps lists each distinct step of h once: every action's, the install and
+// upgrade steps, then the restart, the stop step (which ends a step the
+// controller gave up on) and the check step (arcfleet check).
 func steps(h *inventory.Host) []agent.Step {
 	var out []agent.Step
 	seen := map[string]bool{}
@@ -69,6 +82,12 @@ func steps(h *inventory.Host) []agent.Step {
 				seen[s.Name] = true
 				out = append(out, s)
 			}
+		}
+	}
+	for _, s := range []agent.Step{agent.InstallStep(h), agent.UpgradeStep(h)} {
+		if !seen[s.Name] {
+			seen[s.Name] = true
+			out = append(out, s)
 		}
 	}
 	return append(out, agent.RestartServiceStep(h), agent.StopStep(h), agent.CheckStep(h))

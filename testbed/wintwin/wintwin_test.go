@@ -42,11 +42,11 @@ func TestTwins(t *testing.T) {
 				sent[s.Command] = s.Name
 			}
 		}
-		for _, s := range []agent.Step{agent.RestartServiceStep(&win), agent.StopStep(&win), agent.CheckStep(&win)} {
+		for _, s := range []agent.Step{agent.InstallStep(&win), agent.UpgradeStep(&win), agent.RestartServiceStep(&win), agent.StopStep(&win), agent.CheckStep(&win)} {
 			sent[s.Command] = s.Name
 		}
-		if len(r) != len(sent) || len(r) != 7 {
-			t.Errorf("%s: %d twins for %d distinct commands, want 7", win.Name, len(r), len(sent))
+		if len(r) != len(sent) || len(r) != 9 {
+			t.Errorf("%s: %d twins for %d distinct commands, want 9", win.Name, len(r), len(sent))
 		}
 		for cmd, name := range sent {
 			sh, ok := r[cmd]
