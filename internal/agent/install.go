@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -148,6 +149,10 @@ func digestFile(path string) (int64, string, error) {
 	return n, sum, nil
 }
 
+// ErrPackageChanged: the package on the controller is not the size the plan
+// recorded (other bytes of the same size are found by the host's SHA-256 check).
+var ErrPackageChanged = errors.New("it changed since the plan; plan again")
+
 // OpenPackage opens the plan's package for streaming and checks that it is
 // still the file the plan recorded (size; the host checks the SHA-256).
 func OpenPackage(p *PackageRef) (*os.File, error) {
@@ -160,7 +165,7 @@ func OpenPackage(p *PackageRef) (*os.File, error) {
 	}
 	fi, err := f.Stat()
 	if err == nil && fi.Size() != p.Size {
-		err = fmt.Errorf("agent package %s has %d bytes, the plan recorded %d: it changed since the plan; plan again", p.Path, fi.Size(), p.Size)
+		err = fmt.Errorf("agent package %s has %d bytes, the plan recorded %d: %w", p.Path, fi.Size(), p.Size, ErrPackageChanged)
 	}
 	if err != nil {
 		f.Close()

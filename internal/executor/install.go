@@ -3,6 +3,7 @@ package executor
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"time"
 
@@ -33,6 +34,21 @@ func (hr *hostRun) install(ctx context.Context) (t tryOutcome, next bool) {
 	st, ok := hr.installStepOf()
 	if !ok {
 		return tryOutcome{}, true
+	}
+	if st.Package != nil {
+		// A package missing, unreadable or of another size on the controller
+		// is refused here, before anything runs on the host; other bytes of
+		// the same size, by the host's SHA-256 check.
+		f, err := agent.OpenPackage(st.Package)
+		if err != nil {
+			code := "HOST-PACKAGE-UNREADABLE"
+			if errors.Is(err, agent.ErrPackageChanged) {
+				code = "HOST-PACKAGE-DIGEST"
+			}
+			return said(tryOutcome{final: true, outcome: results.OutcomeFailed, diag: results.Diagnosis{Code: code, Class: results.ClassOf(code)}},
+				results.M(results.MsgText, hr.mask(err.Error()+" (on the controller; nothing ran on the host)"))), false
+		}
+		f.Close()
 	}
 	prev := hr.lastAct
 	a := hr.r.p.Action
