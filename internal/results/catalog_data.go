@@ -335,8 +335,8 @@ var catalog = []Entry{
 		en: Text{"Agent package refused: not the planned file", "The install step received a package whose size or SHA-256 differs from what the plan recorded for agent.package, so it installed nothing. The file on the controller changed after the plan, or the transfer was cut.", "Check the package on the controller (sha256sum), plan again if it was replaced on purpose, then apply."},
 		sv: Text{"Agentpaketet vägrades: inte den planerade filen", "Installationssteget tog emot ett paket vars storlek eller SHA-256 skiljer sig från vad planen registrerade för agent.package, så ingenting installerades. Filen på kontrollmaskinen ändrades efter planen, eller överföringen avbröts.", "Kontrollera paketet på kontrollmaskinen (sha256sum), planera om ifall det byttes ut avsiktligt och kör sedan apply."}},
 	{Code: "HOST-PACKAGE-UNREADABLE", Class: ClassHost,
-		en: Text{"Agent package unreadable", "The host's package manager (dpkg-deb or rpm) could not read the package's version: it is not an agent package, or it is damaged; or the controller could not read agent.package when planning.", "Download the agent's package again from Microsoft, check its SHA-256, point agent.package at it and plan again."},
-		sv: Text{"Agentpaketet går inte att läsa", "Värdens pakethanterare (dpkg-deb eller rpm) kunde inte läsa paketets version: det är inget agentpaket, eller det är skadat; eller så kunde kontrollmaskinen inte läsa agent.package vid planeringen.", "Ladda ned agentens paket från Microsoft igen, kontrollera dess SHA-256, låt agent.package peka på det och planera om."}},
+		en: Text{"Agent package unreadable", "The host's package manager (dpkg-deb or rpm; Windows Installer for an .msi) could not read the package's version: it is not an agent package, or it is damaged; or the controller could not read agent.package when planning or applying.", "Download the agent's package again from Microsoft, check its SHA-256, point agent.package at it and plan again."},
+		sv: Text{"Agentpaketet går inte att läsa", "Värdens pakethanterare (dpkg-deb eller rpm; Windows Installer för en .msi) kunde inte läsa paketets version: det är inget agentpaket, eller det är skadat; eller så kunde kontrollmaskinen inte läsa agent.package vid planeringen eller körningen.", "Ladda ned agentens paket från Microsoft igen, kontrollera dess SHA-256, låt agent.package peka på det och planera om."}},
 	{Code: "HOST-PACKAGE-LOCK", Class: ClassTransient, Action: RemedyRetry,
 		en: Text{"Package manager busy", "Another package operation (unattended-upgrades, apt, dnf, zypper, a Windows Installer run) still held the package manager's lock when the install step's wait ran out.", "Let the other operation finish; arcfleet retries. If it never ends, find it on the host (ps, or the lock's owner) and stop it."},
 		sv: Text{"Pakethanteraren är upptagen", "En annan paketåtgärd (unattended-upgrades, apt, dnf, zypper, en körning av Windows Installer) höll fortfarande pakethanterarens lås när installationsstegets väntan tog slut.", "Låt den andra åtgärden bli klar; arcfleet försöker igen. Om den aldrig slutar, leta upp den på värden (ps, eller låsets ägare) och stoppa den."}},
@@ -352,15 +352,31 @@ var catalog = []Entry{
 	{Code: "HOST-INSTALLER-DOWNLOAD", Class: ClassHost,
 		en: Text{"Installer download failed", "The host could not download Microsoft's installer (gbl.his.arc.azure.com, or the MSI), or has neither curl nor wget.", "Let the host reach the download endpoints through firewall and proxy, or install from a package you supply (agent.package) for air-gapped hosts."},
 		sv: Text{"Nedladdningen av installationsprogrammet misslyckades", "Värden kunde inte ladda ned Microsofts installationsprogram (gbl.his.arc.azure.com, eller MSI-filen), eller har varken curl eller wget.", "Låt värden nå nedladdningsslutpunkterna genom brandvägg och proxy, eller installera från ett paket du tillhandahåller (agent.package) för värdar utan internetåtkomst."}},
+	// A plan saved by an arcfleet that could not yet upload an .msi over WinRM
+	// holds a step that refuses (package-upload-unsupported); arcfleet uploads it now.
 	{Code: "HOST-INSTALL-UNSUPPORTED", Class: ClassInput,
-		en: Text{"Install route not supported", "Uploading an .msi over WinRM is not supported yet.", "Leave agent.package.msi unset so the host downloads the MSI, or install it by other means (share, Configuration Manager)."},
-		sv: Text{"Installationsvägen stöds inte", "Att ladda upp en .msi över WinRM stöds inte ännu.", "Låt agent.package.msi vara tom så att värden laddar ned MSI-filen, eller installera den på annat sätt (resurs, Configuration Manager)."}},
+		en: Text{"Install route not supported by this plan", "The plan was made by an older arcfleet, which could not upload an .msi over WinRM; its install step refuses.", "Plan again with this arcfleet (it uploads agent.package.msi over the WinRM connection), then apply."},
+		sv: Text{"Planen stöder inte installationsvägen", "Planen gjordes av en äldre arcfleet, som inte kunde ladda upp en .msi över WinRM; dess installationssteg vägrar.", "Planera om med den här arcfleet (den laddar upp agent.package.msi över WinRM-anslutningen) och kör sedan apply."}},
+	// msiexec exit codes: Microsoft, "MsiExec.exe and InstMsi.exe error
+	// messages", learn.microsoft.com/windows/win32/msi/error-codes (the names
+	// there: ERROR_INSTALL_PACKAGE_OPEN_FAILED 1619, ERROR_INSTALL_PACKAGE_INVALID
+	// 1620, ERROR_INSTALL_PACKAGE_REJECTED 1625, ERROR_INSTALL_PLATFORM_UNSUPPORTED
+	// 1633, ERROR_PRODUCT_VERSION 1638). 1603 and 1618 are AZCM0156 and AZCM0159
+	// above (the agent's own codes for them); 0, 1641 (ERROR_SUCCESS_REBOOT_INITIATED)
+	// and 3010 (ERROR_SUCCESS_REBOOT_REQUIRED) mean success on that page, and the
+	// install step treats them so (msiexec runs with /norestart, so 3010 rather than 1641).
 	{Code: "MSI-1619", Class: ClassHost,
 		en: Text{"MSI package could not be opened", "msiexec could not open the installation package (exit 1619): it is missing, damaged or not a Windows Installer package.", "Download the agent's MSI again and retry."},
 		sv: Text{"MSI-paketet kunde inte öppnas", "msiexec kunde inte öppna installationspaketet (slutkod 1619): det saknas, är skadat eller är inget Windows Installer-paket.", "Ladda ned agentens MSI-fil igen och försök sedan igen."}},
 	{Code: "MSI-1638", Class: ClassAction,
 		en: Text{"Another version of the agent is installed", "msiexec refused because another version of the product is already installed (exit 1638).", "Use the upgrade action, or uninstall the installed agent first."},
 		sv: Text{"En annan version av agenten är installerad", "msiexec vägrade eftersom en annan version av produkten redan är installerad (slutkod 1638).", "Använd åtgärden upgrade, eller avinstallera den installerade agenten först."}},
+	{Code: "MSI-1620", Class: ClassHost,
+		en: Text{"MSI package invalid", "Windows Installer opened the file but it is not a valid installation package (exit 1620): damaged, or not the agent's MSI.", "Download the agent's MSI again from Microsoft, check its SHA-256, point agent.package.msi at it and plan again."},
+		sv: Text{"MSI-paketet är ogiltigt", "Windows Installer öppnade filen men den är inget giltigt installationspaket (slutkod 1620): skadad, eller inte agentens MSI-fil.", "Ladda ned agentens MSI-fil från Microsoft igen, kontrollera dess SHA-256, låt agent.package.msi peka på den och planera om."}},
+	{Code: "MSI-1625", Class: ClassHost,
+		en: Text{"Installation forbidden by policy", "A system policy on the host forbids this installation (msiexec exit 1625), e.g. Group Policy's Windows Installer restrictions or an application control rule.", "Ask the host's administrators to allow the agent's installation (Windows Installer policy, AppLocker or WDAC), then retry."},
+		sv: Text{"Installationen förbjuds av en princip", "En systemprincip på värden förbjuder installationen (msiexec slutkod 1625), t.ex. grupprincipens begränsningar för Windows Installer eller en regel för programkontroll.", "Be värdens administratörer att tillåta installationen av agenten (Windows Installer-princip, AppLocker eller WDAC) och försök sedan igen."}},
 	{Code: "MSI-1633", Class: ClassHost,
 		en: Text{"Platform not supported by the MSI", "msiexec refused the package on this platform (exit 1633): the agent needs 64-bit Windows.", "Onboard only hosts with a supported 64-bit Windows."},
 		sv: Text{"Plattformen stöds inte av MSI-paketet", "msiexec vägrade paketet på den här plattformen (slutkod 1633): agenten kräver 64-bitars Windows.", "Anslut bara värdar med ett 64-bitars Windows som stöds."}},

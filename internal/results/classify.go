@@ -68,6 +68,10 @@ var scriptErrors = map[string]string{
 	"msiexec-1619":                  "MSI-1619",
 	"msiexec-1633":                  "MSI-1633",
 	"msiexec-1638":                  "MSI-1638",
+	"msiexec-1620":                  "MSI-1620",
+	"msiexec-1625":                  "MSI-1625",
+	// Any other msiexec-N: AZCM0149 (scriptMarker). 0, 1641 and 3010 are
+	// success and never reported (catalog_data.go, MSI-1619).
 }
 
 // genericCodes only say "something failed"; the seed tells the reader to look at
@@ -272,8 +276,11 @@ func (s *scanner) scriptMarker(i int) bool {
 		return false
 	}
 	s.marker = "HOST-SCRIPT-ERROR"
-	if k, ok := scriptErrors[strings.ToLower(strings.TrimSpace(rest))]; ok {
+	name := strings.ToLower(strings.TrimSpace(rest))
+	if k, ok := scriptErrors[name]; ok {
 		s.marker = k
+	} else if strings.HasPrefix(name, "msiexec-") {
+		s.marker = "AZCM0149" // Windows Installer error, a code without an entry of its own
 	}
 	l.score = 3
 	return true
