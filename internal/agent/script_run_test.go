@@ -188,14 +188,15 @@ func TestLinuxScriptsRun(t *testing.T) {
 		truncate bool // the agent truncates its log (rotation)
 		wantLog  []string
 	}{
-		{name: "connect ok", step: StepConnect, wantLog: wantAppended},
+		// The log's lines are evidence for a failure: a step that succeeded shows none.
+		{name: "connect ok", step: StepConnect},
 		{name: "connect AZCM0041", step: StepConnect, exit: 41, wantLog: wantAppended},
 		{name: "connect exit 1", step: StepConnect, exit: 1, wantLog: wantAppended},
 		{name: "connect exit 255", step: StepConnect, exit: 255, wantLog: wantAppended},
-		{name: "connect no log before", step: StepConnect, noLog: true, wantLog: wantAppended},
-		{name: "connect log truncated", step: StepConnect, truncate: true, wantLog: wantAppended},
+		{name: "connect no log before", step: StepConnect, exit: 1, noLog: true, wantLog: wantAppended},
+		{name: "connect log truncated", step: StepConnect, exit: 1, truncate: true, wantLog: wantAppended},
 		{name: "disconnect AZCM0043", step: StepDisconnect, exit: 43, wantLog: wantAppended},
-		{name: "disconnect-local ok", step: StepDisconnectLocal, wantLog: wantAppended},
+		{name: "disconnect-local ok", step: StepDisconnectLocal},
 		{name: "disconnect-local AZCM0063", step: StepDisconnectLocal, exit: 63, wantLog: wantAppended},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -219,6 +220,9 @@ func TestLinuxScriptsRun(t *testing.T) {
 				t.Fatalf("exit %d, want the agent's %d; stderr:\n%s", r.exit, tc.exit, r.stderr)
 			}
 			agentErr, logLines := SplitOutput(r.stderr)
+			if !strings.Contains(r.stderr, AgentLogMarker) {
+				t.Errorf("no %s line in stderr:\n%s", AgentLogMarker, r.stderr)
+			}
 			if strings.TrimSpace(agentErr) != "agent stderr line" {
 				t.Errorf("agent stderr = %q", agentErr)
 			}

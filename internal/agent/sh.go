@@ -114,10 +114,17 @@ func shStepScript(h *inventory.Host, sp stepSpec) string {
 	// P: the agent's process group; D: the private directory.
 	// A lost session must not kill the script before it has cleaned up.
 	b.WriteString("P=\nD=\ntrap '' PIPE\n")
-	// g relays the agent's output and removes the directory; on exit, however
-	// the script ends, g runs and the end is recorded (the lease then lasts K
+	// o copies its stdin to its stdout with the read and printf builtins (a last
+	// line without a newline stays without one) and hands what is left after
+	// 4 KiB to cat: dash reads a byte per system call, so beyond that one cat
+	// costs less than the loop, and below it no program runs at all.
+	b.WriteString("o(){ n=0; while IFS= read -r l; do printf '%s\\n' \"$l\"; n=$((n + ${#l} + 1)); [ \"$n\" -lt 4096 ] || { cat; return; }; done; printf '%s' \"$l\"; }\n")
+	// g removes the directory (the secret with it) and relays the agent's
+	// output from the files, opened before on fds 5 and 6: one rm, and the
+	// config file gone before the output is relayed. On exit, however the
+	// script ends, g runs and the end is recorded (the lease then lasts K
 	// seconds, for this run's next step).
-	b.WriteString("g(){ [ -n \"$D\" ] && { rm -f \"$D/config.json\" \"$D/sp.pem\"; cat \"$D/out\" 2>/dev/null; cat \"$D/err\" >&2 2>/dev/null; rm -rf \"$D\"; D=; }; }\n")
+	b.WriteString("g(){ [ -n \"$D\" ] || return 0; exec 5</dev/null 6</dev/null; [ -f \"$D/out\" ] && exec 5<\"$D/out\"; [ -f \"$D/err\" ] && exec 6<\"$D/err\"; rm -rf \"$D\"; D=; o <&5; o <&6 >&2; exec 5<&- 6<&-; }\n")
 	fmt.Fprintf(&b, "trap 'R=$?; g; umask 022; M=$(date +%%s); echo \"run=$I step=%s exit=$R at=$M\" >\"$S/last\"; echo \"run=$I step=%s pid= since=$M until=$((M + K))\" >\"$S/owner\"' EXIT\n", sp.name, sp.name)
 	// On a signal: stop the agent's group and exit (the EXIT trap cleans up).
 	// $!: a signal between the agent's start and P=$! still reaches it.
@@ -163,7 +170,9 @@ func shStepScript(h *inventory.Host, sp stepSpec) string {
 	// The agent runs in the background so a signal interrupts `wait` at once.
 	b.WriteString("wait \"$P\"\nR=$?\nP=\nkill -KILL \"$Q\" 2>/dev/null\ng\n")
 	fmt.Fprintf(&b, "echo '%s' >&2\n", AgentLogMarker)
-	b.WriteString("if [ -r \"$L\" ]; then\nZ=$(wc -c <\"$L\")\nG=; { IFS= read -r G <\"$L\"; } 2>/dev/null\n[ \"$((Z))\" -lt \"$B\" ] && B=0\ncase $G in \"$H\"*) ;; *) B=0;; esac\ntail -c +$((B + 1)) \"$L\" >&2\nfi\nexit $R\n")
+	// The log's lines are evidence for a failure: a step that succeeded shows
+	// none (two programs fewer).
+	b.WriteString("if [ \"$R\" != 0 ] && [ -r \"$L\" ]; then\nZ=$(wc -c <\"$L\")\nG=; { IFS= read -r G <\"$L\"; } 2>/dev/null\n[ \"$((Z))\" -lt \"$B\" ] && B=0\ncase $G in \"$H\"*) ;; *) B=0;; esac\ntail -c +$((B + 1)) \"$L\" >&2\nfi\nexit $R\n")
 	return b.String()
 }
 

@@ -1,0 +1,82 @@
+package agent
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/arcfleet/arcfleet/internal/inventory"
+)
+
+// relayAgent prints the files RELAY_OUT and RELAY_ERR as they are and exits
+// RELAY_EXIT: the action script relays the agent's output from its private
+// directory with shell builtins up to 4 KiB and cat beyond; what arrives must
+// be what the agent printed, byte for byte.
+const relayAgent = `#!/bin/sh
+cat "$RELAY_OUT"
+cat "$RELAY_ERR" >&2
+printf 'time="t1" level=error msg="relay run"\n' >>"$FAKE_LOG"
+exit ${RELAY_EXIT:-0}
+`
+
+func TestLinuxRelaysAgentOutputExactly(t *testing.T) {
+	t.Parallel()
+	line := "INFO    Connecting machine to Azure... This might take a few minutes. \\n %s -n \t\r\n"
+	long := strings.Repeat(line, 2000) // ~150 KiB: the builtins stop at 4 KiB, cat relays the rest
+	cases := map[string]string{
+		"empty":                  "",
+		"one line":               "{\"status\":\"done\"}\n",
+		"no final newline":       "{\"status\":\"done\"}",
+		"blanks, backslashes":    "  leading\ttab\\ and \\\\ back\\nslashes %s %d -e -n  \n\ntrailing  \n",
+		"utf-8 and CR":           "Göteborg Åre\r\nünïcode\r\n",
+		"4095 bytes":             strings.Repeat("a", 4094) + "\n",
+		"4096 bytes":             strings.Repeat("b", 4095) + "\n",
+		"4097 bytes":             strings.Repeat("c", 4096) + "\n",
+		"short lines past 4 KiB": strings.Repeat("0123456\n", 600),
+		"one long line":          strings.Repeat("x", 9000),
+		"long":                   long,
+		"long, no newline":       long + "tail",
+	}
+	for name, content := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			f := newFakeHost(t)
+			writeExe(t, filepath.Join(f.bin, "azcmagent"), relayAgent)
+			out, errf := filepath.Join(f.dir, "agent-stdout"), filepath.Join(f.dir, "agent-stderr")
+			// stderr gets the content behind a prefix, so that the two streams differ.
+			errContent := "E " + content
+			if err := os.WriteFile(out, []byte(content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(errf, []byte(errContent), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			h := f.host("linux")
+			h.Azure = inventory.Azure{SubscriptionID: "sub", ResourceGroup: "rg", Location: "westeurope"}
+			for _, exit := range []int{0, 1} {
+				st := buildStep(h, specFor(StepConnect))
+				r := f.run(t, st.Command, StepInput(st, h, testCred(), sentinel), "RELAY_OUT="+out, "RELAY_ERR="+errf, fmt.Sprintf("RELAY_EXIT=%d", exit))
+				if r.exit != exit {
+					t.Fatalf("exit %d, want %d; stderr:\n%.2000s", r.exit, exit, r.stderr)
+				}
+				if r.stdout != content {
+					t.Errorf("exit %d: stdout differs from the agent's (%d bytes, want %d):\n%.300q\nwant\n%.300q", exit, len(r.stdout), len(content), r.stdout, content)
+				}
+				agentErr, logLines := SplitOutput(r.stderr)
+				if agentErr != errContent {
+					t.Errorf("exit %d: stderr differs from the agent's (%d bytes, want %d):\n%.300q\nwant\n%.300q", exit, len(agentErr), len(errContent), agentErr, errContent)
+				}
+				// The log's lines are evidence for a failure only.
+				if want := map[int]int{0: 0, 1: 1}[exit]; len(logLines) != want {
+					t.Errorf("exit %d: %d agent log lines %q, want %d", exit, len(logLines), logLines, want)
+				}
+				if !strings.Contains(r.stderr, AgentLogMarker) {
+					t.Errorf("exit %d: no %s line in stderr", exit, AgentLogMarker)
+				}
+				f.assertTmpEmpty(t)
+			}
+		})
+	}
+}
