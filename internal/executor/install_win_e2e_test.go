@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/arcfleet/arcfleet/internal/agent"
 	"github.com/arcfleet/arcfleet/internal/inventory"
@@ -120,5 +121,74 @@ func TestE2EInstallWindowsPackage(t *testing.T) {
 		if a.Step == agent.StepInstall {
 			t.Errorf("package gone: the install step ran: %+v", a)
 		}
+	}
+}
+
+// TestE2EInstallWindowsTimeoutStopped: the Windows install step outlives its
+// attempt (the package manager's lock is held: the twin waits for it as the
+// PowerShell waits out msiexec's 1618). The executor cuts it at the attempt
+// timeout, stops it on the host by its started marker (the stop step's twin)
+// and retries; the retry installs once the lock is free, and nothing is left
+// in the host's TMPDIR. The PowerShell's watchdog task and taskkill are not
+// run here (testbed/winrmtest/README.md).
+func TestE2EInstallWindowsTimeoutStopped(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	w := newWinEnv(t, "default: {}\n", "")
+	wh := w.start(t, "win-slow", winrmtest.Options{})
+	pm := &sshtest.Host{Dir: wh.dir, Root: wh.root}
+	if err := pm.InstallFakePackageManager(); err != nil {
+		t.Fatal(err)
+	}
+	const version = "1.56.03200.1"
+	msi := filepath.Join(t.TempDir(), "AzureConnectedMachineAgent.msi")
+	if err := sshtest.WriteFakePackage(msi, version, w.sim, ""); err != nil {
+		t.Fatal(err)
+	}
+	h := wh.invHost("ntlm")
+	h.Agent.Package.MSI = msi
+	if err := wintwin.Register(wh.srv, inventory.Host{Name: h.Name, OS: "windows", Agent: h.Agent},
+		inventory.Agent{Log: filepath.Join(wh.root, "log", "azcmagent.log")}); err != nil {
+		t.Fatal(err)
+	}
+	p := planOf(agent.ActionInstall, h)
+	x := e2eExecutor()
+	x.Dialer = &winrm.Dialer{}
+	x.LookupEnv = winLookupEnv
+	const attempt = 6 * time.Second
+	x.Timeout = attempt
+	// Held past the first attempt; the retry finds it free within one poll
+	// (3 s) of starting, well inside its own 6 s.
+	if err := pm.HoldPackageLock(time.Now().Add(attempt + 2*time.Second).Unix()); err != nil {
+		t.Fatal(err)
+	}
+	runDir := t.TempDir()
+	rep, err := x.Apply(context.Background(), p, runDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := exResult(rep, h.Name)
+	if r.Outcome != results.OutcomeOK || len(r.Attempts) < 2 {
+		t.Fatalf("%s %s %s, %d attempts", r.Outcome, r.FinalCode, r.Detail, len(r.Attempts))
+	}
+	if a := r.Attempts[0]; a.Step != agent.StepInstall || a.Code != "TRANSPORT-TIMEOUT" {
+		t.Errorf("first attempt %+v, want the install step cut by the timeout", a)
+	}
+	// The first attempt was stopped on the host through its started marker.
+	if b, err := os.ReadFile(filepath.Join(runDir, r.Attempts[0].LogPath)); err != nil || !strings.Contains(string(b), "stopped on the host") {
+		t.Errorf("attempt 1 log (%v) does not say it was stopped on the host:\n%s", err, b)
+	}
+	if r.Leftover != "" {
+		t.Errorf("leftover on the host: %s", r.Leftover)
+	}
+	if n := countCalls(pm.PackageCalls(), "dpkg -i "); n < 2 {
+		t.Errorf("%d dpkg -i calls, want the locked one(s) and the one that installed: %q", n, pm.PackageCalls())
+	}
+	if b, _ := os.ReadFile(filepath.Join(wh.root, "installed-version")); strings.TrimSpace(string(b)) != version {
+		t.Errorf("installed %q, want %s", b, version)
+	}
+	if ents, _ := os.ReadDir(wh.tmp); len(ents) != 0 {
+		t.Errorf("left in the host's TMPDIR: %v", ents)
 	}
 }
