@@ -78,20 +78,40 @@ const (
 	HintAuthChoice      = "auth_choice"
 
 	// Errors in this package's words (Phrase).
-	ErrPinnedMismatch = "err_pinned_mismatch" // {0} key type, {1} fingerprint, {2} pinned
-	ErrKeyRevoked     = "err_key_revoked"     // {0} key type, {1} fingerprint, {2} file, {3} line
-	ErrKeyNotKnown    = "err_key_not_known"   // {0} host, {1} file, {2} key type, {3} fingerprint
-	ErrKeyMismatch    = "err_key_mismatch"    // {0} key type, {1} fingerprint, {2} file, {3} line, {4} its type, {5} its fingerprint, {6} host
-	ErrNoHandshake    = "err_no_handshake"    // {0} the timeout
-	ErrNoExitStatus   = "err_no_exit_status"
-	ErrConnLost       = "err_conn_lost"      // {0} why (a library's words)
-	ErrClosedByHost   = "err_closed_by_host" //
-	ErrKeepalives     = "err_keepalives"     // {0} count, {1} interval
-	ErrClosedByClose  = "err_closed_by_close"
-	ErrClosed         = "err_closed"
-	ErrClosedWhileRan = "err_closed_while_ran"
-	ErrAlreadyClosed  = "err_already_closed"
-	ErrNoWinRMAnswer  = "err_no_winrm_answer" // {0} the timeout, {1} why (a library's words)
+	ErrPinnedMismatch  = "err_pinned_mismatch" // {0} key type, {1} fingerprint, {2} pinned
+	ErrKeyRevoked      = "err_key_revoked"     // {0} key type, {1} fingerprint, {2} file, {3} line
+	ErrKeyNotKnown     = "err_key_not_known"   // {0} host, {1} file, {2} key type, {3} fingerprint
+	ErrKeyMismatch     = "err_key_mismatch"    // {0} key type, {1} fingerprint, {2} file, {3} line, {4} its type, {5} its fingerprint, {6} host
+	ErrNoHandshake     = "err_no_handshake"    // {0} the timeout
+	ErrNoExitStatus    = "err_no_exit_status"
+	ErrConnLost        = "err_conn_lost"      // {0} why (a library's words)
+	ErrClosedByHost    = "err_closed_by_host" //
+	ErrKeepalives      = "err_keepalives"     // {0} count, {1} interval
+	ErrClosedByClose   = "err_closed_by_close"
+	ErrClosed          = "err_closed"
+	ErrClosedWhileRan  = "err_closed_while_ran"
+	ErrAlreadyClosed   = "err_already_closed"
+	ErrNoWinRMAnswer   = "err_no_winrm_answer" // {0} the timeout, {1} why (a library's words)
+	ErrAgentNoSocket   = "err_agent_no_socket"
+	ErrAgentDial       = "err_agent_dial" // {0} socket, {1} why
+	ErrNoAuthMethod    = "err_no_auth_method"
+	ErrKeyEncrypted    = "err_key_encrypted"    // {0} file
+	ErrWrongPassphrase = "err_wrong_passphrase" // {0} file
+	ErrKeyParse        = "err_key_parse"        // {0} file, {1} why
+	ErrKeyRead         = "err_key_read"         // {0} why
+	ErrNoAddress       = "err_no_address"
+	ErrNoSSHUser       = "err_no_ssh_user"
+	ErrPortRange       = "err_port_range" // {0} port
+	ErrJumpChain       = "err_jump_chain" // {0} the most
+	ErrBasicHTTP       = "err_basic_http"
+	ErrCertNeedsHTTPS  = "err_cert_https"
+	ErrCertNoFiles     = "err_cert_no_files"
+	ErrUnknownAuth     = "err_unknown_auth" // {0} the auth, quoted
+	ErrNoPEM           = "err_no_pem"       // {0} file
+	ErrClientCert      = "err_client_cert"  // {0} cert file, {1} key file, {2} why
+	ErrHTTP401         = "err_http_401"
+	ErrHTTP401Offers   = "err_http_401_offers" // {0} the schemes the host offers
+	ErrHTTPStatus      = "err_http_status"     // {0} status, {1} content type, quoted
 )
 
 // mayRun ends the hint of a canceled command that was not seen to end.
@@ -164,20 +184,40 @@ var hintTexts = map[string]string{
 	HintSetCertFiles:    "set winrm.cert_file and winrm.key_file",
 	HintAuthChoice:      "use basic, ntlm or cert",
 
-	ErrPinnedMismatch: "host presented {0} {1}, pinned fingerprint is {2}",
-	ErrKeyRevoked:     "host key {0} {1} is marked @revoked at {2}:{3}",
-	ErrKeyNotKnown:    "{0} is not in {1} (it presented {2} {3})",
-	ErrKeyMismatch:    "host presented {0} {1}, but {2}:{3} holds {4} {5} for {6}",
-	ErrNoHandshake:    "no SSH handshake within {0}",
-	ErrNoExitStatus:   "the session ended without an exit status",
-	ErrConnLost:       "connection lost: {0}",
-	ErrClosedByHost:   "connection lost: connection closed by the host",
-	ErrKeepalives:     "connection lost: no reply to {0} keepalives sent {1} apart",
-	ErrClosedByClose:  "connection closed by Close",
-	ErrClosed:         "connection closed",
-	ErrClosedWhileRan: "connection closed while the command ran",
-	ErrAlreadyClosed:  "connection already closed",
-	ErrNoWinRMAnswer:  "no WinRM answer within {0}: {1}",
+	ErrPinnedMismatch:  "host presented {0} {1}, pinned fingerprint is {2}",
+	ErrKeyRevoked:      "host key {0} {1} is marked @revoked at {2}:{3}",
+	ErrKeyNotKnown:     "{0} is not in {1} (it presented {2} {3})",
+	ErrKeyMismatch:     "host presented {0} {1}, but {2}:{3} holds {4} {5} for {6}",
+	ErrNoHandshake:     "no SSH handshake within {0}",
+	ErrNoExitStatus:    "the session ended without an exit status",
+	ErrConnLost:        "connection lost: {0}",
+	ErrClosedByHost:    "connection lost: connection closed by the host",
+	ErrKeepalives:      "connection lost: no reply to {0} keepalives sent {1} apart",
+	ErrClosedByClose:   "connection closed by Close",
+	ErrClosed:          "connection closed",
+	ErrClosedWhileRan:  "connection closed while the command ran",
+	ErrAlreadyClosed:   "connection already closed",
+	ErrNoWinRMAnswer:   "no WinRM answer within {0}: {1}",
+	ErrAgentNoSocket:   "use_agent is set but SSH_AUTH_SOCK is empty",
+	ErrAgentDial:       "ssh-agent at {0}: {1}",
+	ErrNoAuthMethod:    "no authentication method",
+	ErrKeyEncrypted:    "identity file {0} is encrypted and no passphrase is set",
+	ErrWrongPassphrase: "wrong passphrase for identity file {0}",
+	ErrKeyParse:        "identity file {0}: {1}",
+	ErrKeyRead:         "read identity file: {0}",
+	ErrNoAddress:       "no address",
+	ErrNoSSHUser:       "no ssh user; set ssh.user for the host",
+	ErrPortRange:       "port {0} out of range",
+	ErrJumpChain:       "more than {0} jump hosts in a chain (a via: cycle?)",
+	ErrBasicHTTP:       "Basic authentication over plain HTTP would send the password in clear",
+	ErrCertNeedsHTTPS:  "certificate authentication needs HTTPS",
+	ErrCertNoFiles:     "auth: cert without cert_file and key_file",
+	ErrUnknownAuth:     "unknown WinRM auth {0}",
+	ErrNoPEM:           "{0} holds no PEM certificate",
+	ErrClientCert:      "client certificate {0} / key {1}: {2}",
+	ErrHTTP401:         "HTTP 401: credentials refused",
+	ErrHTTP401Offers:   "HTTP 401: credentials refused (host offers {0})",
+	ErrHTTPStatus:      "HTTP {0} with content type {1}, not a WS-Management reply",
 }
 
 // HintText is the English of hint key with args in place ("" for a key this

@@ -69,17 +69,17 @@ func (d *Dialer) dial(ctx context.Context, t transport.Target, depth int) (*conn
 	if t.Name == "" {
 		t.Name = t.Address
 	}
-	cfgErr := func(format string, a ...any) error {
-		return &transport.Error{Kind: transport.Config, Host: t.Name, Op: "dial", Err: fmt.Errorf(format, a...)}
+	cfgErr := func(key string, args ...string) error {
+		return &transport.Error{Kind: transport.Config, Host: t.Name, Op: "dial", Err: transport.NewPhrase(key, nil, args...)}
 	}
 	if t.Address == "" {
-		return nil, cfgErr("no address")
+		return nil, cfgErr(transport.ErrNoAddress)
 	}
 	if t.User == "" {
-		return nil, cfgErr("no ssh user; set ssh.user for the host")
+		return nil, cfgErr(transport.ErrNoSSHUser)
 	}
 	if t.Port < 0 || t.Port > 65535 {
-		return nil, cfgErr("port %d out of range", t.Port)
+		return nil, cfgErr(transport.ErrPortRange, strconv.Itoa(t.Port))
 	}
 	hostport := net.JoinHostPort(t.Address, strconv.Itoa(portOr22(t.Port)))
 	dialTimeout := orDefault(t.DialTimeout, transport.DefaultDialTimeout)
@@ -106,7 +106,7 @@ func (d *Dialer) dial(ctx context.Context, t transport.Target, depth int) (*conn
 	var jump *conn
 	if t.Jump != nil {
 		if depth >= MaxJumps {
-			return nil, cfgErr("more than %d jump hosts in a chain (a via: cycle?)", MaxJumps)
+			return nil, cfgErr(transport.ErrJumpChain, strconv.Itoa(MaxJumps))
 		}
 		jump, err = d.dial(ctx, *t.Jump, depth+1)
 		if err != nil {
@@ -201,11 +201,11 @@ func (d *Dialer) authMethods(t transport.Target) ([]xssh.AuthMethod, func(), err
 			sock = os.Getenv("SSH_AUTH_SOCK")
 		}
 		if sock == "" {
-			return nil, noop, authErr(transport.Config, errors.New("use_agent is set but SSH_AUTH_SOCK is empty"), transport.HintAgentSocket)
+			return nil, noop, authErr(transport.Config, transport.NewPhrase(transport.ErrAgentNoSocket, nil), transport.HintAgentSocket)
 		}
 		ac, err := net.Dial("unix", sock)
 		if err != nil {
-			return nil, noop, authErr(transport.Config, fmt.Errorf("ssh-agent at %s: %w", sock, err), transport.HintAgentRunning)
+			return nil, noop, authErr(transport.Config, transport.NewPhrase(transport.ErrAgentDial, err, sock, err.Error()), transport.HintAgentRunning)
 		}
 		closeAgent = func() { ac.Close() }
 		agentSigners = agent.NewClient(ac).Signers
@@ -240,7 +240,7 @@ func (d *Dialer) authMethods(t transport.Target) ([]xssh.AuthMethod, func(), err
 	}
 	if len(methods) == 0 {
 		closeAgent()
-		return nil, noop, authErr(transport.Config, errors.New("no authentication method"), transport.HintNoAuthMethod)
+		return nil, noop, authErr(transport.Config, transport.NewPhrase(transport.ErrNoAuthMethod, nil), transport.HintNoAuthMethod)
 	}
 	return methods, closeAgent, nil
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"errors"
-	"fmt"
 	"sync"
 
 	"github.com/arcfleet/arcfleet/internal/transport"
@@ -66,7 +65,7 @@ func (c *keyCache) signer(path, passphrase string) (xssh.Signer, error) {
 		if errors.As(err, &te) {
 			return nil, err // from parseIdentity
 		}
-		return nil, (&transport.Error{Kind: transport.Config, Op: "auth", Err: fmt.Errorf("read identity file: %w", err)}).WithHint(transport.HintIdentityRead)
+		return nil, (&transport.Error{Kind: transport.Config, Op: "auth", Err: transport.NewPhrase(transport.ErrKeyRead, err, err.Error())}).WithHint(transport.HintIdentityRead)
 	}
 	return s, nil
 }
@@ -79,15 +78,15 @@ func parseIdentity(path string, data []byte, passphrase string) (xssh.Signer, er
 	var pm *xssh.PassphraseMissingError
 	if errors.As(err, &pm) {
 		if passphrase == "" {
-			return nil, authErr(transport.Config, fmt.Errorf("identity file %s is encrypted and no passphrase is set", path), transport.HintPassphraseUnset)
+			return nil, authErr(transport.Config, transport.NewPhrase(transport.ErrKeyEncrypted, nil, path), transport.HintPassphraseUnset)
 		}
 		s, err = xssh.ParsePrivateKeyWithPassphrase(data, []byte(passphrase))
 		if errors.Is(err, x509.IncorrectPasswordError) {
-			return nil, authErr(transport.AuthFailed, fmt.Errorf("wrong passphrase for identity file %s", path), transport.HintPassphraseWrong)
+			return nil, authErr(transport.AuthFailed, transport.NewPhrase(transport.ErrWrongPassphrase, nil, path), transport.HintPassphraseWrong)
 		}
 	}
 	if err != nil {
-		return nil, authErr(transport.Config, fmt.Errorf("identity file %s: %w", path, err), transport.HintKeyFormat)
+		return nil, authErr(transport.Config, transport.NewPhrase(transport.ErrKeyParse, err, path, err.Error()), transport.HintKeyFormat)
 	}
 	return s, nil
 }

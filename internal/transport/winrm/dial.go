@@ -3,8 +3,6 @@ package winrm
 import (
 	"context"
 	"crypto/tls"
-	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"strconv"
@@ -55,7 +53,7 @@ func (d *Dialer) newConn(t transport.Target) (*conn, error) {
 		return (&transport.Error{Kind: transport.Protocol, Host: t.Name, Op: "dial", Err: err}).WithHint(hint)
 	}
 	if t.Address == "" {
-		return nil, bad(errors.New("no address"), transport.HintAddress)
+		return nil, bad(transport.NewPhrase(transport.ErrNoAddress, nil), transport.HintAddress)
 	}
 	auth := strings.ToLower(t.Auth)
 	if auth == "" {
@@ -64,19 +62,19 @@ func (d *Dialer) newConn(t transport.Target) (*conn, error) {
 	switch auth {
 	case "basic":
 		if !t.HTTPS {
-			return nil, bad(errors.New("Basic authentication over plain HTTP would send the password in clear"),
+			return nil, bad(transport.NewPhrase(transport.ErrBasicHTTP, nil),
 				transport.HintBasicHTTP)
 		}
 	case "ntlm":
 	case "cert":
 		if !t.HTTPS {
-			return nil, bad(errors.New("certificate authentication needs HTTPS"), transport.HintSetHTTPS)
+			return nil, bad(transport.NewPhrase(transport.ErrCertNeedsHTTPS, nil), transport.HintSetHTTPS)
 		}
 		if t.CertFile == "" || t.KeyFile == "" {
-			return nil, bad(errors.New("auth: cert without cert_file and key_file"), transport.HintSetCertFiles)
+			return nil, bad(transport.NewPhrase(transport.ErrCertNoFiles, nil), transport.HintSetCertFiles)
 		}
 	default:
-		return nil, bad(fmt.Errorf("unknown WinRM auth %q", t.Auth), transport.HintAuthChoice)
+		return nil, bad(transport.NewPhrase(transport.ErrUnknownAuth, nil, strconv.Quote(t.Auth)), transport.HintAuthChoice)
 	}
 	port := t.Port
 	if port == 0 {

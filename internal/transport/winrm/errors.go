@@ -5,9 +5,9 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/arcfleet/arcfleet/internal/transport"
@@ -35,6 +35,13 @@ func (c *conn) fail(op string, err error, ctx context.Context, started bool) *tr
 		ne    net.Error
 	)
 	_, hostPort, _ := strings.Cut(strings.TrimSuffix(c.url, "/wsman"), "://")
+	defer func() {
+		// A status reply as it came: said in the transport's words (a Phrase
+		// that wraps it), so a report can say it in another language.
+		if se, ok := e.Err.(*statusError); ok {
+			e.Err = se.phrase()
+		}
+	}()
 	switch {
 	case ctx.Err() != nil && errors.Is(ctx.Err(), context.Canceled):
 		e.Kind, e.Err = transport.Canceled, ctx.Err()
@@ -129,14 +136,17 @@ type statusError struct {
 	schemes     []string // WWW-Authenticate of a 401
 }
 
-func (e *statusError) Error() string {
+func (e *statusError) Error() string { return e.phrase().Error() }
+
+// phrase is e in the transport's words (a key of transport/hints.go).
+func (e *statusError) phrase() *transport.Phrase {
 	switch {
 	case e.code != http.StatusUnauthorized:
-		return fmt.Sprintf("HTTP %d with content type %q, not a WS-Management reply", e.code, e.contentType)
+		return &transport.Phrase{Key: transport.ErrHTTPStatus, Args: []string{strconv.Itoa(e.code), strconv.Quote(e.contentType)}, Wrapped: e}
 	case len(e.schemes) == 0:
-		return "HTTP 401: credentials refused"
+		return &transport.Phrase{Key: transport.ErrHTTP401, Wrapped: e}
 	}
-	return "HTTP 401: credentials refused (host offers " + strings.Join(e.schemes, ", ") + ")"
+	return &transport.Phrase{Key: transport.ErrHTTP401Offers, Args: []string{strings.Join(e.schemes, ", ")}, Wrapped: e}
 }
 
 // protocolError is a reply that does not say what WS-Management says it must

@@ -30,7 +30,7 @@ func (c *conn) tlsConfig(d *Dialer, t transport.Target) (*tls.Config, error) {
 			return nil, (&transport.Error{Kind: transport.TLSFailed, Host: t.Name, Op: "dial", Err: err}).WithHint(transport.HintCAFileCheck)
 		default:
 			return nil, (&transport.Error{Kind: transport.TLSFailed, Host: t.Name, Op: "dial",
-				Err: fmt.Errorf("%s holds no PEM certificate", t.CAFile)}).WithHint(transport.HintCAFilePEM)
+				Err: transport.NewPhrase(transport.ErrNoPEM, nil, t.CAFile)}).WithHint(transport.HintCAFilePEM)
 		}
 		conf.RootCAs = pool
 	}
@@ -38,7 +38,7 @@ func (c *conn) tlsConfig(d *Dialer, t transport.Target) (*tls.Config, error) {
 		cert, err := d.tls.keyPair(t.CertFile, t.KeyFile)
 		if err != nil {
 			return nil, (&transport.Error{Kind: transport.AuthFailed, Host: t.Name, Op: "dial",
-				Err: fmt.Errorf("client certificate %s / key %s: %w", t.CertFile, t.KeyFile, err)}).WithHint(transport.HintClientCertFiles)
+				Err: transport.NewPhrase(transport.ErrClientCert, err, t.CertFile, t.KeyFile, err.Error())}).WithHint(transport.HintClientCertFiles)
 		}
 		conf.Certificates = []tls.Certificate{*cert}
 	}
