@@ -29,7 +29,7 @@ type breakerState struct {
 	failed []string // hosts that failed with ClassCredential, in order
 	code   string   // the code of the failure that opened the breaker
 	open   bool
-	why    string // set by Trip: the shared cause, seen once (e.g. no access token)
+	why    results.Msg // set by Trip: the shared cause, seen once (e.g. no access token)
 }
 
 // newBreaker returns a breaker; next is the step after fixing the credential
@@ -55,6 +55,14 @@ func credentialKey(name, tenant string) string {
 	return name + " (tenant " + tenant + ")"
 }
 
+// credentialMsg is a credentialKey as a message: "NAME (tenant T)".
+func credentialMsg(key string) results.Msg {
+	if name, tenant, ok := strings.Cut(key, " (tenant "); ok && strings.HasSuffix(tenant, ")") {
+		return results.M("cred_tenant", name, strings.TrimSuffix(tenant, ")"))
+	}
+	return results.M(results.MsgText, key)
+}
+
 // Fail records that host ended with a shared-credential failure and reports
 // whether this failure opened the breaker.
 func (b *breaker) Fail(key, host, code string) bool {
@@ -78,7 +86,7 @@ func (b *breaker) Fail(key, host, code string) bool {
 // own, not a host's (the controller could not get an access token for it), so
 // one is enough. why says what failed (no secret in it). It reports whether
 // this call opened the breaker.
-func (b *breaker) Trip(key, host, code, why string) bool {
+func (b *breaker) Trip(key, host, code string, why results.Msg) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	s := b.state[key]
@@ -110,14 +118,19 @@ func (b *breaker) OpenMsg(key string) (results.Msg, bool) {
 	if s == nil || !s.open {
 		return results.Msg{}, false
 	}
-	if s.why != "" {
-		return results.M("breaker_why", key, s.why, s.code).With(b.nextMsg), true
+	cred := credentialMsg(key)
+	if s.why.Key != "" {
+		return results.M("breaker_cause", s.code).With(b.nextMsg, cred, s.why), true
 	}
 	hosts := s.failed
 	if len(hosts) > 5 {
-		return results.M("breaker_hosts_more", key, strconv.Itoa(len(s.failed)), s.code, strings.Join(hosts[:5], ", "), strconv.Itoa(len(hosts)-5)).With(b.nextMsg), true
+		return results.M("breaker_failed_more", strconv.Itoa(len(s.failed)), s.code, strings.Join(hosts[:5], ", "), strconv.Itoa(len(hosts)-5)).With(b.nextMsg, cred), true
 	}
-	return results.M("breaker_hosts", key, strconv.Itoa(len(s.failed)), s.code, strings.Join(hosts, ", ")).With(b.nextMsg), true
+	key1 := "breaker_failed"
+	if len(hosts) == 1 {
+		key1 = "breaker_failed_one"
+	}
+	return results.M(key1, strconv.Itoa(len(s.failed)), s.code, strings.Join(hosts, ", ")).With(b.nextMsg, cred), true
 }
 
 // OpenKeys lists the credentials whose breaker opened, sorted.

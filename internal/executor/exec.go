@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/arcfleet/arcfleet/internal/agent"
@@ -357,16 +358,16 @@ func (r *run) resolveCredentials(idx []int) {
 		cs := &credSecret{cred: c, code: inventory.CodeCredential}
 		switch {
 		case name == "":
-			cs.err = fmt.Errorf("no credential chosen for this host; fix: set `credential:` in its group or host entry")
+			cs.err = errorf(results.M("cred_none"))
 		case !ok:
-			cs.err = fmt.Errorf("credential %q is not in the plan; fix: regenerate the plan", name)
+			cs.err = errorf(results.M("cred_not_in_plan", strconv.Quote(name)))
 		case c.AuthMode() == inventory.AuthAccessToken:
 			// Hosts get tokens minted per attempt (token.go); the controller's own
 			// secret is read only to be masked, should anything echo it.
 			if r.x.Tokens == nil {
-				cs.err, cs.code = errors.New(noTokenSourceMsg(c)), codeNoTokenSource
+				cs.err, cs.code = errorf(noTokenSourceMsg(c)), codeNoTokenSource
 			}
-			if v, err := resolveSecret("credential "+name, "secret", c.ControllerSecret(), r.x.lookupEnv()); err == nil && v != "" {
+			if v, err := resolveSecret(results.M("who_credential", name), "secret", c.ControllerSecret(), r.x.lookupEnv()); err == nil && v != "" {
 				r.secrets = append(r.secrets, v)
 			}
 		default:
@@ -375,12 +376,12 @@ func (r *run) resolveCredentials(idx []int) {
 			if c.AuthMode() == inventory.AuthCertificate {
 				key = "certificate"
 			}
-			cs.secret, cs.err = resolveSecret("credential "+name, key, ref, r.x.lookupEnv())
+			cs.secret, cs.err = resolveSecret(results.M("who_credential", name), key, ref, r.x.lookupEnv())
 			if isSecretError(cs.err) {
 				cs.code = inventory.CodeSecretUnresolved
 			}
 			if cs.err == nil && cs.secret == "" {
-				cs.err = fmt.Errorf("credential %s: no %s reference; fix: set %s: {env: NAME} or {file: PATH}", name, key, key)
+				cs.err = errorf(results.M("cred_no_ref", name, key))
 			}
 		}
 		if cs.secret != "" {
@@ -424,7 +425,7 @@ func (x *Executor) execute(ctx context.Context, p *plan.Plan, runDir string, j *
 	for _, i := range todo {
 		hp := &p.Hosts[i]
 		if hp.Blocked() {
-			r.finishBlocked(i, findingsDetail(hp.Findings), findingsCode(hp.Findings))
+			r.finishBlockedMsg(i, findingsMsg(hp.Findings), findingsCode(hp.Findings))
 			continue
 		}
 		if b, ok := x.Blocked[hp.Host.Name]; ok {
@@ -432,15 +433,15 @@ func (x *Executor) execute(ctx context.Context, p *plan.Plan, runDir string, j *
 			if class == "" {
 				class = results.ClassInput
 			}
-			r.finishBlockedBy(i, b.Detail, b.Code, class, true)
+			r.finishBlockedBy(i, b.Detail, nil, b.Code, class, true)
 			continue
 		}
 		if cs := r.creds[hp.Host.Credential]; cs.err != nil {
-			detail := r.masker.Mask(cs.err.Error())
+			m := errMsg(cs.err)
 			if cs.code == inventory.CodeSecretUnresolved {
-				detail += "; then " + r.resumeHint(true)
+				m = results.M("then_resume").With(m, r.resumeMsg(true))
 			}
-			r.finishBlocked(i, detail, cs.code)
+			r.finishBlockedMsg(i, m, cs.code)
 			continue
 		}
 		runnable = append(runnable, i)
@@ -586,24 +587,31 @@ func (r *run) notStartedMsg(i int, why results.Msg, code string) {
 	r.emit(Event{Kind: EventNotStarted, Host: hp.Host.Name, Outcome: hr.Outcome, Code: code, Class: hr.Class, Message: hr.Detail})
 }
 
-func (r *run) finishBlocked(i int, detail, code string) {
-	r.finishBlockedBy(i, detail, code, results.ClassInput, false)
+// finishBlockedMsg ends host i blocked (class input) by m, masked: the
+// report says it in its language.
+func (r *run) finishBlockedMsg(i int, m results.Msg, code string) {
+	m = m.Mask(r.masker.Mask)
+	r.finishBlockedBy(i, m.Text("en"), &m, code, results.ClassInput, false)
 }
 
 // finishBlockedBy ends host i blocked; external says a check outside the plan
 // blocked it (Executor.Blocked), so a resume with RetryFailed runs it again.
-func (r *run) finishBlockedBy(i int, detail, code string, class results.Class, external bool) {
+// m, when not nil, is detail as a message.
+func (r *run) finishBlockedBy(i int, detail string, m *results.Msg, code string, class results.Class, external bool) {
 	hp := &r.p.Hosts[i]
 	hr := r.baseResult(i)
 	hr.Outcome = results.OutcomeBlocked
 	hr.Detail = detail
+	if m != nil && m.Text("en") == detail {
+		hr.DetailMsg = m
+	}
 	hr.FinalCode = code
 	hr.Class = class
 	if pr := r.prior[i]; pr != nil {
 		hr.Attempts = pr.attempts
 	}
 	r.res[i] = hr
-	r.record(journalRecord{Event: evDone, Host: hp.Host.Name, Outcome: hr.Outcome, Code: code, Class: hr.Class, Detail: detail, External: external})
+	r.record(journalRecord{Event: evDone, Host: hp.Host.Name, Outcome: hr.Outcome, Code: code, Class: hr.Class, Detail: detail, Msg: hr.DetailMsg, External: external})
 	r.emit(Event{Kind: EventDone, Host: hp.Host.Name, Outcome: hr.Outcome, Code: code, Class: hr.Class, Message: detail})
 }
 
@@ -618,6 +626,40 @@ func findingsDetail(fs []inventory.Finding) string {
 		s = append(s, f.String())
 	}
 	return "blocked by validation: " + joinMax(s, 5)
+}
+
+// findingsMsg is findingsDetail as a message: each finding by its key when
+// it has one (Finding.Key), else as its text.
+func findingsMsg(fs []inventory.Finding) results.Msg {
+	var ms []results.Msg
+	for _, f := range fs {
+		ms = append(ms, findingMsg(f))
+	}
+	return said2(results.M("blocked_validation").With(joinMaxMsg(ms, 5)), findingsDetail(fs))
+}
+
+// findingMsg is one finding, "FILE:LINE:COL: CODE HOST: message".
+func findingMsg(f inventory.Finding) results.Msg {
+	text := f.String()
+	if f.Key == "" {
+		return results.M(results.MsgText, text)
+	}
+	h := f.Host
+	if h == "" {
+		h = "-"
+	}
+	var body results.Msg
+	if k, jump := strings.CutPrefix(f.Key, "jump:"); jump {
+		body = results.M("f_jump").With(results.M("f_"+k, f.Args...))
+	} else {
+		body = results.M("f_"+f.Key, f.Args...)
+	}
+	body = results.M("finding_fix").With(body, results.M("f_"+f.FixKey, f.FixArgs...))
+	key := "finding"
+	if f.Warning {
+		key = "finding_warning"
+	}
+	return said2(results.M(key, f.Pos.String(), f.Code, h).With(body), text)
 }
 
 // joinMaxMsg is joinMax of messages.

@@ -86,12 +86,14 @@ type stepOut struct {
 	exit    int
 	kind    transport.Kind
 	errMsg  string
+	errM    results.Msg // errMsg as a message for the report (errMsgOf)
 	stdout  string
 	diag    results.Diagnosis
 	logPath string
 	cut     bool             // ended by the run's deadline
 	busy    string           // another operation held the host: its owner record
 	stopped string           // how the controller stopped the step on the host
+	stopM   results.Msg      // stopped as a message
 	clean   bool             // the stop step confirmed nothing of the step is left (over this connection)
 	changed string           // the step refused: the host did not meet its precondition (why)
 	show    *agent.AgentShow // what a step with a precondition read of the agent
@@ -118,15 +120,15 @@ func (r *run) runHost(ctx context.Context, i int) {
 
 	tgt, err := TargetFor(hr.h, r.hosts, r.x.lookupEnv())
 	if err != nil {
-		code, detail := inventory.CodeSSHLogin, err.Error()
+		code, detail := inventory.CodeSSHLogin, errMsg(err)
 		switch {
 		case isSecretError(err):
 			code = inventory.CodeSecretUnresolved
-			detail += "; then " + r.resumeHint(true)
+			detail = results.M("then_resume").With(detail, r.resumeMsg(true))
 		case hr.h.OS == "windows" || hr.h.Transport == "winrm":
 			code = inventory.CodeWinRMLogin
 		}
-		r.finish(hr, tryOutcome{final: true, outcome: results.OutcomeBlocked, detail: detail, diag: results.Diagnosis{Code: code, Class: results.ClassInput}})
+		r.finish(hr, said(tryOutcome{final: true, outcome: results.OutcomeBlocked, diag: results.Diagnosis{Code: code, Class: results.ClassInput}}, detail))
 		return
 	}
 	hr.setTarget(tgt, r.secrets)
@@ -349,7 +351,7 @@ func (hr *hostRun) try(ctx context.Context, rem remedy) tryOutcome {
 		}
 		if round >= maxBusyRounds {
 			return said(tryOutcome{final: true, outcome: results.OutcomeFailed, diag: results.Diagnosis{Code: codeHostBusy, Class: results.ClassOf(codeHostBusy)}},
-				results.M("busy_took", strconv.Itoa(round+1), agent.DescribeOwner(t.busy)))
+				results.M("busy_took_m", strconv.Itoa(round+1)).With(ownerMsg(t.busy)))
 		}
 		hr.r.emit(Event{Kind: EventWarning, Host: hr.h.Name, Message: "another operation took the host before this one could start: " + agent.DescribeOwner(t.busy)})
 	}
@@ -402,7 +404,7 @@ func (hr *hostRun) act(ctx context.Context, seq []string) tryOutcome {
 		o := hr.runStep(ctx, hr.step(name), true)
 		if o.busy != "" {
 			hr.lastAct = prevAct // the other operation acted, not this one
-			return said(tryOutcome{busy: o.busy, diag: o.diag}, results.M("busy_holds", agent.DescribeOwner(o.busy)))
+			return said(tryOutcome{busy: o.busy, diag: o.diag}, results.M("busy_holds_m").With(ownerMsg(o.busy)))
 		}
 		if o.changed != "" {
 			// The agent did not act; the start-rate token stays this host's
@@ -437,9 +439,9 @@ func stepFailure(o stepOut, step string) tryOutcome {
 	t := tryOutcome{diag: o.diag, kind: o.kind}
 	switch {
 	case o.kind != "":
-		t = said(t, results.M("step_error", step, o.errMsg))
+		t = said(t, results.M("step_failed", step).With(o.errMsgOf()))
 	case o.errMsg != "": // the step did not run (no access token, token.go)
-		t = said(t, results.M("step_not_run", step, o.errMsg))
+		t = said(t, results.M("step_skipped", step).With(o.errMsgOf()))
 	case o.diag.Code != "":
 		t = said(t, results.M("step_exit_code", step, strconv.Itoa(o.exit), o.diag.Code))
 	default:
@@ -498,7 +500,7 @@ func (hr *hostRun) dial(ctx context.Context) (tryOutcome, bool) {
 	hr.res.Attempts = append(hr.res.Attempts, att)
 	r.record(journalRecord{Event: evAttemptEnd, Host: hr.h.Name, Step: "dial", Attempt: n, Started: start, Duration: att.Duration, Code: diag.Code, Class: diag.Class, ExitCode: -1, Detail: msg})
 	r.emit(Event{Kind: EventAttempt, Host: hr.h.Name, Step: "dial", Attempt: n, Code: diag.Code, Class: diag.Class, Message: msg, Evidence: firstLine(diag.Evidence)})
-	return said(tryOutcome{diag: diag, kind: kind, cut: cut()}, results.M("dial", msg)), false
+	return said(tryOutcome{diag: diag, kind: kind, cut: cut()}, results.M("dial_err").With(transportMsg(err).Mask(hr.mask))), false
 }
 
 // errKind is the transport kind of err, telling a per-attempt timeout from an
@@ -595,14 +597,18 @@ func (hr *hostRun) runStep(ctx context.Context, st agent.Step, action bool) step
 	if err != nil {
 		o.exit = -1
 		o.errMsg = hr.mask(err.Error())
+		o.errM = said2(transportMsg(err).Mask(hr.mask), o.errMsg)
 		switch {
 		case o.cut:
 			o.errMsg += fmt.Sprintf(" (run deadline %s reached)", r.x.Deadline)
+			o.errM = results.M("err_deadline_cut", r.x.Deadline.String()).With(o.errM)
 		case kind == transport.Timeout && !strings.Contains(o.errMsg, "timeout"):
 			o.errMsg += fmt.Sprintf(" (attempt timeout %s)", r.x.timeout())
+			o.errM = results.M("err_attempt_timeout", r.x.timeout().String()).With(o.errM)
 		}
 		if o.stopped != "" {
 			o.errMsg += "; " + o.stopped
+			o.errM = results.Join(o.errM, said2(o.stopM, o.stopped))
 		}
 		ev.ExitCode, ev.Transport, ev.TransportMsg = -1, string(kind), o.errMsg
 	}
@@ -648,9 +654,11 @@ func (hr *hostRun) takeToken(ctx context.Context) (stepOut, bool) {
 	cancel()
 	if err != nil {
 		if ctx.Err() == nil {
-			return stepOut{kind: transport.Timeout, errMsg: "the run deadline came while waiting for the start-rate limit", exit: -1, cut: true}, false
+			m := results.M("rate_deadline")
+			return stepOut{kind: transport.Timeout, errMsg: m.Text("en"), errM: m, exit: -1, cut: true}, false
 		}
-		return stepOut{kind: transport.Canceled, errMsg: "interrupted while waiting for the start-rate limit", exit: -1}, false
+		m := results.M("rate_interrupted")
+		return stepOut{kind: transport.Canceled, errMsg: m.Text("en"), errM: m, exit: -1}, false
 	}
 	hr.token = true
 	return stepOut{}, true

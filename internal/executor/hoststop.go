@@ -137,7 +137,7 @@ func (hr *hostRun) waitNotBusy(ctx context.Context, show agent.AgentShow) (agent
 	for show.Busy != "" {
 		owner := agent.DescribeOwner(show.Busy)
 		if !r.x.now().Before(until) {
-			return show, tryOutcome{final: true, outcome: results.OutcomeFailed, diag: results.Diagnosis{Code: codeHostBusy, Class: results.ClassOf(codeHostBusy)}}.withMsg(results.M("busy_still", owner, r.x.busyWait().String())), false
+			return show, tryOutcome{final: true, outcome: results.OutcomeFailed, diag: results.Diagnosis{Code: codeHostBusy, Class: results.ClassOf(codeHostBusy)}}.withMsg(results.M("busy_still_m", r.x.busyWait().String()).With(ownerMsg(show.Busy))), false
 		}
 		if owner != said { // once per holder, not once per poll
 			r.emit(Event{Kind: EventWarning, Host: hr.h.Name, Message: "waiting: another operation holds the host: " + owner})
@@ -195,13 +195,16 @@ func (hr *hostRun) afterLostStep(step string, kind transport.Kind, stderr string
 		// It had not reported itself: nothing to aim at. Its watchdog bounds it,
 		// and the next probe waits while it holds the host.
 		hr.unknown = step
-		o.stopped = "the step had not yet reported its process on the host; its watchdog stops it when the attempt's time has passed"
+		o.stopM = results.M("stop_not_reported")
+		o.stopped = o.stopM.Text("en")
 		return
 	}
 	if clean, left := hr.stopRemote(s, log); clean {
-		o.stopped, o.clean = "stopped on the host: the agent ended and the private directory is removed", true
+		o.stopM, o.clean = results.M("stop_done"), true
+		o.stopped = o.stopM.Text("en")
 	} else {
-		o.stopped = "clean-up on the host not confirmed: " + left
+		o.stopM = results.M("stop_unconfirmed", left)
+		o.stopped = o.stopM.Text("en")
 		hr.leftover(left)
 	}
 }

@@ -1,7 +1,6 @@
 package executor
 
 import (
-	"fmt"
 	"slices"
 
 	"github.com/arcfleet/arcfleet/internal/agent"
@@ -171,7 +170,7 @@ func (hr *hostRun) localFallback(o stepOut) bool {
 	if o.kind != "" || deleteVerdictOf(o.diag) != deleteGone {
 		return false
 	}
-	hr.noteMsg(results.M("force_local_only", idOrMachine(hr.show)))
+	hr.noteMsg(results.M("force_local_only_m").With(idOrMachineMsg(hr.show)))
 	return true
 }
 
@@ -185,25 +184,27 @@ func (hr *hostRun) disconnectFailure(o stepOut) tryOutcome {
 	if o.kind != "" {
 		return t
 	}
-	id := idOrMachine(hr.show)
-	left := "arcfleet left the host as it was (still registered) and did not run `disconnect --force-local-only`, which would orphan the resource for the next connect to collide with"
+	id := idOrMachineMsg(hr.show)
+	left := results.M("disc_left")
+	prev, _ := t.detailMsg()
+	var m results.Msg
 	switch deleteVerdictOf(o.diag) {
 	case deleteLocked:
 		t.final, t.outcome = true, results.OutcomeFailed
 		if k := firstKnown(lockedKeys, o.diag); k != "" {
 			t.diag.Code, t.diag.Class = k, results.ClassOf(k)
 		}
-		t.detail += fmt.Sprintf(": a delete lock (ScopeLocked) on %s or its resource group kept it, so it still exists; %s; fix: remove the lock (Azure portal: Locks of the resource or its resource group; `az lock list --resource %s`), then run again", id, left, id)
+		m = results.M("disc_locked").With(prev, id, left)
 	case deleteDenied:
 		t.final, t.outcome = true, results.OutcomeFailed
-		t.detail += fmt.Sprintf(": the credential may not delete %s (AuthorizationFailed), so it still exists; %s; fix: give the service principal the Azure Connected Machine Resource Administrator (or Contributor) role on it, or delete the resource in Azure yourself, then run again", id, left)
+		m = results.M("disc_denied").With(prev, id, left)
 	case deleteGone:
 		t.final, t.outcome = true, results.OutcomeFailed
-		t.detail += fmt.Sprintf(": the Azure resource %s is already gone (ResourceNotFound); fix: clear the agent's local state with `azcmagent disconnect --force-local-only` on the host", id)
+		m = results.M("disc_gone").With(prev, id)
 	default:
-		t.detail += ": nothing in the output says the Azure resource is gone, so arcfleet did not fall back to `disconnect --force-local-only` (it would orphan the resource)"
+		m = results.M("disc_unknown").With(prev)
 	}
-	return t
+	return said(t, m)
 }
 
 // firstKnown is the first of keys the diagnosis names that the catalog knows, or "".
@@ -216,9 +217,11 @@ func firstKnown(keys []string, d results.Diagnosis) string {
 	return ""
 }
 
-func idOrMachine(s agent.AgentShow) string {
+// idOrMachineMsg names what a disconnect deletes: the resource ID the agent
+// showed, else "the machine's Azure resource".
+func idOrMachineMsg(s agent.AgentShow) results.Msg {
 	if s.ResourceID != "" {
-		return s.ResourceID
+		return results.M(results.MsgText, s.ResourceID)
 	}
-	return "the machine's Azure resource"
+	return results.M("loss_what_machine")
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/arcfleet/arcfleet/internal/inventory"
+	"github.com/arcfleet/arcfleet/internal/results"
 	"github.com/arcfleet/arcfleet/internal/transport"
 )
 
@@ -34,10 +35,10 @@ func targetFor(h *inventory.Host, hosts func(string) *inventory.Host, lookupEnv 
 		if t.Port == 0 {
 			t.Port = inventory.DefaultSSHPort
 		}
-		if t.Password, err = resolveSecret("host "+h.Name, "ssh.password", s.Password, lookupEnv); err != nil {
+		if t.Password, err = resolveSecret(results.M("who_host", h.Name), "ssh.password", s.Password, lookupEnv); err != nil {
 			return transport.Target{}, err
 		}
-		if t.Passphrase, err = resolveSecret("host "+h.Name, "ssh.passphrase", s.Passphrase, lookupEnv); err != nil {
+		if t.Passphrase, err = resolveSecret(results.M("who_host", h.Name), "ssh.passphrase", s.Passphrase, lookupEnv); err != nil {
 			return transport.Target{}, err
 		}
 		if s.Via != "" {
@@ -56,6 +57,10 @@ func targetFor(h *inventory.Host, hosts func(string) *inventory.Host, lookupEnv 
 			}
 			jt, err := targetFor(jh, hosts, lookupEnv, depth+1)
 			if err != nil {
+				if se, ok := err.(*secretError); ok { // the jump host's secret: the same, said of this host
+					m := results.M("jump_host_err", h.Name).With(se.msg)
+					return transport.Target{}, &secretError{err: fmt.Errorf("host %s: jump host: %w", h.Name, err), msg: m}
+				}
 				return transport.Target{}, fmt.Errorf("host %s: jump host: %w", h.Name, err)
 			}
 			if jt.Protocol != "ssh" {
@@ -74,7 +79,7 @@ func targetFor(h *inventory.Host, hosts func(string) *inventory.Host, lookupEnv 
 				t.Port = inventory.DefaultWinRMHTTPPort
 			}
 		}
-		if t.Password, err = resolveSecret("host "+h.Name, "winrm.password", w.Password, lookupEnv); err != nil {
+		if t.Password, err = resolveSecret(results.M("who_host", h.Name), "winrm.password", w.Password, lookupEnv); err != nil {
 			return transport.Target{}, err
 		}
 	default:
@@ -85,24 +90,30 @@ func targetFor(h *inventory.Host, hosts func(string) *inventory.Host, lookupEnv 
 
 // resolveSecret returns the value a reference points to ("" for no reference).
 // Errors name who uses it and the reference, never the value.
-func resolveSecret(who, key string, ref inventory.SecretRef, lookupEnv func(string) (string, bool)) (string, error) {
+// who says whose reference it is (who_host, who_credential).
+func resolveSecret(who results.Msg, key string, ref inventory.SecretRef, lookupEnv func(string) (string, bool)) (string, error) {
 	if ref.IsZero() {
 		return "", nil
 	}
 	v, err := ref.Resolve(lookupEnv)
 	if err != nil {
-		fix := "make the file readable by the user running arcfleet"
+		fix := results.M("secret_fix_file")
 		if ref.Env != "" {
-			fix = "export " + ref.Env + " before running arcfleet"
+			fix = results.M("secret_fix_env", ref.Env)
 		}
-		return "", &secretError{fmt.Errorf("%s: %s %s: %v; fix: %s", who, key, ref, err, fix)}
+		m := results.M("secret_unresolved", key, ref.String()).With(who, resolveMsg(err), fix)
+		return "", &secretError{err: fmt.Errorf("%s: %s %s: %v; fix: %s", who.Text("en"), key, ref, err, fix.Text("en")), msg: m}
 	}
 	return v, nil
 }
 
 // secretError is a secret reference that does not resolve: the user can fix it
-// (export the variable) and retry, unlike a wrong setting in the plan.
-type secretError struct{ err error }
+// (export the variable) and retry, unlike a wrong setting in the plan. msg
+// says it for the report.
+type secretError struct {
+	err error
+	msg results.Msg
+}
 
 func (e *secretError) Error() string { return e.err.Error() }
 func (e *secretError) Unwrap() error { return e.err }

@@ -3,7 +3,6 @@ package executor
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/arcfleet/arcfleet/internal/agent"
@@ -66,14 +65,15 @@ func (hr *hostRun) mintToken(ctx context.Context, step string) (stepOut, bool) {
 	tok, exp, err := r.x.Tokens.Token(ctx, cred)
 	if err != nil {
 		if ctx.Err() != nil {
-			return stepOut{kind: transport.Canceled, exit: -1, errMsg: "interrupted while getting an access token"}, false
+			m := results.M("token_interrupted")
+			return stepOut{kind: transport.Canceled, exit: -1, errMsg: m.Text("en"), errM: m}, false
 		}
 		code := codeToken
 		var coded interface{ Code() string }
 		if errors.As(err, &coded) && coded.Code() != "" {
 			code = results.NormalizeCode(coded.Code())
 		}
-		return hr.tokenFailure(code, fmt.Sprintf("access token for credential %s: %s", hr.cs.cred.Name, err)), false
+		return hr.tokenFailure(code, results.M("token_failed", hr.cs.cred.Name, err.Error())), false
 	}
 	// Masked before anything else can print it (a bad token's own message included).
 	r.masker.Add(tok)
@@ -81,9 +81,9 @@ func (hr *hostRun) mintToken(ctx context.Context, step string) (stepOut, bool) {
 	hr.secrets = append(hr.secrets, tok)
 	switch now := r.x.now(); {
 	case tok == "":
-		return hr.tokenFailure(codeToken, fmt.Sprintf("access token for credential %s: the token source returned an empty token", hr.cs.cred.Name)), false
+		return hr.tokenFailure(codeToken, results.M("token_empty", hr.cs.cred.Name)), false
 	case !exp.After(now):
-		return hr.tokenFailure(codeToken, fmt.Sprintf("access token for credential %s: the token source returned a token that expired at %s", hr.cs.cred.Name, exp.UTC().Format(time.RFC3339))), false
+		return hr.tokenFailure(codeToken, results.M("token_expired", hr.cs.cred.Name, exp.UTC().Format(time.RFC3339))), false
 	}
 	hr.accessToken = tok
 	return stepOut{}, true
@@ -92,19 +92,20 @@ func (hr *hostRun) mintToken(ctx context.Context, step string) (stepOut, bool) {
 // tokenFailure is a step that did not run for want of a token. A credential
 // problem (the class of code, or a code the catalog does not know) trips the
 // credential's breaker.
-func (hr *hostRun) tokenFailure(code, msg string) stepOut {
-	msg = hr.mask(msg)
+func (hr *hostRun) tokenFailure(code string, m results.Msg) stepOut {
+	m = m.Mask(hr.mask)
+	msg := hr.mask(m.Text("en"))
 	class := results.ClassOf(code)
 	if class == "" {
 		class = results.ClassCredential
 	}
-	if class == results.ClassCredential && hr.r.brk.Trip(hr.brkKey, hr.h.Name, code, msg) {
+	if class == results.ClassCredential && hr.r.brk.Trip(hr.brkKey, hr.h.Name, code, said2(m, msg)) {
 		hr.r.emit(Event{Kind: EventWarning, Host: hr.h.Name, Code: code, Message: hr.r.brk.Open(hr.brkKey)})
 	}
 	hr.r.record(journalRecord{Event: evAttemptEnd, Host: hr.h.Name, Step: "token", Code: code, Class: class, ExitCode: -1, Detail: msg})
-	return stepOut{exit: -1, errMsg: msg, diag: results.Diagnosis{Code: code, Class: class, Evidence: []string{msg}}}
+	return stepOut{exit: -1, errMsg: msg, errM: said2(m, msg), diag: results.Diagnosis{Code: code, Class: class, Evidence: []string{msg}}}
 }
 
-func noTokenSourceMsg(c inventory.Credential) string {
-	return fmt.Sprintf("credential %s is in access-token mode (auth: access-token) but this run has no token source; fix: run `arcfleet apply` (it mints tokens with token_from %s), or set `auth: secret` for hosts that need the secret", c.Name, c.TokenMethod())
+func noTokenSourceMsg(c inventory.Credential) results.Msg {
+	return results.M("token_no_source", c.Name, c.TokenMethod())
 }

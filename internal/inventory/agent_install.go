@@ -1,7 +1,6 @@
 package inventory
 
 import (
-	"fmt"
 	"os"
 	"regexp"
 )
@@ -21,12 +20,10 @@ var versionRE = regexp.MustCompile(`^[0-9]{1,6}(\.[0-9]{1,9}){0,3}$`)
 func validateAgentInstall(h *Host, p Pos, add report) {
 	a := h.Agent
 	if a.MinVersion != "" && !versionRE.MatchString(a.MinVersion) {
-		add(p, CodeAgentInstall, fmt.Sprintf("agent.min_version %q is not a version", a.MinVersion),
-			"write it as `azcmagent version` prints it, e.g. 1.50 or 1.50.03036.1885")
+		add(p, CodeAgentInstall, say("min_version_bad", q(a.MinVersion)), say("min_version_fix"))
 	}
 	if h.OS != "windows" && a.Package.Deb != "" && a.Package.RPM != "" {
-		add(p, CodeAgentInstall, "agent.package names both a .deb and an .rpm for this Linux host",
-			"set agent.package.deb and agent.package.rpm in different groups (by distribution), so each host gets one")
+		add(p, CodeAgentInstall, say("deb_and_rpm"), say("deb_and_rpm_fix"))
 	}
 	for _, f := range []struct{ key, path string }{{"deb", a.Package.Deb}, {"rpm", a.Package.RPM}, {"msi", a.Package.MSI}} {
 		if f.path == "" {
@@ -35,12 +32,11 @@ func validateAgentInstall(h *Host, p Pos, add report) {
 		fi, err := os.Stat(f.path)
 		switch {
 		case err != nil:
-			add(p, CodeAgentInstall, fmt.Sprintf("agent.package.%s: %v", f.key, err), "point it at the agent's package on this machine")
+			add(p, CodeAgentInstall, say("package_err", f.key, err.Error()), say("package_point"))
 		case !fi.Mode().IsRegular():
-			add(p, CodeAgentInstall, fmt.Sprintf("agent.package.%s %s is not a regular file", f.key, f.path), "point it at the package file itself")
+			add(p, CodeAgentInstall, say("package_not_file", f.key, f.path), say("package_point_file"))
 		case fi.Size() == 0 || fi.Size() > MaxAgentPackageBytes:
-			add(p, CodeAgentInstall, fmt.Sprintf("agent.package.%s %s has %d bytes (1 to %d allowed)", f.key, f.path, fi.Size(), int64(MaxAgentPackageBytes)),
-				"point it at the agent's package")
+			add(p, CodeAgentInstall, say("package_size", f.key, f.path, itoa(fi.Size()), itoa(int64(MaxAgentPackageBytes))), say("package_point_pkg"))
 		}
 	}
 }

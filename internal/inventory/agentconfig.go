@@ -308,43 +308,36 @@ func validateAgentConfig(h *Host, w where, add, warn report) {
 	gwAt := ap(func(a *rawAgentConfig) Pos { return a.gatewayID.pos })
 	monAt := ap(func(a *rawAgentConfig) Pos { return a.monitor.pos })
 	if c.ProxyBypass != nil && c.ProxyURL == "" {
-		warn(bypassAt, CodeAgentConfig, "proxy.bypass is set without proxy.url: it only matters when the agent uses a proxy",
-			"set agent_config.proxy.url too, or remove the bypass list")
+		warn(bypassAt, CodeAgentConfig, say("bypass_no_url"), say("bypass_no_url_fix"))
 	}
 	if c.GatewayID != "" {
 		if c.ProxyBypass != nil {
-			add(bypassAt, "AZCM0023", "proxy.bypass is not supported with an Arc gateway (traffic cannot bypass the proxy)",
-				"remove agent_config.proxy.bypass, or gateway_id")
+			add(bypassAt, "AZCM0023", say("bypass_gateway"), say("bypass_gateway_fix"))
 		}
 		if h.Azure.PrivateLinkScope != "" {
-			add(gwAt, "AZCM0023", "gateway_id and private_link_scope both set: an Arc gateway serves public endpoints, a private link scope private ones",
-				"choose one of the two")
+			add(gwAt, "AZCM0023", say("gateway_pls"), say("choose_one"))
 		}
 		if cl := h.Azure.Cloud; cl != "" && cl != "AzureCloud" {
-			add(gwAt, "AZCM0023", fmt.Sprintf("Arc gateway is available only in the Azure public cloud, not %s", cl), "remove gateway_id for this host")
+			add(gwAt, "AZCM0023", say("gateway_cloud", cl), say("gateway_cloud_fix"))
 		}
 	}
 	if c.AutomaticUpgrade {
 		if cl := h.Azure.Cloud; cl != "" && cl != "AzureCloud" {
 			add(ap(func(a *rawAgentConfig) Pos { return a.autoUpgrade.pos }), "AZCM0023",
-				fmt.Sprintf("automatic agent upgrade (--enable-automatic-upgrade, preview) is available only in the Azure public cloud, not %s", cl),
-				"remove automatic_upgrade for this host")
+				say("autoupgrade_cloud", cl), say("autoupgrade_cloud_fix"))
 		}
 	}
 	if c.MonitorMode != nil && *c.MonitorMode && (c.ExtensionsAllowlist != nil || c.ExtensionsBlocklist != nil) {
-		add(monAt, "AZCM0023", "monitor_mode: true and an extension allowlist or blocklist: in monitor mode the agent refuses changes to either list",
-			"remove the lists (monitor mode brings Microsoft's own allowlist), or set monitor_mode: false")
+		add(monAt, "AZCM0023", say("monitor_lists"), say("monitor_lists_fix"))
 	}
 	if slices.Contains(c.ExtensionsAllowlist, "Allow/None") && len(c.ExtensionsAllowlist) > 1 {
-		add(ap(func(a *rawAgentConfig) Pos { return a.allowlist.pos }), "AZCM0023", "extensions.allowlist holds Allow/None (allow no extension) next to other extensions",
-			"keep Allow/None alone, or list the extensions to allow")
+		add(ap(func(a *rawAgentConfig) Pos { return a.allowlist.pos }), "AZCM0023", say("allow_none"), say("allow_none_fix"))
 	}
 	// Agent versions, against agent.min_version when the inventory states one.
 	if mv := h.Agent.MinVersion; mv != "" {
 		older := func(need string) bool { return versionLess(mv, need) }
 		note := func(p Pos, what, need string) {
-			warn(p, CodeAgentConfig, fmt.Sprintf("%s needs agent %s or later, but agent.min_version is %s: an older agent fails the step", what, need, mv),
-				fmt.Sprintf("raise agent.min_version to %s (install/upgrade bring it)", need))
+			warn(p, CodeAgentConfig, say("needs_agent", what, need, mv), say("raise_min", need))
 		}
 		switch {
 		case c.ProxyBypass != nil && slices.Contains(c.ProxyBypass, "ArcData") && older(ArcDataMinAgent):
@@ -356,8 +349,7 @@ func validateAgentConfig(h *Host, w where, add, warn report) {
 			note(ap(func(a *rawAgentConfig) Pos { return a.proxyURL.pos }), "proxy.url", ProxyURLMinAgent)
 		}
 		if c.GatewayID != "" && older(GatewayAutoAgent) {
-			warn(gwAt, CodeAgentConfig, fmt.Sprintf("gateway_id with agent.min_version %s: agents up to 1.50 also need `azcmagent config set connection.type gateway`, which arcfleet does not run", mv),
-				"raise agent.min_version to "+GatewayAutoAgent+", or run that command on older agents")
+			warn(gwAt, CodeAgentConfig, say("gateway_old", mv), say("gateway_old_fix", GatewayAutoAgent))
 		}
 		if c.AutomaticUpgrade && older(AutoUpgradeMinAgent) {
 			note(ap(func(a *rawAgentConfig) Pos { return a.autoUpgrade.pos }), "automatic_upgrade", AutoUpgradeMinAgent)

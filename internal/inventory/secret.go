@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 )
 
@@ -18,40 +19,78 @@ const maxSecretFile = 64 << 10
 func (r SecretRef) Resolve(lookupEnv func(string) (string, bool)) (string, error) {
 	switch {
 	case r.Env != "" && r.File != "":
-		return "", errors.New("secret reference names both env and file")
+		return "", &ResolveError{Reason: "both"}
 	case r.Env != "":
 		if lookupEnv == nil {
 			lookupEnv = os.LookupEnv
 		}
 		v, ok := lookupEnv(r.Env)
 		if !ok {
-			return "", fmt.Errorf("environment variable %s is not set", r.Env)
+			return "", &ResolveError{Reason: "env_unset", Args: []string{r.Env}}
 		}
 		if v == "" {
-			return "", fmt.Errorf("environment variable %s is empty", r.Env)
+			return "", &ResolveError{Reason: "env_empty", Args: []string{r.Env}}
 		}
 		return v, nil
 	case r.File != "":
 		f, err := os.Open(expandHome(r.File))
 		if err != nil {
-			return "", fmt.Errorf("secret file %s: %w", r.File, unwrapOpenErr(err))
+			return "", &ResolveError{Reason: "file_open", Args: []string{r.File}, Err: unwrapOpenErr(err)}
 		}
 		defer f.Close()
 		b, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
 		if err != nil {
-			return "", fmt.Errorf("secret file %s: cannot read: %w", r.File, unwrapOpenErr(err))
+			return "", &ResolveError{Reason: "file_read", Args: []string{r.File}, Err: unwrapOpenErr(err)}
 		}
 		if len(b) > maxSecretFile {
-			return "", fmt.Errorf("secret file %s is larger than %d KiB; it should hold only the secret", r.File, maxSecretFile>>10)
+			return "", &ResolveError{Reason: "file_large", Args: []string{r.File, strconv.Itoa(maxSecretFile >> 10)}}
 		}
 		v := strings.TrimRight(string(b), "\r\n")
 		if v == "" {
-			return "", fmt.Errorf("secret file %s is empty", r.File)
+			return "", &ResolveError{Reason: "file_empty", Args: []string{r.File}}
 		}
 		return v, nil
 	}
-	return "", errors.New("no secret reference given")
+	return "", &ResolveError{Reason: "none"}
 }
+
+// ResolveError is why a secret reference does not resolve: Reason names the
+// sentence (Error), Args its data (the variable or file name, a size), Err
+// what the system said (file_open, file_read), so a report can say it in
+// another language.
+type ResolveError struct {
+	Reason string
+	Args   []string
+	Err    error
+}
+
+func (e *ResolveError) Error() string {
+	arg := func(i int) string {
+		if i < len(e.Args) {
+			return e.Args[i]
+		}
+		return ""
+	}
+	switch e.Reason {
+	case "both":
+		return "secret reference names both env and file"
+	case "env_unset":
+		return fmt.Sprintf("environment variable %s is not set", arg(0))
+	case "env_empty":
+		return fmt.Sprintf("environment variable %s is empty", arg(0))
+	case "file_open":
+		return fmt.Sprintf("secret file %s: %v", arg(0), e.Err)
+	case "file_read":
+		return fmt.Sprintf("secret file %s: cannot read: %v", arg(0), e.Err)
+	case "file_large":
+		return fmt.Sprintf("secret file %s is larger than %s KiB; it should hold only the secret", arg(0), arg(1))
+	case "file_empty":
+		return fmt.Sprintf("secret file %s is empty", arg(0))
+	}
+	return "no secret reference given"
+}
+
+func (e *ResolveError) Unwrap() error { return e.Err }
 
 // unwrapOpenErr drops the path (already in our message) from an *os.PathError.
 func unwrapOpenErr(err error) error {

@@ -321,6 +321,15 @@ type Finding struct {
 	// Warning marks an explicit opt-in worth a second look (insecure-ignore, insecure TLS,
 	// plain HTTP): reported, but it does not make the inventory invalid or block the host.
 	Warning bool `json:"warning,omitempty"`
+	// Key and Args, FixKey and FixArgs say Message ("MESSAGE; fix: FIX") as
+	// sentence keys of finding_texts.go and their data (names, values,
+	// paths), so a report can say it in another language; a Key starting
+	// "jump:" is a jump host's ("jump host: MESSAGE"). "" for a finding
+	// without them: Message is then the only wording.
+	Key     string   `json:"key,omitempty"`
+	Args    []string `json:"args,omitempty"`
+	FixKey  string   `json:"fix_key,omitempty"`
+	FixArgs []string `json:"fix_args,omitempty"`
 }
 
 // String is the `validate` line: "FILE:LINE:COL: AZCMnnnn HOST: message and fix";

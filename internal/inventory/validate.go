@@ -124,17 +124,17 @@ func Validate(inv *Inventory, hosts []*Host, action string) []Finding {
 	rc := regionCloud()
 	for _, h := range hosts {
 		w := inv.where(h)
-		add := func(p Pos, code, msg, fix string) {
-			out = append(out, Finding{Pos: p, Code: code, Host: h.Name, Message: msg + "; fix: " + fix})
+		add := func(p Pos, code string, msg, fix sentence) {
+			out = append(out, finding(p, code, h.Name, "", msg, fix, false))
 		}
-		warn := func(p Pos, code, msg, fix string) {
-			out = append(out, Finding{Pos: p, Code: code, Host: h.Name, Message: msg + "; fix: " + fix, Warning: true})
+		warn := func(p Pos, code string, msg, fix sentence) {
+			out = append(out, finding(p, code, h.Name, "", msg, fix, true))
 		}
 		validateCredential(inv, h, w, connect, add)
 		if connect {
 			validateAzure(h, w, rc, add, warn)
 		} else if c := h.Azure.Cloud; c != "" && !contains(Clouds(), c) {
-			add(posOf(w, func(l *layer) *val[string] { return &l.azure.cloud }), "AZCM0014", fmt.Sprintf("unsupported cloud %q", c), cloudFix(c))
+			add(posOf(w, func(l *layer) *val[string] { return &l.azure.cloud }), "AZCM0014", say("bad_cloud", q(c)), cloudFix(c))
 		}
 		validateAgent(h, w, add)
 		if connect {
@@ -153,11 +153,11 @@ func Validate(inv *Inventory, hosts []*Host, action string) []Finding {
 	// Jump hosts that are not fleet members: only their login is checked.
 	for _, w := range inv.jumpsOf(hosts) {
 		h := w.h
-		add := func(p Pos, code, msg, fix string) {
-			out = append(out, Finding{Pos: p, Code: code, Host: h.Name, Message: "jump host: " + msg + "; fix: " + fix})
+		add := func(p Pos, code string, msg, fix sentence) {
+			out = append(out, finding(p, code, h.Name, "jump:", msg, fix, false))
 		}
-		warn := func(p Pos, code, msg, fix string) {
-			out = append(out, Finding{Pos: p, Code: code, Host: h.Name, Message: "jump host: " + msg + "; fix: " + fix, Warning: true})
+		warn := func(p Pos, code string, msg, fix sentence) {
+			out = append(out, finding(p, code, h.Name, "jump:", msg, fix, true))
 		}
 		validateSSH(h, w, add, warn)
 		if inv.src != nil {
@@ -167,25 +167,33 @@ func Validate(inv *Inventory, hosts []*Host, action string) []Finding {
 	return out
 }
 
-type report func(p Pos, code, msg, fix string)
+type report func(p Pos, code string, msg, fix sentence)
+
+// finding is the finding of msg and fix (a jump host's when prefix is "jump:").
+func finding(p Pos, code, host, prefix string, msg, fix sentence, warning bool) Finding {
+	m := msg.text() + "; fix: " + fix.text()
+	if prefix == "jump:" {
+		m = "jump host: " + m
+	}
+	return Finding{Pos: p, Code: code, Host: host, Message: m, Warning: warning,
+		Key: prefix + msg.key, Args: msg.args, FixKey: fix.key, FixArgs: fix.args}
+}
 
 func validateCredential(inv *Inventory, h *Host, w where, connect bool, add report) {
 	credPos := posOf(w, func(l *layer) *val[string] { return &l.credential })
 	if h.Credential == "" {
-		add(h.Pos, "AZCM0016", "no credential: the agent needs a service principal to log in",
-			"set `credential: NAME` in defaults, a group or the host, and define NAME under credentials:")
+		add(h.Pos, "AZCM0016", say("no_credential"), say("set_credential"))
 	} else if c, ok := inv.Credentials[h.Credential]; !ok {
-		add(credPos, "AZCM0016", fmt.Sprintf("credential %q is not defined", h.Credential), "define it under credentials:")
+		add(credPos, "AZCM0016", say("cred_undefined", q(h.Credential)), say("define_cred"))
 	} else {
 		validateCredentialAuth(inv, c, add)
 		if c.TenantID != "" && h.Azure.TenantID != "" && !strings.EqualFold(c.TenantID, h.Azure.TenantID) {
 			add(posOf(w, func(l *layer) *val[string] { return &l.azure.tenantID }), CodeCredential,
-				fmt.Sprintf("azure.tenant_id differs from the tenant_id of credential %q; the agent takes one --tenant-id", c.Name),
-				"use a credential of the tenant the machines are onboarded to, or make the two tenant ids equal")
+				say("tenant_differs", q(c.Name)), say("tenant_fix"))
 		}
 	}
 	if h.Azure.TenantID == "" {
-		add(h.Pos, "AZCM0016", "no tenant id (--tenant-id)", "set azure.tenant_id, or tenant_id in the credential")
+		add(h.Pos, "AZCM0016", say("no_tenant"), say("set_tenant"))
 	}
 }
 
@@ -203,29 +211,26 @@ func validateCredentialAuth(inv *Inventory, c Credential, add report) {
 	switch {
 	case c.ClientID == "" && mode != AuthAccessToken:
 		add(credAt, "AZCM0016",
-			fmt.Sprintf("credential %q has no client_id (--service-principal-id)", c.Name), "add client_id: APPLICATION-ID to it")
+			say("no_client_id", q(c.Name)), say("add_client_id"))
 	case c.ClientID == "" && (from == TokenFromClientSecret || from == TokenFromClientCertificate):
 		add(fromAt, CodeCredential,
-			fmt.Sprintf("credential %q (auth: access-token, token_from: %s) has no client_id: the controller needs it to mint the hosts' access tokens", c.Name, from),
-			"add client_id: APPLICATION-ID to it")
+			say("token_no_client_id", q(c.Name), from), say("add_client_id"))
 	case c.ClientID != "" && !guidRE.MatchString(c.ClientID):
 		add(inv.credPos(c.Name, func(r *rawCred) Pos { return r.clientID.pos }), CodeCredential,
-			fmt.Sprintf("credential %q: client_id is not a GUID", c.Name), "use the application (client) ID of the service principal, e.g. 00000000-0000-0000-0000-000000000000")
+			say("client_id_guid", q(c.Name)), say("client_id_fix"))
 	}
 	switch mode {
 	case AuthSecret:
 		if c.Secret.IsZero() {
-			fix := "add `secret: {env: NAME}` or `secret: {file: PATH}` to it"
+			fix := say("secret_fix")
 			if !c.Certificate.IsZero() {
-				fix += ", or set `auth: certificate` to send the certificate instead"
+				fix = say("secret_fix_cert")
 			}
-			add(credAt, "AZCM0016", fmt.Sprintf("credential %q has no secret (--service-principal-secret)", c.Name),
-				fix+"; better: set `auth: access-token` so the hosts get only a short-lived token (docs/security.md)")
+			add(credAt, "AZCM0016", say("no_secret", q(c.Name)), fix)
 		}
 	case AuthCertificate:
 		if c.Certificate.IsZero() {
-			add(authAt, "AZCM0016", fmt.Sprintf("credential %q (auth: certificate) has no certificate (--service-principal-cert)", c.Name),
-				"add `certificate: {file: /path/sp.pem}` (PEM holding the certificate and its private key, no password), or use `auth: access-token`")
+			add(authAt, "AZCM0016", say("no_certificate", q(c.Name)), say("cert_fix"))
 		}
 	case AuthAccessToken:
 		switch {
@@ -235,12 +240,10 @@ func validateCredentialAuth(inv *Inventory, c Credential, add report) {
 				at = authAt
 			}
 			add(at, CodeCredential,
-				fmt.Sprintf("credential %q (auth: access-token, token_from: client-secret) has no secret: the controller needs it to mint the hosts' access tokens", c.Name),
-				"add `secret: {env: NAME}` or `secret: {file: PATH}` (it stays on the controller), or set token_from: client-certificate, workload-identity, managed-identity or azure-cli")
+				say("token_no_secret", q(c.Name)), say("token_secret_fix"))
 		case from == TokenFromClientCertificate && c.Certificate.IsZero():
 			add(fromAt, CodeCredential,
-				fmt.Sprintf("credential %q (auth: access-token, token_from: client-certificate) has no certificate: the controller needs it to mint the hosts' access tokens", c.Name),
-				"add `certificate: {file: /path/sp.pem}` (PEM holding the certificate and its private key; it stays on the controller), or set another token_from")
+				say("token_no_cert", q(c.Name)), say("token_cert_fix"))
 		}
 	}
 }
@@ -253,18 +256,16 @@ func validateAzure(h *Host, w where, rc map[string]string, add, warn report) {
 		{az.Location, "location", "--location"},
 	} {
 		if req.v == "" {
-			add(h.Pos, "AZCM0016", fmt.Sprintf("no azure.%s (%s)", req.key, req.flag),
-				fmt.Sprintf("set azure.%s at the top level, in a group or on the host", req.key))
+			add(h.Pos, "AZCM0016", say("no_azure_field", req.key, req.flag), say("set_azure_field", req.key))
 		}
 	}
 	if az.SubscriptionID != "" && !guidRE.MatchString(az.SubscriptionID) {
 		warn(posOf(w, func(l *layer) *val[string] { return &l.azure.subscriptionID }), "AZCM0068",
-			"subscription_id is not a GUID; the agent fails with AZCM0068 when it cannot resolve a subscription name",
-			"use the subscription's GUID")
+			say("sub_not_guid"), say("use_sub_guid"))
 	}
 	cloud := az.Cloud
 	if cloud != "" && !contains(Clouds(), cloud) {
-		add(posOf(w, func(l *layer) *val[string] { return &l.azure.cloud }), "AZCM0014", fmt.Sprintf("unsupported cloud %q", cloud), cloudFix(cloud))
+		add(posOf(w, func(l *layer) *val[string] { return &l.azure.cloud }), "AZCM0014", say("bad_cloud", q(cloud)), cloudFix(cloud))
 		cloud = ""
 	}
 	if cloud == "" {
@@ -275,26 +276,24 @@ func validateAzure(h *Host, w where, rc map[string]string, add, warn report) {
 		norm := strings.ToLower(strings.ReplaceAll(az.Location, " ", ""))
 		switch in, known := rc[norm]; {
 		case !known:
-			fix := "use a region name such as westeurope, eastus2 or swedencentral (az account list-locations -o table)"
+			fix := say("region_use")
 			if s := closest(norm, Regions(cloud)); s != "" {
-				fix = fmt.Sprintf("did you mean %q?", s)
+				fix = say("region_mean", q(s))
 			}
-			add(lp, "AZCM0020", fmt.Sprintf("unknown region %q", az.Location), fix)
+			add(lp, "AZCM0020", say("unknown_region", q(az.Location)), fix)
 		case in != cloud:
-			add(lp, "AZCM0020", fmt.Sprintf("region %q is in %s, but the cloud is %s", az.Location, in, cloud),
-				fmt.Sprintf("set azure.cloud: %s, or choose a region of %s", in, cloud))
+			add(lp, "AZCM0020", say("region_cloud", q(az.Location), in, cloud), say("region_cloud_fix", in, cloud))
 		case norm != az.Location:
-			warn(lp, "AZCM0020", fmt.Sprintf("location %q is a display name", az.Location), fmt.Sprintf("write the region name %q", norm))
+			warn(lp, "AZCM0020", say("display_name", q(az.Location)), say("region_write", q(norm)))
 		}
 	}
 	if az.CorrelationID != "" && !guidRE.MatchString(az.CorrelationID) {
 		add(posOf(w, func(l *layer) *val[string] { return &l.azure.correlationID }), "AZCM0015",
-			"correlation_id is not a GUID", "use a GUID such as 3fa85f64-5717-4562-b3fc-2c963f66afa6, or remove it")
+			say("corr_guid"), say("corr_fix"))
 	}
 	if az.PrivateLinkScope != "" && !plsRE.MatchString(az.PrivateLinkScope) {
 		add(posOf(w, func(l *layer) *val[string] { return &l.azure.privateLinkScope }), CodePrivateLink,
-			"private_link_scope is not a private link scope resource ID",
-			"use /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.HybridCompute/privateLinkScopes/NAME")
+			say("pls_bad"), say("pls_fix"))
 	}
 	if h.ResourceName != "" {
 		np := posOf(w, func(l *layer) *val[string] { return &l.azure.nameTemplate })
@@ -304,13 +303,11 @@ func validateAzure(h *Host, w where, rc map[string]string, add, warn report) {
 		n := h.ResourceName
 		switch {
 		case !resourceNameRE.MatchString(n):
-			add(np, "AZCM0017", fmt.Sprintf("resource name %q may hold only letters, digits, '-' and '_'", n),
-				"set resource_name on the host, or a resource_name_template such as \"{short}\"")
+			add(np, "AZCM0017", say("name_chars", q(n)), say("name_chars_fix"))
 		case strings.HasSuffix(n, "-") || strings.HasSuffix(n, "_"):
-			add(np, "AZCM0017", fmt.Sprintf("resource name %q must not end with '-' or '_'", n), "drop the trailing character")
+			add(np, "AZCM0017", say("name_end", q(n)), say("name_end_fix"))
 		case utf8.RuneCountInString(n) > MaxResourceName:
-			warn(np, "AZCM0017", fmt.Sprintf("resource name is %d characters; Azure's limit for Arc machines is %d", len(n), MaxResourceName),
-				"set a shorter resource_name")
+			warn(np, "AZCM0017", say("name_long", itoa(len(n)), itoa(MaxResourceName)), say("name_long_fix"))
 		}
 	}
 	for _, p := range TagProblems(az.Tags) {
@@ -318,7 +315,7 @@ func validateAzure(h *Host, w where, rc map[string]string, add, warn report) {
 		if p.Tag != "" {
 			pos = w.tagPos(p.Tag)
 		}
-		add(pos, "AZCM0013", p.Msg, p.Fix)
+		add(pos, "AZCM0013", p.msg, p.fix)
 	}
 }
 
@@ -335,7 +332,7 @@ func validateAgent(h *Host, w where, add report) {
 	validateAgentInstall(h, posOf(w, func(l *layer) *val[string] { return &l.agent.path }), add)
 	max, unit, limit := MaxLinuxAgentPath, "bytes", "PATH_MAX"
 	if h.OS == "windows" {
-		max, unit, limit = MaxWindowsAgentPath, "characters", "MAX_PATH"
+		max, unit, limit = MaxWindowsAgentPath, "chars", "MAX_PATH"
 	}
 	for _, f := range []struct {
 		key, v string
@@ -346,8 +343,8 @@ func validateAgent(h *Host, w where, add report) {
 	} {
 		if n := AgentPathLen(h.OS, f.v); n > max {
 			add(posOf(w, f.get), CodeAgentPath,
-				fmt.Sprintf("%s is %d %s, longer than the %d a %s path can have (%s)", f.key, n, unit, max, h.OS, limit),
-				fmt.Sprintf("install the agent (or point %s) at a path of at most %d %s", f.key, max, unit))
+				say("agent_path_long_"+unit, f.key, itoa(n), itoa(max), h.OS, limit),
+				say("agent_path_fix_"+unit, f.key, itoa(max)))
 		}
 	}
 }
@@ -358,30 +355,27 @@ func validateSSH(h *Host, w where, add, warn report) {
 		return posOf(w, func(l *layer) *val[string] { return get(&l.ssh) })
 	}
 	if s.User == "" {
-		add(h.Pos, CodeSSHLogin, "no ssh.user", "set ssh.user in defaults, a group or the host")
+		add(h.Pos, CodeSSHLogin, say("no_ssh_user"), say("set_ssh_user"))
 	}
 	if s.IdentityFile == "" && s.Password.IsZero() && !s.UseAgent {
-		add(h.Pos, CodeSSHLogin, "no SSH login method", "set ssh.identity_file, ssh.use_agent: true or ssh.password: {env: NAME}")
+		add(h.Pos, CodeSSHLogin, say("no_ssh_login"), say("ssh_login_fix"))
 	}
 	if !s.Passphrase.IsZero() && s.IdentityFile == "" {
 		add(posOf(w, func(l *layer) *val[SecretRef] { return &l.ssh.passphrase }), CodeSSHLogin,
-			"ssh.passphrase is set but there is no ssh.identity_file it would unlock", "set identity_file or remove passphrase")
+			say("passphrase_no_key"), say("passphrase_fix"))
 	}
 	fpPos := sp(func(r *rawSSH) *val[string] { return &r.fingerprint })
 	switch {
 	case s.HostKeyPolicy == "fingerprint" && s.Fingerprint == "":
-		add(sp(func(r *rawSSH) *val[string] { return &r.hostKeyPolicy }), CodeSSHLogin, "host_key_policy is fingerprint but no ssh.fingerprint is given",
-			"add fingerprint: SHA256:... (ssh-keygen -lf the host's public key)")
+		add(sp(func(r *rawSSH) *val[string] { return &r.hostKeyPolicy }), CodeSSHLogin, say("fp_missing"), say("fp_add"))
 	case s.Fingerprint != "" && !fingerprintRE.MatchString(s.Fingerprint):
-		add(fpPos, CodeSSHLogin, "ssh.fingerprint is not a SHA256 fingerprint", "write it as ssh-keygen -l prints it: SHA256: followed by 43 base64 characters")
+		add(fpPos, CodeSSHLogin, say("fp_bad"), say("fp_write"))
 	case s.Fingerprint != "" && s.HostKeyPolicy != "fingerprint":
-		add(fpPos, CodeSSHLogin, fmt.Sprintf("ssh.fingerprint is set but host_key_policy is %s, which ignores it", s.HostKeyPolicy),
-			"set host_key_policy: fingerprint next to it, or remove the fingerprint")
+		add(fpPos, CodeSSHLogin, say("fp_ignored", s.HostKeyPolicy), say("fp_ignored_fix"))
 	}
 	if s.HostKeyPolicy == "insecure-ignore" {
 		warn(sp(func(r *rawSSH) *val[string] { return &r.hostKeyPolicy }), CodeInsecureHostKey,
-			"host_key_policy insecure-ignore accepts any host key: a machine in the middle gets the login and the service principal secret",
-			"use strict with a maintained known_hosts file, accept-new, or fingerprint")
+			say("insecure_hostkey"), say("insecure_hostkey_fix"))
 	}
 }
 
@@ -397,32 +391,29 @@ func validateWinRM(h *Host, w where, add, warn report) {
 	switch x.Auth {
 	case "cert":
 		if x.CertFile == "" || x.KeyFile == "" {
-			add(authPos, CodeWinRMLogin, "auth cert needs winrm.cert_file and winrm.key_file", "set both, or use auth: ntlm with user and password")
+			add(authPos, CodeWinRMLogin, say("cert_files"), say("cert_files_fix"))
 		}
 		if !x.HTTPS {
-			add(authPos, CodeWinRMLogin, "certificate authentication needs HTTPS", "remove https: false")
+			add(authPos, CodeWinRMLogin, say("cert_https"), say("cert_https_fix"))
 		}
 	default:
 		if x.User == "" {
-			add(h.Pos, CodeWinRMLogin, "no winrm.user", "set winrm.user in defaults, a group or the host")
+			add(h.Pos, CodeWinRMLogin, say("no_winrm_user"), say("set_winrm_user"))
 		}
 		if x.Password.IsZero() {
-			add(h.Pos, CodeWinRMLogin, "no winrm.password", "set winrm.password: {env: NAME} or {file: PATH}")
+			add(h.Pos, CodeWinRMLogin, say("no_winrm_password"), say("set_winrm_password"))
 		}
 		if x.Auth == "basic" && !x.HTTPS {
-			add(authPos, CodeWinRMLogin, "basic authentication over plain HTTP sends the password readable on the wire",
-				"use HTTPS, or auth: ntlm")
+			add(authPos, CodeWinRMLogin, say("basic_http"), say("basic_http_fix"))
 		}
 	}
 	if x.HTTPS && x.Insecure {
 		warn(bp(func(r *rawWinRM) *val[bool] { return &r.insecure }), CodeInsecureTLS,
-			"winrm.insecure skips TLS certificate verification: a machine in the middle gets the login and the service principal secret",
-			"give the issuing CA in winrm.ca_file instead")
+			say("insecure_tls"), say("insecure_tls_fix"))
 	}
 	if !x.HTTPS {
 		warn(bp(func(r *rawWinRM) *val[bool] { return &r.https }), CodePlainHTTP,
-			"WinRM over plain HTTP: commands and output cross the network unencrypted",
-			"use HTTPS on 5986 (winrm quickconfig -transport:https)")
+			say("plain_http"), say("plain_http_fix"))
 	}
 }
 
@@ -431,6 +422,8 @@ type TagProblem struct {
 	Tag string // the tag name, "" for the whole set
 	Msg string
 	Fix string
+
+	msg, fix sentence // Msg and Fix as sentences
 }
 
 // TagProblems lists what the agent (AZCM0013) or Azure would reject in tags, in
@@ -439,34 +432,34 @@ type TagProblem struct {
 func TagProblems(tags map[string]string) []TagProblem {
 	var out []TagProblem
 	if len(tags) > MaxTags {
-		out = append(out, TagProblem{Msg: fmt.Sprintf("%d tags; Azure allows at most %d per resource", len(tags), MaxTags),
-			Fix: "drop tags, or merge some into one"})
+		m, f := say("tags_many", itoa(len(tags)), itoa(MaxTags)), say("tags_many_fix")
+		out = append(out, TagProblem{Msg: m.text(), Fix: f.text(), msg: m, fix: f})
 	}
 	keys := sortedKeys(tags)
 	lower := make(map[string]string, len(keys))
 	for _, k := range keys {
 		v := tags[k]
-		bad := func(msg, fix string) { out = append(out, TagProblem{Tag: k, Msg: msg, Fix: fix}) }
+		bad := func(msg, fix sentence) {
+			out = append(out, TagProblem{Tag: k, Msg: msg.text(), Fix: fix.text(), msg: msg, fix: fix})
+		}
 		switch {
 		case strings.TrimSpace(k) == "":
-			bad("empty tag name", "give the tag a name")
+			bad(say("tag_empty"), say("tag_empty_fix"))
 		case utf8.RuneCountInString(k) > MaxTagNameLen:
-			bad(fmt.Sprintf("tag name is longer than %d characters", MaxTagNameLen), "shorten the name")
+			bad(say("tag_name_long", itoa(MaxTagNameLen)), say("tag_shorten_name"))
 		case strings.ContainsAny(k, tagNameForbidden):
-			bad(fmt.Sprintf("tag name %q contains one of < > %% & \\ ? /", k), "remove those characters from the name")
+			bad(say("tag_name_chars", q(k)), say("tag_remove_chars"))
 		case strings.ContainsAny(k, `'"=`) || hasControl(k):
-			bad(fmt.Sprintf("tag name %q contains a quote, '=' or a control character, which the agent's --tags syntax cannot carry", k),
-				"remove the character from the name")
+			bad(say("tag_name_quote", q(k)), say("tag_remove_char_name"))
 		}
 		switch {
 		case utf8.RuneCountInString(v) > MaxTagValueLen:
-			bad(fmt.Sprintf("value of tag %q is longer than %d characters", k, MaxTagValueLen), "shorten the value")
+			bad(say("tag_value_long", q(k), itoa(MaxTagValueLen)), say("tag_shorten_value"))
 		case strings.ContainsAny(v, `'"`) || hasControl(v):
-			bad(fmt.Sprintf("value of tag %q contains a quote or a control character, which the agent's --tags syntax cannot carry", k),
-				"remove the character from the value")
+			bad(say("tag_value_quote", q(k)), say("tag_remove_char_value"))
 		}
 		if first, dup := lower[strings.ToLower(k)]; dup {
-			bad(fmt.Sprintf("tag names %q and %q differ only in case; Azure treats tag names case-insensitively", first, k), "keep one spelling")
+			bad(say("tag_case", q(first), q(k)), say("tag_keep_one"))
 		} else {
 			lower[strings.ToLower(k)] = k
 		}
@@ -513,13 +506,13 @@ func quoteTag(s string) string {
 	return s
 }
 
-func cloudFix(c string) string {
+func cloudFix(c string) sentence {
 	for _, k := range Clouds() {
 		if strings.EqualFold(k, c) {
-			return fmt.Sprintf("write it as %s", k)
+			return say("cloud_write", k)
 		}
 	}
-	return "use AzureCloud, AzureUSGovernment or AzureChinaCloud"
+	return say("cloud_use")
 }
 
 func contains(list []string, s string) bool {

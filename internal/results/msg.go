@@ -88,8 +88,13 @@ func (m Msg) text(lang string) (string, bool) {
 			b.WriteString(t)
 			break
 		}
-		b.WriteString(t[:i])
 		ref := t[i+1 : i+j]
+		if strings.Trim(strings.TrimPrefix(ref, "s"), "0123456789") != "" || strings.TrimPrefix(ref, "s") == "" {
+			b.WriteString(t[:i+j+1]) // not a placeholder: a brace of the text (`@{Basic="true"}`)
+			t = t[i+j+1:]
+			continue
+		}
+		b.WriteString(t[:i])
 		t = t[i+j+1:]
 		if sub, isSub := strings.CutPrefix(ref, "s"); isSub {
 			n, err := strconv.Atoi(sub)

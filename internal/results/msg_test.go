@@ -15,8 +15,8 @@ var msgPlaceholder = regexp.MustCompile(`\{s?[0-9]+\}`)
 // Every executor message exists in both languages with the same arguments, and
 // the Swedish is not the English unless the template is only data and commands.
 func TestMsgTemplatesTranslated(t *testing.T) {
-	wording := func(s string) string { // s without data, commands and punctuation
-		return regexp.MustCompile("`[^`]*`|[^\\pL]+").ReplaceAllString(msgPlaceholder.ReplaceAllString(s, " "), "")
+	wording := func(s string) string { // s without data, commands, settings (agent.package) and punctuation
+		return regexp.MustCompile("`[^`]*`|[a-z_]+(\\.[a-z_]+)+|[^\\pL]+").ReplaceAllString(msgPlaceholder.ReplaceAllString(s, " "), "")
 	}
 	for k, m := range msgTemplates {
 		if m[0] == "" || m[1] == "" {
