@@ -432,7 +432,10 @@ func psInstall(b *strings.Builder, h *inventory.Host, sp stepSpec) {
 		fmt.Fprintf(b, "if(-not $C){$E.WriteLine('%sagent-not-found');$E.WriteLine('upgrade needs an installed agent: use the install action');exit %d}\n", ErrorMarker, ExitAgentNotFound)
 		fmt.Fprintf(b, "if($Want -and (ge $C $Want)){Write-Output \"%sskipped $C\";$R=0;exit 0}\n", InstallMarker)
 		if p == nil {
-			// --background: the upgrade goes on after the step; the mark stays.
+			// Whether `azcmagent upgrade` waits for the installation it starts
+			// is not documented (--background only suppresses its popups,
+			// azcmagent-upgrade reference page): the mark stays after the step,
+			// which costs nothing once Windows Installer's mutex is gone.
 			fmt.Fprintf(b, "if(ge $C '%s'){$mr=1;%s;$uo=if($Want){$mm=($Want -split '\\.')[0..1] -join '.';if($mm -notmatch '\\.'){$mm+='.0'};& $A upgrade --version $mm --background 2>&1}else{& $A upgrade --background 2>&1};$R=$LASTEXITCODE;$uo|%%{$E.WriteLine($_)};if($R -ne 0){exit $R};$v=av;Write-Output \"%supgraded $C $v\";$R=0;exit 0}\n", UpgradeCommandVersion, mark, InstallMarker)
 		}
 	} else {
