@@ -3,7 +3,9 @@ package agent
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -78,5 +80,57 @@ func TestLinuxRelaysAgentOutputExactly(t *testing.T) {
 				f.assertTmpEmpty(t)
 			}
 		})
+	}
+}
+
+// TestLinuxConnectPrograms counts the programs a connect that succeeds starts
+// on the host (strace; skipped without it): on a fleet sharing CPUs with the
+// controller each one costs about a millisecond per host. Besides sh and the
+// agent: flock (the lock), date twice (owner and last records), wc (the log's
+// size, for a failure's evidence), mktemp (the private directory), setsid
+// (the agent's process group), rm (the directory), and the watchdog's sleeps;
+// the output is relayed and the log skipped with builtins.
+func TestLinuxConnectPrograms(t *testing.T) {
+	strace, err := exec.LookPath("strace")
+	if err != nil {
+		t.Skip("strace not installed")
+	}
+	f := newFakeHost(t)
+	writeExe(t, filepath.Join(f.bin, "azcmagent"), "#!/bin/sh\necho '{\"status\":\"done\"}'\n")
+	if err := os.WriteFile(f.log, []byte(preLog), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A host arcfleet has seen before: its state directory exists (else mkdir).
+	if err := os.MkdirAll(filepath.Join(f.dir, "state"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h := f.host("linux")
+	h.Azure = inventory.Azure{SubscriptionID: "sub", ResourceGroup: "rg", Location: "westeurope"}
+	st := ConnectStep(h)
+	trace := filepath.Join(f.dir, "trace")
+	r := f.run(t, fmt.Sprintf("%s -f -qq -e trace=execve -e signal=none -o %s sh -c %s", strace, trace, ShQuote(st.Command)), StepInput(st, h, testCred(), sentinel))
+	if r.exit != 0 {
+		t.Fatalf("exit %d: %s", r.exit, r.stderr)
+	}
+	data, err := os.ReadFile(trace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var progs []string
+	for _, l := range strings.Split(string(data), "\n") {
+		_, rest, ok := strings.Cut(l, `execve("`)
+		if !ok || strings.Contains(l, "ENOENT") {
+			continue // PATH lookups that missed
+		}
+		name := filepath.Base(rest[:strings.IndexByte(rest, '"')])
+		switch name {
+		case "strace", "sh", "dash", "bash", "azcmagent", "sleep":
+		default:
+			progs = append(progs, name)
+		}
+	}
+	slices.Sort(progs)
+	if want := []string{"date", "date", "flock", "mktemp", "rm", "setsid", "wc"}; !slices.Equal(progs, want) {
+		t.Errorf("programs started besides sh, the agent and the watchdog's sleep: %q, want %q", progs, want)
 	}
 }
