@@ -285,6 +285,10 @@ func failed(t tryOutcome, why results.Msg) tryOutcome {
 // then act on what the probe found.
 func (hr *hostRun) try(ctx context.Context, rem remedy) tryOutcome {
 	if hr.conn == nil {
+		// A package the controller cannot send: refused before dialing (install_gate.go).
+		if t, refused := hr.packageRefused(ctx); refused {
+			return t
+		}
 		if t, ok := hr.dial(ctx); !ok {
 			return t
 		}

@@ -109,11 +109,15 @@ func TestE2EInstallWindowsPackage(t *testing.T) {
 		t.Errorf("left in the host's TMPDIR: %v", ents)
 	}
 
-	// Gone from the controller: refused there, no step runs on the host.
+	// Gone from the controller: refused there, before dialing.
 	if err := os.Remove(msi); err != nil {
 		t.Fatal(err)
 	}
+	before := wh.srv.Counts()
 	r = apply()
+	if after := wh.srv.Counts(); after["Create"] != before["Create"] || after["Command"] != before["Command"] {
+		t.Errorf("package gone: the host was contacted (%v, then %v)", before, after)
+	}
 	if r.Outcome != results.OutcomeFailed || r.FinalCode != "HOST-PACKAGE-UNREADABLE" || !strings.Contains(r.Detail, "on the controller") {
 		t.Errorf("package gone: %s %s %s", r.Outcome, r.FinalCode, r.Detail)
 	}
