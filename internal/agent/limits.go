@@ -1,7 +1,7 @@
 package agent
 
 import (
-	"fmt"
+	"strconv"
 
 	"github.com/arcfleet/arcfleet/internal/inventory"
 )
@@ -22,8 +22,10 @@ func CommandLengthFindings(h *inventory.Host, steps []Step) []inventory.Finding 
 	var out []inventory.Finding
 	for _, s := range steps {
 		if len(s.Command) > MaxWindowsCommand {
+			args := []string{s.Name, strconv.Itoa(len(s.Command)), strconv.Itoa(MaxWindowsCommand)}
 			out = append(out, inventory.Finding{Pos: h.Pos, Code: CodeCommandTooLong, Host: h.Name,
-				Message: fmt.Sprintf("the %s command is %d characters, over the %d that WinRM's cmd shell accepts; fix: shorten agent.path and agent.log", s.Name, len(s.Command), MaxWindowsCommand)})
+				Message: inventory.FindingText("command_too_long", args...) + "; fix: " + inventory.FindingText("shorten_agent_paths"),
+				Key:     "command_too_long", Args: args, FixKey: "shorten_agent_paths"})
 		}
 	}
 	return out

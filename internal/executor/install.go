@@ -46,7 +46,7 @@ func (hr *hostRun) install(ctx context.Context) (t tryOutcome, next bool) {
 				code = "HOST-PACKAGE-DIGEST"
 			}
 			return said(tryOutcome{final: true, outcome: results.OutcomeFailed, diag: results.Diagnosis{Code: code, Class: results.ClassOf(code)}},
-				results.M(results.MsgText, hr.mask(err.Error()+" (on the controller; nothing ran on the host)"))), false
+				results.M("package_refused").With(results.M(results.MsgText, hr.mask(err.Error())))), false
 		}
 		f.Close()
 	}
@@ -60,7 +60,7 @@ func (hr *hostRun) install(ctx context.Context) (t tryOutcome, next bool) {
 	hr.lastAct = prev
 	if o.busy != "" {
 		return said(tryOutcome{diag: results.Diagnosis{Code: codeHostBusy, Class: results.ClassOf(codeHostBusy)}},
-			results.M("busy_holds", agent.DescribeOwner(o.busy))), false
+			results.M("busy_holds_m").With(ownerMsg(o.busy))), false
 	}
 	if !o.ok() {
 		return stepFailure(o, st.Name), false

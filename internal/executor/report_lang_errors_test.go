@@ -149,7 +149,7 @@ func realDialErrors(t *testing.T) map[string]error {
 
 // A Swedish report of hosts that failed for the transport's reasons (each
 // with the transport's hint), an unresolved secret of a host and of a
-// credential, validation findings, a disconnect that could not delete the
+// credential, a jump host not in the plan, validation findings, a disconnect that could not delete the
 // Azure resource, another operation holding the host, and the breaker (by
 // failed hosts and by a token that could not be had) holds none of arcfleet's
 // own English for them: the kinds, operations, hints and sentences. What a
@@ -169,7 +169,7 @@ func TestSwedishReportHasNoErrorEnglish(t *testing.T) {
 	// times out, unresolved secrets, validation findings, a busy host, the
 	// breaker by failed hosts.
 	f := newExFleet()
-	names := []string{"refused", "silent", "hostkey", "auth", "tls", "winauth", "lost", "hang", "secret", "nocred", "invalid", "held", "bad1", "bad2", "bad3", "bad4"}
+	names := []string{"refused", "silent", "hostkey", "auth", "tls", "winauth", "lost", "hang", "secret", "nocred", "invalid", "via", "held", "bad1", "bad2", "bad3", "bad4"}
 	for _, n := range names {
 		f.add(n, &exHost{})
 	}
@@ -194,6 +194,8 @@ func TestSwedishReportHasNoErrorEnglish(t *testing.T) {
 			h.SSH.Password = inventory.SecretRef{Env: "ARC_NO_SUCH_PASSWORD"}
 		case "nocred":
 			h.Credential = "nosecret"
+		case "via":
+			h.SSH.Via = "nowhere"
 		case "invalid":
 			inv := &inventory.Inventory{File: "x.yaml", Hosts: []inventory.Host{{Name: "invalid", OS: "linux", Transport: "ssh", Pos: inventory.Pos{File: "x.yaml", Line: 3, Col: 5},
 				SSH:   inventory.SSH{User: "u", UseAgent: true, HostKeyPolicy: "strict"},
@@ -247,6 +249,7 @@ func TestSwedishReportHasNoErrorEnglish(t *testing.T) {
 		"hang":    {"attempt timeout"},
 		"secret":  {"host secret: ssh.password", "environment variable ARC_NO_SUCH_PASSWORD is not set", "; fix: export", "before running arcfleet", "; then "},
 		"nocred":  {"credential nosecret: secret", "environment variable ARC_NO_SUCH_SP_SECRET is not set", "; fix: export", "; then "},
+		"via":     {": no such host in the inventory or plan; fix: add it to the inventory (and to the plan's --limit)"},
 		"invalid": {"blocked by validation: ", "no credential: the agent needs a service principal to log in", "unsupported cloud"},
 		"held":    {"another operation holds the host: run ", ", since ", "still running after", "arcfleet did not start a second one"},
 		"bad4":    {"circuit breaker open for credential", "hosts failed with", "fix the credential, then"},

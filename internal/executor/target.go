@@ -3,6 +3,7 @@ package executor
 import (
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/arcfleet/arcfleet/internal/inventory"
 	"github.com/arcfleet/arcfleet/internal/results"
@@ -43,17 +44,17 @@ func targetFor(h *inventory.Host, hosts func(string) *inventory.Host, lookupEnv 
 		}
 		if s.Via != "" {
 			if depth >= inventory.MaxJumpDepth {
-				return transport.Target{}, fmt.Errorf("host %s: ssh.via: more than %d jump hosts in a row (a loop?); fix: shorten the via chain", h.Name, inventory.MaxJumpDepth)
+				return transport.Target{}, errorf(results.M("via_too_deep", h.Name, strconv.Itoa(inventory.MaxJumpDepth)))
 			}
 			var jh *inventory.Host
 			if hosts != nil {
 				jh = hosts(s.Via)
 			}
 			if jh == nil {
-				return transport.Target{}, fmt.Errorf("host %s: ssh.via %q: no such host in the inventory or plan; fix: add it to the inventory (and to the plan's --limit)", h.Name, s.Via)
+				return transport.Target{}, errorf(results.M("via_unknown", h.Name, strconv.Quote(s.Via)))
 			}
 			if jh.Name == h.Name {
-				return transport.Target{}, fmt.Errorf("host %s: ssh.via names the host itself; fix: name a different jump host", h.Name)
+				return transport.Target{}, errorf(results.M("via_self", h.Name))
 			}
 			jt, err := targetFor(jh, hosts, lookupEnv, depth+1)
 			if err != nil {
@@ -61,10 +62,10 @@ func targetFor(h *inventory.Host, hosts func(string) *inventory.Host, lookupEnv 
 					m := results.M("jump_host_err", h.Name).With(se.msg)
 					return transport.Target{}, &secretError{err: fmt.Errorf("host %s: jump host: %w", h.Name, err), msg: m}
 				}
-				return transport.Target{}, fmt.Errorf("host %s: jump host: %w", h.Name, err)
+				return transport.Target{}, &msgError{m: results.M("jump_host_err", h.Name).With(errMsg(err)), err: err}
 			}
 			if jt.Protocol != "ssh" {
-				return transport.Target{}, fmt.Errorf("host %s: ssh.via %q is reached over %s; fix: a jump host must use ssh", h.Name, s.Via, jt.Protocol)
+				return transport.Target{}, errorf(results.M("via_not_ssh", h.Name, strconv.Quote(s.Via), jt.Protocol))
 			}
 			t.Jump = &jt
 		}
@@ -83,7 +84,7 @@ func targetFor(h *inventory.Host, hosts func(string) *inventory.Host, lookupEnv 
 			return transport.Target{}, err
 		}
 	default:
-		return transport.Target{}, fmt.Errorf("host %s: transport %q is not supported; fix: use ssh or winrm", h.Name, h.Transport)
+		return transport.Target{}, errorf(results.M("transport_unsupported", h.Name, strconv.Quote(h.Transport)))
 	}
 	return t, nil
 }

@@ -78,13 +78,18 @@ func (o stepOut) errMsgOf() results.Msg {
 }
 
 // msgError is an error in the executor's own words: its text is the
-// message's English, and the report says the message in its language.
-type msgError struct{ m results.Msg }
+// message's English, and the report says the message in its language. err,
+// when set, is the error it is about (Unwrap).
+type msgError struct {
+	m   results.Msg
+	err error
+}
 
 func (e *msgError) Error() string { return e.m.Text("en") }
+func (e *msgError) Unwrap() error { return e.err }
 
 // errorf is an error that says m.
-func errorf(m results.Msg) error { return &msgError{m} }
+func errorf(m results.Msg) error { return &msgError{m: m} }
 
 // errMsg is err as a message for the report (English: err's text): the
 // executor's own errors (msgError, secretError) and transport errors by key,

@@ -112,6 +112,10 @@ var findingTexts = map[string]string{
 	"package_size":          "agent.package.{0} {1} has {2} bytes (1 to {3} allowed)",
 	"package_point_pkg":     "point it at the agent's package",
 
+	// A Windows command too long for cmd.exe (agent/limits.go).
+	"command_too_long":    "the {0} command is {1} characters, over the {2} that WinRM's cmd shell accepts",
+	"shorten_agent_paths": "shorten agent.path and agent.log",
+
 	// Agent configuration.
 	"bypass_no_url":         "proxy.bypass is set without proxy.url: it only matters when the agent uses a proxy",
 	"bypass_no_url_fix":     "set agent_config.proxy.url too, or remove the bypass list",

@@ -178,7 +178,12 @@ func noteTexts(h *HostResult, lang string) []string {
 }
 
 // msgTemplates is every executor message about a host: {"English", "Swedish"}.
-// {N} is the N-th argument, {sN} the N-th nested message.
+// {N} is the N-th argument, {sN} the N-th nested message; a brace around
+// anything else is text. msg_transport.go and msg_findings.go add theirs.
+// Keys the executor no longer writes (dial, step_error, step_not_run,
+// busy_took, busy_holds, busy_still, breaker_why, breaker_hosts,
+// breaker_hosts_more, force_local_only) stay: journals of earlier runs name
+// them, and a resumed run's report renders them.
 var msgTemplates = map[string][2]string{
 	// agent.Decide's reasons (internal/agent/decide.go).
 	"target": {"subscription {0}, resource group {1}, location {2}, tenant {3}",

@@ -126,6 +126,10 @@ var findingTemplates = map[string][2]string{
 	"f_package_size":       {"agent.package.{0} {1} has {2} bytes (1 to {3} allowed)", "agent.package.{0} {1} har {2} byte (1 till {3} tillåts)"},
 	"f_package_point_pkg":  {"point it at the agent's package", "låt den peka på agentens paket"},
 
+	"f_command_too_long": {"the {0} command is {1} characters, over the {2} that WinRM's cmd shell accepts",
+		"kommandot för {0} är {1} tecken, fler än de {2} som WinRM:s cmd-skal tar emot"},
+	"f_shorten_agent_paths": {"shorten agent.path and agent.log", "korta agent.path och agent.log"},
+
 	// Agent configuration.
 	"f_bypass_no_url": {"proxy.bypass is set without proxy.url: it only matters when the agent uses a proxy",
 		"proxy.bypass är satt utan proxy.url: den har bara betydelse när agenten använder en proxy"},
