@@ -272,11 +272,8 @@ func (a *azureApply) preflight(ctx context.Context, p *plan.Plan) (map[string]ex
 	fmt.Fprintln(a.e.stderr, preflightSummary(r))
 	blocked := map[string]executor.Block{}
 	for host, fs := range r.Blocking() {
-		why := make([]string, len(fs))
-		for i, f := range fs {
-			why[i] = fmt.Sprintf("%s %s: %s; fix: %s", f.Code, f.Scope, f.Message, f.Remedy("en"))
-		}
-		blocked[host] = executor.Block{Code: fs[0].Code, Detail: "Azure pre-flight: " + strings.Join(why, "; ")}
+		m := azure.BlockMsg(fs)
+		blocked[host] = executor.Block{Code: fs[0].Code, Detail: m.Text("en"), Msg: &m}
 	}
 	return blocked, true
 }

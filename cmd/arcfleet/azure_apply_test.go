@@ -135,6 +135,11 @@ func TestApplyAzurePreflightBlocksOnlyItsHosts(t *testing.T) {
 			if h.FinalCode != "ARM-SCOPE-LOCKED" || !strings.Contains(h.Detail, "freeze-l2") || !strings.Contains(h.Detail, "fix:") || len(h.Attempts) != 0 {
 				t.Errorf("l2: %s %q, %d attempts; want blocked by the lock with its fix, never attempted", h.FinalCode, h.Detail, len(h.Attempts))
 			}
+			// The report says it in Swedish too (the finding's message, not its English).
+			if m := h.DetailMsg; m == nil || m.Text("en") != h.Detail || !strings.HasPrefix(m.Text("sv"), "Azure-förkontroll: ARM-SCOPE-LOCKED resursgrupp ") ||
+				!strings.Contains(m.Text("sv"), `ReadOnly-låset "freeze-l2" på datorresursen: Azure vägrar`) {
+				t.Errorf("l2: detail message %+v", m)
+			}
 		}
 		if h.Outcome != want {
 			t.Errorf("%s: %s %s, want %s", h.Name, h.Outcome, h.FinalCode, want)

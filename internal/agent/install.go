@@ -9,11 +9,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/arcfleet/arcfleet/internal/inventory"
+	"github.com/arcfleet/arcfleet/internal/results"
 )
 
 // Installing and upgrading the agent.
@@ -84,7 +86,23 @@ type PackageRef struct {
 	// Err: the file could not be read when the plan was made; the step then
 	// refuses on the host (package-unreadable) rather than installing anything else.
 	Err string `json:"error,omitempty"`
+	// ErrMsg is Err as a message when it is arcfleet's own sentence (not
+	// the system's), so a report can say it in its language.
+	ErrMsg *results.Msg `json:"error_msg,omitempty"`
 }
+
+// MsgError is an error in arcfleet's words as a message (results msg keys;
+// its English is Error()), so a report can say it in its language; Err is
+// the error it is about.
+type MsgError struct {
+	M   results.Msg
+	Err error
+}
+
+func (e *MsgError) Error() string             { return e.M.Text("en") }
+func (e *MsgError) Unwrap() error             { return e.Err }
+func (e *MsgError) Msg() results.Msg          { return e.M }
+func msgErr(key string, args ...string) error { return &MsgError{M: results.M(key, args...)} }
 
 // HostPackage is the package h installs from: its agent.package entry for
 // its OS (.msi on Windows; .deb or .rpm on Linux: validation allows one),
@@ -106,6 +124,9 @@ func HostPackage(h *inventory.Host) *PackageRef {
 	size, sum, err := digestFile(path)
 	if err != nil {
 		ref.Err = err.Error()
+		if me, ok := err.(*MsgError); ok {
+			ref.ErrMsg = &me.M
+		}
 		return ref
 	}
 	ref.Size, ref.SHA256 = size, sum
@@ -122,10 +143,10 @@ func digestFile(path string) (int64, string, error) {
 		return 0, "", err
 	}
 	if !fi.Mode().IsRegular() {
-		return 0, "", fmt.Errorf("%s is not a regular file", path)
+		return 0, "", msgErr("pkg_not_regular", path)
 	}
 	if fi.Size() > inventory.MaxAgentPackageBytes {
-		return 0, "", fmt.Errorf("%s has %d bytes, more than %d", path, fi.Size(), int64(inventory.MaxAgentPackageBytes))
+		return 0, "", msgErr("pkg_too_large", path, strconv.FormatInt(fi.Size(), 10), strconv.FormatInt(inventory.MaxAgentPackageBytes, 10))
 	}
 	key := fmt.Sprintf("%s\x00%d\x00%d", path, fi.Size(), fi.ModTime().UnixNano())
 	if v, ok := digests.Load(key); ok {
@@ -142,7 +163,7 @@ func digestFile(path string) (int64, string, error) {
 		return 0, "", err
 	}
 	if n != fi.Size() {
-		return 0, "", fmt.Errorf("%s changed while being read", path)
+		return 0, "", msgErr("pkg_changed_reading", path)
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
 	digests.Store(key, sum)
@@ -157,15 +178,19 @@ var ErrPackageChanged = errors.New("it changed since the plan; plan again")
 // still the file the plan recorded (size; the host checks the SHA-256).
 func OpenPackage(p *PackageRef) (*os.File, error) {
 	if p.Err != "" {
-		return nil, fmt.Errorf("agent package %s: %s", p.Path, p.Err)
+		why := results.M(results.MsgText, p.Err)
+		if p.ErrMsg != nil && p.ErrMsg.Text("en") == p.Err {
+			why = *p.ErrMsg
+		}
+		return nil, &MsgError{M: results.M("pkg_unreadable", p.Path).With(why)}
 	}
 	f, err := os.Open(p.Path)
 	if err != nil {
-		return nil, fmt.Errorf("agent package: %w", err)
+		return nil, &MsgError{M: results.M("pkg_open", err.Error()), Err: err}
 	}
 	fi, err := f.Stat()
 	if err == nil && fi.Size() != p.Size {
-		err = fmt.Errorf("agent package %s has %d bytes, the plan recorded %d: %w", p.Path, fi.Size(), p.Size, ErrPackageChanged)
+		err = &MsgError{M: results.M("pkg_size_changed", p.Path, strconv.FormatInt(fi.Size(), 10), strconv.FormatInt(p.Size, 10)), Err: ErrPackageChanged}
 	}
 	if err != nil {
 		f.Close()

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf16"
 
@@ -578,11 +579,11 @@ func ParseProbe(stdout string) (AgentShow, error) {
 	var s AgentShow
 	start := strings.IndexByte(stdout, '{')
 	if start < 0 {
-		return s, fmt.Errorf("probe: no JSON object in the output of `azcmagent show --json` (got %q); check that the agent is installed and supports --json", clipText(stdout, 120))
+		return s, msgErr("probe_no_json", strconv.Quote(clipText(stdout, 120)))
 	}
 	dec := json.NewDecoder(strings.NewReader(stdout[start:]))
 	if err := dec.Decode(&s); err != nil {
-		return AgentShow{}, fmt.Errorf("probe: `azcmagent show --json` printed invalid JSON (%v): %q", err, clipText(stdout[start:], 120))
+		return AgentShow{}, &MsgError{M: results.M("probe_bad_json", err.Error(), strconv.Quote(clipText(stdout[start:], 120))), Err: err}
 	}
 	s.Busy = Busy(stdout[:start])
 	s.Last, _ = ParseLast(stdout[:start])

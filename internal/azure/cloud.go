@@ -17,12 +17,15 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+
+	"github.com/arcfleet/arcfleet/internal/results"
 )
 
 // Cloud names as the agent and the inventory's azure.cloud spell them.
@@ -65,7 +68,7 @@ func cloudConfig(name string, ov *Endpoints) (cloud.Configuration, error) {
 	case strings.ToLower(CloudChina):
 		return cloud.AzureChina, nil
 	}
-	return cloud.Configuration{}, fmt.Errorf("unknown cloud %q; fix: use %s, %s or %s (inventory: azure.cloud)", name, CloudPublic, CloudUSGovernment, CloudChina)
+	return cloud.Configuration{}, newError(CodeCheckFailed, results.M("az_unknown_cloud", strconv.Quote(name), CloudPublic, CloudUSGovernment, CloudChina))
 }
 
 // scopeOf is the ARM token scope of a cloud configuration.

@@ -3,13 +3,14 @@ package azure
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 
+	"github.com/arcfleet/arcfleet/internal/inventory"
 	"github.com/arcfleet/arcfleet/internal/results"
 )
 
@@ -38,15 +39,28 @@ const (
 // the executor and reports classify it by. Its message holds no token or secret.
 type Error struct {
 	code string
-	msg  string
+	m    results.Msg // its text: the English is Error()
 }
 
 // Code is the catalog code (AADSTSnnnn, ARM-..., ARCF-AZURE-...).
 func (e *Error) Code() string  { return e.code }
-func (e *Error) Error() string { return e.msg }
+func (e *Error) Error() string { return e.m.Text("en") }
 
-func newError(code, format string, args ...any) *Error {
-	return &Error{code: code, msg: fmt.Sprintf(format, args...)}
+// Msg is the error as a message, so a report says it in its language; what
+// Entra ID, Resource Manager or a library said stays as it is.
+func (e *Error) Msg() results.Msg { return e.m }
+
+// newError is an error that says m (a results message key and its run data).
+func newError(code string, m results.Msg) *Error {
+	return &Error{code: code, m: m}
+}
+
+// errMsg is err as a message: an *Error's own, else its text as it is.
+func errMsg(err error) results.Msg {
+	if e, ok := err.(*Error); ok {
+		return e.m
+	}
+	return results.M(results.MsgText, err.Error())
 }
 
 var aadstsRe = regexp.MustCompile(`AADSTS(\d{5,8})`)
@@ -84,7 +98,7 @@ func tokenError(credName string, err error, secrets []string) *Error {
 		return ae
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return newError(CodeToken, "credential %s: token request interrupted: %v", credName, err)
+		return newError(CodeToken, results.M("az_token_interrupted", credName, err.Error()))
 	}
 	s := err.Error()
 	if c := aadCode(s); c != "" {
@@ -93,17 +107,18 @@ func tokenError(credName string, err error, secrets []string) *Error {
 		if _, ok := results.Lookup(c); !ok {
 			code = CodeToken
 		}
-		return newError(code, "credential %s: Microsoft Entra ID refused the token request: %s", credName, desc)
+		return newError(code, results.M("az_token_refused", credName, desc))
 	}
 	line := strings.TrimSpace(strings.SplitN(s, "\n", 2)[0])
 	if len(line) > 300 {
 		line = line[:300] + "..."
 	}
-	return newError(CodeToken, "credential %s: no token: %s", credName, results.Mask(line, secrets))
+	return newError(CodeToken, results.M("az_no_token", credName, results.Mask(line, secrets)))
 }
 
-// armError classifies a failed Resource Manager call; what names the call.
-func armError(what string, err error) *Error {
+// armError classifies a failed Resource Manager call; what names the call
+// (an az_what_* message).
+func armError(what results.Msg, err error) *Error {
 	var ae *Error
 	if errors.As(err, &ae) {
 		return ae // the token, not the call, failed
@@ -121,8 +136,31 @@ func armError(what string, err error) *Error {
 		case re.StatusCode == http.StatusTooManyRequests:
 			code = CodeThrottled
 		}
-		return newError(code, "%s: Azure Resource Manager answered %d %s", what, re.StatusCode, re.ErrorCode)
+		return newError(code, results.M("az_arm_answered", strconv.Itoa(re.StatusCode), re.ErrorCode).With(what))
 	}
 	line := strings.TrimSpace(strings.SplitN(err.Error(), "\n", 2)[0])
-	return newError(CodeCheckFailed, "%s: %s", what, line)
+	return newError(CodeCheckFailed, results.M("az_arm_failed", line).With(what))
+}
+
+// resolveMsg is why a secret reference does not resolve (an
+// inventory.ResolveError), as the report's secret_* message; any other error
+// as its text.
+func resolveMsg(err error) results.Msg {
+	re, ok := err.(*inventory.ResolveError)
+	if !ok {
+		return results.M(results.MsgText, err.Error())
+	}
+	args := re.Args
+	if re.Err != nil {
+		args = append(append([]string(nil), args...), re.Err.Error())
+	}
+	return said(results.M("secret_"+re.Reason, args...), err.Error())
+}
+
+// said is m when its English is text, else text as it is.
+func said(m results.Msg, text string) results.Msg {
+	if m.Text("en") == text {
+		return m
+	}
+	return results.M(results.MsgText, text)
 }

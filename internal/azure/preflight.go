@@ -3,9 +3,9 @@ package azure
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -61,6 +61,44 @@ type Finding struct {
 	Scope   string   `json:"scope"`   // "credential NAME", "subscription S", "resource group S/RG"
 	Message string   `json:"message"` // what is wrong, never a secret or token
 	Hosts   []string `json:"hosts"`
+	// ScopeMsg and Msg are Scope and Message as messages (internal/results
+	// msg_azure.go), so a report says them in its language. Not in the JSON.
+	ScopeMsg results.Msg `json:"-"`
+	Msg      results.Msg `json:"-"`
+}
+
+// newFinding is a finding whose scope and message are m's English.
+func newFinding(code string, warning bool, scope, m results.Msg, hosts []string) Finding {
+	return Finding{Code: code, Warning: warning, Scope: scope.Text("en"), ScopeMsg: scope, Message: m.Text("en"), Msg: m, Hosts: hosts}
+}
+
+// ReportMsg is the finding as a blocked host's report says it: code, scope,
+// message and the knowledge base's fix for the code.
+func (f Finding) ReportMsg() results.Msg {
+	scope, msg := f.ScopeMsg, f.Msg
+	if scope.Text("en") != f.Scope {
+		scope = results.M(results.MsgText, f.Scope)
+	}
+	if msg.Text("en") != f.Message {
+		msg = results.M(results.MsgText, f.Message)
+	}
+	return results.M("az_finding", f.Code).With(scope, msg, results.M(results.MsgRemedy, f.Code))
+}
+
+// BlockMsg is the detail of a host the findings fs block (Result.Blocking):
+// "Azure pre-flight: " and each finding with its fix, "; " between them.
+func BlockMsg(fs []Finding) results.Msg {
+	why := make([]results.Msg, len(fs))
+	for i, f := range fs {
+		why[i] = f.ReportMsg()
+	}
+	return results.M("az_preflight").With(results.Join(why...))
+}
+
+func scopeCred(name string) results.Msg { return results.M("az_scope_cred", name) }
+func scopeSub(sub string) results.Msg   { return results.M("az_scope_sub", sub) }
+func scopeRG(sub, rg string) results.Msg {
+	return results.M("az_scope_rg", sub+"/"+rg)
 }
 
 // Remedy is the knowledge base's fix for the finding's code in lang.
@@ -194,7 +232,7 @@ func Preflight(ctx context.Context, ts *TokenSource, req Request) *Result {
 		rk := rgKey{sk, strings.ToLower(h.Azure.ResourceGroup)}
 		rgs[rk] = append(rgs[rk], h)
 	}
-	p.add(Finding{Code: CodeToken, Scope: "inventory", Message: "the host names no credential of the inventory", Hosts: noCred})
+	p.add(newFinding(CodeToken, false, results.M("az_scope_inventory"), results.M("az_no_cred"), noCred))
 
 	// Tokens: one per credential (and tenant), in parallel.
 	okCred := map[credKey]bool{}
@@ -210,7 +248,7 @@ func Preflight(ctx context.Context, ts *TokenSource, req Request) *Result {
 			_, _, err := ts.Token(ctx, c)
 			if err != nil {
 				ae := tokenError(c.Name, err, nil)
-				p.add(Finding{Code: ae.Code(), Scope: "credential " + c.Name, Message: ae.Error(), Hosts: names(credHosts[ck])})
+				p.add(newFinding(ae.Code(), false, scopeCred(c.Name), ae.Msg(), names(credHosts[ck])))
 				return
 			}
 			mu.Lock()
@@ -292,22 +330,22 @@ func names(hs []*inventory.Host) []string {
 // subscription cannot be used (its hosts then have a finding).
 func (p *pfRun) checkSubscription(ctx context.Context, cred inventory.Credential, sk subKey, hosts []*inventory.Host) *armClients {
 	sub := hosts[0].Azure.SubscriptionID
-	scope := "subscription " + sub
+	scope := scopeSub(sub)
 	cl, err := p.ts.clients(cred, hosts[0].Azure.Cloud, sub)
 	if err != nil {
-		p.add(Finding{Code: CodeCheckFailed, Scope: scope, Message: err.Error(), Hosts: names(hosts)})
+		p.add(newFinding(CodeCheckFailed, false, scope, errMsg(err), names(hosts)))
 		return nil
 	}
 	provs, err := cl.listProviders(ctx)
 	if err != nil {
-		ae := armError(fmt.Sprintf("listing the resource providers of subscription %s with credential %s", sub, cred.Name), err)
+		ae := armError(results.M("az_what_providers", sub, cred.Name), err)
 		switch ae.Code() {
 		case CodeSubNotFound:
-			p.add(Finding{Code: ae.Code(), Scope: scope, Message: fmt.Sprintf("subscription %s was not found, is not in tenant %s, or credential %s has no access to it", sub, cred.TenantID, cred.Name), Hosts: names(hosts)})
+			p.add(newFinding(ae.Code(), false, scope, results.M("az_sub_not_found", sub, cred.TenantID, cred.Name), names(hosts)))
 			return nil
 		default:
 			// Not fatal: the resource-group checks may still run; providers and locations stay unchecked.
-			p.add(Finding{Code: ae.Code(), Warning: true, Scope: scope, Message: ae.Error() + "; resource providers and location not checked", Hosts: names(hosts)})
+			p.add(newFinding(ae.Code(), true, scope, results.M("az_unchecked_providers").With(ae.Msg()), names(hosts)))
 			return cl
 		}
 	}
@@ -317,15 +355,14 @@ func (p *pfRun) checkSubscription(ctx context.Context, cred inventory.Credential
 			continue
 		}
 		if ns == providerHybridCompute {
-			p.add(Finding{Code: CodeProviderUnreg, Warning: p.req.Action == ActionDisconnect, Scope: scope,
-				Message: fmt.Sprintf("resource provider %s is not registered in subscription %s", ns, sub), Hosts: names(hosts)})
+			p.add(newFinding(CodeProviderUnreg, p.req.Action == ActionDisconnect, scope, results.M("az_provider_unreg", ns, sub), names(hosts)))
 			continue
 		}
 		missingOther = append(missingOther, ns)
 	}
 	if len(missingOther) > 0 {
-		p.add(Finding{Code: CodeProvider, Warning: true, Scope: scope,
-			Message: fmt.Sprintf("resource %s %s %s not registered in subscription %s", plural(len(missingOther), "provider", "providers"), strings.Join(missingOther, ", "), plural(len(missingOther), "is", "are"), sub), Hosts: names(hosts)})
+		key := plural(len(missingOther), "az_provider_unreg", "az_providers_unreg")
+		p.add(newFinding(CodeProvider, true, scope, results.M(key, strings.Join(missingOther, ", "), sub), names(hosts)))
 	}
 	// Location: Microsoft.HybridCompute/machines must be offered there.
 	if p.req.Action != ActionDisconnect {
@@ -338,8 +375,7 @@ func (p *pfRun) checkSubscription(ctx context.Context, cred inventory.Credential
 				}
 			}
 			for loc, hs := range byLoc {
-				p.add(Finding{Code: CodeBadLocation, Scope: scope,
-					Message: fmt.Sprintf("location %q does not offer Azure Arc-enabled servers (Microsoft.HybridCompute/machines) in subscription %s", loc, sub), Hosts: hs})
+				p.add(newFinding(CodeBadLocation, false, scope, results.M("az_bad_location", strconv.Quote(loc), sub), hs))
 			}
 		}
 	}
@@ -362,19 +398,19 @@ func expectedName(h *inventory.Host, a AgentState) string {
 
 func (p *pfRun) checkResourceGroup(ctx context.Context, cl *armClients, rk rgKey, hosts []*inventory.Host) {
 	sub, rg := hosts[0].Azure.SubscriptionID, hosts[0].Azure.ResourceGroup
-	scope := "resource group " + sub + "/" + rg
+	scope := scopeRG(sub, rg)
 	action := p.req.Action
 	all := names(hosts)
 
 	// Permissions of the caller on the group.
 	perms, err := cl.listPermissions(ctx, rg)
 	if err != nil {
-		ae := armError("reading the permissions on resource group "+rg, err)
+		ae := armError(results.M("az_what_perms", rg), err)
 		if ae.Code() == CodeRGNotFound {
-			p.add(Finding{Code: ae.Code(), Scope: scope, Message: fmt.Sprintf("resource group %s does not exist in subscription %s", rg, sub), Hosts: all})
+			p.add(newFinding(ae.Code(), false, scope, results.M("az_rg_missing", rg, sub), all))
 			return
 		}
-		p.add(Finding{Code: ae.Code(), Warning: true, Scope: scope, Message: ae.Error() + "; permissions not checked", Hosts: all})
+		p.add(newFinding(ae.Code(), true, scope, results.M("az_unchecked_perms").With(ae.Msg()), all))
 	} else {
 		var need []string
 		if action != ActionDisconnect {
@@ -385,8 +421,7 @@ func (p *pfRun) checkResourceGroup(ctx context.Context, cl *armClients, rk rgKey
 		}
 		for _, a := range need {
 			if !allows(perms, a) {
-				p.add(Finding{Code: CodeAuthzFailed, Scope: scope,
-					Message: fmt.Sprintf("the credential may not perform %s in resource group %s (%s needs it)", a, rg, action), Hosts: all})
+				p.add(newFinding(CodeAuthzFailed, false, scope, results.M("az_may_not", a, rg, action), all))
 			}
 		}
 	}
@@ -394,8 +429,8 @@ func (p *pfRun) checkResourceGroup(ctx context.Context, cl *armClients, rk rgKey
 	// Locks on the group or on machines in it.
 	locks, err := cl.listLocks(ctx, rg)
 	if err != nil {
-		ae := armError("listing the locks of resource group "+rg, err)
-		p.add(Finding{Code: ae.Code(), Warning: true, Scope: scope, Message: ae.Error() + "; locks not checked (reading them needs Microsoft.Authorization/locks/read, e.g. Reader)", Hosts: all})
+		ae := armError(results.M("az_what_locks", rg), err)
+		p.add(newFinding(ae.Code(), true, scope, results.M("az_unchecked_locks").With(ae.Msg()), all))
 	} else {
 		p.lockFindings(locks, hosts, scope, rg)
 	}
@@ -403,8 +438,8 @@ func (p *pfRun) checkResourceGroup(ctx context.Context, cl *armClients, rk rgKey
 	// Machines already in the group.
 	ms, err := cl.listMachines(ctx, rg)
 	if err != nil {
-		ae := armError("listing the machines of resource group "+rg, err)
-		p.add(Finding{Code: ae.Code(), Warning: true, Scope: scope, Message: ae.Error() + "; existing machines not checked", Hosts: all})
+		ae := armError(results.M("az_what_machines", rg), err)
+		p.add(newFinding(ae.Code(), true, scope, results.M("az_unchecked_machines").With(ae.Msg()), all))
 		return
 	}
 	if action == ActionDisconnect {
@@ -424,22 +459,23 @@ func (p *pfRun) checkResourceGroup(ctx context.Context, cl *armClients, rk rgKey
 		if a.Probed && strings.EqualFold(a.Status, "Connected") && strings.EqualFold(a.ResourceID, m.id) {
 			continue // the same machine: the agent is connected to it
 		}
-		status := m.status
-		if status == "" {
-			status = "unknown"
-		}
-		clashes[clashKey{!a.Probed, status}] = append(clashes[clashKey{!a.Probed, status}], h.Name)
+		k := clashKey{!a.Probed, m.status}
+		clashes[k] = append(clashes[k], h.Name)
 	}
 	for k, hs := range clashes {
-		msg := fmt.Sprintf("a machine resource with the host's resource name already exists in resource group %s (status %s) and the host's agent is not connected to it: connect would fail", rg, k.status)
-		if k.warning {
-			msg = fmt.Sprintf("a machine resource with the host's resource name already exists in resource group %s (status %s): connect fails unless this host is that machine (probe the hosts, plan --probe, to tell)", rg, k.status)
+		status := results.M(results.MsgText, k.status)
+		if k.status == "" {
+			status = results.M("az_status_unknown")
 		}
-		p.add(Finding{Code: CodeNameClash, Warning: k.warning, Scope: scope, Message: msg, Hosts: hs})
+		key := "az_name_clash"
+		if k.warning {
+			key = "az_name_clash_unprobed"
+		}
+		p.add(newFinding(CodeNameClash, k.warning, scope, results.M(key, rg).With(status), hs))
 	}
 }
 
-func (p *pfRun) lockFindings(locks []lock, hosts []*inventory.Host, scope, rg string) {
+func (p *pfRun) lockFindings(locks []lock, hosts []*inventory.Host, scope results.Msg, rg string) {
 	action := p.req.Action
 	type lk struct {
 		code    string
@@ -447,6 +483,7 @@ func (p *pfRun) lockFindings(locks []lock, hosts []*inventory.Host, scope, rg st
 		msg     string
 	}
 	found := map[lk][]string{}
+	msgs := map[lk]results.Msg{}
 	for _, l := range locks {
 		readOnly := strings.EqualFold(l.level, "ReadOnly")
 		var hs []string
@@ -458,23 +495,27 @@ func (p *pfRun) lockFindings(locks []lock, hosts []*inventory.Host, scope, rg st
 		if len(hs) == 0 {
 			continue
 		}
-		where := "resource group " + rg
+		where := results.M("az_where_rg", rg)
 		if l.machine != "" {
-			where = "the machine resource"
+			where = results.M("az_where_machine")
 		}
-		var k lk
+		var code string
+		var warning bool
+		var m results.Msg
 		switch {
 		case readOnly:
-			k = lk{CodeScopeLocked, false, fmt.Sprintf("ReadOnly lock %q on %s: Azure refuses to create, change or delete the machine", l.name, where)}
+			code, m = CodeScopeLocked, results.M("az_lock_readonly", strconv.Quote(l.name)).With(where)
 		case action == ActionConnect:
-			k = lk{CodeDeleteLock, true, fmt.Sprintf("%s lock %q on %s: connect works, but a later disconnect or re-registration fails while it stays", l.level, l.name, where)}
+			code, warning, m = CodeDeleteLock, true, results.M("az_lock_connect", l.level, strconv.Quote(l.name)).With(where)
 		default:
-			k = lk{CodeScopeLocked, false, fmt.Sprintf("%s lock %q on %s: Azure refuses to delete the machine, so %s would fail", l.level, l.name, where, action)}
+			code, m = CodeScopeLocked, results.M("az_lock_delete", l.level, strconv.Quote(l.name), action).With(where)
 		}
+		k := lk{code, warning, m.Text("en")}
 		found[k] = append(found[k], hs...)
+		msgs[k] = m
 	}
 	for k, hs := range found {
-		p.add(Finding{Code: k.code, Warning: k.warning, Scope: scope, Message: k.msg, Hosts: dedupe(hs)})
+		p.add(newFinding(k.code, k.warning, scope, msgs[k], dedupe(hs)))
 	}
 }
 

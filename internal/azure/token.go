@@ -3,6 +3,7 @@ package azure
 import (
 	"context"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
 	"github.com/arcfleet/arcfleet/internal/inventory"
+	"github.com/arcfleet/arcfleet/internal/results"
 )
 
 // Defaults of Options.
@@ -157,7 +159,7 @@ func (ts *TokenSource) Token(ctx context.Context, cred inventory.Credential) (st
 				}
 				continue
 			case <-ctx.Done():
-				return "", time.Time{}, newError(CodeToken, "credential %s: token request interrupted: %v", cred.Name, ctx.Err())
+				return "", time.Time{}, newError(CodeToken, results.M("az_token_interrupted", cred.Name, ctx.Err().Error()))
 			}
 		}
 		if e.err != nil && now.Sub(e.errAt) < ts.o.ErrorTTL {
@@ -201,7 +203,7 @@ func (ts *TokenSource) Token(ctx context.Context, cred inventory.Credential) (st
 func (ts *TokenSource) fetch(ctx context.Context, cred inventory.Credential) (string, time.Time, *Error) {
 	cc, err := cloudConfig(ts.cloudOf(cred), ts.o.Endpoints)
 	if err != nil {
-		return "", time.Time{}, newError(CodeToken, "credential %s: %v", cred.Name, err)
+		return "", time.Time{}, newError(CodeToken, results.M("az_cred_sub", cred.Name).With(errMsg(err)))
 	}
 	tc, secrets, cerr := ts.credential(cred, cc)
 	if cerr != nil {
@@ -222,38 +224,38 @@ func (ts *TokenSource) credential(cred inventory.Credential, cc cloud.Configurat
 	switch m := cred.TokenMethod(); m {
 	case inventory.TokenFromClientSecret:
 		if cred.Secret.IsZero() {
-			return nil, nil, newError(CodeToken, "credential %s: token_from client-secret needs secret: {env: NAME} or {file: PATH}", cred.Name)
+			return nil, nil, newError(CodeToken, results.M("az_secret_needs", cred.Name))
 		}
 		secret, err := cred.Secret.Resolve(ts.o.LookupEnv)
 		if err != nil {
-			return nil, nil, newError(CodeToken, "credential %s: secret %s: %v", cred.Name, cred.Secret, err)
+			return nil, nil, newError(CodeToken, results.M("az_secret_err", cred.Name, cred.Secret.String()).With(resolveMsg(err)))
 		}
 		c, err := azidentity.NewClientSecretCredential(cred.TenantID, cred.ClientID, secret, &azidentity.ClientSecretCredentialOptions{ClientOptions: co, DisableInstanceDiscovery: disco})
 		if err != nil {
-			return nil, nil, newError(CodeToken, "credential %s: %s", cred.Name, firstLine(err, secret))
+			return nil, nil, newError(CodeToken, results.M("az_cred_said", cred.Name, firstLine(err, secret)))
 		}
 		return c, []string{secret}, nil
 	case inventory.TokenFromClientCertificate:
 		if cred.Certificate.IsZero() {
-			return nil, nil, newError(CodeToken, "credential %s: token_from client-certificate needs certificate: {file: PATH} (PEM with the private key)", cred.Name)
+			return nil, nil, newError(CodeToken, results.M("az_cert_needs", cred.Name))
 		}
 		pemData, err := cred.Certificate.Resolve(ts.o.LookupEnv)
 		if err != nil {
-			return nil, nil, newError(CodeToken, "credential %s: certificate %s: %v", cred.Name, cred.Certificate, err)
+			return nil, nil, newError(CodeToken, results.M("az_cert_err", cred.Name, cred.Certificate.String()).With(resolveMsg(err)))
 		}
 		certs, key, err := azidentity.ParseCertificates([]byte(pemData), nil)
 		if err != nil {
-			return nil, nil, newError(CodeToken, "credential %s: certificate %s: %v; fix: give a PEM file holding the certificate and its unencrypted private key", cred.Name, cred.Certificate, err)
+			return nil, nil, newError(CodeToken, results.M("az_cert_parse", cred.Name, cred.Certificate.String(), err.Error()))
 		}
 		c, err := azidentity.NewClientCertificateCredential(cred.TenantID, cred.ClientID, certs, key, &azidentity.ClientCertificateCredentialOptions{ClientOptions: co, DisableInstanceDiscovery: disco})
 		if err != nil {
-			return nil, nil, newError(CodeToken, "credential %s: %s", cred.Name, firstLine(err))
+			return nil, nil, newError(CodeToken, results.M("az_cred_said", cred.Name, firstLine(err)))
 		}
 		return c, nil, nil
 	case inventory.TokenFromWorkloadIdentity:
 		c, err := azidentity.NewWorkloadIdentityCredential(&azidentity.WorkloadIdentityCredentialOptions{ClientOptions: co, ClientID: cred.ClientID, TenantID: cred.TenantID, DisableInstanceDiscovery: disco})
 		if err != nil {
-			return nil, nil, newError(CodeToken, "credential %s: workload identity: %s; fix: run where AZURE_FEDERATED_TOKEN_FILE names the federated token file", cred.Name, firstLine(err))
+			return nil, nil, newError(CodeToken, results.M("az_workload", cred.Name, firstLine(err)))
 		}
 		return c, nil, nil
 	case inventory.TokenFromManagedIdentity:
@@ -263,17 +265,17 @@ func (ts *TokenSource) credential(cred inventory.Credential, cc cloud.Configurat
 		}
 		c, err := azidentity.NewManagedIdentityCredential(o)
 		if err != nil {
-			return nil, nil, newError(CodeToken, "credential %s: managed identity: %s", cred.Name, firstLine(err))
+			return nil, nil, newError(CodeToken, results.M("az_managed", cred.Name, firstLine(err)))
 		}
 		return c, nil, nil
 	case inventory.TokenFromAzureCLI:
 		c, err := azidentity.NewAzureCLICredential(&azidentity.AzureCLICredentialOptions{TenantID: cred.TenantID})
 		if err != nil {
-			return nil, nil, newError(CodeToken, "credential %s: Azure CLI: %s", cred.Name, firstLine(err))
+			return nil, nil, newError(CodeToken, results.M("az_cli", cred.Name, firstLine(err)))
 		}
 		return c, nil, nil
 	default:
-		return nil, nil, newError(CodeToken, "credential %s: unknown token_from %q; fix: use one of %s", cred.Name, m, strings.Join(inventory.TokenFroms, ", "))
+		return nil, nil, newError(CodeToken, results.M("az_token_from", cred.Name, strconv.Quote(m), strings.Join(inventory.TokenFroms, ", ")))
 	}
 }
 

@@ -3,7 +3,6 @@ package azure
 import (
 	"bufio"
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -51,7 +50,7 @@ func Verify(ctx context.Context, ts *TokenSource, req VerifyRequest) *results.Az
 		h := vh.Host
 		c, ok := hostCred(h, req.Credentials)
 		if !ok {
-			checks = append(checks, results.AzureCheck{Host: h.Name, Code: CodeUnverified, Detail: "the host names no credential of the inventory"})
+			checks = append(checks, checkSays(results.AzureCheck{Host: h.Name, Code: CodeUnverified}, results.M("az_no_cred")))
 			continue
 		}
 		rk := rgKey{subKey{credKey{c.Name, strings.ToLower(c.TenantID), strings.ToLower(h.Azure.Cloud)}, strings.ToLower(h.Azure.SubscriptionID)}, strings.ToLower(h.Azure.ResourceGroup)}
@@ -82,20 +81,20 @@ func verifyGroup(ctx context.Context, ts *TokenSource, cred inventory.Credential
 	h0 := vhs[0].Host
 	sub, rg := h0.Azure.SubscriptionID, h0.Azure.ResourceGroup
 	out := make([]results.AzureCheck, 0, len(vhs))
-	fail := func(detail string) []results.AzureCheck {
+	fail := func(detail results.Msg) []results.AzureCheck {
 		for _, vh := range vhs {
-			out = append(out, results.AzureCheck{Host: vh.Host.Name, Code: CodeUnverified, Detail: detail})
+			out = append(out, checkSays(results.AzureCheck{Host: vh.Host.Name, Code: CodeUnverified}, detail))
 		}
 		return out
 	}
 	cl, err := ts.clients(cred, h0.Azure.Cloud, sub)
 	if err != nil {
-		return fail(err.Error())
+		return fail(errMsg(err))
 	}
 	ms, err := cl.listMachines(ctx, rg)
 	if err != nil {
-		ae := armError("listing the machines of resource group "+sub+"/"+rg, err)
-		return fail(fmt.Sprintf("%s (%s)", ae.Error(), ae.Code()))
+		ae := armError(results.M("az_what_machines", sub+"/"+rg), err)
+		return fail(results.M("az_v_arm", ae.Code()).With(ae.Msg()))
 	}
 	byID := make(map[string]machine, len(ms))
 	for _, m := range ms {
@@ -118,43 +117,43 @@ func verifyHost(vh VerifyHost, byName, byID map[string]machine, rg string) resul
 	if vh.Action == ActionDisconnect {
 		if found {
 			c.Code, c.ResourceID, c.Status = CodeStillPresent, m.id, m.status
-			c.Detail = fmt.Sprintf("machine %s is still in resource group %s (status %s)", m.id, rg, m.status)
-			return c
+			return checkSays(c, results.M("az_v_still_present", m.id, rg, m.status))
 		}
-		c.OK, c.Detail = true, fmt.Sprintf("no machine %s in resource group %s", name, rg)
-		return c
+		c.OK = true
+		return checkSays(c, results.M("az_v_no_machine", name, rg))
 	}
 	if !found {
 		c.Code = CodeMissing
-		c.Detail = fmt.Sprintf("no machine %s in resource group %s", name, rg)
 		if vh.ResourceID != "" {
-			c.Detail = fmt.Sprintf("the agent reports %s, but resource group %s has no such machine", vh.ResourceID, rg)
+			return checkSays(c, results.M("az_v_agent_missing", vh.ResourceID, rg))
 		}
-		return c
+		return checkSays(c, results.M("az_v_no_machine", name, rg))
 	}
 	c.ResourceID, c.Status = m.id, m.status
 	switch {
 	case vh.ResourceID != "" && !strings.EqualFold(vh.ResourceID, m.id):
 		c.Code = CodeIDMismatch
-		c.Detail = fmt.Sprintf("the agent reports %s, Azure has %s", vh.ResourceID, m.id)
+		return checkSays(c, results.M("az_v_id_mismatch", vh.ResourceID, m.id))
 	case !strings.EqualFold(m.status, "Connected"):
 		c.Code = CodeNotConnected
-		c.Detail = fmt.Sprintf("machine %s has status %s in Azure", m.id, orUnknown(m.status))
+		status := results.M(results.MsgText, m.status)
+		if m.status == "" {
+			status = results.M("az_status_unknown")
+		}
+		return checkSays(c, results.M("az_v_not_connected", m.id).With(status))
 	default:
 		c.OK = true
-		c.Detail = "Connected, resource id matches the agent's"
 		if vh.ResourceID == "" {
-			c.Detail = "Connected (the agent's resource id was not recorded: matched by resource name " + name + ")"
+			return checkSays(c, results.M("az_v_ok_by_name", name))
 		}
+		return checkSays(c, results.M("az_v_ok"))
 	}
-	return c
 }
 
-func orUnknown(s string) string {
-	if s == "" {
-		return "unknown"
-	}
-	return s
+// checkSays is c with m as its detail (Detail is m's English).
+func checkSays(c results.AzureCheck, m results.Msg) results.AzureCheck {
+	c.Detail, c.DetailMsg = m.Text("en"), &m
+	return c
 }
 
 var resourceIDRe = regexp.MustCompile(`"resourceId"\s*:\s*"([^"]*)"`)

@@ -118,6 +118,9 @@ type Executor struct {
 type Block struct {
 	Code   string // a catalog code (AZCM/ARM/AADSTS/ARCF)
 	Detail string // what was found and the fix; never a secret
+	// Msg, when set, is Detail as a message (its English is Detail), so a
+	// report says it in its language.
+	Msg *results.Msg
 }
 
 // Event is one progress event. Message never holds a secret.
@@ -433,7 +436,7 @@ func (x *Executor) execute(ctx context.Context, p *plan.Plan, runDir string, j *
 			if class == "" {
 				class = results.ClassInput
 			}
-			r.finishBlockedBy(i, b.Detail, nil, b.Code, class, true)
+			r.finishBlockedBy(i, b.Detail, b.Msg, b.Code, class, true)
 			continue
 		}
 		if cs := r.creds[hp.Host.Credential]; cs.err != nil {

@@ -334,7 +334,7 @@ func (hr *hostRun) try(ctx context.Context, rem remedy) tryOutcome {
 			var err error
 			show, err = agent.ParseProbe(po.stdout)
 			if err != nil {
-				return tryOutcome{final: true, outcome: results.OutcomeFailed, detail: hr.mask(err.Error()), diag: results.Diagnosis{Code: codeProbeOutput, Class: results.ClassOf(codeProbeOutput)}}
+				return said(tryOutcome{final: true, outcome: results.OutcomeFailed, diag: results.Diagnosis{Code: codeProbeOutput, Class: results.ClassOf(codeProbeOutput)}}, maskedErrMsg(err, hr.mask))
 			}
 		}
 		if show.Busy != "" {

@@ -153,7 +153,7 @@ func (hr *hostRun) waitNotBusy(ctx context.Context, show agent.AgentShow) (agent
 		}
 		s, err := agent.ParseProbe(po.stdout)
 		if err != nil {
-			return show, tryOutcome{final: true, outcome: results.OutcomeFailed, detail: hr.mask(err.Error()), diag: results.Diagnosis{Code: codeProbeOutput, Class: results.ClassOf(codeProbeOutput)}}, false
+			return show, tryOutcome{final: true, outcome: results.OutcomeFailed, diag: results.Diagnosis{Code: codeProbeOutput, Class: results.ClassOf(codeProbeOutput)}}.withMsg(maskedErrMsg(err, hr.mask)), false
 		}
 		show = s
 	}

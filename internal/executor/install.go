@@ -46,7 +46,7 @@ func (hr *hostRun) install(ctx context.Context) (t tryOutcome, next bool) {
 				code = "HOST-PACKAGE-DIGEST"
 			}
 			return said(tryOutcome{final: true, outcome: results.OutcomeFailed, diag: results.Diagnosis{Code: code, Class: results.ClassOf(code)}},
-				results.M("package_refused").With(results.M(results.MsgText, hr.mask(err.Error())))), false
+				results.M("package_refused").With(maskedErrMsg(err, hr.mask))), false
 		}
 		f.Close()
 	}
@@ -112,7 +112,7 @@ func (hr *hostRun) stepReader(st agent.Step, attempt time.Duration) (r io.Reader
 	if err != nil {
 		// The script reads fewer bytes than it needs and refuses (package-digest);
 		// the controller's reason goes to the report as a note.
-		hr.note(err.Error())
+		hr.noteMsg(errMsg(err))
 		return in, func() {}
 	}
 	// Raw to a Linux host, base64 lines to a Windows host (agent.PackageStream).

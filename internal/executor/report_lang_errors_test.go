@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"html"
 	"io"
 	"net"
@@ -31,8 +32,9 @@ import (
 // and some connect steps' Run too.
 type errFleet struct {
 	*exFleet
-	dial map[string]error
-	run  map[string]error // the connect step's Run ends with this error
+	dial  map[string]error
+	run   map[string]error  // the connect step's Run ends with this error
+	probe map[string]string // the probe step prints this instead of the agent's show
 }
 
 func (f *errFleet) Dial(ctx context.Context, t transport.Target) (transport.Conn, error) {
@@ -40,20 +42,25 @@ func (f *errFleet) Dial(ctx context.Context, t transport.Target) (transport.Conn
 		return nil, err
 	}
 	c, err := f.exFleet.Dial(ctx, t)
-	if err != nil || f.run[t.Name] == nil {
+	if err != nil || (f.run[t.Name] == nil && f.probe[t.Name] == "") {
 		return c, err
 	}
-	return &errConn{Conn: c, err: f.run[t.Name]}, nil
+	return &errConn{Conn: c, err: f.run[t.Name], probe: f.probe[t.Name]}, nil
 }
 
 type errConn struct {
 	transport.Conn
-	err error
+	err   error
+	probe string
 }
 
 func (c *errConn) Run(ctx context.Context, cmd string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
-	if exStepOf(cmd) == agent.StepConnect {
+	switch step := exStepOf(cmd); {
+	case step == agent.StepConnect && c.err != nil:
 		return -1, c.err
+	case step == agent.StepProbe && c.probe != "":
+		io.WriteString(stdout, c.probe)
+		return 0, nil
 	}
 	return c.Conn.Run(ctx, cmd, stdin, stdout, stderr)
 }
@@ -155,6 +162,11 @@ func realDialErrors(t *testing.T) map[string]error {
 // own English for them: the kinds, operations, hints and sentences. What a
 // host or a library said (run data) and the evidence lines stay as they were.
 // The English report says each of those words (so the check is not empty).
+// Also: hosts the Azure pre-flight blocks (a fake Azure's findings), the
+// post-run verification's details, a class named in "not retried (class
+// ...)", an agent package unusable on the controller (a directory, changed
+// size, gone), probe output that is not the agent's JSON, and a WinRM server
+// certificate that changed within the connection.
 func TestSwedishReportHasNoErrorEnglish(t *testing.T) {
 	dialErrs := realDialErrors(t)
 	for name, want := range map[string]transport.Kind{"refused": transport.Unreachable, "silent": transport.Timeout,
@@ -169,7 +181,8 @@ func TestSwedishReportHasNoErrorEnglish(t *testing.T) {
 	// times out, unresolved secrets, validation findings, a busy host, the
 	// breaker by failed hosts.
 	f := newExFleet()
-	names := []string{"refused", "silent", "hostkey", "auth", "tls", "winauth", "lost", "hang", "secret", "nocred", "invalid", "via", "held", "bad1", "bad2", "bad3", "bad4"}
+	names := []string{"refused", "silent", "hostkey", "auth", "tls", "winauth", "lost", "hang", "secret", "nocred", "invalid", "via", "held",
+		"certchg", "azro", "azperm", "azgone", "bad1", "bad2", "bad3", "bad4"}
 	for _, n := range names {
 		f.add(n, &exHost{})
 	}
@@ -180,8 +193,12 @@ func TestSwedishReportHasNoErrorEnglish(t *testing.T) {
 	}
 	lost := (&transport.Error{Kind: transport.Lost, Host: "lost", Op: "run",
 		Err: transport.NewPhrase(transport.ErrConnLost, io.ErrUnexpectedEOF, io.ErrUnexpectedEOF.Error())}).WithHint(transport.HintOutcomeUnknown)
+	certChanged := (&transport.Error{Kind: transport.TLSFailed, Host: "certchg", Op: "run",
+		Err: fmt.Errorf("Post %q: %w", "https://certchg:5986/wsman", transport.NewPhrase(transport.ErrCertChanged, nil, "SHA256:aaaa", "SHA256:bbbb"))}).WithHint(transport.HintCertChanged)
 	x := exExecutor(f)
-	x.Dialer = &errFleet{exFleet: f, dial: dialErrs, run: map[string]error{"lost": lost}}
+	x.Dialer = &errFleet{exFleet: f, dial: dialErrs, run: map[string]error{"lost": lost, "certchg": certChanged}}
+	blocked, verification := azureChecks(t)
+	x.Blocked = blocked
 	x.Concurrency = 1
 	x.Timeout = 400 * time.Millisecond
 	x.BusyWait = 100 * time.Millisecond
@@ -227,6 +244,18 @@ func TestSwedishReportHasNoErrorEnglish(t *testing.T) {
 	}
 	applyPlan(t, exExecutor(f), exPlan(agent.ActionReconnect, "locked", "denied", "nothing"), &hosts)
 
+	// A disconnect where the probe prints no JSON, or broken JSON.
+	f = newExFleet()
+	f.add("probejunk", &exHost{})
+	f.add("probebad", &exHost{})
+	x = exExecutor(f)
+	x.Dialer = &errFleet{exFleet: f, probe: map[string]string{"probejunk": "azcmagent: command not found\n", "probebad": `{"status": "Connected",` + "\n"}}
+	applyPlan(t, x, exPlan(agent.ActionDisconnect, "probejunk", "probebad"), &hosts)
+
+	// The agent package on the controller: a directory when planned; of
+	// another size, or gone, by apply time.
+	applyPlan(t, exExecutor(newExFleet()), packagePlan(t), &hosts)
+
 	// The breaker opened by a token the controller could not get.
 	f = newExFleet()
 	f.add("tok1", &exHost{})
@@ -241,23 +270,33 @@ func TestSwedishReportHasNoErrorEnglish(t *testing.T) {
 		"refused": {"dial: ", ": unreachable: ", "nothing listens on", "is sshd running there, and is the port right?"},
 		"silent": {": handshake: timeout: ", "no SSH handshake within", "the host accepts TCP on port",
 			"but did not complete an SSH handshake: is sshd (not another service) listening there, and is it overloaded?"},
-		"hostkey": {": host key: host-key-unknown: ", "is not in", "(it presented", "verify the fingerprint out of band, then add it", "or set host_key_policy"},
-		"auth":    {": auth: auth: ", "the host refused user", "check the user name, that the key's public half is in that user's authorized_keys"},
-		"tls":     {": dial: tls: ", "set winrm.ca_file to the PEM of the CA that signed the host's WinRM certificate"},
-		"winauth": {": dial: auth: ", "HTTP 401: credentials refused", "and the password; the host must allow Negotiate"},
-		"lost":    {"run: lost: ", "connection lost: ", "the command's outcome is unknown: check the host before retrying"},
-		"hang":    {"attempt timeout"},
-		"secret":  {"host secret: ssh.password", "environment variable ARC_NO_SUCH_PASSWORD is not set", "; fix: export", "before running arcfleet", "; then "},
-		"nocred":  {"credential nosecret: secret", "environment variable ARC_NO_SUCH_SP_SECRET is not set", "; fix: export", "; then "},
-		"via":     {": no such host in the inventory or plan; fix: add it to the inventory (and to the plan's --limit)"},
-		"invalid": {"blocked by validation: ", "no credential: the agent needs a service principal to log in", "unsupported cloud"},
-		"held":    {"another operation holds the host: run ", ", since ", "still running after", "arcfleet did not start a second one"},
-		"bad4":    {"circuit breaker open for credential", "hosts failed with", "fix the credential, then"},
-		"locked":  {"a delete lock (ScopeLocked) on", "or its resource group kept it, so it still exists", "arcfleet left the host as it was (still registered)", "fix: remove the lock"},
-		"denied":  {"the credential may not delete", "so it still exists", "give the service principal the Azure Connected Machine Resource Administrator"},
-		"nothing": {"nothing in the output says the Azure resource is gone", "it would orphan the resource"},
-		"tok1":    {"access token for credential sp"},
-		"tok2":    {"circuit breaker open for credential sp (tenant tenant-1)", "access token for credential sp"},
+		"hostkey":   {": host key: host-key-unknown: ", "is not in", "(it presented", "verify the fingerprint out of band, then add it", "or set host_key_policy"},
+		"auth":      {": auth: auth: ", "the host refused user", "check the user name, that the key's public half is in that user's authorized_keys"},
+		"tls":       {": dial: tls: ", "set winrm.ca_file to the PEM of the CA that signed the host's WinRM certificate"},
+		"winauth":   {": dial: auth: ", "HTTP 401: credentials refused", "and the password; the host must allow Negotiate"},
+		"lost":      {"run: lost: ", "connection lost: ", "the command's outcome is unknown: check the host before retrying"},
+		"hang":      {"attempt timeout"},
+		"secret":    {"host secret: ssh.password", "environment variable ARC_NO_SUCH_PASSWORD is not set", "; fix: export", "before running arcfleet", "; then "},
+		"nocred":    {"credential nosecret: secret", "environment variable ARC_NO_SUCH_SP_SECRET is not set", "; fix: export", "; then "},
+		"via":       {": no such host in the inventory or plan; fix: add it to the inventory (and to the plan's --limit)"},
+		"invalid":   {"blocked by validation: ", "no credential: the agent needs a service principal to log in", "unsupported cloud"},
+		"held":      {"another operation holds the host: run ", ", since ", "still running after", "arcfleet did not start a second one"},
+		"bad4":      {"circuit breaker open for credential", "hosts failed with", "fix the credential, then"},
+		"locked":    {"a delete lock (ScopeLocked) on", "or its resource group kept it, so it still exists", "arcfleet left the host as it was (still registered)", "fix: remove the lock"},
+		"denied":    {"the credential may not delete", "so it still exists", "give the service principal the Azure Connected Machine Resource Administrator"},
+		"nothing":   {"nothing in the output says the Azure resource is gone", "it would orphan the resource"},
+		"tok1":      {"access token for credential sp"},
+		"tok2":      {"circuit breaker open for credential sp (tenant tenant-1)", "access token for credential sp"},
+		"bad1":      {"not retried (class credential)"},
+		"azro":      {"Azure pre-flight: ", "ReadOnly lock ", " on resource group ", ": Azure refuses to create, change or delete the machine", "; fix: "},
+		"azperm":    {"the credential may not perform ", " in resource group ", "(connect needs it)"},
+		"azgone":    {"does not exist in subscription"},
+		"certchg":   {"server certificate changed within the connection: was ", ", now ", "another certificate answered on reconnect"},
+		"probejunk": {"probe: no JSON object in the output of ", "; check that the agent is installed and supports --json"},
+		"probebad":  {"probe: ", " printed invalid JSON ("},
+		"pkgdir":    {"agent package ", " is not a regular file", " (on the controller; nothing ran on the host)"},
+		"pkgsize":   {"agent package ", " bytes, the plan recorded ", ": it changed since the plan; plan again"},
+		"pkggone":   {"agent package: "},
 	}
 	byName := map[string]results.HostResult{}
 	for _, h := range hosts {
@@ -275,6 +314,26 @@ func TestSwedishReportHasNoErrorEnglish(t *testing.T) {
 			}
 			english = append(english, w)
 		}
+	}
+	// The verification's details (the report's Azure section).
+	checkWords := map[string][]string{
+		"vmissing": {"the agent reports ", ", but resource group ", " has no such machine"},
+		"vstale":   {" has status ", " in Azure"},
+		"vother":   {"the agent reports ", ", Azure has "},
+		"vleft":    {" is still in resource group "},
+		"vnone":    {"no machine ", " in resource group "},
+	}
+	for _, c := range verification.Hosts {
+		for _, w := range checkWords[c.Host] {
+			if !strings.Contains(c.Detail, w) {
+				t.Errorf("check %s: detail %q lacks %q", c.Host, c.Detail, w)
+			}
+			english = append(english, w)
+		}
+		delete(checkWords, c.Host)
+	}
+	for h := range checkWords {
+		t.Errorf("no verification of %s", h)
 	}
 	if t.Failed() {
 		t.FailNow()
@@ -296,7 +355,7 @@ func TestSwedishReportHasNoErrorEnglish(t *testing.T) {
 		}
 	}
 	dataOut := strings.NewReplacer(pairs...)
-	r := &results.Report{FormatVersion: results.ReportFormatVersion, RunID: "run-1", Action: "connect", Hosts: hosts,
+	r := &results.Report{FormatVersion: results.ReportFormatVersion, RunID: "run-1", Action: "connect", Hosts: hosts, Azure: verification,
 		Started: time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC), Finished: time.Date(2024, 1, 2, 3, 5, 5, 0, time.UTC)}
 	for _, format := range []string{"table", "markdown", "junit", "html", "csv"} {
 		var sv bytes.Buffer
@@ -308,6 +367,11 @@ func TestSwedishReportHasNoErrorEnglish(t *testing.T) {
 			out = html.UnescapeString(out)
 		}
 		out = dataOut.Replace(out)
+		// A class is its identifier in English, a Swedish word here (the
+		// table does not show the failed host's detail: its group does).
+		if strings.Contains(out, "klass credential") || (format != "table" && !strings.Contains(out, "(klass autentiseringsuppgift)")) {
+			t.Errorf("%s sv: the class named by its identifier, not its Swedish label", format)
+		}
 		for _, w := range english {
 			if i := strings.Index(out, w); i >= 0 {
 				t.Errorf("%s sv holds the English %q: …%s…", format, w, out[max(0, i-120):min(len(out), i+len(w)+120)])

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/arcfleet/arcfleet/internal/agent"
 	"github.com/arcfleet/arcfleet/internal/inventory"
 	"github.com/arcfleet/arcfleet/internal/results"
 	"github.com/arcfleet/arcfleet/internal/transport"
@@ -84,6 +85,48 @@ func TestReportKeysSayTheirSources(t *testing.T) {
 		{Reason: "file_large", Args: []string{"/f", "64"}}, {Reason: "file_empty", Args: []string{"/f"}}, {Reason: "none"}} {
 		if m := resolveMsg(re); m.Key == results.MsgText || m.Text("en") != re.Error() {
 			t.Errorf("secret reason %s: %+v says %q, want %q", re.Reason, m, m.Text("en"), re.Error())
+		}
+	}
+
+	// The agent package's and the probe's errors (internal/agent), each way
+	// they come about.
+	dir := t.TempDir()
+	pkg := filepath.Join(dir, "a.deb")
+	if err := os.WriteFile(pkg, []byte("package"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	asDir := agent.HostPackage(&inventory.Host{OS: "linux", Agent: inventory.Agent{Package: inventory.AgentPackage{Deb: dir}}})
+	if asDir == nil || asDir.ErrMsg == nil || asDir.ErrMsg.Text("en") != asDir.Err {
+		t.Fatalf("a directory as the package: %+v", asDir)
+	}
+	var agentErrs []error
+	for _, ref := range []*agent.PackageRef{asDir, {Path: pkg, Err: "stat: some system error"}, {Path: pkg, Size: 3}, {Path: filepath.Join(dir, "gone.deb")}} {
+		if _, err := agent.OpenPackage(ref); err != nil {
+			agentErrs = append(agentErrs, err)
+		} else {
+			t.Fatalf("%+v opened", ref)
+		}
+	}
+	for _, out := range []string{"nothing\n", "{broken\n"} {
+		if _, err := agent.ParseProbe(out); err != nil {
+			agentErrs = append(agentErrs, err)
+		} else {
+			t.Fatalf("probe output %q parsed", out)
+		}
+	}
+	for _, err := range agentErrs {
+		m := errMsg(err)
+		if m.Key == results.MsgText || m.Text("en") != err.Error() || m.Text("sv") == err.Error() {
+			t.Errorf("agent error %q: %+v says %q, sv %q", err, m, m.Text("en"), m.Text("sv"))
+		}
+	}
+
+	// Classes: the identifier in English, a Swedish word (where Swedish has another).
+	for _, c := range []results.Class{results.ClassSuccess, results.ClassTransient, results.ClassService, results.ClassAction,
+		results.ClassCredential, results.ClassInput, results.ClassHost, results.ClassSupport, results.ClassTransport} {
+		m := results.M(results.MsgClass, string(c))
+		if m.Text("en") != string(c) || (m.Text("sv") == string(c) && c != results.ClassSupport && c != results.ClassTransport) {
+			t.Errorf("class %s: en %q sv %q", c, m.Text("en"), m.Text("sv"))
 		}
 	}
 }

@@ -138,7 +138,7 @@ func (p retryPolicy) decideMsg(f failure, tries int) (r remedy, delay time.Durat
 		if f.Class == "" {
 			return remedyNone, 0, results.M("not_retried")
 		}
-		return remedyNone, 0, results.M("not_retried_class", string(f.Class))
+		return remedyNone, 0, results.M("not_retried_class_m").With(results.M(results.MsgClass, string(f.Class)))
 	}
 	if tries >= limit {
 		return remedyNone, 0, results.M("gave_up", strconv.Itoa(tries))

@@ -73,7 +73,12 @@ func (hr *hostRun) mintToken(ctx context.Context, step string) (stepOut, bool) {
 		if errors.As(err, &coded) && coded.Code() != "" {
 			code = results.NormalizeCode(coded.Code())
 		}
-		return hr.tokenFailure(code, results.M("token_failed", hr.cs.cred.Name, err.Error())), false
+		m := results.M("token_failed", hr.cs.cred.Name, err.Error())
+		var said interface{ Msg() results.Msg } // internal/azure's errors say themselves
+		if errors.As(err, &said) && said.Msg().Text("en") == err.Error() {
+			m = results.M("token_failed_m", hr.cs.cred.Name).With(said.Msg())
+		}
+		return hr.tokenFailure(code, m), false
 	}
 	// Masked before anything else can print it (a bad token's own message included).
 	r.masker.Add(tok)

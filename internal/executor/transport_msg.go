@@ -48,6 +48,14 @@ func errTextMsg(err error) results.Msg {
 	case *transport.Phrase:
 		return said2(results.M("tr_"+e.Key, e.Args...), e.Error())
 	}
+	// A library's wrapping of the transport's words (net/http's `Post "URL": `
+	// around a TLS check's phrase): the prefix as it is, the phrase by key.
+	var p *transport.Phrase
+	if errors.As(err, &p) {
+		if prefix, ok := strings.CutSuffix(err.Error(), p.Error()); ok && prefix != "" {
+			return said2(results.M("tr_wrapped", prefix).With(errTextMsg(p)), err.Error())
+		}
+	}
 	return results.M(results.MsgText, err.Error())
 }
 
@@ -102,8 +110,16 @@ func errMsg(err error) results.Msg {
 		return said2(e.msg, e.Error())
 	case *transport.Error:
 		return transportMsg(e)
+	case interface{ Msg() results.Msg }: // agent.MsgError, azure.Error
+		return said2(e.Msg(), err.Error())
 	}
 	return results.M(results.MsgText, err.Error())
+}
+
+// maskedErrMsg is errMsg(err) with mask applied, when it says mask(err's
+// text) word for word; else that text.
+func maskedErrMsg(err error, mask func(string) string) results.Msg {
+	return said2(errMsg(err).Mask(mask), mask(err.Error()))
 }
 
 // resolveMsg is why a secret reference does not resolve, as a message.

@@ -28,6 +28,19 @@ type AzureCheck struct {
 	// Status is the machine's status in Azure (Connected, Disconnected, Expired, Error).
 	Status string `json:"status,omitempty"`
 	Detail string `json:"detail,omitempty"`
+	// DetailMsg is Detail as a message (msg_azure.go), so a report says it
+	// in its language; reports of earlier versions have none.
+	DetailMsg *Msg `json:"detail_msg,omitempty"`
+}
+
+// checkDetail is c's detail in lang: its message when it says Detail, else Detail.
+func checkDetail(c AzureCheck, lang string) string {
+	if lang != "en" && c.DetailMsg != nil && c.DetailMsg.Text("en") == c.Detail {
+		if s, ok := c.DetailMsg.text(lang); ok {
+			return s
+		}
+	}
+	return c.Detail
 }
 
 // Mismatches are the checks that found Azure disagreeing with the run (not
@@ -97,7 +110,7 @@ func renderAzureTable(w *bufio.Writer, v *view) {
 			continue
 		}
 		title, remedy := checkText(c, v.lang)
-		fmt.Fprintf(w, "  %s %s: %s\n", termSafe(c.Host), termSafe(joinNonEmpty(c.Code, title)), termSafe(oneLine(c.Detail)))
+		fmt.Fprintf(w, "  %s %s: %s\n", termSafe(c.Host), termSafe(joinNonEmpty(c.Code, title)), termSafe(oneLine(checkDetail(c, v.lang))))
 		if remedy != "" {
 			fmt.Fprintf(w, "    %s: %s\n", word(v.lang, "fix"), termSafe(oneLine(remedy)))
 		}
@@ -121,7 +134,7 @@ func renderAzureMarkdown(w *bufio.Writer, v *view) {
 			continue
 		}
 		_, remedy := checkText(c, v.lang)
-		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", markdown.Cell(markdown.Escape(c.Host)), markdown.Cell(c.Code), markdown.Cell(markdown.Escape(c.Detail)), markdown.Cell(remedy))
+		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", markdown.Cell(markdown.Escape(c.Host)), markdown.Cell(c.Code), markdown.Cell(markdown.Escape(checkDetail(c, v.lang))), markdown.Cell(remedy))
 	}
 }
 
@@ -136,7 +149,7 @@ func azureJUnitSuite(v *view) (junitSuite, bool) {
 		jc := junitCase{Name: c.Host, Classname: "arcfleet.azure", Time: "0.000"}
 		if !c.OK {
 			title, remedy := checkText(c, v.lang)
-			p := &junitProblem{Type: c.Code, Message: joinNonEmpty(c.Code, title), Body: strings.TrimSpace(c.Detail + "\n" + word(v.lang, "fix") + ": " + remedy)}
+			p := &junitProblem{Type: c.Code, Message: joinNonEmpty(c.Code, title), Body: strings.TrimSpace(checkDetail(c, v.lang) + "\n" + word(v.lang, "fix") + ": " + remedy)}
 			if c.Code == "ARCF-AZURE-UNVERIFIED" {
 				jc.Error = p
 				s.Errors++
@@ -155,13 +168,13 @@ func azureJUnitSuite(v *view) (junitSuite, bool) {
 var azureCSVHeader = []string{"azure_check", "azure_detail"}
 
 // azureCSV maps host names to their extra CSV cells.
-func azureCSV(a *AzureVerification) map[string][2]string {
+func azureCSV(a *AzureVerification, lang string) map[string][2]string {
 	m := make(map[string][2]string, len(a.Hosts))
 	for _, c := range a.Hosts {
 		if c.OK {
-			m[c.Host] = [2]string{"ok", c.Detail}
+			m[c.Host] = [2]string{"ok", checkDetail(c, lang)}
 		} else {
-			m[c.Host] = [2]string{c.Code, c.Detail}
+			m[c.Host] = [2]string{c.Code, checkDetail(c, lang)}
 		}
 	}
 	return m

@@ -221,6 +221,27 @@ func ClassText(c Class, lang string) string {
 	return t[0]
 }
 
+// ClassLabel is c's name in lang: the identifier itself in English (as the
+// JSON and CSV carry it), a word of the language otherwise; an unknown class
+// is itself.
+func ClassLabel(c Class, lang string) string {
+	sv := map[Class]string{
+		ClassSuccess:    "lyckat",
+		ClassTransient:  "tillfälligt",
+		ClassService:    "agenttjänst",
+		ClassAction:     "åtgärd",
+		ClassCredential: "autentiseringsuppgift",
+		ClassInput:      "indata",
+		ClassHost:       "värd",
+		ClassSupport:    "support",
+		ClassTransport:  "transport",
+	}[c]
+	if lang != "sv" || sv == "" {
+		return string(c)
+	}
+	return sv
+}
+
 // ValidClass reports whether c is one of the classes above.
 func ValidClass(c Class) bool {
 	switch c {

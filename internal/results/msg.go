@@ -23,6 +23,8 @@ const (
 	MsgJoin    = "join"    // Sub joined with "; "
 	MsgList    = "list"    // Sub joined with ", "
 	MsgOutcome = "outcome" // Args[0] an Outcome: as it is in English, its label in other languages
+	MsgClass   = "class"   // Args[0] a Class: as it is in English (the identifier), its label in other languages
+	MsgRemedy  = "remedy"  // Args[0] a catalog code: the knowledge base's remedy for it in the language ("" when unknown)
 )
 
 // M is the message key with args.
@@ -53,6 +55,24 @@ func (m Msg) text(lang string) (string, bool) {
 			return m.Args[0], true
 		}
 		return outcomeLabel(Outcome(m.Args[0]), lang), true
+	case MsgClass:
+		if len(m.Args) == 0 {
+			return "", false
+		}
+		if lang == "en" {
+			return m.Args[0], true
+		}
+		return ClassLabel(Class(m.Args[0]), lang), true
+	case MsgRemedy:
+		if len(m.Args) == 0 {
+			return "", false
+		}
+		e, ok := Lookup(m.Args[0])
+		if !ok {
+			return "", true
+		}
+		_, _, r := e.Text(lang)
+		return r, true
 	case MsgJoin, MsgList:
 		sep := "; "
 		if m.Key == MsgList {
@@ -182,7 +202,7 @@ func noteTexts(h *HostResult, lang string) []string {
 // anything else is text. msg_transport.go and msg_findings.go add theirs.
 // Keys the executor no longer writes (dial, step_error, step_not_run,
 // busy_took, busy_holds, busy_still, breaker_why, breaker_hosts,
-// breaker_hosts_more, force_local_only) stay: journals of earlier runs name
+// breaker_hosts_more, force_local_only, not_retried_class) stay: journals of earlier runs name
 // them, and a resumed run's report renders them.
 var msgTemplates = map[string][2]string{
 	// agent.Decide's reasons (internal/agent/decide.go).
@@ -222,9 +242,10 @@ var msgTemplates = map[string][2]string{
 		"körningens tidsgräns ({0}) nåddes innan den här värden startade; fortsätt med {s0}"},
 	"journal_stopped": {"journal not writable, so the run stopped launching hosts: {0}",
 		"journalen gick inte att skriva, så körningen slutade starta värdar: {0}"},
-	"not_retried":       {"not retried", "inget nytt försök"},
-	"not_retried_class": {"not retried (class {0})", "inget nytt försök (klass {0})"},
-	"gave_up":           {"gave up after {0} attempts", "gav upp efter {0} försök"},
+	"not_retried":         {"not retried", "inget nytt försök"},
+	"not_retried_class":   {"not retried (class {0})", "inget nytt försök (klass {0})"},
+	"not_retried_class_m": {"not retried (class {s0})", "inget nytt försök (klass {s0})"},
+	"gave_up":             {"gave up after {0} attempts", "gav upp efter {0} försök"},
 	"not_retried_cleanup": {"not retried: clean-up on the host was not confirmed",
 		"inget nytt försök: städningen på värden bekräftades inte"},
 	"not_retried_deadline": {"not retried: the run deadline ({0}) would pass during the {1} wait{2}",

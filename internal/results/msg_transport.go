@@ -192,6 +192,9 @@ var transportTemplates = map[string][2]string{
 	"tr_err_http_401":      {"HTTP 401: credentials refused", "HTTP 401: inloggningsuppgifterna nekades"},
 	"tr_err_http_401_offers": {"HTTP 401: credentials refused (host offers {0})",
 		"HTTP 401: inloggningsuppgifterna nekades (värden erbjuder {0})"},
+	"tr_wrapped": {"{0}{s0}", "{0}{s0}"}, // a library's words around the transport's ({s0})
+	"tr_err_cert_changed": {"server certificate changed within the connection: was {0}, now {1}",
+		"servercertifikatet byttes inom förbindelsen: var {0}, är nu {1}"},
 	"tr_err_http_status": {"HTTP {0} with content type {1}, not a WS-Management reply",
 		"HTTP {0} med innehållstypen {1}, inget WS-Management-svar"},
 

@@ -726,7 +726,7 @@ func renderCSV(w *bufio.Writer, v *view) error {
 	var az map[string][2]string
 	if v.r.Azure != nil {
 		header = append(slices.Clip(csvHeader), azureCSVHeader...)
-		az = azureCSV(v.r.Azure)
+		az = azureCSV(v.r.Azure, v.lang)
 	}
 	if err := cw.Write(header); err != nil {
 		return err

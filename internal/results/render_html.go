@@ -210,7 +210,7 @@ func renderHTML(w *bufio.Writer, v *view, tl *Timeline) error {
 		for _, c := range a.Hosts {
 			if !c.OK {
 				title, remedy := checkText(c, lang)
-				az.Hosts = append(az.Hosts, htmlHost{Name: c.Host, Code: c.Code, Title: title, Detail: c.Detail, Remedy: remedy})
+				az.Hosts = append(az.Hosts, htmlHost{Name: c.Host, Code: c.Code, Title: title, Detail: checkDetail(c, lang), Remedy: remedy})
 			}
 		}
 		pg.Azure = az

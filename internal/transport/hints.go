@@ -112,6 +112,7 @@ const (
 	ErrHTTP401         = "err_http_401"
 	ErrHTTP401Offers   = "err_http_401_offers" // {0} the schemes the host offers
 	ErrHTTPStatus      = "err_http_status"     // {0} status, {1} content type, quoted
+	ErrCertChanged     = "err_cert_changed"    // {0} the first certificate's fingerprint, {1} the new one
 )
 
 // mayRun ends the hint of a canceled command that was not seen to end.
@@ -218,6 +219,7 @@ var hintTexts = map[string]string{
 	ErrHTTP401:         "HTTP 401: credentials refused",
 	ErrHTTP401Offers:   "HTTP 401: credentials refused (host offers {0})",
 	ErrHTTPStatus:      "HTTP {0} with content type {1}, not a WS-Management reply",
+	ErrCertChanged:     "server certificate changed within the connection: was {0}, now {1}",
 }
 
 // HintText is the English of hint key with args in place ("" for a key this

@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"io/fs"
 
 	"github.com/arcfleet/arcfleet/internal/transport"
@@ -54,7 +53,7 @@ func (c *conn) tlsConfig(d *Dialer, t transport.Target) (*tls.Config, error) {
 		if c.fp == "" {
 			c.fp = fp
 		} else if c.fp != fp {
-			return fmt.Errorf("%w: was %s, now %s", errCertChanged, c.fp, fp)
+			return transport.NewPhrase(transport.ErrCertChanged, errCertChanged, c.fp, fp)
 		}
 		return nil
 	}
@@ -68,7 +67,8 @@ func Fingerprint(der []byte) string {
 	return "SHA256:" + base64.RawStdEncoding.EncodeToString(sum[:])
 }
 
-// errCertChanged: another certificate answered on a reconnect within one Conn.
+// errCertChanged: another certificate answered on a reconnect within one Conn
+// (wrapped in a transport.ErrCertChanged phrase that names both).
 var errCertChanged = errors.New("server certificate changed within the connection")
 
 // tlsCache holds a Dialer's TLS material by file path, each loaded once and

@@ -115,7 +115,7 @@ func TestClassify(t *testing.T) {
 		{"unknown-authority", x509.UnknownAuthorityError{}, bg, false, transport.TLSFailed},
 		{"hostname", x509.HostnameError{Host: "x"}, bg, false, transport.TLSFailed},
 		{"expired-cert", x509.CertificateInvalidError{Reason: x509.Expired}, bg, false, transport.TLSFailed},
-		{"cert-changed", fmt.Errorf("%w: was a, now b", errCertChanged), bg, true, transport.TLSFailed},
+		{"cert-changed", fmt.Errorf("Post %q: %w", "https://h:5986/wsman", transport.NewPhrase(transport.ErrCertChanged, errCertChanged, "a", "b")), bg, true, transport.TLSFailed},
 		{"refused-at-dial", refused, bg, false, transport.Unreachable},
 		{"refused-mid-command", refused, bg, true, transport.Lost},
 		{"dns", &dialError{&net.DNSError{Err: "no such host", Name: "x", IsNotFound: true}}, bg, false, transport.Unreachable},
@@ -145,7 +145,7 @@ func TestErrorTexts(t *testing.T) {
 		{&statusError{code: 401}, "HTTP 401: credentials refused"},
 		{&statusError{code: 401, schemes: []string{"Negotiate", "Kerberos"}}, "HTTP 401: credentials refused (host offers Negotiate, Kerberos)"},
 		{&statusError{code: 500, contentType: "text/html"}, `HTTP 500 with content type "text/html", not a WS-Management reply`},
-		{fmt.Errorf("%w: was %s, now %s", errCertChanged, "SHA256:a", "SHA256:b"), "server certificate changed within the connection: was SHA256:a, now SHA256:b"},
+		{transport.NewPhrase(transport.ErrCertChanged, errCertChanged, "SHA256:a", "SHA256:b"), "server certificate changed within the connection: was SHA256:a, now SHA256:b"},
 	} {
 		if got := tc.err.Error(); got != tc.want {
 			t.Errorf("got %q, want %q", got, tc.want)
