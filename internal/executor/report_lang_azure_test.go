@@ -98,3 +98,15 @@ func packagePlan(t *testing.T) *plan.Plan {
 	}
 	return p
 }
+
+// fakeEntraTokens is internal/azure's token source against a fake Entra ID
+// that knows exPlan's credential sp (client-1 in tenant-1) with another
+// secret than the one exEnv gives: every token request is refused
+// (AADSTS7000215).
+func fakeEntraTokens(t *testing.T) *azure.TokenSource {
+	t.Helper()
+	f := azurefake.New(t, azurefake.Options{})
+	f.AddApp("tenant-1", azurefake.App{ClientID: "client-1", Secret: "not-the-sentinel"})
+	return azure.NewTokenSource(azure.Options{LookupEnv: exEnv,
+		Endpoints: &azure.Endpoints{AuthorityHost: f.AuthorityHost(), ARM: f.ARMEndpoint(), CAPool: f.CAPool()}})
+}

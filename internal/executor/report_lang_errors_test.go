@@ -265,6 +265,13 @@ func TestSwedishReportHasNoErrorEnglish(t *testing.T) {
 	x.Tokens = &stubTokens{err: errors.New("AADSTS7000215: Invalid client secret provided.")}
 	applyPlan(t, x, tokenPlan(agent.ActionConnect, "tok1", "tok2"), &hosts)
 
+	// A token the real token source (internal/azure) could not get from a fake Entra ID.
+	f = newExFleet()
+	f.add("aztok", &exHost{})
+	x = exExecutor(f)
+	x.Tokens = fakeEntraTokens(t)
+	applyPlan(t, x, tokenPlan(agent.ActionConnect, "aztok"), &hosts)
+
 	// arcfleet's words each host's English detail holds.
 	words := map[string][]string{
 		"refused": {"dial: ", ": unreachable: ", "nothing listens on", "is sshd running there, and is the port right?"},
@@ -288,6 +295,7 @@ func TestSwedishReportHasNoErrorEnglish(t *testing.T) {
 		"tok1":      {"access token for credential sp"},
 		"tok2":      {"circuit breaker open for credential sp (tenant tenant-1)", "access token for credential sp"},
 		"bad1":      {"not retried (class credential)"},
+		"aztok":     {"access token for credential sp", "credential sp: Microsoft Entra ID refused the token request: "},
 		"azro":      {"Azure pre-flight: ", "ReadOnly lock ", " on resource group ", ": Azure refuses to create, change or delete the machine", "; fix: "},
 		"azperm":    {"the credential may not perform ", " in resource group ", "(connect needs it)"},
 		"azgone":    {"does not exist in subscription"},
