@@ -121,10 +121,12 @@ func shStepScript(h *inventory.Host, sp stepSpec) string {
 	b.WriteString("o(){ n=0; while IFS= read -r l; do printf '%s\\n' \"$l\"; n=$((n + ${#l} + 1)); [ \"$n\" -lt 4096 ] || { cat; return; }; done; printf '%s' \"$l\"; }\n")
 	// g removes the directory (the secret with it) and relays the agent's
 	// output from the files, opened before on fds 5 and 6: one rm, and the
-	// config file gone before the output is relayed. On exit, however the
+	// config file gone before the output is relayed. `command exec`: a file
+	// that cannot be opened must not end the shell (as a special builtin's
+	// failed redirection would) before rm has run. On exit, however the
 	// script ends, g runs and the end is recorded (the lease then lasts K
 	// seconds, for this run's next step).
-	b.WriteString("g(){ [ -n \"$D\" ] || return 0; exec 5</dev/null 6</dev/null; [ -f \"$D/out\" ] && exec 5<\"$D/out\"; [ -f \"$D/err\" ] && exec 6<\"$D/err\"; rm -rf \"$D\"; D=; o <&5; o <&6 >&2; exec 5<&- 6<&-; }\n")
+	b.WriteString("g(){ [ -n \"$D\" ] || return 0; command exec 5</dev/null 6</dev/null; [ -f \"$D/out\" ] && command exec 5<\"$D/out\"; [ -f \"$D/err\" ] && command exec 6<\"$D/err\"; rm -rf \"$D\"; D=; o <&5; o <&6 >&2; exec 5<&- 6<&-; }\n")
 	fmt.Fprintf(&b, "trap 'R=$?; g; umask 022; M=$(date +%%s); echo \"run=$I step=%s exit=$R at=$M\" >\"$S/last\"; echo \"run=$I step=%s pid= since=$M until=$((M + K))\" >\"$S/owner\"' EXIT\n", sp.name, sp.name)
 	// On a signal: stop the agent's group and exit (the EXIT trap cleans up).
 	// $!: a signal between the agent's start and P=$! still reaches it.
