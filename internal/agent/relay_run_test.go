@@ -6,8 +6,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/arcfleet/arcfleet/internal/inventory"
 )
@@ -133,4 +136,37 @@ func TestLinuxConnectPrograms(t *testing.T) {
 	if want := []string{"date", "date", "flock", "mktemp", "rm", "setsid", "wc"}; !slices.Equal(progs, want) {
 		t.Errorf("programs started besides sh, the agent and the watchdog's sleep: %q, want %q", progs, want)
 	}
+}
+
+// TestLinuxKilledScriptWatchdogRemovesSecret: a script killed outright
+// (SIGKILL cannot be trapped) while the agent runs leaves the private
+// directory to its watchdog, which follows the agent: once the agent ends,
+// the directory with the secret is removed without waiting for another run.
+func TestLinuxKilledScriptWatchdogRemovesSecret(t *testing.T) {
+	t.Parallel()
+	f := newFakeHost(t)
+	h := f.host("linux")
+	c, so, se := f.start(t, ConnectStep(h).Command, AgentConfig(h, testCred(), sentinel), "FAKE_WAIT=1")
+	waitFile(t, filepath.Join(f.out, "ready"))
+	cfg := f.read(t, "cfgpath")
+	scriptPID, _ := strconv.Atoi(f.read(t, "ppid"))
+	if err := syscall.Kill(scriptPID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitResult(t, c, so, se) // reaps the script: kill -0 no longer finds it
+	if _, err := os.Stat(cfg); err != nil {
+		t.Fatalf("the config is gone while the agent still runs (%v): the script was not killed outright", err)
+	}
+	if err := os.WriteFile(filepath.Join(f.out, "release"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, err := os.Stat(filepath.Dir(cfg)); os.IsNotExist(err) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still there 15 s after the agent ended", filepath.Dir(cfg))
+		}
+	}
+	f.assertTmpEmpty(t)
 }
