@@ -76,6 +76,16 @@ func TestCheckRealHosts(t *testing.T) {
 		!strings.Contains(r.stderr, "2 of 7 hosts clear; 5 need attention: 4 causes.") {
 		t.Errorf("table report:\n%s", r)
 	}
+	// In Swedish: the summary, headings, verdicts and labels too.
+	r = f.run("check", "-i", inv, "--lang", "sv").expect(t, exitHostsFailed)
+	for _, s := range []string{"VÄRD ", "BEDÖMNING", " anmärkningar ", "MSG-DNS-LOOKUP-FAILED: Namnuppslagningen misslyckades (2 värdar: ", "åtgärd: ", "bevis: "} {
+		if !strings.Contains(r.stdout, s) {
+			t.Errorf("check --lang sv lacks %q:\n%s", s, r)
+		}
+	}
+	if !strings.Contains(r.stderr, "2 av 7 värdar utan anmärkning; 5 behöver åtgärdas: 4 orsaker.") || strings.Contains(r.stdout, "fix: ") || strings.Contains(r.stdout, "VERDICT") {
+		t.Errorf("check --lang sv:\n%s", r)
+	}
 	// Read-only: no agent action ran.
 	for _, rec := range f.record() {
 		if rec.Cmd == "connect" || rec.Cmd == "disconnect" {

@@ -4,16 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/arcfleet/arcfleet/internal/agent"
 	"github.com/arcfleet/arcfleet/internal/executor"
 	"github.com/arcfleet/arcfleet/internal/plan"
-	"github.com/arcfleet/arcfleet/internal/results"
-	"github.com/arcfleet/arcfleet/internal/termtext"
 
 	"github.com/spf13/pflag"
 )
@@ -50,7 +46,7 @@ func cmdCheck(e *env, fs *pflag.FlagSet) func(context.Context, []string) int {
 	fs.StringVarP(&file, "inventory", "i", "", "inventory file (YAML)")
 	fs.StringVarP(&limit, "limit", "l", "", "check only these hosts (names, globs, group:NAME, tag:K=V, os:windows, !EXCLUDE, @FILE)")
 	fs.StringVar(&format, "format", "table", "output: table, markdown or json")
-	fs.StringVar(&lang, "lang", "en", "language of causes and fixes: en or sv")
+	fs.StringVar(&lang, "lang", "en", "language of the report (summary, headings, verdicts, causes, evidence arcfleet writes, fixes): en or sv")
 	fs.StringVar(&minVer, "min-agent-version", "", "report hosts whose agent is older than this version (e.g. 1.50); default: each host's agent.min_version from the inventory")
 	fs.IntVar(&rf.concurrency, "concurrency", 50, "hosts checked at once")
 	fs.DurationVar(&rf.timeout, "timeout", 2*time.Minute, "time limit per host and command (the agent's check tests every endpoint)")
@@ -108,9 +104,9 @@ func cmdCheck(e *env, fs *pflag.FlagSet) func(context.Context, []string) int {
 			enc.SetEscapeHTML(false)
 			werr = enc.Encode(rep)
 		case "markdown":
-			werr = rep.markdown(e.stdout)
+			werr = rep.Markdown(e.stdout)
 		default:
-			werr = rep.table(e.stdout, outputWidth(e))
+			werr = rep.Table(e.stdout, outputWidth(e))
 		}
 		if werr != nil {
 			fmt.Fprintf(e.stderr, "arcfleet check: writing the report: %v\n", werr)
@@ -127,191 +123,10 @@ func cmdCheck(e *env, fs *pflag.FlagSet) func(context.Context, []string) int {
 	}
 }
 
-// checkGroup is one cause and the hosts that show it.
-type checkGroup struct {
-	Cause     string   `json:"cause"`
-	Code      string   `json:"code,omitempty"`
-	Title     string   `json:"title"`
-	Remedy    string   `json:"remedy,omitempty"`
-	Hosts     []string `json:"hosts"`
-	Endpoints []string `json:"endpoints,omitempty"`
-	Evidence  string   `json:"evidence,omitempty"`
-}
+// checkReport is the check report (internal/executor renders it).
+type checkReport = executor.CheckReport
 
-type checkReport struct {
-	Summary string               `json:"summary"`
-	Clear   int                  `json:"clear"`
-	Groups  []checkGroup         `json:"groups"`
-	Hosts   []executor.HostCheck `json:"hosts"`
-}
-
-// Titles of the verdicts of hosts that were not checked.
-var notCheckedTitle = map[string][2]string{
-	executor.VerdictUnreachable: {"Host unreachable: not checked", "Värden går inte att nå: inte kontrollerad"},
-	executor.VerdictHostKey:     {"Host key not verified: not checked", "Värdnyckeln verifierades inte: inte kontrollerad"},
-	executor.VerdictAuth:        {"Login refused: not checked", "Inloggningen nekades: inte kontrollerad"},
-	executor.VerdictError:       {"Error: not checked", "Fel: inte kontrollerad"},
-	executor.CheckBlocked:       {"Blocked by validation: not checked", "Stoppad av valideringen: inte kontrollerad"},
-}
-
+// buildCheckReport groups checks by cause in lang.
 func buildCheckReport(checks []executor.HostCheck, lang string) checkReport {
-	rep := checkReport{Hosts: checks}
-	if rep.Hosts == nil {
-		rep.Hosts = []executor.HostCheck{}
-	}
-	li := 0
-	if lang == "sv" {
-		li = 1
-	}
-	idx := map[string]int{}
-	group := func(cause, code, title, remedy string) *checkGroup {
-		k := cause + "\x00" + code
-		if i, ok := idx[k]; ok {
-			return &rep.Groups[i]
-		}
-		idx[k] = len(rep.Groups)
-		rep.Groups = append(rep.Groups, checkGroup{Cause: cause, Code: code, Title: title, Remedy: remedy})
-		return &rep.Groups[len(rep.Groups)-1]
-	}
-	for _, hc := range checks {
-		switch hc.Verdict {
-		case executor.CheckClear:
-			rep.Clear++
-			continue
-		case executor.CheckFindings:
-			for _, f := range hc.Findings {
-				title, remedy := f.Cause, ""
-				if en, ok := results.Lookup(f.Code); ok {
-					title, _, remedy = en.Text(lang)
-				}
-				g := group(f.Cause, f.Code, title, remedy)
-				g.Hosts = append(g.Hosts, hc.Host)
-				for _, ep := range f.Endpoints {
-					if !containsStr(g.Endpoints, ep) {
-						g.Endpoints = append(g.Endpoints, ep)
-					}
-				}
-				if g.Evidence == "" && f.Evidence != "" {
-					g.Evidence = hc.Host + ": " + f.Evidence
-				}
-			}
-		default:
-			t := notCheckedTitle[hc.Verdict][li]
-			if t == "" {
-				t = hc.Verdict
-			}
-			g := group("not-checked:"+hc.Verdict, "", t, "")
-			g.Hosts = append(g.Hosts, hc.Host)
-			if g.Evidence == "" && hc.Detail != "" {
-				g.Evidence = hc.Host + ": " + hc.Detail
-			}
-		}
-	}
-	// Most hosts first; causes before hosts not checked.
-	sort.SliceStable(rep.Groups, func(i, j int) bool {
-		a, b := rep.Groups[i], rep.Groups[j]
-		an, bn := strings.HasPrefix(a.Cause, "not-checked:"), strings.HasPrefix(b.Cause, "not-checked:")
-		if an != bn {
-			return bn
-		}
-		if len(a.Hosts) != len(b.Hosts) {
-			return len(a.Hosts) > len(b.Hosts)
-		}
-		return a.Cause < b.Cause
-	})
-	if rep.Groups == nil {
-		rep.Groups = []checkGroup{}
-	}
-	n := len(checks)
-	if rep.Clear == n {
-		rep.Summary = fmt.Sprintf("%d %s checked, all clear.", n, plural(n, "host", "hosts"))
-	} else {
-		rep.Summary = fmt.Sprintf("%d of %d %s clear; %d %s: %d %s.", rep.Clear, n, plural(n, "host", "hosts"),
-			n-rep.Clear, plural(n-rep.Clear, "needs attention", "need attention"), len(rep.Groups), plural(len(rep.Groups), "cause", "causes"))
-	}
-	return rep
-}
-
-func containsStr(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
-}
-
-func hostCauses(hc executor.HostCheck) string {
-	if hc.Verdict != executor.CheckFindings {
-		return "-"
-	}
-	var c []string
-	for _, f := range hc.Findings {
-		c = append(c, f.Code)
-	}
-	return strings.Join(c, ", ")
-}
-
-// table: one line per host, then one block per cause, fitted to width.
-func (r checkReport) table(w io.Writer, width int) error {
-	t := termtext.Table{Head: []string{"HOST", "OS", "AGENT", "VERDICT", "CAUSES"},
-		Modes: []termtext.Mode{termtext.Elide, termtext.Keep, termtext.Elide, termtext.Keep, termtext.Wrapped}, Mins: []int{8, 0, 8, 0, 12}}
-	for _, hc := range r.Hosts {
-		v := hc.AgentVersion
-		if v == "" {
-			v = "-"
-		}
-		t.Rows = append(t.Rows, []string{hc.Host, hc.OS, v, hc.Verdict, hostCauses(hc)})
-	}
-	if err := t.Render(w, width); err != nil {
-		return err
-	}
-	r.groups(w, width)
-	_, err := fmt.Fprintf(w, "\n%s\n", r.Summary)
-	return err
-}
-
-// groups writes one block per cause: code and title, hosts, endpoints, one
-// line of evidence, the fix.
-func (r checkReport) groups(w io.Writer, width int) {
-	for _, g := range r.Groups {
-		head := g.Title
-		if g.Code != "" {
-			head = g.Code + ": " + g.Title
-		}
-		fmt.Fprintf(w, "\n%s", termtext.Paragraph(fmt.Sprintf("%s (%d %s: %s)", head, len(g.Hosts), plural(len(g.Hosts), "host", "hosts"), strings.Join(g.Hosts, ", ")), width, "", "  "))
-		if len(g.Endpoints) > 0 {
-			fmt.Fprint(w, termtext.Paragraph("endpoints: "+strings.Join(g.Endpoints, ", "), width, "  ", "    "))
-		}
-		if g.Evidence != "" {
-			fmt.Fprint(w, termtext.Paragraph("evidence: "+g.Evidence, width, "  ", "    "))
-		}
-		if g.Remedy != "" {
-			fmt.Fprint(w, termtext.Paragraph("fix: "+g.Remedy, width, "  ", "    "))
-		}
-	}
-}
-
-func mdCell(s string) string {
-	return strings.ReplaceAll(strings.ReplaceAll(s, "|", `\|`), "\n", " ")
-}
-
-func (r checkReport) markdown(w io.Writer) error {
-	fmt.Fprintf(w, "# arcfleet check\n\n%s\n\n", r.Summary)
-	if len(r.Groups) > 0 {
-		fmt.Fprintf(w, "| cause | code | hosts | endpoints | evidence | fix |\n|---|---|---|---|---|---|\n")
-		for _, g := range r.Groups {
-			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", mdCell(g.Title), mdCell(g.Code), mdCell(strings.Join(g.Hosts, ", ")),
-				mdCell(strings.Join(g.Endpoints, ", ")), mdCell(g.Evidence), mdCell(g.Remedy))
-		}
-		fmt.Fprintln(w)
-	}
-	fmt.Fprintf(w, "| host | os | agent | verdict | causes |\n|---|---|---|---|---|\n")
-	for _, hc := range r.Hosts {
-		_, err := fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", mdCell(hc.Host), hc.OS, mdCell(hc.AgentVersion), hc.Verdict, mdCell(hostCauses(hc)))
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return executor.BuildCheckReport(checks, lang)
 }

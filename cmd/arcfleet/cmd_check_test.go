@@ -56,7 +56,7 @@ func TestCheckReportRender(t *testing.T) {
 	rep := buildCheckReport(sampleChecks(), "en")
 	for _, width := range []int{66, 80, 132} { // a 22-character code is never broken: narrower spills
 		var b bytes.Buffer
-		if err := rep.table(&b, width); err != nil {
+		if err := rep.Table(&b, width); err != nil {
 			t.Fatal(err)
 		}
 		for _, l := range strings.Split(b.String(), "\n") {
@@ -72,7 +72,7 @@ func TestCheckReportRender(t *testing.T) {
 	}
 	rep.Groups[0].Evidence = "a | b"
 	var m bytes.Buffer
-	if err := rep.markdown(&m); err != nil {
+	if err := rep.Markdown(&m); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(m.String(), `a \| b`) || !strings.Contains(m.String(), "| web02 | linux | 1.50.03036.1885 | findings | MSG-DNS-LOOKUP-FAILED, ARCF-CHECK-FIREWALL |") {

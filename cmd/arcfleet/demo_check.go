@@ -29,7 +29,7 @@ func demoCheck(ctx context.Context, e *env, f *demo.Fleet, p *plan.Plan) bool {
 		return false
 	}
 	rep := buildCheckReport(checks, "en")
-	rep.groups(e.stdout, outputWidth(e))
+	rep.WriteGroups(e.stdout, outputWidth(e))
 	fmt.Fprintf(e.stdout, "\n%s\n", rep.Summary)
 	found := false
 	var sub *plan.Plan

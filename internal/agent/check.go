@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/arcfleet/arcfleet/internal/inventory"
+	"github.com/arcfleet/arcfleet/internal/results"
 )
 
 // The check step runs the agent's own network pre-flight, `azcmagent check`,
@@ -373,6 +374,9 @@ type CheckFinding struct {
 	Code      string   `json:"code"`
 	Endpoints []string `json:"endpoints,omitempty"`
 	Evidence  string   `json:"evidence,omitempty"`
+	// EvidenceMsg says Evidence in a report's language when the evidence is
+	// arcfleet's words (the executor's); nil for a line the agent printed.
+	EvidenceMsg *results.Msg `json:"-"`
 }
 
 // Error-line patterns, first match wins (Go's net and net/http error texts,

@@ -8,7 +8,9 @@ import (
 	"strings"
 
 	"github.com/arcfleet/arcfleet/internal/agent"
+	"github.com/arcfleet/arcfleet/internal/inventory"
 	"github.com/arcfleet/arcfleet/internal/plan"
+	"github.com/arcfleet/arcfleet/internal/results"
 	"github.com/arcfleet/arcfleet/internal/transport"
 
 	"golang.org/x/sync/errgroup"
@@ -27,6 +29,7 @@ type HostCheck struct {
 	OS           string                `json:"os"`
 	Verdict      string                `json:"verdict"`
 	Detail       string                `json:"detail,omitempty"`
+	DetailMsg    *results.Msg          `json:"detail_msg,omitempty"` // Detail as a message (report languages); nil when none says it
 	AgentVersion string                `json:"agent_version,omitempty"`
 	PrivateLink  bool                  `json:"private_link,omitempty"`
 	Endpoints    []agent.CheckEndpoint `json:"endpoints,omitempty"`
@@ -63,7 +66,7 @@ func (x *Executor) Check(ctx context.Context, p *plan.Plan, o CheckOptions) ([]H
 			out[i].Verdict = CheckBlocked
 			for _, f := range hp.Findings {
 				if !f.Warning {
-					out[i].Detail = f.Code + ": " + f.Message
+					out[i].setDetail(f.Code+": "+f.Message, results.M("chk_blocked", f.Code).With(findingMessageMsg(f)))
 					break
 				}
 			}
@@ -86,8 +89,10 @@ func (x *Executor) Check(ctx context.Context, p *plan.Plan, o CheckOptions) ([]H
 func (r *run) checkHost(ctx context.Context, i int, hc *HostCheck, o CheckOptions) {
 	hr := r.newHostRun(i)
 	defer hr.closeConn()
-	var ok bool
-	if hc.Verdict, hc.Detail, ok = hr.dialReadOnly(ctx); !ok {
+	v, t, ok := hr.dialReadOnlyMsg(ctx)
+	if !ok {
+		hc.Verdict = v
+		hc.setDetail(t.detail, t.msg)
 		return
 	}
 	var fs []agent.CheckFinding
@@ -97,19 +102,18 @@ func (r *run) checkHost(ctx context.Context, i int, hc *HostCheck, o CheckOption
 		if s, err := agent.ParseProbe(po.stdout); err == nil {
 			hc.AgentVersion = s.AgentVersion
 			if strings.EqualFold(s.CloudProvider, "Azure") {
-				fs = append(fs, agent.CheckFinding{Cause: agent.CauseAzureVM, Code: agent.CauseCodes[agent.CauseAzureVM],
-					Evidence: "azcmagent show: cloud provider " + s.CloudProvider})
+				fs = append(fs, evidenceFinding(agent.CauseAzureVM, results.M("chk_ev_azure_vm", s.CloudProvider)))
 			}
 		}
 	}
 	if min := minVersion(o, hr.h.Name); min != "" && hc.AgentVersion != "" && VersionLess(hc.AgentVersion, min) {
-		fs = append(fs, agent.CheckFinding{Cause: agent.CauseAgentBelowMin, Code: agent.CauseCodes[agent.CauseAgentBelowMin],
-			Evidence: fmt.Sprintf("agent %s, min_agent_version %s", hc.AgentVersion, min)})
+		fs = append(fs, evidenceFinding(agent.CauseAgentBelowMin, results.M("chk_ev_below_min", hc.AgentVersion, min)))
 	}
 	eps, cfs, verdict, detail := r.runCheck(ctx, hr)
 	hc.Endpoints = eps
 	if verdict != "" {
-		hc.Verdict, hc.Detail = verdict, detail
+		hc.Verdict = verdict
+		hc.setDetail(detail.detail, detail.msg)
 		return
 	}
 	fs = append(fs, cfs...)
@@ -122,11 +126,12 @@ func (r *run) checkHost(ctx context.Context, i int, hc *HostCheck, o CheckOption
 
 // runCheck runs the check step over hr's connection (dialling again when the
 // previous step lost it) and classifies its output. verdict is "" when the
-// step ran; otherwise the host could not be checked (unreachable, error).
-func (r *run) runCheck(ctx context.Context, hr *hostRun) (eps []agent.CheckEndpoint, fs []agent.CheckFinding, verdict, detail string) {
+// step ran; otherwise the host could not be checked (unreachable, error) and
+// detail says why.
+func (r *run) runCheck(ctx context.Context, hr *hostRun) (eps []agent.CheckEndpoint, fs []agent.CheckFinding, verdict string, detail tryOutcome) {
 	if hr.conn == nil {
 		if t, ok := hr.dial(ctx); !ok {
-			return nil, nil, VerdictUnreachable, t.detail
+			return nil, nil, VerdictUnreachable, t
 		}
 	}
 	st := agent.CheckStep(hr.h)
@@ -140,20 +145,53 @@ func (r *run) runCheck(ctx context.Context, hr *hostRun) (eps []agent.CheckEndpo
 			verdict = VerdictUnreachable
 		}
 		hr.closeConn()
-		return nil, nil, verdict, "check: " + hr.mask(err.Error())
+		text := "check: " + hr.mask(err.Error())
+		return nil, nil, verdict, tryOutcome{detail: text, msg: said2(results.M("chk_step_err").With(maskedErrMsg(err, hr.mask)), text)}
 	}
 	out, perr := agent.ParseCheck(hr.mask(stdout.String()), hr.mask(stderr.String()))
 	if perr != nil {
-		ev := fmt.Sprintf("azcmagent check exited %d", exit)
+		ev := results.M("chk_ev_exited", strconv.Itoa(exit))
 		if exit == agent.ExitAgentNotFound {
-			ev = "the agent is not installed (exit 127)"
+			ev = results.M("chk_ev_not_installed", strconv.Itoa(exit))
 		}
 		if len(out.Errors) > 0 {
-			ev += ": " + out.Errors[0]
+			ev = results.M("chk_ev_said", out.Errors[0]).With(ev)
 		}
-		return out.Endpoints, []agent.CheckFinding{{Cause: agent.CauseCheckFailed, Code: agent.CauseCodes[agent.CauseCheckFailed], Evidence: ev}}, "", ""
+		return out.Endpoints, []agent.CheckFinding{evidenceFinding(agent.CauseCheckFailed, ev)}, "", tryOutcome{}
 	}
-	return out.Endpoints, agent.ClassifyCheck(out, hr.h.Azure.PrivateLinkScope != ""), "", ""
+	return out.Endpoints, agent.ClassifyCheck(out, hr.h.Azure.PrivateLinkScope != ""), "", tryOutcome{}
+}
+
+// evidenceFinding is a finding of cause whose evidence is arcfleet's words, m.
+func evidenceFinding(cause string, m results.Msg) agent.CheckFinding {
+	return agent.CheckFinding{Cause: cause, Code: agent.CauseCodes[cause], Evidence: m.Text("en"), EvidenceMsg: &m}
+}
+
+// setDetail sets hc's detail, and its message when m says it word for word.
+func (hc *HostCheck) setDetail(detail string, m results.Msg) {
+	hc.Detail, hc.DetailMsg = detail, nil
+	if m.Key != "" && m.Text("en") == detail {
+		hc.DetailMsg = &m
+	}
+}
+
+// DetailText is hc's detail in lang (en|sv): its message's when it has one.
+func (hc *HostCheck) DetailText(lang string) string {
+	if lang != "en" && hc.DetailMsg != nil {
+		if s := hc.DetailMsg.Text(lang); s != "" {
+			return s
+		}
+	}
+	return hc.Detail
+}
+
+// findingMessageMsg is f.Message as a message (findingMsg's body), or the
+// text as it is.
+func findingMessageMsg(f inventory.Finding) results.Msg {
+	if m := findingMsg(f); m.Key == "finding" && len(m.Sub) == 1 {
+		return said2(m.Sub[0], f.Message)
+	}
+	return results.M(results.MsgText, f.Message)
 }
 
 // probeNetwork is plan --probe's check: the causes go to pr.Network and are
@@ -165,7 +203,7 @@ func (r *run) probeNetwork(ctx context.Context, hr *hostRun, pr *plan.Probe) {
 	_, fs, verdict, detail := r.runCheck(ctx, hr)
 	var parts []string
 	if verdict != "" {
-		parts = append(parts, "not checked: "+detail)
+		parts = append(parts, "not checked: "+detail.detail)
 	}
 	for _, f := range fs {
 		s := f.Code

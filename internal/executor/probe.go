@@ -201,14 +201,21 @@ func (r *run) probeHost(ctx context.Context, i int, network bool) *plan.Probe {
 // dialReadOnly connects the host for a read-only pass (probe, check): its
 // verdict and why when it cannot, ok when connected.
 func (hr *hostRun) dialReadOnly(ctx context.Context) (verdict, detail string, ok bool) {
+	verdict, t, ok := hr.dialReadOnlyMsg(ctx)
+	return verdict, t.detail, ok
+}
+
+// dialReadOnlyMsg is dialReadOnly with why as a try's outcome: its detail
+// and the detail's message (check's report says it in its language).
+func (hr *hostRun) dialReadOnlyMsg(ctx context.Context) (verdict string, t tryOutcome, ok bool) {
 	tgt, err := TargetFor(hr.h, hr.r.hosts, hr.r.x.lookupEnv())
 	if err != nil {
-		return VerdictError, err.Error(), false
+		return VerdictError, tryOutcome{detail: err.Error(), msg: errMsg(err)}, false
 	}
 	hr.setTarget(tgt, nil)
-	t, ok := hr.dial(ctx)
+	t, ok = hr.dial(ctx)
 	if ok {
-		return "", "", true
+		return "", tryOutcome{}, true
 	}
 	switch t.kind {
 	case transport.Unreachable, transport.Timeout, transport.Lost:
@@ -220,5 +227,5 @@ func (hr *hostRun) dialReadOnly(ctx context.Context) (verdict, detail string, ok
 	default:
 		verdict = VerdictError
 	}
-	return verdict, t.detail, false
+	return verdict, t, false
 }

@@ -129,6 +129,20 @@ func TestReportKeysSayTheirSources(t *testing.T) {
 			t.Errorf("class %s: en %q sv %q", c, m.Text("en"), m.Text("sv"))
 		}
 	}
+	// Check verdicts: the identifier in English, a Swedish word; each has
+	// the title of its group of hosts not checked, both languages.
+	for _, v := range []string{CheckClear, CheckFindings, CheckBlocked, VerdictUnreachable, VerdictHostKey, VerdictAuth, VerdictError} {
+		if en, sv := results.CheckVerdictLabel(v, "en"), results.CheckVerdictLabel(v, "sv"); en != v || sv == v {
+			t.Errorf("check verdict %s: en %q sv %q", v, en, sv)
+		}
+		if v == CheckClear || v == CheckFindings {
+			continue
+		}
+		m := results.M("chk_nc_" + strings.ReplaceAll(v, "-", "_"))
+		if en, sv := m.Text("en"), m.Text("sv"); en == "" || sv == "" || en == sv {
+			t.Errorf("check verdict %s: not-checked title en %q sv %q", v, en, sv)
+		}
+	}
 }
 
 // A transport error becomes a message that says its text word for word in
