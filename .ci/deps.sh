@@ -13,6 +13,8 @@ command -v chromium >/dev/null || need+=(chromium)
 # The CLI tests complete words through bash-completion as a shell does, and render the man pages with man -l.
 [ -r /usr/share/bash-completion/bash_completion ] || need+=(bash-completion)
 command -v man >/dev/null || need+=(man-db)
+# strace counts the programs the Linux connect script starts on a host (internal/agent).
+command -v strace >/dev/null || need+=(strace)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "deps: missing ${need[*]}; run 'make deps' as root (tests needing them will be skipped)" >&2
