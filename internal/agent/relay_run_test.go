@@ -18,7 +18,8 @@ import (
 // relayAgent prints the files RELAY_OUT and RELAY_ERR as they are and exits
 // RELAY_EXIT: the action script relays the agent's output from its private
 // directory with shell builtins up to 4 KiB and cat beyond; what arrives must
-// be what the agent printed, byte for byte.
+// be what the agent printed, byte for byte (but for NUL bytes in the first
+// 4 KiB, which the shells' read drops: sh.go says why that is accepted).
 const relayAgent = `#!/bin/sh
 cat "$RELAY_OUT"
 cat "$RELAY_ERR" >&2

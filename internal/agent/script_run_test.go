@@ -708,3 +708,27 @@ func m1AgentRunning(tmp string) bool {
 	}
 	return false
 }
+
+// A lock file that cannot be opened (here a directory of that name) is a
+// state-dir-failed refusal with its marker, not the shell ending silently as
+// it would on a special builtin's failed redirection (exec without command).
+func TestLinuxLockUnopenable(t *testing.T) {
+	t.Parallel()
+	f := newFakeHost(t)
+	if err := os.MkdirAll(filepath.Join(f.dir, "state", "lock"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h := f.host("linux")
+	h.Azure = inventory.Azure{SubscriptionID: "sub", ResourceGroup: "rg", Location: "westeurope"}
+	st := ConnectStep(h)
+	r := f.run(t, st.Command, StepInput(st, h, testCred(), sentinel))
+	if r.exit != 125 || !strings.Contains(r.stderr, ErrorMarker+"state-dir-failed") {
+		t.Fatalf("exit %d, stderr %q; want 125 and the state-dir-failed marker", r.exit, r.stderr)
+	}
+	if _, err := os.Stat(f.out); err == nil {
+		if ents, _ := os.ReadDir(f.out); len(ents) != 0 {
+			t.Errorf("the agent ran: %v", ents)
+		}
+	}
+	f.assertTmpEmpty(t)
+}

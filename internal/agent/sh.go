@@ -35,7 +35,7 @@ const shStateDir = `S=${ARCFLEET_STATE_DIR:-${1:-` + DefaultStateDir + `}}
 const shLockDir = shStateDir + `
 command -v flock >/dev/null && command -v setsid >/dev/null || { echo '` + ErrorMarker + `util-linux-missing' >&2; echo 'flock and setsid (util-linux) are needed' >&2; exit ` + exitSetup + `; }
 umask 022
-{ { [ -d "$S" ] || mkdir -p "$S"; } && exec 9>>"$S/lock"; } 2>/dev/null || { echo '` + ErrorMarker + `state-dir-failed' >&2; echo "$S" >&2; exit ` + exitSetup + `; }
+{ { [ -d "$S" ] || mkdir -p "$S"; } && command exec 9>>"$S/lock"; } 2>/dev/null || { echo '` + ErrorMarker + `state-dir-failed' >&2; echo "$S" >&2; exit ` + exitSetup + `; }
 `
 
 // shLeaseCheck prints the owner record and exits when another run holds the
@@ -121,7 +121,10 @@ func shStepScript(h *inventory.Host, sp stepSpec) string {
 	// o copies its stdin to its stdout with the read and printf builtins (a last
 	// line without a newline stays without one) and hands what is left after
 	// 4 KiB to cat: dash reads a byte per system call, so beyond that one cat
-	// costs less than the loop, and below it no program runs at all.
+	// costs less than the loop, and below it no program runs at all. Not
+	// exact for one byte: a NUL in the first 4 KiB is dropped (the shells'
+	// read cannot hold it); the agent prints text, and what it printed is
+	// classified, not stored as a file.
 	b.WriteString("o(){ n=0; while IFS= read -r l; do printf '%s\\n' \"$l\"; n=$((n + ${#l} + 1)); [ \"$n\" -lt 4096 ] || { cat; return; }; done; printf '%s' \"$l\"; }\n")
 	// g removes the directory (the secret with it) and relays the agent's
 	// output from the files, opened before on fds 5 and 6: one rm, and the

@@ -594,7 +594,9 @@ func (r *run) notStartedMsg(i int, why results.Msg, code string) {
 // report says it in its language.
 func (r *run) finishBlockedMsg(i int, m results.Msg, code string) {
 	m = m.Mask(r.masker.Mask)
-	r.finishBlockedBy(i, m.Text("en"), &m, code, results.ClassInput, false)
+	// The whole text masked too: a secret split across two arguments is
+	// whole in it (the message is then dropped, the English kept masked).
+	r.finishBlockedBy(i, r.masker.Mask(m.Text("en")), &m, code, results.ClassInput, false)
 }
 
 // finishBlockedBy ends host i blocked; external says a check outside the plan

@@ -286,7 +286,7 @@ func failed(t tryOutcome, why results.Msg) tryOutcome {
 func (hr *hostRun) try(ctx context.Context, rem remedy) tryOutcome {
 	if hr.conn == nil {
 		// A package the controller cannot send: refused before dialing (install_gate.go).
-		if t, refused := hr.packageRefused(ctx); refused {
+		if t, refused := hr.packageRefused(); refused {
 			return t
 		}
 		if t, ok := hr.dial(ctx); !ok {

@@ -27,6 +27,17 @@ func (hr *hostRun) installStepOf() (agent.Step, bool) {
 	return agent.Step{}, false
 }
 
+// packageRefusal is the try's outcome for a package the controller cannot
+// send (agent.OpenPackage's error): final, nothing ran on the host.
+func (hr *hostRun) packageRefusal(err error) tryOutcome {
+	code := "HOST-PACKAGE-UNREADABLE"
+	if errors.Is(err, agent.ErrPackageChanged) {
+		code = "HOST-PACKAGE-DIGEST"
+	}
+	return said(tryOutcome{final: true, outcome: results.OutcomeFailed, diag: results.Diagnosis{Code: code, Class: results.ClassOf(code)}},
+		results.M("package_refused").With(maskedErrMsg(err, hr.mask)))
+}
+
 // install runs the host's install/upgrade step when its plan has one. next
 // is true when the try goes on (connect after an install); otherwise t is
 // the try's outcome.
@@ -41,12 +52,7 @@ func (hr *hostRun) install(ctx context.Context) (t tryOutcome, next bool) {
 		// the same size, by the host's SHA-256 check.
 		f, err := agent.OpenPackage(st.Package)
 		if err != nil {
-			code := "HOST-PACKAGE-UNREADABLE"
-			if errors.Is(err, agent.ErrPackageChanged) {
-				code = "HOST-PACKAGE-DIGEST"
-			}
-			return said(tryOutcome{final: true, outcome: results.OutcomeFailed, diag: results.Diagnosis{Code: code, Class: results.ClassOf(code)}},
-				results.M("package_refused").With(maskedErrMsg(err, hr.mask))), false
+			return hr.packageRefusal(err), false
 		}
 		f.Close()
 	}

@@ -1,18 +1,15 @@
 package executor
 
-import (
-	"context"
-
-	"github.com/arcfleet/arcfleet/internal/agent"
-)
+import "github.com/arcfleet/arcfleet/internal/agent"
 
 // packageRefused refuses, before the host is dialed, a host whose install
 // step's package is missing, unreadable or of another size on the controller
 // (agent.OpenPackage): nothing can be installed from it, so no connection is
-// opened. t is install's refusal: install checks the package before it uses
-// the connection, so it runs here without one (TestE2EInstallWindowsPackage
-// counts the test server's requests).
-func (hr *hostRun) packageRefused(ctx context.Context) (t tryOutcome, refused bool) {
+// opened. The refusal is built from this open's error: opening again (as
+// install does) could succeed if the file was fixed meanwhile, and install
+// would then run its step on a host not yet dialed
+// (TestE2EInstallWindowsPackage counts the test server's requests).
+func (hr *hostRun) packageRefused() (t tryOutcome, refused bool) {
 	st, ok := hr.installStepOf()
 	if !ok || st.Package == nil {
 		return tryOutcome{}, false
@@ -22,6 +19,5 @@ func (hr *hostRun) packageRefused(ctx context.Context) (t tryOutcome, refused bo
 		f.Close()
 		return tryOutcome{}, false
 	}
-	t, next := hr.install(ctx)
-	return t, !next
+	return hr.packageRefusal(err), true
 }
