@@ -137,7 +137,8 @@ func shStepScript(h *inventory.Host, sp stepSpec) string {
 	fmt.Fprintf(&b, "trap 'R=$?; g; umask 022; v=; { read -r v _ </proc/uptime; } 2>/dev/null; v=${v%%.*}; case \"$u:$v\" in *[!0-9:]*|:*|*:) M=$(date +%%s);; *) M=$((N + v - u));; esac; echo \"run=$I step=%s exit=$R at=$M\" >\"$S/last\"; echo \"run=$I step=%s pid= since=$M until=$((M + K))\" >\"$S/owner\"' EXIT\n", sp.name, sp.name)
 	// On a signal: stop the agent's group and exit (the EXIT trap cleans up).
 	// $!: a signal between the agent's start and P=$! still reaches it.
-	b.WriteString("k(){ P=${P:-${!:-}}; [ -n \"$P\" ] && kill -TERM -\"$P\" 2>/dev/null; exit $1; }\n")
+	// P=0 once the agent has ended: $! is then the watchdog, no group to stop.
+	b.WriteString("k(){ P=${P:-${!:-}}; [ -n \"$P\" ] && [ \"$P\" != 0 ] && kill -TERM -\"$P\" 2>/dev/null; exit $1; }\n")
 	b.WriteString("trap 'k 129' HUP\ntrap 'k 130' INT\ntrap 'k 143' TERM\n")
 	b.WriteString("umask 077\nT=${TMPDIR:-/tmp}\n")
 	b.WriteString(shSweep)
@@ -177,7 +178,7 @@ func shStepScript(h *inventory.Host, sp stepSpec) string {
 		"if kill -0 \"$P\" 2>/dev/null; then kill -TERM $$ 2>/dev/null; kill -TERM -\"$P\"; j=0; while [ $j -lt %d ] && kill -0 -\"$P\" 2>/dev/null; do sleep 1; j=$((j + 1)); done; kill -KILL -\"$P\" 2>/dev/null; fi\n"+
 		"kill -0 $$ 2>/dev/null || rm -rf \"$D\" ) </dev/null >/dev/null 2>&1 &\nQ=$!\n", int(StopGrace.Seconds()))
 	// The agent runs in the background so a signal interrupts `wait` at once.
-	b.WriteString("wait \"$P\"\nR=$?\nP=\nkill -KILL \"$Q\" 2>/dev/null\ng\n")
+	b.WriteString("wait \"$P\"\nR=$?\nP=0\nkill -KILL \"$Q\" 2>/dev/null\ng\n")
 	fmt.Fprintf(&b, "echo '%s' >&2\n", AgentLogMarker)
 	// The log's lines are evidence for a failure: a step that succeeded shows
 	// none (two programs fewer).
