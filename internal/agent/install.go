@@ -420,10 +420,10 @@ func psInstall(b *strings.Builder, h *inventory.Host, sp stepSpec) {
 		fmt.Fprintf(b, "$E.WriteLine('%spackage-unreadable');$E.WriteLine(%s);exit %s\n", ErrorMarker, psQuote("on the controller: "+p.Err), exitSetup)
 		return
 	}
-	fmt.Fprintf(b, "$Want=%s\n", psQuote(h.Agent.MinVersion))
-	b.WriteString("function ge($a,$b){$x=$a.Split('.');$y=$b.Split('.');for($i=0;$i -lt [Math]::Max($x.Count,$y.Count);$i++){$p=0;$q=0;if($i -lt $x.Count){[void][int64]::TryParse($x[$i],[ref]$p)};if($i -lt $y.Count){[void][int64]::TryParse($y[$i],[ref]$q)};if($p -gt $q){return $true};if($p -lt $q){return $false}};$true}\n")
-	// av: the installed agent's version, "" without one. ($C is read after the
-	// watchdog is registered: psWatchdog sets $c, the same variable.)
+	fmt.Fprintf(b, "$need=%s\n", psQuote(h.Agent.MinVersion))
+	b.WriteString("function ge($va,$vb){$xs=$va.Split('.');$ys=$vb.Split('.');for($ix=0;$ix -lt [Math]::Max($xs.Count,$ys.Count);$ix++){$na=0;$nb=0;if($ix -lt $xs.Count){[void][int64]::TryParse($xs[$ix],[ref]$na)};if($ix -lt $ys.Count){[void][int64]::TryParse($ys[$ix],[ref]$nb)};if($na -gt $nb){return $true};if($na -lt $nb){return $false}};$true}\n")
+	// av: the installed agent's version, "" without one. ge's locals and
+	// $need are spelled unlike every script variable (ps.go: names ignore case).
 	b.WriteString("function av{if(Test-Path -LiteralPath $A -PathType Leaf){((& $A version 2>$null|Select-Object -First 1) -split ' ')[-1]}else{''}}\n")
 	// The private directory (SYSTEM and Administrators only), reported for
 	// the stop step, and the watchdog, as in the connect step (script.go).
@@ -449,22 +449,22 @@ func psInstall(b *strings.Builder, h *inventory.Host, sp stepSpec) {
 		b.WriteString("$rc=$vw.GetType().InvokeMember('Fetch','InvokeMethod',$null,$vw,$null);if($rc){$PV=$rc.GetType().InvokeMember('StringData','GetProperty',$null,$rc,@(1))};[void]$vw.GetType().InvokeMember('Close','InvokeMethod',$null,$vw,$null)}catch{}")
 		b.WriteString("finally{foreach($co in $rc,$vw,$db,$wi){if($co){[void][Runtime.InteropServices.Marshal]::ReleaseComObject($co)}}}\n")
 		fmt.Fprintf(b, "if(-not $PV){$E.WriteLine('%spackage-unreadable');$E.WriteLine('Windows Installer cannot read the package: not an agent MSI, or damaged');exit %s}\n", ErrorMarker, exitSetup)
-		fmt.Fprintf(b, "if($Want -and -not (ge $PV $Want)){$E.WriteLine('%spackage-too-old');$E.WriteLine(\"the package has agent $PV, older than agent.min_version $Want\");exit %s}\n$Want=$PV\n", ErrorMarker, exitSetup)
+		fmt.Fprintf(b, "if($need -and -not (ge $PV $need)){$E.WriteLine('%spackage-too-old');$E.WriteLine(\"the package has agent $PV, older than agent.min_version $need\");exit %s}\n$need=$PV\n", ErrorMarker, exitSetup)
 	}
 	// While msiexec works, the owner record says so (InstallerRunning).
 	mark := fmt.Sprintf("sc $O \"run=$I step=%s pid=$PID since=$N until=$($N+$W) %s\"", sp.name, InstallerRunning)
 	if sp.name == StepUpgrade {
 		fmt.Fprintf(b, "if(-not $C){$E.WriteLine('%sagent-not-found');$E.WriteLine('upgrade needs an installed agent: use the install action');exit %d}\n", ErrorMarker, ExitAgentNotFound)
-		fmt.Fprintf(b, "if($Want -and (ge $C $Want)){Write-Output \"%sskipped $C\";$R=0;exit 0}\n", InstallMarker)
+		fmt.Fprintf(b, "if($need -and (ge $C $need)){Write-Output \"%sskipped $C\";$R=0;exit 0}\n", InstallMarker)
 		if p == nil {
 			// Whether `azcmagent upgrade` waits for the installation it starts
 			// is not documented (--background only suppresses its popups,
 			// azcmagent-upgrade reference page): the mark stays after the step,
 			// which costs nothing once Windows Installer's mutex is gone.
-			fmt.Fprintf(b, "if(ge $C '%s'){$mr=1;%s;$uo=if($Want){$mm=($Want -split '\\.')[0..1] -join '.';if($mm -notmatch '\\.'){$mm+='.0'};& $A upgrade --version $mm --background 2>&1}else{& $A upgrade --background 2>&1};$R=$LASTEXITCODE;$uo|%%{$E.WriteLine($_)};if($R -ne 0){exit $R};$v=av;Write-Output \"%supgraded $C $v\";$R=0;exit 0}\n", UpgradeCommandVersion, mark, InstallMarker)
+			fmt.Fprintf(b, "if(ge $C '%s'){$mr=1;%s;$uo=if($need){$mm=($need -split '\\.')[0..1] -join '.';if($mm -notmatch '\\.'){$mm+='.0'};& $A upgrade --version $mm --background 2>&1}else{& $A upgrade --background 2>&1};$R=$LASTEXITCODE;$uo|%%{$E.WriteLine($_)};if($R -ne 0){exit $R};$v=av;Write-Output \"%supgraded $C $v\";$R=0;exit 0}\n", UpgradeCommandVersion, mark, InstallMarker)
 		}
 	} else {
-		fmt.Fprintf(b, "if($C -and (-not $Want -or (ge $C $Want))){Write-Output \"%sskipped $C\";$R=0;exit 0}\n", InstallMarker)
+		fmt.Fprintf(b, "if($C -and (-not $need -or (ge $C $need))){Write-Output \"%sskipped $C\";$R=0;exit 0}\n", InstallMarker)
 	}
 	if p == nil {
 		fmt.Fprintf(b, "[Net.ServicePointManager]::SecurityProtocol=[Net.SecurityProtocolType]::Tls12\ntry{(New-Object Net.WebClient).DownloadFile('%s',$M)}catch{$E.WriteLine('%sinstaller-download-failed');$E.WriteLine($_);exit %s}\n", WindowsInstallerURL, ErrorMarker, exitSetup)
@@ -478,7 +478,7 @@ func psInstall(b *strings.Builder, h *inventory.Host, sp stepSpec) {
 	fmt.Fprintf(b, "if($R -ne 0 -and $R -ne 3010 -and $R -ne 1641){$E.WriteLine(\"%smsiexec-$R\");if(Test-Path $D\\install.log){Get-Content $D\\install.log -Tail 40|%%{$E.WriteLine($_)}};exit %s}\n", ErrorMarker, exitSetup)
 	b.WriteString("if($R -ne 0){$E.WriteLine(\"msiexec exit $($R): installed; Windows needs a restart to complete it\")}\n")
 	fmt.Fprintf(b, "$v=av;if(-not $v){$E.WriteLine('%sagent-not-found-after-install');$E.WriteLine(\"msiexec succeeded, but $A does not run\");exit %s}\n", ErrorMarker, exitSetup)
-	fmt.Fprintf(b, "if($Want -and -not (ge $v $Want)){$E.WriteLine('%sinstalled-version-low');$E.WriteLine(\"agent $v installed, $Want wanted\");exit %s}\n", ErrorMarker, exitSetup)
+	fmt.Fprintf(b, "if($need -and -not (ge $v $need)){$E.WriteLine('%sinstalled-version-low');$E.WriteLine(\"agent $v installed, $need wanted\");exit %s}\n", ErrorMarker, exitSetup)
 	fmt.Fprintf(b, "if($C){Write-Output \"%supgraded $C $v\"}else{Write-Output \"%sinstalled $v\"}\n$R=0;exit 0\n", InstallMarker, InstallMarker)
 }
 

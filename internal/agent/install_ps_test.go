@@ -86,10 +86,11 @@ func TestWindowsInstallPackageSteps(t *testing.T) {
 			t.Errorf("script has %q", bad)
 		}
 	}
-	// Variables PowerShell folds together: $C must be read after the watchdog
-	// sets $c, and nothing may assign $O (the owner record's path) after the lock.
-	if i, j := strings.Index(s, "$c=\"if((Get-Process"), strings.Index(s, "$C=av"); i < 0 || j < i {
-		t.Errorf("$C is read before the watchdog's $c is set (%d, %d)", i, j)
+	// Variables PowerShell folds together (every pair: ps_vars_test.go): the
+	// watchdog's command is $wd, not $c beside $C, and nothing may assign $O
+	// (the owner record's path) after the lock.
+	if i, j := strings.Index(s, "$wd=\"if((Get-Process"), strings.Index(s, "$C=av"); i < 0 || j < i || regexp.MustCompile(`\$c\b`).MatchString(s) {
+		t.Errorf("$C and the watchdog's command (%d, %d)", i, j)
 	}
 	lock := strings.Index(s, "sc $O ")
 	if m := regexp.MustCompile(`(?i)\$o=`).FindAllStringIndex(s, -1); len(m) != 1 || m[0][0] > lock {

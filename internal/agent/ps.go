@@ -23,7 +23,10 @@ import (
 //     (taskkill /T /F) and removes the directory.
 // PowerShell variable names ignore case: every name here is distinct from the
 // step script's ($A agent, $B/$L log, $D dir, $E stderr, $F config, $T temp,
-// $R exit, $Y ACL...), which is why some are longer than one letter.
+// $R exit, $Y ACL...), which is why some are longer than one letter; $K (the
+// lease) once doubled as connect's PEM ($k), which made the lease $M plus a
+// StringBuilder. TestWindowsScriptsSpellEachVariableOneWay (ps_vars_test.go)
+// refuses a name spelled two ways in any rendered Windows step.
 // The WinRM test server cannot run PowerShell: these scripts are reviewed, not
 // run, here (README, "What the tests cannot show").
 
@@ -79,9 +82,9 @@ func psPrecondition(b *strings.Builder) {
 // psWatchdog registers the scheduled task that bounds the step by $W seconds.
 func psWatchdog(b *strings.Builder) {
 	b.WriteString("$task=\"arcfleet-$PID\";$st=(Get-Process -Id $PID).StartTime.Ticks\n")
-	b.WriteString("$c=\"if((Get-Process -Id $PID -EA 0).StartTime.Ticks -eq $st){taskkill /T /F /PID $PID};rd -LiteralPath '$($D -replace \"'\",\"''\")' -Recurse -Force -EA 0;Unregister-ScheduledTask -TaskName $task -Confirm:`$false\"\n")
+	b.WriteString("$wd=\"if((Get-Process -Id $PID -EA 0).StartTime.Ticks -eq $st){taskkill /T /F /PID $PID};rd -LiteralPath '$($D -replace \"'\",\"''\")' -Recurse -Force -EA 0;Unregister-ScheduledTask -TaskName $task -Confirm:`$false\"\n")
 	// Settings: the defaults would skip a laptop on battery and a missed start.
-	fmt.Fprintf(b, "try{Register-ScheduledTask -TaskName $task -Action (New-ScheduledTaskAction powershell.exe \"-NoProfile -EncodedCommand $([Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($c)))\") -Trigger (New-ScheduledTaskTrigger -Once -At (Get-Date).AddSeconds([int]$W)) -Settings (New-ScheduledTaskSettingsSet -AllowStartIfOnBatteries -DontStopIfGoingOnBatteries -StartWhenAvailable) -User SYSTEM -Force|Out-Null}catch{$E.WriteLine('%swatchdog-failed');$E.WriteLine($_);exit %s}\n",
+	fmt.Fprintf(b, "try{Register-ScheduledTask -TaskName $task -Action (New-ScheduledTaskAction powershell.exe \"-NoProfile -EncodedCommand $([Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($wd)))\") -Trigger (New-ScheduledTaskTrigger -Once -At (Get-Date).AddSeconds([int]$W)) -Settings (New-ScheduledTaskSettingsSet -AllowStartIfOnBatteries -DontStopIfGoingOnBatteries -StartWhenAvailable) -User SYSTEM -Force|Out-Null}catch{$E.WriteLine('%swatchdog-failed');$E.WriteLine($_);exit %s}\n",
 		ErrorMarker, exitSetup)
 }
 

@@ -299,7 +299,7 @@ func psScript(h *inventory.Host, sp stepSpec) string {
 		// The config lines up to InputEnd; stdin may stay open after them.
 		// Certificate mode: the PEM after a CertStart line goes to its own file, and
 		// the config names that file (JSON-escaped) in place of CertPathPlaceholder.
-		fmt.Fprintf(&b, "$F=Join-Path $D '%s';$P=Join-Path $D '%s';$c=New-Object Text.StringBuilder;$k=$null\nwhile(($ln=[Console]::In.ReadLine()) -ne $null -and $ln -ne '%s'){if($ln -eq '%s'){$k=New-Object Text.StringBuilder}elseif($k){[void]$k.AppendLine($ln)}else{[void]$c.AppendLine($ln.Replace('%s',$P.Replace('\\','\\\\')))}}\n[IO.File]::WriteAllText($F,$c.ToString());if($k){[IO.File]::WriteAllText($P,$k.ToString())}\n",
+		fmt.Fprintf(&b, "$F=Join-Path $D '%s';$P=Join-Path $D '%s';$c=New-Object Text.StringBuilder;$pem=$null\nwhile(($ln=[Console]::In.ReadLine()) -ne $null -and $ln -ne '%s'){if($ln -eq '%s'){$pem=New-Object Text.StringBuilder}elseif($pem){[void]$pem.AppendLine($ln)}else{[void]$c.AppendLine($ln.Replace('%s',$P.Replace('\\','\\\\')))}}\n[IO.File]::WriteAllText($F,$c.ToString());if($pem){[IO.File]::WriteAllText($P,$pem.ToString())}\n",
 			configFileName, certFileName, InputEnd, CertStart, CertPathPlaceholder)
 		fmt.Fprintf(&b, "}catch{$E.WriteLine('%ssetup-failed');$E.WriteLine($_.Exception.GetType().Name);Remove-Item $D -Recurse -Force -EA 0;exit %d}\n", ErrorMarker, ExitSetupFailed)
 		fmt.Fprintf(&b, "& $A %s --config $F --json --log-stderr\n$R=$LASTEXITCODE\n}finally{Remove-Item $D -Recurse -Force -EA 0;%s}\n", args, psEnd(sp.name))
@@ -318,7 +318,7 @@ func psScript(h *inventory.Host, sp stepSpec) string {
 // terminated process runs no finally): arcfleet.PID.* whose PID is gone,
 // anything over 24 hours old. A live PID keeps its directory, so a concurrent
 // run is never touched.
-const psSweep = "Get-ChildItem -LiteralPath $T -Filter 'arcfleet.*' -Directory -EA 0|?{$k=$_.Name.Split('.')[1];($k -match '^[0-9]+$' -and -not(Get-Process -Id $k -EA 0)) -or $_.LastWriteTime -lt (Get-Date).AddHours(-24)}|Remove-Item -Recurse -Force -EA 0\n"
+const psSweep = "Get-ChildItem -LiteralPath $T -Filter 'arcfleet.*' -Directory -EA 0|?{$dp=$_.Name.Split('.')[1];($dp -match '^[0-9]+$' -and -not(Get-Process -Id $dp -EA 0)) -or $_.LastWriteTime -lt (Get-Date).AddHours(-24)}|Remove-Item -Recurse -Force -EA 0\n"
 
 // ScriptEnd ends a Windows step's script on its stdin (psLoader).
 const ScriptEnd = "#arcfleet:script-end"
@@ -330,7 +330,7 @@ const ScriptEnd = "#arcfleet:script-end"
 // the command line with, takes at most MaxWindowsCommand characters, and
 // -EncodedCommand's base64 of UTF-16 makes a script 2.7 times longer.
 func psLoader(step, script string) string {
-	return fmt.Sprintf("# arcfleet %s\n[Console]::InputEncoding=New-Object Text.UTF8Encoding $false\n$t=New-Object Text.StringBuilder\nwhile(($l=[Console]::In.ReadLine()) -ne $null -and $l -ne '%s'){[void]$t.Append($l).Append(\"`n\")}\n$t=\"$t\"\nif(([BitConverter]::ToString([Security.Cryptography.SHA256]::Create().ComputeHash([Text.Encoding]::UTF8.GetBytes($t))) -replace '-') -ne '%s'){[Console]::Error.WriteLine('%sscript-digest');exit %d}\n& ([ScriptBlock]::Create($t))\n",
+	return fmt.Sprintf("# arcfleet %s\n[Console]::InputEncoding=New-Object Text.UTF8Encoding $false\n$scr=New-Object Text.StringBuilder\nwhile(($sl=[Console]::In.ReadLine()) -ne $null -and $sl -ne '%s'){[void]$scr.Append($sl).Append(\"`n\")}\n$scr=\"$scr\"\nif(([BitConverter]::ToString([Security.Cryptography.SHA256]::Create().ComputeHash([Text.Encoding]::UTF8.GetBytes($scr))) -replace '-') -ne '%s'){[Console]::Error.WriteLine('%sscript-digest');exit %d}\n& ([ScriptBlock]::Create($scr))\n",
 		step, ScriptEnd, ScriptDigest(script), ErrorMarker, ExitSetupFailed)
 }
 
