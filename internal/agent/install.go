@@ -410,6 +410,9 @@ const psInstallerBusy = "if(!$busy -and $own -match ' " + InstallerRunning + "')
 // named for the knowledge base. Rendered and reviewed, not run against a real
 // Windows host here (the WinRM test server runs the Linux twin).
 func psInstall(b *strings.Builder, h *inventory.Host, sp stepSpec) {
+	// Every refusal sets $R to the code it exits with: the finally records
+	// $R in the last-step record (psEnd).
+	fail := psExit(ExitSetupFailed)
 	if h.Agent.Path != "" {
 		fmt.Fprintf(b, "$A=%s\n", psQuote(h.Agent.Path))
 	} else {
@@ -417,7 +420,7 @@ func psInstall(b *strings.Builder, h *inventory.Host, sp stepSpec) {
 	}
 	p := sp.pkg
 	if p != nil && p.Err != "" {
-		fmt.Fprintf(b, "$E.WriteLine('%spackage-unreadable');$E.WriteLine(%s);exit %s\n", ErrorMarker, psQuote("on the controller: "+p.Err), exitSetup)
+		fmt.Fprintf(b, "$E.WriteLine('%spackage-unreadable');$E.WriteLine(%s);%s\n", ErrorMarker, psQuote("on the controller: "+p.Err), fail)
 		return
 	}
 	fmt.Fprintf(b, "$need=%s\n", psQuote(h.Agent.MinVersion))
@@ -431,43 +434,61 @@ func psInstall(b *strings.Builder, h *inventory.Host, sp stepSpec) {
 	b.WriteString("try{\n$Y=New-Object Security.AccessControl.DirectorySecurity\n$Y.SetAccessRuleProtection($true,$false)\n")
 	b.WriteString("foreach($sid in 'S-1-5-18','S-1-5-32-544'){$Y.AddAccessRule((New-Object Security.AccessControl.FileSystemAccessRule((New-Object Security.Principal.SecurityIdentifier $sid),'FullControl','ContainerInherit,ObjectInherit','None','Allow')))}\n")
 	fmt.Fprintf(b, "[void][IO.Directory]::CreateDirectory($D,$Y)\n$E.WriteLine(\"%spid=$PID pg= dir=$D\")\n", StartedMarker)
-	fmt.Fprintf(b, "}catch{$E.WriteLine('%ssetup-failed');$E.WriteLine($_.Exception.GetType().Name);exit %d}\n", ErrorMarker, ExitSetupFailed)
+	fmt.Fprintf(b, "}catch{$E.WriteLine('%ssetup-failed');$E.WriteLine($_.Exception.GetType().Name);%s}\n", ErrorMarker, fail)
 	psWatchdog(b)
 	b.WriteString("$C=av\n")
 	if p != nil {
 		// Exactly the plan's bytes: lines until Size bytes are decoded, no more.
 		fmt.Fprintf(b, "$pn=[long]0\ntry{$pf=[IO.File]::Open($M,'CreateNew','Write','None');try{while($pn -lt %d -and ($pl=[Console]::In.ReadLine()) -ne $null){$pb=[Convert]::FromBase64String($pl);$pf.Write($pb,0,$pb.Length);$pn+=$pb.Length}}finally{$pf.Close()}}", p.Size)
-		fmt.Fprintf(b, "catch [FormatException]{$E.WriteLine('%spackage-digest');$E.WriteLine('the package on stdin is not base64 lines');exit %s}catch{$E.WriteLine('%spackage-write-failed');$E.WriteLine($_.Exception.Message);exit %s}\n", ErrorMarker, exitSetup, ErrorMarker, exitSetup)
-		fmt.Fprintf(b, "if($pn -ne %d){$E.WriteLine('%spackage-digest');$E.WriteLine(\"got $pn bytes of %d\");exit %s}\n", p.Size, ErrorMarker, p.Size, exitSetup)
+		fmt.Fprintf(b, "catch [FormatException]{$E.WriteLine('%spackage-digest');$E.WriteLine('the package on stdin is not base64 lines');%s}catch{$E.WriteLine('%spackage-write-failed');$E.WriteLine($_.Exception.Message);%s}\n", ErrorMarker, fail, ErrorMarker, fail)
+		fmt.Fprintf(b, "if($pn -ne %d){$E.WriteLine('%spackage-digest');$E.WriteLine(\"got $pn bytes of %d\");%s}\n", p.Size, ErrorMarker, p.Size, fail)
 		fmt.Fprintf(b, "$pf=[IO.File]::OpenRead($M);try{$ph=[BitConverter]::ToString([Security.Cryptography.SHA256]::Create().ComputeHash($pf)) -replace '-'}finally{$pf.Close()}\n")
 		sum := strings.ToUpper(p.SHA256)
-		fmt.Fprintf(b, "if($ph -cne '%s'){$E.WriteLine('%spackage-digest');$E.WriteLine(\"SHA-256 $ph, the plan recorded %s\");exit %s}\n", sum, ErrorMarker, sum, exitSetup)
+		fmt.Fprintf(b, "if($ph -cne '%s'){$E.WriteLine('%spackage-digest');$E.WriteLine(\"SHA-256 $ph, the plan recorded %s\");%s}\n", sum, ErrorMarker, sum, fail)
 		// The package's ProductVersion (Windows Installer's COM automation
 		// interface), released before msiexec opens the file.
 		b.WriteString("$PV='';$wi=$vw=$rc=$db=$null\ntry{$wi=New-Object -ComObject WindowsInstaller.Installer;$db=$wi.GetType().InvokeMember('OpenDatabase','InvokeMethod',$null,$wi,@($M,0))\n")
 		b.WriteString("$vw=$db.GetType().InvokeMember('OpenView','InvokeMethod',$null,$db,@(\"SELECT Value FROM Property WHERE Property='ProductVersion'\"));[void]$vw.GetType().InvokeMember('Execute','InvokeMethod',$null,$vw,$null)\n")
 		b.WriteString("$rc=$vw.GetType().InvokeMember('Fetch','InvokeMethod',$null,$vw,$null);if($rc){$PV=$rc.GetType().InvokeMember('StringData','GetProperty',$null,$rc,@(1))};[void]$vw.GetType().InvokeMember('Close','InvokeMethod',$null,$vw,$null)}catch{}")
 		b.WriteString("finally{foreach($co in $rc,$vw,$db,$wi){if($co){[void][Runtime.InteropServices.Marshal]::ReleaseComObject($co)}}}\n")
-		fmt.Fprintf(b, "if(-not $PV){$E.WriteLine('%spackage-unreadable');$E.WriteLine('Windows Installer cannot read the package: not an agent MSI, or damaged');exit %s}\n", ErrorMarker, exitSetup)
-		fmt.Fprintf(b, "if($need -and -not (ge $PV $need)){$E.WriteLine('%spackage-too-old');$E.WriteLine(\"the package has agent $PV, older than agent.min_version $need\");exit %s}\n$need=$PV\n", ErrorMarker, exitSetup)
+		fmt.Fprintf(b, "if(-not $PV){$E.WriteLine('%spackage-unreadable');$E.WriteLine('Windows Installer cannot read the package: not an agent MSI, or damaged');%s}\n", ErrorMarker, fail)
+		fmt.Fprintf(b, "if($need -and -not (ge $PV $need)){$E.WriteLine('%spackage-too-old');$E.WriteLine(\"the package has agent $PV, older than agent.min_version $need\");%s}\n$need=$PV\n", ErrorMarker, fail)
 	}
 	// While msiexec works, the owner record says so (InstallerRunning).
-	mark := fmt.Sprintf("sc $O \"run=$I step=%s pid=$PID since=$N until=$($N+$W) %s\"", sp.name, InstallerRunning)
+	mark := fmt.Sprintf("sc -LiteralPath $O \"run=$I step=%s pid=$PID since=$N until=$($N+$W) %s\"", sp.name, InstallerRunning)
 	if sp.name == StepUpgrade {
-		fmt.Fprintf(b, "if(-not $C){$E.WriteLine('%sagent-not-found');$E.WriteLine('upgrade needs an installed agent: use the install action');exit %d}\n", ErrorMarker, ExitAgentNotFound)
+		fmt.Fprintf(b, "if(-not $C){$E.WriteLine('%sagent-not-found');$E.WriteLine('upgrade needs an installed agent: use the install action');%s}\n", ErrorMarker, psExit(ExitAgentNotFound))
 		fmt.Fprintf(b, "if($need -and (ge $C $need)){Write-Output \"%sskipped $C\";$R=0;exit 0}\n", InstallMarker)
 		if p == nil {
 			// Whether `azcmagent upgrade` waits for the installation it starts
 			// is not documented (--background only suppresses its popups,
-			// azcmagent-upgrade reference page): the mark stays after the step,
-			// which costs nothing once Windows Installer's mutex is gone.
-			fmt.Fprintf(b, "if(ge $C '%s'){$mr=1;%s;$uo=if($need){$mm=($need -split '\\.')[0..1] -join '.';if($mm -notmatch '\\.'){$mm+='.0'};& $A upgrade --version $mm --background 2>&1}else{& $A upgrade --background 2>&1};$R=$LASTEXITCODE;$uo|%%{$E.WriteLine($_)};if($R -ne 0){exit $R};$v=av;Write-Output \"%supgraded $C $v\";$R=0;exit 0}\n", UpgradeCommandVersion, mark, InstallMarker)
+			// azcmagent-upgrade reference page), and one still downloading has
+			// no _MSIExecute mutex yet. So once it has returned, the step polls
+			// the agent's version (av) and the mutex once a second: done when
+			// the wanted version runs and no installation is under way
+			// (without a wanted version: another version than $C), or when
+			// the mutex has been absent 5 s after it was seen (or, without a
+			// wanted version, 5 s at all); else it gives up 15 s before the
+			// watchdog's time. Only when done is the mark ($mr) cleared. Then
+			// the msiexec path's checks of the version that runs.
+			fmt.Fprintf(b, "if(ge $C '%s'){$mr=1;%s\n", UpgradeCommandVersion, mark)
+			b.WriteString("$uo=if($need){$mm=($need -split '\\.')[0..1] -join '.';if($mm -notmatch '\\.'){$mm+='.0'};& $A upgrade --version $mm --background 2>&1}else{& $A upgrade --background 2>&1};$R=$LASTEXITCODE;$uo|%{$E.WriteLine($_)};if($R -ne 0){exit $R}\n")
+			b.WriteString("$ud=$N+[int]$W-15;$us=$false;$ua=0\n")
+			b.WriteString("while($true){$um=$false;try{[Threading.Mutex]::OpenExisting('Global\\_MSIExecute').Close();$um=$true}catch [Threading.WaitHandleCannotBeOpenedException]{}catch{$um=$true}\n")
+			b.WriteString("if($um){$us=$true;$ua=0}else{$ua++};$v=av\n")
+			b.WriteString("if(-not $um -and $v -and (($need -and (ge $v $need)) -or (-not $need -and $v -ne $C))){$mr=$null;break}\n")
+			b.WriteString("if($ua -ge 5 -and ($us -or -not $need)){$mr=$null;break}\n")
+			b.WriteString("if([DateTimeOffset]::Now.ToUnixTimeSeconds() -ge $ud){$E.WriteLine(\"azcmagent upgrade returned, but its installation had not ended (agent $v) when the step's time ran out\");break}\n")
+			b.WriteString("Start-Sleep -Seconds 1}\n")
+			fmt.Fprintf(b, "if(-not $v){$E.WriteLine('%sagent-not-found-after-install');$E.WriteLine(\"azcmagent upgrade succeeded, but $A does not run\");%s}\n", ErrorMarker, fail)
+			fmt.Fprintf(b, "if($need -and -not (ge $v $need)){$E.WriteLine('%sinstalled-version-low');$E.WriteLine(\"agent $v installed, $need wanted\");%s}\n", ErrorMarker, fail)
+			fmt.Fprintf(b, "Write-Output \"%supgraded $C $v\";$R=0;exit 0}\n", InstallMarker)
 		}
 	} else {
 		fmt.Fprintf(b, "if($C -and (-not $need -or (ge $C $need))){Write-Output \"%sskipped $C\";$R=0;exit 0}\n", InstallMarker)
 	}
 	if p == nil {
-		fmt.Fprintf(b, "[Net.ServicePointManager]::SecurityProtocol=[Net.SecurityProtocolType]::Tls12\ntry{(New-Object Net.WebClient).DownloadFile('%s',$M)}catch{$E.WriteLine('%sinstaller-download-failed');$E.WriteLine($_);exit %s}\n", WindowsInstallerURL, ErrorMarker, exitSetup)
+		fmt.Fprintf(b, "[Net.ServicePointManager]::SecurityProtocol=[Net.SecurityProtocolType]::Tls12\ntry{(New-Object Net.WebClient).DownloadFile('%s',$M)}catch{$E.WriteLine('%sinstaller-download-failed');$E.WriteLine($_);%s}\n", WindowsInstallerURL, ErrorMarker, fail)
 	}
 	// /norestart: a needed restart is reported (3010), never started on a
 	// server mid-run. 1618 (another installation in progress) is waited out
@@ -475,10 +496,10 @@ func psInstall(b *strings.Builder, h *inventory.Host, sp stepSpec) {
 	b.WriteString(mark + "\n")
 	b.WriteString("$lt=0\nwhile($true){$mr=1;$mp=Start-Process msiexec.exe -ArgumentList @('/i',\"`\"$M`\"\",'/qn','/norestart','/l*v',\"`\"$D\\install.log`\"\") -Wait -PassThru;$R=$mp.ExitCode\n")
 	fmt.Fprintf(b, "$mr=$null\nif($R -eq 1618 -and $lt -lt %d){Start-Sleep -Seconds %d;$lt+=%d;continue};break}\n", int(PackageLockWait/time.Second), max(int(packagePoll/time.Second), 1), max(int(packagePoll/time.Second), 1))
-	fmt.Fprintf(b, "if($R -ne 0 -and $R -ne 3010 -and $R -ne 1641){$E.WriteLine(\"%smsiexec-$R\");if(Test-Path $D\\install.log){Get-Content $D\\install.log -Tail 40|%%{$E.WriteLine($_)}};exit %s}\n", ErrorMarker, exitSetup)
+	fmt.Fprintf(b, "if($R -ne 0 -and $R -ne 3010 -and $R -ne 1641){$E.WriteLine(\"%smsiexec-$R\");$il=Join-Path $D 'install.log';if(Test-Path -LiteralPath $il){Get-Content -LiteralPath $il -Tail 40|%%{$E.WriteLine($_)}};%s}\n", ErrorMarker, fail)
 	b.WriteString("if($R -ne 0){$E.WriteLine(\"msiexec exit $($R): installed; Windows needs a restart to complete it\")}\n")
-	fmt.Fprintf(b, "$v=av;if(-not $v){$E.WriteLine('%sagent-not-found-after-install');$E.WriteLine(\"msiexec succeeded, but $A does not run\");exit %s}\n", ErrorMarker, exitSetup)
-	fmt.Fprintf(b, "if($need -and -not (ge $v $need)){$E.WriteLine('%sinstalled-version-low');$E.WriteLine(\"agent $v installed, $need wanted\");exit %s}\n", ErrorMarker, exitSetup)
+	fmt.Fprintf(b, "$v=av;if(-not $v){$E.WriteLine('%sagent-not-found-after-install');$E.WriteLine(\"msiexec succeeded, but $A does not run\");%s}\n", ErrorMarker, fail)
+	fmt.Fprintf(b, "if($need -and -not (ge $v $need)){$E.WriteLine('%sinstalled-version-low');$E.WriteLine(\"agent $v installed, $need wanted\");%s}\n", ErrorMarker, fail)
 	fmt.Fprintf(b, "if($C){Write-Output \"%supgraded $C $v\"}else{Write-Output \"%sinstalled $v\"}\n$R=0;exit 0\n", InstallMarker, InstallMarker)
 }
 

@@ -67,7 +67,7 @@ func TestWindowsInstallPackageSteps(t *testing.T) {
 		"'/norestart'",
 		"msiexec-$R",
 		"installed $v",
-		"}finally{if($D){Remove-Item $D -Recurse -Force -EA 0}",
+		"}finally{if($D){Remove-Item -LiteralPath $D -Recurse -Force -EA 0}",
 		"$(if($mr){' " + InstallerRunning + "'})",
 		"$X.Close()",
 	}
@@ -92,7 +92,7 @@ func TestWindowsInstallPackageSteps(t *testing.T) {
 	if i, j := strings.Index(s, "$wd=\"if((Get-Process"), strings.Index(s, "$C=av"); i < 0 || j < i || regexp.MustCompile(`\$c\b`).MatchString(s) {
 		t.Errorf("$C and the watchdog's command (%d, %d)", i, j)
 	}
-	lock := strings.Index(s, "sc $O ")
+	lock := strings.Index(s, "sc -LiteralPath $O ")
 	if m := regexp.MustCompile(`(?i)\$o=`).FindAllStringIndex(s, -1); len(m) != 1 || m[0][0] > lock {
 		t.Errorf("$O assigned %d times (want once, before the lock)", len(m))
 	}

@@ -239,7 +239,7 @@ func psScript(h *inventory.Host, sp stepSpec) string {
 		psLockAction(&b, sp.name)
 		b.WriteString("$R=1\n$D=$null;$mr=$null\ntry{\n")
 		psInstall(&b, h, sp)
-		fmt.Fprintf(&b, "}finally{if($D){Remove-Item $D -Recurse -Force -EA 0};%s}\n", psEndMark(sp.name, "$(if($mr){' "+InstallerRunning+"'})"))
+		fmt.Fprintf(&b, "}finally{if($D){Remove-Item -LiteralPath $D -Recurse -Force -EA 0};%s}\n", psEndMark(sp.name, "$(if($mr){' "+InstallerRunning+"'})"))
 		return b.String()
 	}
 	if sp.name == StepConfigure {
@@ -301,8 +301,8 @@ func psScript(h *inventory.Host, sp stepSpec) string {
 		// the config names that file (JSON-escaped) in place of CertPathPlaceholder.
 		fmt.Fprintf(&b, "$F=Join-Path $D '%s';$P=Join-Path $D '%s';$c=New-Object Text.StringBuilder;$pem=$null\nwhile(($ln=[Console]::In.ReadLine()) -ne $null -and $ln -ne '%s'){if($ln -eq '%s'){$pem=New-Object Text.StringBuilder}elseif($pem){[void]$pem.AppendLine($ln)}else{[void]$c.AppendLine($ln.Replace('%s',$P.Replace('\\','\\\\')))}}\n[IO.File]::WriteAllText($F,$c.ToString());if($pem){[IO.File]::WriteAllText($P,$pem.ToString())}\n",
 			configFileName, certFileName, InputEnd, CertStart, CertPathPlaceholder)
-		fmt.Fprintf(&b, "}catch{$E.WriteLine('%ssetup-failed');$E.WriteLine($_.Exception.GetType().Name);Remove-Item $D -Recurse -Force -EA 0;exit %d}\n", ErrorMarker, ExitSetupFailed)
-		fmt.Fprintf(&b, "& $A %s --config $F --json --log-stderr\n$R=$LASTEXITCODE\n}finally{Remove-Item $D -Recurse -Force -EA 0;%s}\n", args, psEnd(sp.name))
+		fmt.Fprintf(&b, "}catch{$E.WriteLine('%ssetup-failed');$E.WriteLine($_.Exception.GetType().Name);Remove-Item -LiteralPath $D -Recurse -Force -EA 0;%s}\n", ErrorMarker, psExit(ExitSetupFailed))
+		fmt.Fprintf(&b, "& $A %s --config $F --json --log-stderr\n$R=$LASTEXITCODE\n}finally{Remove-Item -LiteralPath $D -Recurse -Force -EA 0;%s}\n", args, psEnd(sp.name))
 	} else {
 		psLockAction(&b, sp.name)
 		fmt.Fprintf(&b, "$R=1\ntry{& $A %s --json --log-stderr\n$R=$LASTEXITCODE\n}finally{%s}\n", args, psEnd(sp.name))
