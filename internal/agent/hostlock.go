@@ -134,6 +134,10 @@ func StopInput(s Started) []byte {
 	return fmt.Appendf(nil, "%d %d %s\n", s.PID, s.Group, s.Dir)
 }
 
+// StopInstallerRunning starts a Windows stop verdict whose step's Windows
+// Installer work goes on in its service (the private directory may be gone).
+const StopInstallerRunning = "running Windows Installer"
+
 // StopVerdict reads the stop step's stdout: clean is true when nothing of the
 // step is left on the host; otherwise left says what is (processes or path).
 func StopVerdict(stdout string) (clean bool, left string) {

@@ -117,6 +117,6 @@ func psStop(b *strings.Builder) {
 	// before a directory left behind, which that service may be what holds
 	// (the .msi being installed): the verdict is the last marker line.
 	b.WriteString("$own=\"$(gc -LiteralPath \"$env:ProgramData\\arcfleet\\owner\" -EA 0)\";$busy=$null\n" + psInstallerBusy)
-	fmt.Fprintf(b, "$lf=Test-Path -LiteralPath $D\nif($busy){'%srunning Windows Installer: the installation the step started goes on in its service'+$(if($lf){'; left '+$D}else{''});exit 1}\nif($lf){'%sleft '+$D;exit 1}\n", StopMarker, StopMarker)
+	fmt.Fprintf(b, "$lf=Test-Path -LiteralPath $D\nif($busy){'%s%s: the installation the step started goes on in its service'+$(if($lf){'; left '+$D}else{''});exit 1}\nif($lf){'%sleft '+$D;exit 1}\n", StopMarker, StopInstallerRunning, StopMarker)
 	fmt.Fprintf(b, "Unregister-ScheduledTask -TaskName \"arcfleet-$Z\" -Confirm:$false -EA 0\n'%sclean'\n", StopMarker)
 }

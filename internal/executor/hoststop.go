@@ -113,10 +113,17 @@ func (hr *hostRun) stopRemote(s agent.Started, log *attemptLog) (clean bool, lef
 		}
 	}
 	clean, left = agent.StopVerdict(out)
-	if !clean && !strings.Contains(left, s.Dir) {
-		left += "; private directory " + s.Dir
+	return clean, stopLeft(clean, left, s.Dir)
+}
+
+// stopLeft names the step's private directory in what a stop left, unless the
+// verdict names it or is Windows Installer's (whose verdict says "left DIR"
+// itself when the directory is there: naming it otherwise would say it was left).
+func stopLeft(clean bool, left, dir string) string {
+	if clean || strings.Contains(left, dir) || strings.HasPrefix(left, agent.StopInstallerRunning) {
+		return left
 	}
-	return clean, left
+	return left + "; private directory " + dir
 }
 
 // leftover records on the host's result what could not be confirmed removed.
