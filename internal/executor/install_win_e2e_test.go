@@ -30,31 +30,10 @@ func TestE2EInstallWindowsPackage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end")
 	}
-	w := newWinEnv(t, "default: {}\n", "")
-	wh := w.start(t, "win-inst", winrmtest.Options{})
-	pm := &sshtest.Host{Dir: wh.dir, Root: wh.root}
-	if err := pm.InstallFakePackageManager(); err != nil {
-		t.Fatal(err)
-	}
 	const version = "1.55.03100.1"
-	msi := filepath.Join(t.TempDir(), "AzureConnectedMachineAgent.msi")
-	if err := sshtest.WriteFakePackage(msi, version, w.sim, ""); err != nil {
-		t.Fatal(err)
-	}
+	wh, pm, h, msi := msiHost(t, "win-inst", version, 8<<20)
 	orig, err := os.ReadFile(msi)
 	if err != nil {
-		t.Fatal(err)
-	}
-	bulk := make([]byte, 8<<20)
-	_, _ = rand.Read(bulk)
-	orig = append(orig, bulk...)
-	if err := os.WriteFile(msi, orig, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	h := wh.invHost("ntlm")
-	h.Agent.Package.MSI = msi
-	if err := wintwin.Register(wh.srv, inventory.Host{Name: h.Name, OS: "windows", Agent: h.Agent},
-		inventory.Agent{Log: filepath.Join(wh.root, "log", "azcmagent.log")}); err != nil {
 		t.Fatal(err)
 	}
 	p := planOf(agent.ActionInstall, h)
@@ -139,23 +118,8 @@ func TestE2EInstallWindowsTimeoutStopped(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end")
 	}
-	w := newWinEnv(t, "default: {}\n", "")
-	wh := w.start(t, "win-slow", winrmtest.Options{})
-	pm := &sshtest.Host{Dir: wh.dir, Root: wh.root}
-	if err := pm.InstallFakePackageManager(); err != nil {
-		t.Fatal(err)
-	}
 	const version = "1.56.03200.1"
-	msi := filepath.Join(t.TempDir(), "AzureConnectedMachineAgent.msi")
-	if err := sshtest.WriteFakePackage(msi, version, w.sim, ""); err != nil {
-		t.Fatal(err)
-	}
-	h := wh.invHost("ntlm")
-	h.Agent.Package.MSI = msi
-	if err := wintwin.Register(wh.srv, inventory.Host{Name: h.Name, OS: "windows", Agent: h.Agent},
-		inventory.Agent{Log: filepath.Join(wh.root, "log", "azcmagent.log")}); err != nil {
-		t.Fatal(err)
-	}
+	wh, pm, h, _ := msiHost(t, "win-slow", version, 0)
 	p := planOf(agent.ActionInstall, h)
 	x := e2eExecutor()
 	x.Dialer = &winrm.Dialer{}
@@ -195,4 +159,42 @@ func TestE2EInstallWindowsTimeoutStopped(t *testing.T) {
 	if ents, _ := os.ReadDir(wh.tmp); len(ents) != 0 {
 		t.Errorf("left in the host's TMPDIR: %v", ents)
 	}
+}
+
+// msiHost starts a Windows test host with the fake package manager and the
+// install steps' twins, and an inventory host whose agent.package.msi is a
+// fake package of version, padded with pad random bytes (a bulk upload).
+func msiHost(t *testing.T, name, version string, pad int) (*winHost, *sshtest.Host, inventory.Host, string) {
+	t.Helper()
+	w := newWinEnv(t, "default: {}\n", "")
+	wh := w.start(t, name, winrmtest.Options{})
+	pm := &sshtest.Host{Dir: wh.dir, Root: wh.root}
+	if err := pm.InstallFakePackageManager(); err != nil {
+		t.Fatal(err)
+	}
+	msi := filepath.Join(t.TempDir(), "AzureConnectedMachineAgent.msi")
+	if err := sshtest.WriteFakePackage(msi, version, w.sim, ""); err != nil {
+		t.Fatal(err)
+	}
+	if pad > 0 {
+		bulk := make([]byte, pad)
+		_, _ = rand.Read(bulk)
+		f, err := os.OpenFile(msi, os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.Write(bulk); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := wh.invHost("ntlm")
+	h.Agent.Package.MSI = msi
+	if err := wintwin.Register(wh.srv, inventory.Host{Name: h.Name, OS: "windows", Agent: h.Agent},
+		inventory.Agent{Log: filepath.Join(wh.root, "log", "azcmagent.log")}); err != nil {
+		t.Fatal(err)
+	}
+	return wh, pm, h, msi
 }
