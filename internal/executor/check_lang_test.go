@@ -169,14 +169,7 @@ func TestSwedishCheckReportHasNoEnglish(t *testing.T) {
 		byName[hc.Host] = hc
 	}
 	// arcfleet's words each host's detail or evidence holds in English.
-	words := map[string][]string{
-		"refused": {"dial: ", ": unreachable: ", "nothing listens on", "is sshd running there, and is the port right?"},
-		"silent": {": handshake: timeout: ", "no SSH handshake within", "the host accepts TCP on port",
-			"but did not complete an SSH handshake: is sshd (not another service) listening there, and is it overloaded?"},
-		"hostkey": {": host key: host-key-unknown: ", "is not in", "(it presented", "verify the fingerprint out of band, then add it", "or set host_key_policy"},
-		"auth":    {": auth: auth: ", "the host refused user", "check the user name, that the key's public half is in that user's authorized_keys"},
-		"tls":     {": dial: tls: ", "set winrm.ca_file to the PEM of the CA that signed the host's WinRM certificate"},
-		"winauth": {": dial: auth: ", "HTTP 401: credentials refused", "and the password; the host must allow Negotiate"},
+	words := dialWords(map[string][]string{
 		"lost":    {"check: lost: run: lost: ", "connection lost: ", "the command's outcome is unknown: check the host before retrying"},
 		"hang":    {"check: hang: run: "},
 		"via":     {": no such host in the inventory or plan; fix: add it to the inventory (and to the plan's --limit)"},
@@ -186,7 +179,7 @@ func TestSwedishCheckReportHasNoEnglish(t *testing.T) {
 		"noout":   {"azcmagent check exited 3"},
 		"old":     {"agent 1.50.0, min_agent_version 1.60"},
 		"azvm":    {"azcmagent show: cloud provider Azure"},
-	}
+	})
 	verdicts := map[string]string{"ok": CheckClear, "dns": CheckFindings, "fw": CheckFindings, "gone": CheckFindings, "noout": CheckFindings,
 		"old": CheckFindings, "azvm": CheckFindings, "refused": VerdictUnreachable, "silent": VerdictUnreachable, "hostkey": VerdictHostKey,
 		"auth": VerdictAuth, "tls": VerdictHostKey, "winauth": VerdictAuth, "lost": VerdictUnreachable, "hang": VerdictUnreachable,

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -273,14 +274,7 @@ func TestSwedishReportHasNoErrorEnglish(t *testing.T) {
 	applyPlan(t, x, tokenPlan(agent.ActionConnect, "aztok"), &hosts)
 
 	// arcfleet's words each host's English detail holds.
-	words := map[string][]string{
-		"refused": {"dial: ", ": unreachable: ", "nothing listens on", "is sshd running there, and is the port right?"},
-		"silent": {": handshake: timeout: ", "no SSH handshake within", "the host accepts TCP on port",
-			"but did not complete an SSH handshake: is sshd (not another service) listening there, and is it overloaded?"},
-		"hostkey":   {": host key: host-key-unknown: ", "is not in", "(it presented", "verify the fingerprint out of band, then add it", "or set host_key_policy"},
-		"auth":      {": auth: auth: ", "the host refused user", "check the user name, that the key's public half is in that user's authorized_keys"},
-		"tls":       {": dial: tls: ", "set winrm.ca_file to the PEM of the CA that signed the host's WinRM certificate"},
-		"winauth":   {": dial: auth: ", "HTTP 401: credentials refused", "and the password; the host must allow Negotiate"},
+	words := dialWords(map[string][]string{
 		"lost":      {"run: lost: ", "connection lost: ", "the command's outcome is unknown: check the host before retrying"},
 		"hang":      {"attempt timeout"},
 		"secret":    {"host secret: ssh.password", "environment variable ARC_NO_SUCH_PASSWORD is not set", "; fix: export", "before running arcfleet", "; then "},
@@ -305,7 +299,7 @@ func TestSwedishReportHasNoErrorEnglish(t *testing.T) {
 		"pkgdir":    {"agent package ", " is not a regular file", " (on the controller; nothing ran on the host)"},
 		"pkgsize":   {"agent package ", " bytes, the plan recorded ", ": it changed since the plan; plan again"},
 		"pkggone":   {"agent package: "},
-	}
+	})
 	byName := map[string]results.HostResult{}
 	for _, h := range hosts {
 		byName[h.Name] = h
@@ -397,4 +391,21 @@ func applyPlan(t *testing.T, x *Executor, p *plan.Plan, hosts *[]results.HostRes
 	}
 	*hosts = append(*hosts, rep.Hosts...)
 	return rep
+}
+
+// dialWords is more with arcfleet's English words of the dial failures both
+// language tests provoke on real hosts (hosts refused, silent, hostkey, auth,
+// tls, winauth), as the transport says them (internal/transport/hints.go).
+func dialWords(more map[string][]string) map[string][]string {
+	w := map[string][]string{
+		"refused": {"dial: ", ": unreachable: ", "nothing listens on", "is sshd running there, and is the port right?"},
+		"silent": {": handshake: timeout: ", "no SSH handshake within", "the host accepts TCP on port",
+			"but did not complete an SSH handshake: is sshd (not another service) listening there, and is it overloaded?"},
+		"hostkey": {": host key: host-key-unknown: ", "is not in", "(it presented", "verify the fingerprint out of band, then add it", "or set host_key_policy"},
+		"auth":    {": auth: auth: ", "the host refused user", "check the user name, that the key's public half is in that user's authorized_keys"},
+		"tls":     {": dial: tls: ", "set winrm.ca_file to the PEM of the CA that signed the host's WinRM certificate"},
+		"winauth": {": dial: auth: ", "HTTP 401: credentials refused", "and the password; the host must allow Negotiate"},
+	}
+	maps.Copy(w, more)
+	return w
 }
