@@ -20,7 +20,7 @@ import (
 	"github.com/spf13/pflag"
 )
 
-const applyUsage = `Usage: arcfleet apply -i INVENTORY --action connect|disconnect|reconnect [flags]
+const applyUsage = `Usage: arcfleet apply -i INVENTORY --action connect|disconnect|reconnect|install|upgrade [flags]
        arcfleet apply PLAN.json [flags]
 
 Runs the action on every selected host: probe (azcmagent show), act, collect,
@@ -81,7 +81,7 @@ func cmdApply(e *env, fs *pflag.FlagSet) func(context.Context, []string) int {
 		metricsFile                    string
 	)
 	fs.StringVarP(&invPath, "inventory", "i", "", "inventory file (YAML); the plan is built from it as 'plan' does")
-	fs.StringVar(&action, "action", "", "connect, disconnect or reconnect")
+	fs.StringVar(&action, "action", "", actionsHelp)
 	fs.StringVarP(&limit, "limit", "l", "", "select hosts: names, globs, group:NAME, tag:K=V, os:windows, !exclude, @FILE; comma-separated")
 	fs.StringVar(&runDir, "run-dir", "", "run directory (default runs/<UTC timestamp>-<action>)")
 	fs.DurationVar(&maxAge, "max-plan-age", 24*time.Hour, "refuse a saved plan older than this")
@@ -150,15 +150,25 @@ func cmdApply(e *env, fs *pflag.FlagSet) func(context.Context, []string) int {
 	}
 }
 
-// loadSelection loads an inventory, selects hosts and checks the action; it prints errors itself.
-func loadSelection(e *env, cmd, invPath, action, limit string) (*inventory.Inventory, []*inventory.Host, int) {
+// actionsHelp names the actions --action takes, for help and errors.
+const actionsHelp = "connect, disconnect or reconnect (or install, upgrade)"
+
+// checkAction says on stderr why action is not one --action takes.
+func checkAction(e *env, cmd, action string) bool {
 	switch action {
 	case agent.ActionConnect, agent.ActionDisconnect, agent.ActionReconnect, agent.ActionInstall, agent.ActionUpgrade:
+		return true
 	case "":
-		fmt.Fprintf(e.stderr, "arcfleet %s: --action is required: connect, disconnect or reconnect (or install, upgrade)\n", cmd)
-		return nil, nil, exitInvalid
+		fmt.Fprintf(e.stderr, "arcfleet %s: --action is required: %s\n", cmd, actionsHelp)
 	default:
-		fmt.Fprintf(e.stderr, "arcfleet %s: unknown --action %q: use connect, disconnect or reconnect (or install, upgrade)\n", cmd, action)
+		fmt.Fprintf(e.stderr, "arcfleet %s: unknown --action %q: use %s\n", cmd, action, actionsHelp)
+	}
+	return false
+}
+
+// loadSelection loads an inventory, selects hosts and checks the action; it prints errors itself.
+func loadSelection(e *env, cmd, invPath, action, limit string) (*inventory.Inventory, []*inventory.Host, int) {
+	if !checkAction(e, cmd, action) {
 		return nil, nil, exitInvalid
 	}
 	inv, err := inventory.Load(invPath)

@@ -13,7 +13,7 @@ import (
 	"github.com/spf13/pflag"
 )
 
-const planUsage = `Usage: arcfleet plan -i INVENTORY --action connect|disconnect|reconnect [--limit EXPR]
+const planUsage = `Usage: arcfleet plan -i INVENTORY --action connect|disconnect|reconnect|install|upgrade [--limit EXPR]
                      [--format table|markdown|json] [-o PLAN.json] [--probe] [--detailed-exitcode]
 
 Shows what apply would do, touching no host and reading no secret (--probe connects
@@ -49,7 +49,7 @@ Flags:
 func cmdPlan(e *env, fs *pflag.FlagSet) func(context.Context, []string) int {
 	var file, action, limit, format, out string
 	fs.StringVarP(&file, "inventory", "i", "", "inventory file (YAML)")
-	fs.StringVar(&action, "action", "", "connect, disconnect or reconnect (disconnect, falling back to --force-local-only, then connect)")
+	fs.StringVar(&action, "action", "", "connect, disconnect or reconnect (disconnect, falling back to --force-local-only, then connect), or install, upgrade (the agent)")
 	fs.StringVarP(&limit, "limit", "l", "", "plan only these hosts (names, globs, group:NAME, tag:K=V, os:windows, !EXCLUDE, @FILE)")
 	fs.StringVar(&format, "format", plan.FormatTable, "output: table, markdown or json")
 	fs.StringVarP(&out, "output", "o", "", "also save the plan to this file, for 'arcfleet apply PLAN.json'")

@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/pflag"
 )
 
-const validateUsage = `Usage: arcfleet validate -i INVENTORY [--action connect|disconnect|reconnect] [--limit EXPR] [--azure]
+const validateUsage = `Usage: arcfleet validate -i INVENTORY [--action connect|disconnect|reconnect|install|upgrade] [--limit EXPR] [--azure]
 
 Checks an inventory without touching any host: the YAML schema, every setting the
 agent would reject (reported with the AZCM code it would return), login settings,
@@ -37,7 +37,7 @@ Flags:
 func cmdValidate(e *env, fs *pflag.FlagSet) func(context.Context, []string) int {
 	var file, action, limit string
 	fs.StringVarP(&file, "inventory", "i", "", "inventory file (YAML)")
-	fs.StringVar(&action, "action", "connect", "action to validate for: connect, disconnect or reconnect")
+	fs.StringVar(&action, "action", "connect", "action to validate for: "+actionsHelp)
 	fs.StringVarP(&limit, "limit", "l", "", "validate only these hosts (names, globs, group:NAME, tag:K=V, os:windows, !EXCLUDE, @FILE)")
 	var withAzure bool
 	listOnly := fs.Bool("list-hosts", false, listHostsHelp)
@@ -56,10 +56,7 @@ func cmdValidate(e *env, fs *pflag.FlagSet) func(context.Context, []string) int 
 		if *listOnly {
 			return listHosts(e, "validate", file, limit, nil)
 		}
-		switch action {
-		case "connect", "disconnect", "reconnect", "install", "upgrade":
-		default:
-			fmt.Fprintf(e.stderr, "arcfleet validate: --action %q: use connect, disconnect or reconnect\n", action)
+		if !checkAction(e, "validate", action) {
 			return exitInvalid
 		}
 

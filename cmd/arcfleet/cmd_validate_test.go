@@ -108,7 +108,7 @@ func TestValidateCommand(t *testing.T) {
 		{name: "no inventory", args: nil, code: 2, stderrHas: []string{"-i INVENTORY is required", "Usage: arcfleet validate"}},
 		{name: "unknown flag", args: []string{"-i", ok, "--bogus"}, code: 2, stderrHas: []string{"unknown flag: --bogus"}},
 		{name: "stray argument", args: []string{"-i", ok, "extra"}, code: 2, stderrHas: []string{`unexpected argument "extra"`}},
-		{name: "bad action", args: []string{"-i", ok, "--action", "uninstall"}, code: 2, stderrHas: []string{`--action "uninstall": use connect, disconnect or reconnect`}},
+		{name: "bad action", args: []string{"-i", ok, "--action", "uninstall"}, code: 2, stderrHas: []string{`unknown --action "uninstall": use connect, disconnect or reconnect (or install, upgrade)`}},
 		{name: "valid", env: withSP, args: []string{"-i", ok}, code: 0, stdout: "",
 			stderrHas: []string{ok + ": valid for connect: 2 of 2 hosts checked, 0 errors, 0 warnings"}},
 		{name: "long flag and limit", env: withSP, args: []string{"--inventory", ok, "--limit", "b", "--action", "disconnect"}, code: 0,
