@@ -4,11 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/arcfleet/arcfleet/internal/agent"
 	"github.com/arcfleet/arcfleet/internal/executor"
+	"github.com/arcfleet/arcfleet/internal/inventory"
 	"github.com/arcfleet/arcfleet/internal/plan"
 
 	"github.com/spf13/pflag"
@@ -46,7 +46,7 @@ func cmdCheck(e *env, fs *pflag.FlagSet) func(context.Context, []string) int {
 	fs.StringVarP(&file, "inventory", "i", "", "inventory file (YAML)")
 	fs.StringVarP(&limit, "limit", "l", "", "check only these hosts (names, globs, group:NAME, tag:K=V, os:windows, !EXCLUDE, @FILE)")
 	fs.StringVar(&format, "format", "table", "output: table, markdown or json")
-	fs.StringVar(&lang, "lang", "en", "language of the report (summary, headings, verdicts, causes, evidence arcfleet writes, fixes): en or sv")
+	fs.StringVar(&lang, "lang", "", "language of the report (summary, headings, verdicts, causes, evidence arcfleet writes, fixes): en or sv (default from ARCFLEET_LANG or LANG, else en)")
 	fs.StringVar(&minVer, "min-agent-version", "", "report hosts whose agent is older than this version (e.g. 1.50); default: each host's agent.min_version from the inventory")
 	fs.IntVar(&rf.concurrency, "concurrency", 50, "hosts checked at once")
 	fs.DurationVar(&rf.timeout, "timeout", 2*time.Minute, "time limit per host and command (the agent's check tests every endpoint)")
@@ -67,11 +67,13 @@ func cmdCheck(e *env, fs *pflag.FlagSet) func(context.Context, []string) int {
 			fmt.Fprintf(e.stderr, "arcfleet check: --format %q: use table, markdown or json\n", format)
 			return exitInvalid
 		}
-		if lang != "en" && lang != "sv" {
+		l, ok := pickLang(e, lang)
+		if !ok {
 			fmt.Fprintf(e.stderr, "arcfleet check: --lang %q: use en or sv\n", lang)
 			return exitInvalid
 		}
-		if minVer != "" && strings.Trim(minVer, "0123456789.") != "" {
+		lang = l
+		if minVer != "" && !inventory.ValidVersion(minVer) {
 			fmt.Fprintf(e.stderr, "arcfleet check: --min-agent-version %q: use a version such as 1.50 or 1.50.03036.1885\n", minVer)
 			return exitInvalid
 		}
@@ -82,14 +84,15 @@ func cmdCheck(e *env, fs *pflag.FlagSet) func(context.Context, []string) int {
 		p := plan.Build(inv, hosts, agent.ActionConnect, limit, time.Now())
 		// The version gate: --min-agent-version, else each host's
 		// agent.min_version from the inventory (defaults, groups, host).
-		mins := map[string]string{}
-		for _, hp := range p.Hosts {
-			mins[hp.Host.Name] = hp.Host.Agent.MinVersion
+		opts := executor.CheckOptions{MinVersion: func(h string) string {
 			if minVer != "" {
-				mins[hp.Host.Name] = minVer
+				return minVer
 			}
-		}
-		opts := executor.CheckOptions{MinVersion: func(h string) string { return mins[h] }}
+			if ih := inv.Host(h); ih != nil {
+				return ih.Agent.MinVersion
+			}
+			return ""
+		}}
 		checks, err := rf.executor(e).Check(ctx, p, opts)
 		if err != nil && ctx.Err() == nil {
 			fmt.Fprintf(e.stderr, "arcfleet check: %v\n", err)

@@ -13,6 +13,9 @@ const MaxAgentPackageBytes = 1 << 30
 // versionRE: dotted numbers, as `azcmagent version` prints them (1.50.03036.1885).
 var versionRE = regexp.MustCompile(`^[0-9]{1,6}(\.[0-9]{1,9}){0,3}$`)
 
+// ValidVersion says whether v is an agent version as the inventory takes it.
+func ValidVersion(v string) bool { return versionRE.MatchString(v) }
+
 // validateAgentInstall checks agent.min_version and agent.package: the
 // version's form, that each package is a regular file of a sane size, and that
 // a Linux host resolves to one Linux package (the controller must know which
