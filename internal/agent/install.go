@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -502,9 +501,6 @@ func psInstall(b *strings.Builder, h *inventory.Host, sp stepSpec) {
 	fmt.Fprintf(b, "if($need -and -not (ge $v $need)){$E.WriteLine('%sinstalled-version-low');$E.WriteLine(\"agent $v installed, $need wanted\");%s}\n", ErrorMarker, fail)
 	fmt.Fprintf(b, "if($C){Write-Output \"%supgraded $C $v\"}else{Write-Output \"%sinstalled $v\"}\n$R=0;exit 0\n", InstallMarker, InstallMarker)
 }
-
-// packageName is the package's file name for the plan (no directories).
-func packageName(p *PackageRef) string { return filepath.Base(p.Path) }
 
 // SetPackagePoll sets the pause between tries while the package manager's
 // lock is held and returns the previous one (tests).

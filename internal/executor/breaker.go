@@ -18,8 +18,7 @@ const DefaultBreakerThreshold = 3
 // the whole fleet. Keyed by service principal name and tenant.
 type breaker struct {
 	threshold int
-	next      string      // what to do once the credential is fixed
-	nextMsg   results.Msg // next as a message (results/msg.go)
+	nextMsg   results.Msg // what to do once the credential is fixed
 
 	mu    sync.Mutex
 	state map[string]*breakerState
@@ -33,17 +32,12 @@ type breakerState struct {
 }
 
 // newBreaker returns a breaker; next is the step after fixing the credential
-// (the resume command of the run directory), "" for "run again".
-func newBreaker(threshold int, next string) *breaker {
+// (the run's resume command: run.resumeMsg).
+func newBreaker(threshold int, next results.Msg) *breaker {
 	if threshold <= 0 {
 		threshold = DefaultBreakerThreshold
 	}
-	nextMsg := results.M(results.MsgText, next)
-	if next == "" {
-		nextMsg = results.M("resume_again")
-		next = nextMsg.Text("en")
-	}
-	return &breaker{threshold: threshold, next: next, nextMsg: nextMsg, state: map[string]*breakerState{}}
+	return &breaker{threshold: threshold, nextMsg: next, state: map[string]*breakerState{}}
 }
 
 // credentialKey names a credential for the breaker: SP name and the tenant the

@@ -3,10 +3,12 @@ package executor
 import (
 	"strings"
 	"testing"
+
+	"github.com/arcfleet/arcfleet/internal/results"
 )
 
 func TestBreaker(t *testing.T) {
-	b := newBreaker(0, "`arcfleet resume runs/x --retry-failed`")
+	b := newBreaker(0, results.M(results.MsgText, "`arcfleet resume runs/x --retry-failed`"))
 	k := credentialKey("sp", "t1")
 	for i, h := range []string{"a", "b"} {
 		if b.Fail(k, h, "AZCM0041") || b.Open(k) != "" {

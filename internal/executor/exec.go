@@ -303,8 +303,7 @@ func newRun(x *Executor, p *plan.Plan, runDir string, j *journal) (*run, error) 
 	if x.jitter != nil {
 		r.policy.jitter = x.jitter
 	}
-	r.brk = newBreaker(p.Retry.BreakerThreshold, r.resumeHint(true))
-	r.brk.nextMsg = r.resumeMsg(true)
+	r.brk = newBreaker(p.Retry.BreakerThreshold, r.resumeMsg(true))
 	if x.Rate > 0 {
 		// The real timer, not x.Sleep: tests shorten backoff waits, never the start rate.
 		r.bucket = newTokenBucket(x.Rate, x.Burst, x.now, realSleep)
@@ -319,11 +318,8 @@ func newRun(x *Executor, p *plan.Plan, runDir string, j *journal) (*run, error) 
 	return r, nil
 }
 
-// resumeHint is the command that continues this run, with --retry-failed when
+// resumeMsg is the command that continues this run, with --retry-failed when
 // the hosts it is for ended failed: "`arcfleet resume RUN_DIR --retry-failed`".
-func (r *run) resumeHint(retryFailed bool) string { return r.resumeMsg(retryFailed).Text("en") }
-
-// resumeMsg is resumeHint as a message for the report.
 func (r *run) resumeMsg(retryFailed bool) results.Msg {
 	if r.runDir == "" {
 		return results.M("resume_again")

@@ -61,12 +61,10 @@ func (hr *hostRun) decide(s agent.AgentShow, rem remedy) ([]string, tryOutcome) 
 	return d.Steps, tryOutcome{}
 }
 
-// note records text in the host's report (Notes) and, durably, in the journal;
-// once: a step tried again (another operation held the host, a retry) says it again.
-func (hr *hostRun) note(text string) { hr.noteMsg(results.M(results.MsgText, text)) }
-
-// noteMsg is note of a message: its English in Notes and the journal, the
-// message in NoteMsgs (one per note) for the report's language.
+// noteMsg records a message in the host's report (its English in Notes, the
+// message in NoteMsgs, one per note, for the report's language) and, durably,
+// in the journal; once: a step tried again (another operation held the host, a
+// retry) says it again.
 func (hr *hostRun) noteMsg(m results.Msg) {
 	m = m.Mask(hr.mask)
 	text := hr.mask(m.Text("en"))
