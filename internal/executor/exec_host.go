@@ -504,7 +504,12 @@ func (hr *hostRun) dial(ctx context.Context) (tryOutcome, bool) {
 	hr.res.Attempts = append(hr.res.Attempts, att)
 	r.record(journalRecord{Event: evAttemptEnd, Host: hr.h.Name, Step: "dial", Attempt: n, Started: start, Duration: att.Duration, Code: diag.Code, Class: diag.Class, ExitCode: -1, Detail: msg})
 	r.emit(Event{Kind: EventAttempt, Host: hr.h.Name, Step: "dial", Attempt: n, Code: diag.Code, Class: diag.Class, Message: msg, Evidence: firstLine(diag.Evidence)})
-	return said(tryOutcome{diag: diag, kind: kind, cut: cut()}, results.M("dial_err").With(transportMsg(err).Mask(hr.mask))), false
+	t := said(tryOutcome{diag: diag, kind: kind, cut: cut()}, results.M("dial_err").With(transportMsg(err).Mask(hr.mask)))
+	// The whole text masked too (a secret split across two arguments is
+	// whole in it): for apply, probe and check alike; a mismatch drops the
+	// message (detailMsg), never the masking.
+	t.detail = hr.mask(t.detail)
+	return t, false
 }
 
 // errKind is the transport kind of err, telling a per-attempt timeout from an

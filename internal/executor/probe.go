@@ -210,7 +210,7 @@ func (hr *hostRun) dialReadOnly(ctx context.Context) (verdict, detail string, ok
 func (hr *hostRun) dialReadOnlyMsg(ctx context.Context) (verdict string, t tryOutcome, ok bool) {
 	tgt, err := TargetFor(hr.h, hr.r.hosts, hr.r.x.lookupEnv())
 	if err != nil {
-		return VerdictError, tryOutcome{detail: err.Error(), msg: errMsg(err)}, false
+		return VerdictError, tryOutcome{detail: hr.mask(err.Error()), msg: errMsg(err).Mask(hr.mask)}, false
 	}
 	hr.setTarget(tgt, nil)
 	t, ok = hr.dial(ctx)
