@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -96,13 +97,11 @@ type CheckOutput struct {
 	JSON   bool     `json:"json,omitempty"` // read from a JSON document
 }
 
-var ansiRE = regexp.MustCompile(`\x1b\[[0-9;]*[A-Za-z]`)
-
 // ParseCheck reads `azcmagent check` output: the JSON document when stdout is
 // one, else the text table. It fails when neither is there.
 func ParseCheck(stdout, stderr string) (CheckOutput, error) {
-	stdout = ansiRE.ReplaceAllString(stdout, "")
-	stderr = ansiRE.ReplaceAllString(stderr, "")
+	stdout = results.StripANSI(stdout)
+	stderr = results.StripANSI(stderr)
 	var out CheckOutput
 	if t := strings.TrimSpace(stdout); strings.HasPrefix(t, "{") || strings.HasPrefix(t, "[") {
 		if o, ok := parseCheckJSON(t); ok {
@@ -255,7 +254,7 @@ func errorLine(l string) string {
 
 func errorLines(s string) []string {
 	var out []string
-	for line := range strings.Lines(ansiRE.ReplaceAllString(s, "")) {
+	for line := range strings.Lines(results.StripANSI(s)) {
 		if e := errorLine(strings.TrimRight(line, "\r\n")); e != "" && !strings.HasPrefix(e, "#arcfleet:") {
 			out = append(out, e)
 		}
@@ -439,7 +438,7 @@ func ClassifyCheck(out CheckOutput, pls bool) []CheckFinding {
 		if f.Evidence == "" {
 			f.Evidence = ev
 		}
-		if ep != "" && !contains(f.Endpoints, ep) {
+		if ep != "" && !slices.Contains(f.Endpoints, ep) {
 			f.Endpoints = append(f.Endpoints, ep)
 		}
 	}
@@ -533,13 +532,4 @@ func mentionsHost(line, host string) bool {
 
 func hostByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c >= 'A' && c <= 'Z'
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }

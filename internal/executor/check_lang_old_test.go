@@ -3,6 +3,7 @@ package executor
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -63,7 +64,7 @@ func oldCheckReport(checks []HostCheck, lang string) (table, md string) {
 				g := group(f.Cause, f.Code, title, remedy)
 				g.Hosts = append(g.Hosts, hc.Host)
 				for _, ep := range f.Endpoints {
-					if !containsStr(g.Endpoints, ep) {
+					if !slices.Contains(g.Endpoints, ep) {
 						g.Endpoints = append(g.Endpoints, ep)
 					}
 				}

@@ -3,6 +3,7 @@ package executor
 import (
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -73,7 +74,7 @@ func BuildCheckReport(checks []HostCheck, lang string) CheckReport {
 				g := group(f.Cause, f.Code, title, remedy)
 				g.Hosts = append(g.Hosts, hc.Host)
 				for _, ep := range f.Endpoints {
-					if !containsStr(g.Endpoints, ep) {
+					if !slices.Contains(g.Endpoints, ep) {
 						g.Endpoints = append(g.Endpoints, ep)
 					}
 				}
@@ -122,15 +123,6 @@ func BuildCheckReport(checks []HostCheck, lang string) CheckReport {
 			With(results.Plural(n, "chk_host"), results.Plural(n-rep.Clear, "chk_needs"), results.Plural(len(rep.Groups), "chk_cause")).Text(lang)
 	}
 	return rep
-}
-
-func containsStr(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 // verdictWord is a verdict in the report's language (the identifier in English).

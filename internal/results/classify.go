@@ -718,6 +718,9 @@ func gatherLines(ev Evidence, m *Masker) []evLine {
 	return lines
 }
 
+// StripANSI removes terminal escape sequences (CSI, OSC, two-byte) from s.
+func StripANSI(s string) string { return reANSI.ReplaceAllString(s, "") }
+
 // clean is one source's text, secrets masked, escape codes stripped, cut to its
 // last maxSourceBytes (after masking, so a cut cannot expose part of a secret).
 func clean(raw string, m *Masker) string {
