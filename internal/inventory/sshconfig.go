@@ -42,28 +42,12 @@ type sshConfigFile struct {
 // sshConfigs caches each ssh_config file for one Parse.
 type sshConfigs map[string]*sshConfigFile
 
-func homeDir() string {
-	if h, err := os.UserHomeDir(); err == nil {
-		return h
-	}
-	return ""
-}
-
-func expandTilde(p string) string {
-	if rest, ok := strings.CutPrefix(p, "~/"); ok {
-		if h := homeDir(); h != "" {
-			return filepath.Join(h, rest)
-		}
-	}
-	return p
-}
-
 // load reads and parses path once. A missing default file is (nil, nil).
 func (cs sshConfigs) load(path string, explicit bool) *sshConfigFile {
 	if f, ok := cs[path]; ok {
 		return f
 	}
-	f := &sshConfigFile{path: expandTilde(path), label: path}
+	f := &sshConfigFile{path: expandHome(path), label: path}
 	cs[path] = f
 	data, err := os.ReadFile(f.path)
 	switch {
@@ -157,7 +141,7 @@ func originPos(f *sshConfigFile, at string) Pos {
 // expandTokens replaces OpenSSH's % tokens and a leading ~ in v.
 func expandTokens(v string, tok map[byte]string) (string, error) {
 	if strings.HasPrefix(v, "~/") {
-		v = expandTilde(v)
+		v = expandHome(v)
 	}
 	var b strings.Builder
 	for i := 0; i < len(v); i++ {
@@ -310,7 +294,8 @@ func (r *sshCfgRun) apply(h *Host, ch []*layer, path string, addrFree, portSet b
 			origin("port", at)
 		}
 	}
-	tok = map[byte]string{'h': h.Address, 'n': alias, 'p': strconv.Itoa(h.Port), 'r': h.SSH.User, 'u': localUser(), 'd': homeDir()}
+	homeDir, _ := os.UserHomeDir()
+	tok = map[byte]string{'h': h.Address, 'n': alias, 'p': strconv.Itoa(h.Port), 'r': h.SSH.User, 'u': localUser(), 'd': homeDir}
 	if v, at, ok := f.get(alias, "IdentityFile"); ok && !set(func(s *rawSSH) *val[string] { return &s.identityFile }) {
 		x, err := expandTokens(v, tok)
 		switch {
