@@ -16,11 +16,29 @@ var versionRE = regexp.MustCompile(`^[0-9]{1,6}(\.[0-9]{1,9}){0,3}$`)
 // ValidVersion says whether v is an agent version as the inventory takes it.
 func ValidVersion(v string) bool { return versionRE.MatchString(v) }
 
+// statOnce is os.Stat remembered per path for one validation: a package set
+// in defaults is one file for every host (10,000 hosts, one stat).
+func statOnce() func(string) (os.FileInfo, error) {
+	type res struct {
+		fi  os.FileInfo
+		err error
+	}
+	seen := map[string]res{}
+	return func(p string) (os.FileInfo, error) {
+		r, ok := seen[p]
+		if !ok {
+			r.fi, r.err = os.Stat(p)
+			seen[p] = r
+		}
+		return r.fi, r.err
+	}
+}
+
 // validateAgentInstall checks agent.min_version and agent.package: the
 // version's form, that each package is a regular file of a sane size, and that
 // a Linux host resolves to one Linux package (the controller must know which
 // file to stream before the step starts).
-func validateAgentInstall(h *Host, p Pos, add report) {
+func validateAgentInstall(h *Host, p Pos, add report, stat func(string) (os.FileInfo, error)) {
 	a := h.Agent
 	if a.MinVersion != "" && !versionRE.MatchString(a.MinVersion) {
 		add(p, CodeAgentInstall, say("min_version_bad", q(a.MinVersion)), say("min_version_fix"))
@@ -32,7 +50,7 @@ func validateAgentInstall(h *Host, p Pos, add report) {
 		if f.path == "" {
 			continue
 		}
-		fi, err := os.Stat(f.path)
+		fi, err := stat(f.path)
 		switch {
 		case err != nil:
 			add(p, CodeAgentInstall, say("package_err", f.key, err.Error()), say("package_point"))

@@ -3,6 +3,7 @@ package inventory
 import (
 	"errors"
 	"fmt"
+	"os"
 	"regexp"
 	"strings"
 	"unicode"
@@ -122,6 +123,7 @@ func Validate(inv *Inventory, hosts []*Host, action string) []Finding {
 	}
 	connect := action != "disconnect"
 	rc := regionCloud()
+	stat := statOnce()
 	for _, h := range hosts {
 		w := inv.where(h)
 		add := func(p Pos, code string, msg, fix sentence) {
@@ -136,7 +138,7 @@ func Validate(inv *Inventory, hosts []*Host, action string) []Finding {
 		} else if c := h.Azure.Cloud; c != "" && !contains(Clouds(), c) {
 			add(posOf(w, func(l *layer) *val[string] { return &l.azure.cloud }), "AZCM0014", say("bad_cloud", q(c)), cloudFix(c))
 		}
-		validateAgent(h, w, add)
+		validateAgent(h, w, add, stat)
 		if connect {
 			validateAgentConfig(h, w, add, warn) // agentconfig.go
 		}
@@ -328,8 +330,8 @@ func AgentPathLen(os, p string) int {
 	return len(p)
 }
 
-func validateAgent(h *Host, w where, add report) {
-	validateAgentInstall(h, posOf(w, func(l *layer) *val[string] { return &l.agent.path }), add)
+func validateAgent(h *Host, w where, add report, stat func(string) (os.FileInfo, error)) {
+	validateAgentInstall(h, posOf(w, func(l *layer) *val[string] { return &l.agent.path }), add, stat)
 	max, unit, limit := MaxLinuxAgentPath, "bytes", "PATH_MAX"
 	if h.OS == "windows" {
 		max, unit, limit = MaxWindowsAgentPath, "chars", "MAX_PATH"
