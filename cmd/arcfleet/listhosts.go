@@ -33,11 +33,7 @@ func listHosts(e *env, cmd, invPath, limit string, sp *shard.Spec) int {
 		fmt.Fprintf(e.stderr, "arcfleet %s: --shard %s: %v\n", cmd, sp, err)
 		return exitInvalid
 	}
-	names := make([]string, len(hosts))
-	for i, h := range hosts {
-		names[i] = h.Name
-	}
-	return printNames(e, names)
+	return printNames(e, hosts)
 }
 
 // listPlanHosts prints the hosts of a saved plan (apply PLAN.json --list-hosts),
@@ -58,11 +54,7 @@ func listPlanHosts(e *env, path string, sp *shard.Spec) int {
 			return exitInvalid
 		}
 	}
-	names := make([]string, len(hosts))
-	for i, h := range hosts {
-		names[i] = h.Name
-	}
-	return printNames(e, names)
+	return printNames(e, hosts)
 }
 
 func selectForList(hosts []*inventory.Host, sp *shard.Spec) ([]*inventory.Host, error) {
@@ -72,10 +64,11 @@ func selectForList(hosts []*inventory.Host, sp *shard.Spec) ([]*inventory.Host, 
 	return shard.Select(hosts, *sp)
 }
 
-func printNames(e *env, names []string) int {
+// printNames prints the hosts' names, one per line.
+func printNames(e *env, hosts []*inventory.Host) int {
 	w := bufio.NewWriter(e.stdout)
-	for _, n := range names {
-		fmt.Fprintln(w, n)
+	for _, h := range hosts {
+		fmt.Fprintln(w, h.Name)
 	}
 	if err := w.Flush(); err != nil {
 		fmt.Fprintf(e.stderr, "arcfleet: %v\n", err)
