@@ -106,7 +106,7 @@ func (r *run) checkHost(ctx context.Context, i int, hc *HostCheck, o CheckOption
 			}
 		}
 	}
-	if min := minVersion(o, hr.h.Name); min != "" && hc.AgentVersion != "" && VersionLess(hc.AgentVersion, min) {
+	if min := minVersion(o, hr.h.Name); min != "" && hc.AgentVersion != "" && inventory.VersionLess(hc.AgentVersion, min) {
 		fs = append(fs, evidenceFinding(agent.CauseAgentBelowMin, results.M("chk_ev_below_min", hc.AgentVersion, min)))
 	}
 	eps, cfs, verdict, detail := r.runCheck(ctx, hr)
@@ -229,33 +229,6 @@ func minVersion(o CheckOptions, host string) string {
 		return ""
 	}
 	return o.MinVersion(host)
-}
-
-// VersionLess compares dotted agent versions ("1.50.03036.1885") numerically,
-// field by field; a missing field counts as 0, a non-numeric one as text.
-func VersionLess(a, b string) bool {
-	as, bs := strings.Split(a, "."), strings.Split(b, ".")
-	for i := 0; i < max(len(as), len(bs)); i++ {
-		x, y := "0", "0"
-		if i < len(as) {
-			x = as[i]
-		}
-		if i < len(bs) {
-			y = bs[i]
-		}
-		xn, xerr := strconv.Atoi(x)
-		yn, yerr := strconv.Atoi(y)
-		if xerr == nil && yerr == nil {
-			if xn != yn {
-				return xn < yn
-			}
-			continue
-		}
-		if x != y {
-			return x < y
-		}
-	}
-	return false
 }
 
 // shortList joins up to n endpoints without their scheme, then "+K more".

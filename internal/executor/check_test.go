@@ -23,7 +23,7 @@ func TestVersionLess(t *testing.T) {
 		{"2.0", "1.99.99", false},
 		{"1.50.03036.1885", "1.50.03036.1885", false},
 	} {
-		if got := VersionLess(c.a, c.b); got != c.less {
+		if got := inventory.VersionLess(c.a, c.b); got != c.less {
 			t.Errorf("VersionLess(%s, %s) = %v, want %v", c.a, c.b, got, c.less)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -335,7 +336,7 @@ func validateAgentConfig(h *Host, w where, add, warn report) {
 	}
 	// Agent versions, against agent.min_version when the inventory states one.
 	if mv := h.Agent.MinVersion; mv != "" {
-		older := func(need string) bool { return versionLess(mv, need) }
+		older := func(need string) bool { return VersionLess(mv, need) }
 		note := func(p Pos, what, need string) {
 			warn(p, CodeAgentConfig, say("needs_agent", what, need, mv), say("raise_min", need))
 		}
@@ -357,17 +358,25 @@ func validateAgentConfig(h *Host, w where, add, warn report) {
 	}
 }
 
-// versionLess compares dotted agent versions numerically ("1.9" < "1.13");
-// parts that are not numbers compare as 0.
-func versionLess(a, b string) bool {
-	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
-	for i := 0; i < len(pa) || i < len(pb); i++ {
-		var x, y int
-		if i < len(pa) {
-			fmt.Sscan(pa[i], &x)
+// VersionLess compares dotted agent versions ("1.50.03036.1885") numerically,
+// field by field; a missing field counts as 0, a non-numeric one as text.
+func VersionLess(a, b string) bool {
+	as, bs := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < max(len(as), len(bs)); i++ {
+		x, y := "0", "0"
+		if i < len(as) {
+			x = as[i]
 		}
-		if i < len(pb) {
-			fmt.Sscan(pb[i], &y)
+		if i < len(bs) {
+			y = bs[i]
+		}
+		xn, xerr := strconv.Atoi(x)
+		yn, yerr := strconv.Atoi(y)
+		if xerr == nil && yerr == nil {
+			if xn != yn {
+				return xn < yn
+			}
+			continue
 		}
 		if x != y {
 			return x < y
