@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"sort"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/arcfleet/arcfleet/internal/results"
@@ -43,6 +44,9 @@ type env struct {
 	stdinIsTerminal, stderrIsTerminal, stdoutIsTerminal bool
 	// out holds the global output flags (--log-format, -v, -q), set by run.
 	out outputOptions
+	// open is the event output a command has open, so that the interrupt
+	// handler (notify) prints through it; nil when none.
+	open atomic.Pointer[eventOutput]
 }
 
 // command is one subcommand: its one-line summary, its help text (usage lines,

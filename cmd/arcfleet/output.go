@@ -193,7 +193,7 @@ func newEventOutputWith(e *env, o outputOptions, cmd string, total int, popt pro
 	if out.prog != nil {
 		out.prog.verbose = o.Verbose
 	}
-	registerNotice(e, out)
+	e.open.Store(out)
 	return out
 }
 
@@ -304,7 +304,7 @@ func (out *eventOutput) finish() {
 	if out.prog != nil {
 		out.prog.finish()
 	}
-	unregisterNotice(out.e, out)
+	out.e.open.CompareAndSwap(out, nil)
 }
 
 // end tells how the run ended: in json a run-end object (run directory, exit
@@ -365,37 +365,10 @@ func (out *eventOutput) notice(msg string) {
 	}
 }
 
-// The event output a command has open, so the interrupt handler (main.go)
-// prints through it.
-var notices struct {
-	mu  sync.Mutex
-	out map[*env]*eventOutput
-}
-
-func registerNotice(e *env, out *eventOutput) {
-	notices.mu.Lock()
-	defer notices.mu.Unlock()
-	if notices.out == nil {
-		notices.out = map[*env]*eventOutput{}
-	}
-	notices.out[e] = out
-}
-
-func unregisterNotice(e *env, out *eventOutput) {
-	notices.mu.Lock()
-	defer notices.mu.Unlock()
-	if notices.out[e] == out {
-		delete(notices.out, e)
-	}
-}
-
 // notify prints msg on e's stderr through the command's event output when one
 // is open (above the live view), else as a line.
 func notify(e *env, msg string) {
-	notices.mu.Lock()
-	out := notices.out[e]
-	notices.mu.Unlock()
-	if out != nil {
+	if out := e.open.Load(); out != nil {
 		out.notice(msg)
 		return
 	}
