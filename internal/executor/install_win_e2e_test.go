@@ -2,7 +2,6 @@ package executor
 
 import (
 	"context"
-	"crypto/rand"
 	"os"
 	"path/filepath"
 	"strings"
@@ -176,19 +175,8 @@ func msiHost(t *testing.T, name, version string, pad int) (*winHost, *sshtest.Ho
 	if err := sshtest.WriteFakePackage(msi, version, w.sim, ""); err != nil {
 		t.Fatal(err)
 	}
-	if pad > 0 {
-		bulk := make([]byte, pad)
-		_, _ = rand.Read(bulk)
-		f, err := os.OpenFile(msi, os.O_APPEND|os.O_WRONLY, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := f.Write(bulk); err != nil {
-			t.Fatal(err)
-		}
-		if err := f.Close(); err != nil {
-			t.Fatal(err)
-		}
+	if err := sshtest.PadFile(msi, pad); err != nil {
+		t.Fatal(err)
 	}
 	h := wh.invHost("ntlm")
 	h.Agent.Package.MSI = msi

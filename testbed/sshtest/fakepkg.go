@@ -1,6 +1,7 @@
 package sshtest
 
 import (
+	"crypto/rand"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -30,6 +31,23 @@ const (
 	PkgLockFile      = "pkg-lock"
 	PkgLogFile       = "pkg.log"
 )
+
+// PadFile appends n random bytes to the file at path: a fake package made as
+// large as a real one, for the upload (the fake package manager reads only
+// its head).
+func PadFile(path string, n int) error {
+	bulk := make([]byte, n)
+	_, _ = rand.Read(bulk)
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(bulk); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
 
 // WriteFakePackage writes a fake agent package at path: version is what it
 // installs, sim the simulator binary, fail "" or "broken" or "no-space".

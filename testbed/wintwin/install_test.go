@@ -3,7 +3,6 @@ package wintwin_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"fmt"
 	"io"
 	"os"
@@ -73,16 +72,9 @@ func TestTwinInstallPackageOverWinRM(t *testing.T) {
 	if err := sshtest.WriteFakePackage(msi, version, sim, ""); err != nil {
 		t.Fatal(err)
 	}
-	bulk := make([]byte, 20<<20)
-	_, _ = rand.Read(bulk)
-	f, err := os.OpenFile(msi, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
+	if err := sshtest.PadFile(msi, 20<<20); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.Write(bulk); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
 
 	s := winrmtest.Start(t, winrmtest.Options{HTTPS: true, Env: []string{
 		"PATH=" + bin + ":/usr/bin:/bin", "AZCMAGENT_SIM_ROOT=" + root, "AZCMAGENT_SIM_HOST=w1", "AZCMAGENT_SIM_NO_ROOT=1"}})
